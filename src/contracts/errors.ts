@@ -1,0 +1,258 @@
+/**
+ * Every failure chainsync reports is a {@link ChainsyncError} with a stable {@link ErrorCode}.
+ * Callers branch on `error.code` (or `instanceof`); messages are for people and may change.
+ *
+ * Errors cross the worker boundary as plain data ({@link serializeError}) and are revived into the
+ * same classes on the other side ({@link reviveError}), so `instanceof` keeps working there too.
+ */
+
+/** The stable codes. New codes may be added; existing ones never change meaning. */
+export type ErrorCode =
+  // bad input: the call changed nothing
+  | 'INVALID_ARGUMENT'
+  // CasKv
+  | 'ALREADY_EXISTS'
+  | 'REVISION_MISMATCH'
+  // Consensus and Storage
+  | 'NOT_FOUND'
+  | 'VERSION_CONFLICT'
+  | 'TRANSACTION_CONFLICT'
+  | 'TRANSACTION_FINISHED'
+  | 'SNAPSHOT_MISMATCH'
+  // BlobStorage
+  | 'CONTENT_NOT_FOUND'
+  | 'CONTENT_MISMATCH'
+  // remote backends
+  | 'PRECONDITION_FAILED'
+  | 'WEAK_ETAG'
+  | 'REMOTE_FAILED'
+  | 'REMOTE_INDETERMINATE'
+  | 'UNAUTHORIZED'
+  | 'UNSUPPORTED_SERVER'
+  // runtime
+  | 'QUOTA_EXCEEDED'
+  | 'STORE_CLOSED'
+  | 'WORKER_TERMINATED'
+  | 'ABORTED'
+  // sync and encryption
+  | 'WRONG_SECRET'
+  | 'CHAIN_INTEGRITY';
+
+/** Base class of every error chainsync throws. */
+export abstract class ChainsyncError extends Error {
+  /** Stable, machine-readable code. */
+  abstract readonly code: ErrorCode;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An argument was malformed: wrong type, empty or over-long key, SeqNo out of range, … Nothing changed. */
+export class InvalidArgumentError extends ChainsyncError {
+  readonly code = 'INVALID_ARGUMENT';
+  /** Name of the offending argument, e.g. `key` or `next.seqno`. */
+  readonly argument: string;
+  constructor(argument: string, message: string, options?: ErrorOptions) {
+    super(`Invalid ${argument}: ${message}`, options);
+    this.argument = argument;
+  }
+}
+
+/** `CasKv.create` found a live value, `Storage.newClient` found the client, or an id was reused. */
+export class AlreadyExistsError extends ChainsyncError {
+  readonly code = 'ALREADY_EXISTS';
+}
+
+/** A CasKv compare-and-swap found a version other than the expected one. Re-read and retry. */
+export class RevisionMismatchError extends ChainsyncError {
+  readonly code = 'REVISION_MISMATCH';
+}
+
+/** The thing the call needs does not exist (a Consensus key to truncate, a Storage client). */
+export class NotFoundError extends ChainsyncError {
+  readonly code = 'NOT_FOUND';
+}
+
+/** `StorageTxn.addVersion`: the client's latest version is not the given parent. Pull, then retry. */
+export class VersionConflictError extends ChainsyncError {
+  readonly code = 'VERSION_CONFLICT';
+}
+
+/** `StorageTxn.commit`: another transaction changed the client since this one read it. Nothing was applied. */
+export class TransactionConflictError extends ChainsyncError {
+  readonly code = 'TRANSACTION_CONFLICT';
+}
+
+/** A transaction was used after `commit()`, or committed twice. */
+export class TransactionFinishedError extends ChainsyncError {
+  readonly code = 'TRANSACTION_FINISHED';
+}
+
+/** `StorageTxn.getSnapshotData` was asked for a version that is not the client's current snapshot. */
+export class SnapshotMismatchError extends ChainsyncError {
+  readonly code = 'SNAPSHOT_MISMATCH';
+}
+
+/** BlobStorage holds no content with this id. */
+export class ContentNotFoundError extends ChainsyncError {
+  readonly code = 'CONTENT_NOT_FOUND';
+}
+
+/** The data given to `BlobStorage.store` does not hash to the given ContentId. */
+export class ContentMismatchError extends ChainsyncError {
+  readonly code = 'CONTENT_MISMATCH';
+}
+
+/**
+ * A remote request failed. `determinate` tells whether the request definitely had no effect
+ * (`true`) or may have been applied (`false`): an indeterminate write must be resolved by reading
+ * back, never by a blind retry of a compare-and-swap.
+ */
+export abstract class RemoteError extends ChainsyncError {
+  abstract readonly determinate: boolean;
+  /** HTTP status, when the server answered. */
+  readonly status: number | undefined;
+  constructor(message: string, options?: ErrorOptions & { status?: number | undefined }) {
+    super(message, options);
+    this.status = options?.status;
+  }
+}
+
+/** A conditional write or delete lost: the object's version was not the expected one. Not applied. */
+export class PreconditionFailedError extends RemoteError {
+  readonly code = 'PRECONDITION_FAILED';
+  readonly determinate = true;
+}
+
+/** The server gave a weak (`W/`) ETag, which RFC 9110 forbids in `If-Match`: CAS is impossible with it. */
+export class WeakETagError extends RemoteError {
+  readonly code = 'WEAK_ETAG';
+  readonly determinate = true;
+}
+
+/** The request definitely had no effect (4xx, connection refused, DNS failure, …). */
+export class DeterminateRemoteError extends RemoteError {
+  readonly code = 'REMOTE_FAILED';
+  readonly determinate = true;
+}
+
+/** The request may or may not have been applied (timeout, reset, 5xx after the body was sent). */
+export class IndeterminateRemoteError extends RemoteError {
+  readonly code = 'REMOTE_INDETERMINATE';
+  readonly determinate = false;
+}
+
+/** The server refused the credentials (401/403). Not applied. */
+export class UnauthorizedError extends RemoteError {
+  readonly code = 'UNAUTHORIZED';
+  readonly determinate = true;
+}
+
+/** The server cannot be synced through: it lacks a capability CAS needs (named in the message). */
+export class UnsupportedServerError extends ChainsyncError {
+  readonly code = 'UNSUPPORTED_SERVER';
+  /** Names of the failed capability checks, as reported by the probe. */
+  readonly failed: readonly string[];
+  constructor(message: string, failed: readonly string[], options?: ErrorOptions) {
+    super(message, options);
+    this.failed = failed;
+  }
+}
+
+/** The browser refused the write for lack of storage space. Nothing was written. */
+export class QuotaExceededError extends ChainsyncError {
+  readonly code = 'QUOTA_EXCEEDED';
+}
+
+/** The store was closed; open it again to continue. */
+export class StoreClosedError extends ChainsyncError {
+  readonly code = 'STORE_CLOSED';
+}
+
+/** The worker running the engine died or was terminated while the call was pending. */
+export class WorkerTerminatedError extends ChainsyncError {
+  readonly code = 'WORKER_TERMINATED';
+}
+
+/** The caller aborted the operation through its AbortSignal. */
+export class AbortedError extends ChainsyncError {
+  readonly code = 'ABORTED';
+}
+
+/** The encryption secret does not open this replica's data. Nothing was changed. */
+export class WrongSecretError extends ChainsyncError {
+  readonly code = 'WRONG_SECRET';
+}
+
+/** The remote chain was tampered with, reordered or rolled back. Nothing local was overwritten. */
+export class ChainIntegrityError extends ChainsyncError {
+  readonly code = 'CHAIN_INTEGRITY';
+}
+
+type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
+
+const classes: Record<ErrorCode, ErrorClass> = {
+  INVALID_ARGUMENT: InvalidArgumentError,
+  ALREADY_EXISTS: AlreadyExistsError,
+  REVISION_MISMATCH: RevisionMismatchError,
+  NOT_FOUND: NotFoundError,
+  VERSION_CONFLICT: VersionConflictError,
+  TRANSACTION_CONFLICT: TransactionConflictError,
+  TRANSACTION_FINISHED: TransactionFinishedError,
+  SNAPSHOT_MISMATCH: SnapshotMismatchError,
+  CONTENT_NOT_FOUND: ContentNotFoundError,
+  CONTENT_MISMATCH: ContentMismatchError,
+  PRECONDITION_FAILED: PreconditionFailedError,
+  WEAK_ETAG: WeakETagError,
+  REMOTE_FAILED: DeterminateRemoteError,
+  REMOTE_INDETERMINATE: IndeterminateRemoteError,
+  UNAUTHORIZED: UnauthorizedError,
+  UNSUPPORTED_SERVER: UnsupportedServerError,
+  QUOTA_EXCEEDED: QuotaExceededError,
+  STORE_CLOSED: StoreClosedError,
+  WORKER_TERMINATED: WorkerTerminatedError,
+  ABORTED: AbortedError,
+  WRONG_SECRET: WrongSecretError,
+  CHAIN_INTEGRITY: ChainIntegrityError,
+};
+
+/** True when `error` is a chainsync error, optionally with the given code. */
+export function isChainsyncError(error: unknown, code?: ErrorCode): error is ChainsyncError {
+  return error instanceof ChainsyncError && (code === undefined || error.code === code);
+}
+
+/** Plain, structured-clone-safe form of an error, for crossing a worker or channel boundary. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: ErrorCode;
+  readonly stack?: string;
+  /** Own enumerable fields of a ChainsyncError (`argument`, `status`, `failed`, …). */
+  readonly fields?: Record<string, unknown>;
+}
+
+/** Turns any thrown value into {@link SerializedError}. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof ChainsyncError) {
+    // Class fields (`code`, `determinate`, `argument`, `status`, …) are own enumerable properties.
+    const fields: Record<string, unknown> = { ...error };
+    return { name: error.name, message: error.message, code: error.code, stack: error.stack, fields };
+  }
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}
+
+/** Rebuilds the error {@link serializeError} described, as an instance of the same class. */
+export function reviveError(data: SerializedError): Error {
+  const cls = data.code ? classes[data.code] : undefined;
+  const error: Error = cls ? (Object.create(cls.prototype) as Error) : new Error();
+  Object.defineProperty(error, 'message', { value: data.message, writable: true, configurable: true });
+  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
+  if (data.stack !== undefined) {
+    Object.defineProperty(error, 'stack', { value: data.stack, writable: true, configurable: true });
+  }
+  if (cls) Object.assign(error, data.fields, { code: data.code });
+  return error;
+}

@@ -1,0 +1,58 @@
+/**
+ * Opaque version of a remote object: its strong ETag exactly as the server sent it (quotes
+ * included). Weak (`W/`) ETags are never versions: RFC 9110 forbids them in `If-Match`.
+ */
+export type ObjectVersion = string;
+
+/** An object's bytes with the version they were read at. */
+export interface VersionedObject {
+  readonly data: Uint8Array;
+  readonly version: ObjectVersion;
+}
+
+/** Condition of {@link AtomicRemoteBackend.uploadConditional}. */
+export type ConditionalPut =
+  /** Create only: `If-None-Match: *`. */
+  | { readonly ifAbsent: true }
+  /** Replace only this version: `If-Match: <etag>`. */
+  | { readonly ifVersion: ObjectVersion };
+
+/** Condition of {@link AtomicRemoteBackend.deleteConditional}. */
+export interface ConditionalDelete {
+  readonly ifVersion: ObjectVersion;
+}
+
+/**
+ * Object transport (seed 000's `RemoteBackend`). Keys are non-empty strings; `/` is allowed.
+ * Failures are {@link RemoteError}s telling whether a write may have happened.
+ */
+export interface RemoteBackend {
+  /** The object's bytes, or `null` if absent. Retried with backoff on transient failures. */
+  download(key: string): Promise<Uint8Array | null>;
+  /** Writes unconditionally. */
+  upload(key: string, data: Uint8Array): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  /** Deletes; succeeds when already absent. */
+  delete(key: string): Promise<void>;
+  /** Keys starting with `prefix`, ascending. Optional: not every server can list. */
+  list?(prefix: string): Promise<string[]>;
+}
+
+/**
+ * A backend that enforces compare-and-swap atomically (seed 000): it never silently overwrites a
+ * versioned object. Only servers that pass the capability probe may implement it.
+ */
+export interface AtomicRemoteBackend extends RemoteBackend {
+  /** The current version, or `null` if absent. @throws WeakETagError if the server gives only a weak ETag. */
+  objectVersion(key: string): Promise<ObjectVersion | null>;
+  /** Bytes and version in one round trip, or `null` if absent. */
+  downloadVersioned(key: string): Promise<VersionedObject | null>;
+  /**
+   * Writes only if `condition` holds, atomically. Returns the new version (from the write's own
+   * response: a follow-up read would race).
+   * @throws PreconditionFailedError if it does not hold; WeakETagError for a weak `ifVersion`.
+   */
+  uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion>;
+  /** Deletes only if `condition` holds. @throws PreconditionFailedError otherwise (absent included). */
+  deleteConditional(key: string, condition: ConditionalDelete): Promise<void>;
+}

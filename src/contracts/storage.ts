@@ -1,0 +1,81 @@
+/** A UUID in canonical lowercase form (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`). */
+export type Uuid = string;
+
+/** The nil UUID: the parent of a chain's first version, and a client's latest before any version. */
+export const NIL_UUID: Uuid = '00000000-0000-0000-0000-000000000000';
+
+/** Metadata of a client's latest snapshot (the data itself is fetched separately). */
+export interface Snapshot {
+  /** The version at which the snapshot was made. */
+  readonly versionId: Uuid;
+  /** When it was set, in milliseconds since the Unix epoch (UTC). */
+  readonly timestamp: number;
+  /** How many versions were added since. */
+  readonly versionsSince: number;
+}
+
+/** What the storage knows of one client (one replicated data set). */
+export interface Client {
+  /** The head of the chain; the nil UUID before any version. */
+  readonly latestVersionId: Uuid;
+  readonly snapshot: Snapshot | null;
+}
+
+/** One link of a client's chain. */
+export interface Version {
+  readonly versionId: Uuid;
+  readonly parentVersionId: Uuid;
+  readonly historySegment: Uint8Array;
+}
+
+/**
+ * A transaction on one client's chain (seed 003, TaskChampion's `StorageTxn`).
+ *
+ * Transactions are sequentially consistent: their results are as if they ran one at a time.
+ * Writes are buffered and become visible only at {@link StorageTxn.commit}; a transaction dropped
+ * without `commit()` leaves no trace. Transactions of different clients never conflict.
+ */
+export interface StorageTxn {
+  /** The client, or `null` if it was never created. */
+  getClient(): Promise<Client | null>;
+  /** @throws AlreadyExistsError if the client exists. */
+  newClient(latestVersionId: Uuid): Promise<void>;
+  /** Replaces the client's snapshot. @throws NotFoundError without a client. */
+  setSnapshot(snapshot: Snapshot, data: Uint8Array): Promise<void>;
+  /**
+   * The data of the client's current snapshot.
+   * @throws SnapshotMismatchError if `versionId` is not the current snapshot's version (or there is
+   * none); NotFoundError without a client.
+   */
+  getSnapshotData(versionId: Uuid): Promise<Uint8Array | null>;
+  /** The version whose parent is `parentVersionId`, or `null`. */
+  getVersionByParent(parentVersionId: Uuid): Promise<Version | null>;
+  /** The version with this id, or `null`. */
+  getVersion(versionId: Uuid): Promise<Version | null>;
+  /**
+   * chainsync extension: up to `limit` consecutive versions following `parentVersionId` (its
+   * child, grandchild, …), in chain order. Lets a remote implementation fetch a long catch-up in
+   * parallel rather than one round trip per version. Empty when `parentVersionId` has no child.
+   */
+  getVersionsAfter(parentVersionId: Uuid, limit: number): Promise<Version[]>;
+  /**
+   * Adds a version (its id must be new and its parent must have no child yet), makes it the latest
+   * and increments the snapshot's `versionsSince`.
+   * @throws VersionConflictError unless the latest version is `parentVersionId` or the nil UUID;
+   * AlreadyExistsError if the id or the parent's child exists; NotFoundError without a client.
+   */
+  addVersion(versionId: Uuid, parentVersionId: Uuid, historySegment: Uint8Array): Promise<void>;
+  /**
+   * Applies the buffered writes atomically.
+   * @throws TransactionConflictError if another transaction changed the client since this one
+   * first read it (nothing applied; start a new transaction); TransactionFinishedError on a
+   * second call.
+   */
+  commit(): Promise<void>;
+}
+
+/** Storage for the chains of many clients (seed 003, TaskChampion's `Storage`). */
+export interface Storage {
+  /** Begins a transaction on `clientId`'s data. */
+  txn(clientId: Uuid): Promise<StorageTxn>;
+}

@@ -1,0 +1,31 @@
+/** Lowercase hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Byte-wise equality. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A private copy, so callers cannot mutate stored bytes (and stored bytes cannot leak mutations). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.slice();
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** UTF-8 encode. */
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** UTF-8 decode. */
+export function fromUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}

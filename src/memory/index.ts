@@ -1,0 +1,5 @@
+export { MemoryCasKv } from './memory-cas-kv.js';
+export { MemoryConsensus } from './memory-consensus.js';
+export { MemoryStorage } from './memory-storage.js';
+export { MemoryBlobStorage, MemoryBlobReader } from './memory-blob-storage.js';
+export { MemoryRemoteBackend } from './memory-remote-backend.js';

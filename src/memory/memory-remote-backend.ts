@@ -1,0 +1,88 @@
+import type {
+  AtomicRemoteBackend,
+  ConditionalDelete,
+  ConditionalPut,
+  ObjectVersion,
+  VersionedObject,
+} from '../contracts/remote-backend.js';
+import { PreconditionFailedError } from '../contracts/errors.js';
+import { copyBytes } from '../core/bytes.js';
+import { assertConditionalDelete, assertConditionalPut } from '../core/remote-rules.js';
+import { uniqueTokens } from '../core/unique.js';
+import { assertBytes, assertKey, assertPrefix } from '../core/validate.js';
+
+/**
+ * The reference {@link AtomicRemoteBackend}: objects in a Map with strong ETags unique per write,
+ * so a version taken before writes A, B, A stays stale (no ABA).
+ */
+export class MemoryRemoteBackend implements AtomicRemoteBackend {
+  readonly #objects = new Map<string, VersionedObject>();
+  readonly #nextTag = uniqueTokens();
+
+  async download(key: string): Promise<Uint8Array | null> {
+    return (await this.downloadVersioned(key))?.data ?? null;
+  }
+
+  async downloadVersioned(key: string): Promise<VersionedObject | null> {
+    assertKey(key);
+    const object = this.#objects.get(key);
+    return object ? { data: copyBytes(object.data), version: object.version } : null;
+  }
+
+  async upload(key: string, data: Uint8Array): Promise<void> {
+    assertKey(key);
+    assertBytes(data, 'data');
+    this.#write(key, data);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertKey(key);
+    return this.#objects.has(key);
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    this.#objects.delete(key);
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertPrefix(prefix);
+    return [...this.#objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async objectVersion(key: string): Promise<ObjectVersion | null> {
+    assertKey(key);
+    return this.#objects.get(key)?.version ?? null;
+  }
+
+  async uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion> {
+    assertKey(key);
+    assertBytes(data, 'data');
+    assertConditionalPut(condition);
+    const current = this.#objects.get(key);
+    if ('ifAbsent' in condition ? current !== undefined : current?.version !== condition.ifVersion) {
+      throw new PreconditionFailedError(
+        `${key}: ${'ifAbsent' in condition ? 'already exists' : 'is not at the expected version'}; nothing was written.`,
+        { status: 412 },
+      );
+    }
+    return this.#write(key, data);
+  }
+
+  async deleteConditional(key: string, condition: ConditionalDelete): Promise<void> {
+    assertKey(key);
+    assertConditionalDelete(condition);
+    if (this.#objects.get(key)?.version !== condition.ifVersion) {
+      throw new PreconditionFailedError(`${key}: not at the expected version; nothing was deleted.`, {
+        status: 412,
+      });
+    }
+    this.#objects.delete(key);
+  }
+
+  #write(key: string, data: Uint8Array): ObjectVersion {
+    const version = `"${this.#nextTag()}"`;
+    this.#objects.set(key, { data: copyBytes(data), version });
+    return version;
+  }
+}

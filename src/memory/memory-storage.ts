@@ -1,0 +1,65 @@
+import { TransactionConflictError } from '../contracts/errors.js';
+import type { Storage, StorageTxn, Uuid, Version } from '../contracts/storage.js';
+import { copyBytes } from '../core/bytes.js';
+import {
+  OptimisticStorageTxn,
+  type ClientRecord,
+  type StorageAccess,
+  type StorageWrites,
+} from '../core/optimistic-storage-txn.js';
+
+interface ClientData {
+  record: ClientRecord<number>;
+  snapshotData: Uint8Array | null;
+  versions: Map<Uuid, Version>;
+  childOf: Map<Uuid, Uuid>;
+}
+
+/** The reference {@link Storage}: per-client maps, transactions through {@link OptimisticStorageTxn}. */
+export class MemoryStorage implements Storage {
+  readonly #clients = new Map<Uuid, ClientData>();
+  readonly #access: StorageAccess<number> = {
+    readClient: async (clientId) => this.#clients.get(clientId)?.record ?? null,
+    readVersion: async (clientId, versionId) => copy(this.#clients.get(clientId)?.versions.get(versionId)),
+    readVersionByParent: async (clientId, parentId) => {
+      const data = this.#clients.get(clientId);
+      const childId = data?.childOf.get(parentId);
+      return childId ? copy(data?.versions.get(childId)) : null;
+    },
+    readSnapshotData: async (clientId) => {
+      const data = this.#clients.get(clientId)?.snapshotData;
+      return data ? copyBytes(data) : null;
+    },
+    apply: async (clientId, base, writes) => this.#apply(clientId, base, writes),
+  };
+
+  async txn(clientId: Uuid): Promise<StorageTxn> {
+    return new OptimisticStorageTxn(this.#access, clientId);
+  }
+
+  #apply(clientId: Uuid, base: ClientRecord<number> | null, writes: StorageWrites): void {
+    const current = this.#clients.get(clientId);
+    if ((current?.record.revision ?? null) !== (base?.revision ?? null)) {
+      throw new TransactionConflictError(
+        `Client ${clientId} changed since this transaction read it; nothing was applied. Retry in a new transaction.`,
+      );
+    }
+    const data: ClientData = current ?? {
+      record: { client: writes.client, revision: 0 },
+      snapshotData: null,
+      versions: new Map(),
+      childOf: new Map(),
+    };
+    data.record = { client: writes.client, revision: data.record.revision + 1 };
+    if (writes.snapshot) data.snapshotData = writes.snapshot.data;
+    for (const v of writes.versions) {
+      data.versions.set(v.versionId, v);
+      data.childOf.set(v.parentVersionId, v.versionId);
+    }
+    this.#clients.set(clientId, data);
+  }
+}
+
+function copy(v: Version | undefined): Version | null {
+  return v ? { ...v, historySegment: copyBytes(v.historySegment) } : null;
+}

@@ -1,0 +1,9 @@
+export { casKvConformance, type CasKvConformanceOptions } from './cas-kv.js';
+export { consensusConformance, type ConsensusConformanceOptions } from './consensus.js';
+export { storageConformance, type StorageConformanceOptions } from './storage.js';
+export { blobStorageConformance } from './blob-storage.js';
+export {
+  atomicRemoteBackendConformance,
+  type AtomicRemoteBackendConformanceOptions,
+} from './atomic-remote-backend.js';
+export type { Factory } from './support.js';

@@ -1,0 +1,65 @@
+import { expect } from 'vitest';
+import type { ErrorCode } from '../../contracts/errors.js';
+import { ChainsyncError } from '../../contracts/errors.js';
+
+/** Makes each implementation under test; called once per test case, so cases never share state. */
+export type Factory<T> = () => T | Promise<T>;
+
+/** UTF-8 bytes of `text`. */
+export function b(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** UTF-8 text of `bytes`. */
+export function s(bytes: Uint8Array | undefined | null): string | undefined {
+  return bytes ? new TextDecoder().decode(bytes) : undefined;
+}
+
+/** Awaits `promise`, expects it to reject with a ChainsyncError of `code`, and returns the error. */
+export async function rejectsWith<E extends ChainsyncError = ChainsyncError>(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+): Promise<E> {
+  let settled: { ok: true; value: unknown } | { ok: false; error: unknown };
+  try {
+    settled = { ok: true, value: await promise };
+  } catch (error) {
+    settled = { ok: false, error };
+  }
+  if (settled.ok) {
+    throw new Error(`expected a ${code} rejection, but it resolved to ${String(settled.value)}`);
+  }
+  const error = settled.error;
+  expect(error, `expected a ChainsyncError with code ${code}, got ${String(error)}`).toBeInstanceOf(
+    ChainsyncError,
+  );
+  expect((error as ChainsyncError).code).toBe(code);
+  expect((error as Error).message.length).toBeGreaterThan(10);
+  return error as E;
+}
+
+/** Values that are not valid keys, each with why. */
+export const BAD_KEYS: ReadonlyArray<[string, unknown]> = [
+  ['empty string', ''],
+  ['number', 42],
+  ['undefined', undefined],
+  ['null', null],
+  ['object', { key: 'a' }],
+  ['over-long (1025 UTF-8 bytes)', 'k'.repeat(1025)],
+  ['multi-byte over-long', 'é'.repeat(513)],
+  ['lone surrogate', 'a\uD800b'],
+];
+
+/** Values that are not byte arrays. */
+export const BAD_BYTES: ReadonlyArray<[string, unknown]> = [
+  ['string', 'hello'],
+  ['ArrayBuffer', new ArrayBuffer(4)],
+  ['number array', [1, 2, 3]],
+  ['null', null],
+  ['DataView', new DataView(new ArrayBuffer(2))],
+];
+
+/** Runs `tasks` concurrently. */
+export function concurrently<T>(count: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => task(i)));
+}
