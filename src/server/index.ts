@@ -1,0 +1,6 @@
+/**
+ * chainsync/server (Node only): the reference ETag server. Serves a directory of objects over HTTP
+ * with strong ETags and atomic `If-Match` / `If-None-Match`; also available as the
+ * `chainsync-server` command.
+ */
+export { startServer, DEFAULT_MAX_BODY_BYTES, type ServerOptions, type RunningServer } from './server.js';
