@@ -79,8 +79,9 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    const closed = server.close(); // Stops listening at once: the log line below means "no new connections".
     console.error(`chainsync-server: ${signal}: finishing requests under way, then exiting.`);
-    server.close().then(
+    closed.then(
       () => process.exit(0),
       (error: unknown) => {
         console.error('chainsync-server: shutdown failed:', error);

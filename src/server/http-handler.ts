@@ -64,7 +64,8 @@ function sha256(text: string): Buffer {
 /** Yields the request body, failing as soon as it exceeds `limit` bytes. */
 async function* limitedBody(request: IncomingMessage, limit: number): AsyncGenerator<Uint8Array> {
   let received = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
+  // destroyOnReturn: false keeps the socket alive when we stop early, so the 413 can still be sent.
+  for await (const chunk of request.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     received += chunk.length;
     if (received > limit) throw new BodyTooLargeError();
     yield chunk;
@@ -271,8 +272,12 @@ export function createRequestHandler(
   return (request, response) => {
     handle(request, response).catch((error: unknown) => {
       if (error instanceof HttpError) {
-        // A refused upload we did not read: close the connection rather than drain the body.
-        if (error.status === 413) response.setHeader('Connection', 'close');
+        if (error.status === 413) {
+          response.setHeader('Connection', 'close');
+          // Drain what the client already sent, so closing sends FIN rather than a reset that
+          // could destroy the 413 before the client reads it.
+          request.resume();
+        }
         if (!response.headersSent) return sendError(response, error);
       } else if (request.readableAborted || response.destroyed) {
         // The client went away mid-request: nothing was committed, nobody to answer.

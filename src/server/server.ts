@@ -1,7 +1,7 @@
 /**
  * `startServer`: the reference ETag server on Node's `http`, serving a directory of objects.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../contracts/errors.js';
@@ -81,6 +81,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = await ObjectStore.open(dir);
   let closing = false;
   const server = createServer(createRequestHandler({ store, token, maxBodyBytes, isClosing: () => closing }));
+  // A response that was still being sent when close() began leaves a keep-alive connection that
+  // closeIdleConnections() skipped; end it as soon as it goes idle instead of waiting for the client.
+  server.on('request', (_request, response: ServerResponse) => {
+    response.on('finish', () => {
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   try {
     await new Promise<void>((resolveListen, rejectListen) => {
       server.once('error', rejectListen);
