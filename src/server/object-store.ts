@@ -237,13 +237,14 @@ export class ObjectStore {
       const etag = newETag();
       await handle.write(encodeHeader(key, etag));
       for await (const chunk of data) await handle.write(chunk);
+      // Flushed outside the per-key lock, so concurrent writers flush in parallel and the lock is
+      // held only for the rename and the directory flush.
+      await handle.sync();
+      handleOpen = false;
+      await handle.close();
       return await this.#mutex.run(key, async () => {
         const currentETag = this.etagOf(key);
         if (!precondition(currentETag)) return { committed: false, currentETag };
-        // fsync only for writes that win: losing CAS attempts cost no disk flush.
-        await handle.sync();
-        handleOpen = false;
-        await handle.close();
         await rename(tempPath, join(this.#objectsDir, fileNameOf(key)));
         tempExists = false;
         this.#etags.set(key, etag);
