@@ -1,5 +1,6 @@
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
-import { casKvConformance } from '../testing/index.js';
+import { casKvConformance, consensusConformance } from '../testing/index.js';
+import { RemoteConsensus } from './remote-consensus.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 
 // Each case gets a fresh store, but all of them share one backend under different prefixes, as
@@ -8,3 +9,4 @@ const shared = new MemoryRemoteBackend();
 let n = 0;
 
 casKvConformance('remote-memory', () => new RemoteCasKv(shared, { prefix: `kv/case${++n}` }));
+consensusConformance('remote-memory', () => new RemoteConsensus(shared, { prefix: `consensus/case${++n}` }));
