@@ -1,6 +1,7 @@
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
-import { casKvConformance, consensusConformance } from '../testing/index.js';
+import { casKvConformance, consensusConformance, storageConformance } from '../testing/index.js';
 import { RemoteConsensus } from './remote-consensus.js';
+import { RemoteStorage } from './remote-storage.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 
 // Each case gets a fresh store, but all of them share one backend under different prefixes, as
@@ -10,3 +11,4 @@ let n = 0;
 
 casKvConformance('remote-memory', () => new RemoteCasKv(shared, { prefix: `kv/case${++n}` }));
 consensusConformance('remote-memory', () => new RemoteConsensus(shared, { prefix: `consensus/case${++n}` }));
+storageConformance('remote-memory', () => new RemoteStorage(shared, { prefix: `storage/case${++n}` }));
