@@ -19,7 +19,7 @@ import {
   keySegment,
   objectRoot,
 } from './object-keys.js';
-import { RemoteIo, mapLimit, type RetryOptions } from './remote-io.js';
+import { RemoteIo, mapLimit, type ReadBackVerdict, type RetryOptions } from './remote-io.js';
 
 /** Options of {@link RemoteCasKv}. */
 export interface RemoteCasKvOptions {
@@ -31,7 +31,12 @@ export interface RemoteCasKvOptions {
 }
 
 const FORMAT = 1;
-const HEADER = 2 + 16 + 16 + 4;
+/** Write ids of the predecessors each object records, newest first. */
+const HISTORY = 8;
+const ID_BYTES = 16;
+const KEY_LENGTH_AT = 2 + ID_BYTES * (1 + HISTORY);
+const HEADER = KEY_LENGTH_AT + 4;
+/** Stands for "absent" in a history: the object was created from nothing. */
 const NO_WRITE = '0'.repeat(32);
 
 /** What an object holds: a live value, a `deleteWithVersion` tombstone, or the mark of a `delete`. */
@@ -53,7 +58,8 @@ interface Stored {
   readonly version: string;
   readonly kind: Kind;
   readonly writeId: string;
-  readonly previousWriteId: string;
+  /** Write ids of the writes before this one, newest first, padded with NO_WRITE. */
+  readonly history: readonly string[];
   readonly key: string;
   readonly value: Uint8Array;
 }
@@ -71,9 +77,11 @@ interface Stored {
  * - `deleteWithVersion` writes a tombstone object; `delete` writes an "erased" mark that reads as
  *   absent. Neither uses DELETE, whose `If-Match` some servers ignore (Ceph), so correctness never
  *   depends on a conditional delete. Marks stay behind as small objects.
- * - Each payload also records the write id it replaced, so an indeterminate write can be resolved by
- *   reading back even when one other write has landed on top of it; if the object moved on further
- *   the `IndeterminateRemoteError` is passed on (never a blind retry).
+ * - Each payload also records the write ids of the 8 writes before it, so an indeterminate write is
+ *   resolved by reading back even after other writes landed on top: ours is in the history (applied),
+ *   or the write that followed the version we replaced is someone else's (not applied, since only
+ *   one write can follow a version). Only when more than 8 writes landed before the read-back is the
+ *   `IndeterminateRemoteError` passed on to the caller; it is never resolved by a blind retry.
  * - `keys`, `scan` and the initial listing of `watch` need LIST: on a backend without `list` they
  *   throw UnsupportedServerError. Everything else works without LIST. (An index object maintained by
  *   CAS would turn every write into two and make one object the hot spot of the whole store.)
@@ -241,18 +249,14 @@ export class RemoteCasKv implements CasKv {
       const current = object && decode(object, name, key);
       const change = decide(current);
       if (!change) return null;
-      const payload = encode(change.kind, writeId, current?.writeId ?? NO_WRITE, key, change.value);
+      const history = current ? [current.writeId, ...current.history] : [NO_WRITE];
+      const payload = encode(change.kind, writeId, history, key, change.value);
       try {
         await this.#io.writeConditional(
           name,
           payload,
           current ? { ifVersion: current.version } : { ifAbsent: true },
-          (now) => {
-            const seen = now && decode(now, name, key);
-            return seen && (seen.writeId === writeId || seen.previousWriteId === writeId)
-              ? 'ours'
-              : 'unknown';
-          },
+          (now) => judge(now && decode(now, name, key), writeId, current?.writeId ?? NO_WRITE),
         );
         return { writeId, result: change.result };
       } catch (error) {
@@ -280,10 +284,22 @@ function entryOf(stored: Stored): KvEntry {
   };
 }
 
+/**
+ * After an indeterminate write from `base`: ours was applied iff it is the current write or in its
+ * history. Only one write can ever succeed from `base` (each is conditional on it), so if the
+ * history shows base's successor and it is another write, ours was definitely not applied.
+ */
+function judge(seen: Stored | null, writeId: string, base: string): ReadBackVerdict {
+  if (!seen) return 'unknown';
+  const chain = [seen.writeId, ...seen.history];
+  if (chain.includes(writeId)) return 'ours';
+  return chain.indexOf(base) >= 1 ? 'not-ours' : 'unknown';
+}
+
 function encode(
   kind: Kind,
   writeId: string,
-  previousWriteId: string,
+  history: readonly string[],
   key: string,
   value: Uint8Array,
 ): Uint8Array {
@@ -292,8 +308,8 @@ function encode(
   out[0] = FORMAT;
   out[1] = kind;
   out.set(hexBytes(writeId), 2);
-  out.set(hexBytes(previousWriteId), 18);
-  new DataView(out.buffer).setUint32(34, keyBytes.length);
+  for (let i = 0; i < HISTORY; i++) out.set(hexBytes(history[i] ?? NO_WRITE), 2 + ID_BYTES * (1 + i));
+  new DataView(out.buffer).setUint32(KEY_LENGTH_AT, keyBytes.length);
   out.set(keyBytes, HEADER);
   out.set(value, HEADER + keyBytes.length);
   return out;
@@ -301,7 +317,8 @@ function encode(
 
 function decode(object: VersionedObject, name: string, expectedKey?: string): Stored {
   const data = object.data;
-  const keyLength = data.length >= HEADER ? new DataView(data.buffer, data.byteOffset).getUint32(34) : -1;
+  const keyLength =
+    data.length >= HEADER ? new DataView(data.buffer, data.byteOffset).getUint32(KEY_LENGTH_AT) : -1;
   const kind = data[1] as Kind;
   if (
     data[0] !== FORMAT ||
@@ -322,8 +339,10 @@ function decode(object: VersionedObject, name: string, expectedKey?: string): St
   return {
     version: object.version,
     kind,
-    writeId: toHex(data.subarray(2, 18)),
-    previousWriteId: toHex(data.subarray(18, 34)),
+    writeId: toHex(data.subarray(2, 2 + ID_BYTES)),
+    history: Array.from({ length: HISTORY }, (_, i) =>
+      toHex(data.subarray(2 + ID_BYTES * (1 + i), 2 + ID_BYTES * (2 + i))),
+    ),
     key,
     value: data.slice(HEADER + keyLength),
   };

@@ -153,3 +153,58 @@ function bind(backend: MemoryRemoteBackend) {
     deleteConditional: backend.deleteConditional.bind(backend),
   };
 }
+
+describe('CasKv read-back when other clients write while a response is lost', () => {
+  /** A store whose next write faults as `kind`, while `others` writes run in the meantime. */
+  function setup(kind: 'appliedThenDropped' | 'droppedBeforeApply', others: number) {
+    const inner = new MemoryRemoteBackend();
+    const other = new RemoteCasKv(inner, { prefix: 'kv' });
+    const backend: FaultyBackend = new FaultyBackend(inner, {
+      [kind]: 1,
+      maxConsecutiveFaults: 1,
+      duringWriteFault: async () => {
+        backend.enabled = false;
+        for (let i = 0; i < others; i++) await other.put('k', utf8(`other ${i}`));
+      },
+    });
+    backend.enabled = false;
+    const kv = new RemoteCasKv(backend, { prefix: 'kv', retry });
+    return { kv, other, arm: () => (backend.enabled = true) };
+  }
+
+  it('an applied write with another on top is recognised as applied', async () => {
+    const { kv, other, arm } = setup('appliedThenDropped', 1);
+    const v0 = await kv.put('k', utf8('base'));
+    arm();
+    const mine = await kv.update('k', utf8('mine'), v0);
+    const history = (await other.get('k'))!;
+    expect(fromUtf8(history.value)).toBe('other 0');
+    expect(mine).not.toBe(v0);
+    expect(mine).not.toBe(history.version);
+  });
+
+  it('a lost write whose slot another client took is known not applied: update reports a mismatch', async () => {
+    const { kv, other, arm } = setup('droppedBeforeApply', 1);
+    const v0 = await kv.put('k', utf8('base'));
+    arm();
+    const error = await kv.update('k', utf8('mine'), v0).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'REVISION_MISMATCH' });
+    expect(fromUtf8((await other.get('k'))!.value)).toBe('other 0');
+  });
+
+  it('a lost put is written once after the other client’s write', async () => {
+    const { kv, other, arm } = setup('droppedBeforeApply', 1);
+    await kv.put('k', utf8('base'));
+    arm();
+    const mine = await kv.put('k', utf8('mine'));
+    expect((await other.get('k'))?.version).toBe(mine);
+  });
+
+  it('passes the indeterminate error on when too many writes landed to tell', async () => {
+    const { kv, arm } = setup('appliedThenDropped', 9);
+    const v0 = await kv.put('k', utf8('base'));
+    arm();
+    const error = await kv.update('k', utf8('mine'), v0).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'REMOTE_INDETERMINATE', determinate: false });
+  });
+});

@@ -26,6 +26,11 @@ export interface FaultyBackendOptions {
   readonly maxConsecutiveFaults?: number;
   /** Hide `list`, like a server that cannot LIST (default false). */
   readonly withoutList?: boolean;
+  /**
+   * Runs after a write fault is decided (and, for `appliedThenDropped`, applied) and before the
+   * error is thrown: lets a test make other clients write while the response is "in the network".
+   */
+  readonly duringWriteFault?: (kind: Exclude<keyof FaultCounts, 'readFailure'>, key: string) => Promise<void>;
 }
 
 /** How many faults of each kind a {@link FaultyBackend} injected. */
@@ -68,6 +73,7 @@ export class FaultyBackend implements AtomicRemoteBackend {
       readFailure: 0,
       maxConsecutiveFaults: 2,
       withoutList: false,
+      duringWriteFault: async () => {},
       ...options,
     };
     this.#state = this.#options.seed >>> 0 || 1;
@@ -130,11 +136,13 @@ export class FaultyBackend implements AtomicRemoteBackend {
       if (roll < failBeforeApply) {
         this.#writeRun++;
         this.injected.failBeforeApply++;
+        await this.#options.duringWriteFault('failBeforeApply', key);
         throw new DeterminateRemoteError(`Injected fault: the write of ${key} was refused.`, { status: 503 });
       }
       if (roll < failBeforeApply + droppedBeforeApply) {
         this.#writeRun++;
         this.injected.droppedBeforeApply++;
+        await this.#options.duringWriteFault('droppedBeforeApply', key);
         throw new IndeterminateRemoteError(`Injected fault: the write of ${key} was lost on the way.`);
       }
       if (roll < failBeforeApply + droppedBeforeApply + appliedThenDropped) {
@@ -142,6 +150,7 @@ export class FaultyBackend implements AtomicRemoteBackend {
         // Only a write that really applied counts as "applied then dropped".
         await request();
         this.injected.appliedThenDropped++;
+        await this.#options.duringWriteFault('appliedThenDropped', key);
         throw new IndeterminateRemoteError(`Injected fault: the response to the write of ${key} was lost.`);
       }
     }
