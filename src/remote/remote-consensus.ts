@@ -248,7 +248,10 @@ export class RemoteConsensus implements Consensus {
     const entryName = await this.#entryName(key, seqno);
     const entry = await this.#io.read(entryName);
     if (entry) return decodeJson<EntryJson>(entry.data, entryName).w === writeId ? 'ours' : 'not-ours';
-    return hasSeqNo(head.live, seqno) ? 'unknown' : 'not-ours';
+    // No entry: ours was never appended, unless a truncate since removed it (below the live set).
+    if (hasSeqNo(head.live, seqno)) return 'unknown';
+    const lowest = head.live[0]?.[0];
+    return lowest !== undefined && seqno > lowest ? 'not-ours' : 'unknown';
   }
 }
 
