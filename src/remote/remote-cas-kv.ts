@@ -38,6 +38,8 @@ const KEY_LENGTH_AT = 2 + ID_BYTES * (1 + HISTORY);
 const HEADER = KEY_LENGTH_AT + 4;
 /** Stands for "absent" in a history: the object was created from nothing. */
 const NO_WRITE = '0'.repeat(32);
+/** Keys whose last seen version is remembered (oldest forgotten first). */
+const KNOWN_LIMIT = 1000;
 
 /** What an object holds: a live value, a `deleteWithVersion` tombstone, or the mark of a `delete`. */
 const enum Kind {
@@ -73,7 +75,9 @@ interface Stored {
  *   servers whose ETag is an MD5 of the content. The unique id also makes every payload, and hence
  *   every ETag, distinct.
  * - Every write is a compare-and-swap on the object's ETag (`If-Match`, or `If-None-Match: *` when
- *   absent), retried on a lost race where the operation allows it (`put`, `delete`).
+ *   absent), retried on a lost race where the operation allows it (`put`, `delete`). The instance
+ *   remembers the version it last saw per key, so a write following a read or write of the same
+ *   key is one request; a refusal is always decided on a fresh read.
  * - `deleteWithVersion` writes a tombstone object; `delete` writes an "erased" mark that reads as
  *   absent. Neither uses DELETE, whose `If-Match` some servers ignore (Ceph), so correctness never
  *   depends on a conditional delete. Marks stay behind as small objects.
@@ -93,6 +97,7 @@ export class RemoteCasKv implements CasKv {
   readonly #root: string;
   readonly #concurrency: number;
   readonly #hub = new KvWatchHub();
+  readonly #known = new Map<string, Stored>();
 
   constructor(backend: AtomicRemoteBackend, options: RemoteCasKvOptions) {
     this.#root = objectRoot(options?.prefix) + 'k/';
@@ -221,7 +226,27 @@ export class RemoteCasKv implements CasKv {
   async #read(key: string): Promise<Stored | null> {
     const name = await this.#objectKey(key);
     const object = await this.#io.read(name);
-    return object && decode(object, name, key);
+    const stored = object && decode(object, name, key);
+    this.#remember(key, stored);
+    return stored;
+  }
+
+  /**
+   * Notes the object last seen under `key` (without its value), so the next write can try its
+   * compare-and-swap at once instead of reading first. Safe because the CAS itself checks the
+   * version; a refusal (mismatch, already exists, nothing to delete) is only ever decided on a
+   * fresh read.
+   */
+  #remember(key: string, stored: Stored | null): void {
+    this.#known.delete(key);
+    if (!stored) return;
+    this.#known.set(key, { ...stored, value: new Uint8Array(0) });
+    if (this.#known.size > KNOWN_LIMIT) {
+      for (const oldest of this.#known.keys()) {
+        this.#known.delete(oldest);
+        break;
+      }
+    }
   }
 
   /** {@link RemoteCasKv.#mutate} for a `decide` that always writes. */
@@ -244,24 +269,46 @@ export class RemoteCasKv implements CasKv {
   ): Promise<{ writeId: string; result: T } | null> {
     const name = await this.#objectKey(key);
     const writeId = newWriteId();
+    let current: Stored | null | undefined = this.#known.get(key);
     for (;;) {
-      const object = await this.#io.read(name);
-      const current = object && decode(object, name, key);
-      const change = decide(current);
-      if (!change) return null;
-      const history = current ? [current.writeId, ...current.history] : [NO_WRITE];
-      const payload = encode(change.kind, writeId, history, key, change.value);
+      const remembered = current !== undefined;
+      if (current === undefined) current = await this.#read(key);
+      let change: Change<T> | null;
       try {
-        await this.#io.writeConditional(
+        change = decide(current);
+      } catch (error) {
+        if (!remembered) throw error;
+        current = undefined; // refuse only on a fresh read
+        continue;
+      }
+      if (!change) {
+        if (!remembered) return null;
+        current = undefined;
+        continue;
+      }
+      const base: Stored | null = current;
+      const history = base ? [base.writeId, ...base.history] : [NO_WRITE];
+      const payload = encode(change.kind, writeId, history, key, change.value);
+      let exact = true;
+      try {
+        const version = await this.#io.writeConditional(
           name,
           payload,
-          current ? { ifVersion: current.version } : { ifAbsent: true },
-          (now) => judge(now && decode(now, name, key), writeId, current?.writeId ?? NO_WRITE),
+          base ? { ifVersion: base.version } : { ifAbsent: true },
+          (now) => {
+            const seen = now && decode(now, name, key);
+            exact = seen?.writeId === writeId;
+            return judge(seen, writeId, base?.writeId ?? NO_WRITE);
+          },
         );
+        // After a read-back that found our write under later ones, `version` is not ours.
+        const mine = { version, kind: change.kind, writeId, history: history.slice(0, HISTORY), key };
+        this.#remember(key, exact ? { ...mine, value: change.value } : null);
         return { writeId, result: change.result };
       } catch (error) {
+        this.#remember(key, null);
         if (!(error instanceof PreconditionFailedError)) throw error;
-        // Lost a race: decide again from what won.
+        current = undefined; // lost a race: decide again from what won
       }
     }
   }
