@@ -208,3 +208,76 @@ describe('CasKv read-back when other clients write while a response is lost', ()
     expect(error).toMatchObject({ code: 'REMOTE_INDETERMINATE', determinate: false });
   });
 });
+
+describe('concurrent clients under faults', () => {
+  it('four CasKv clients appending by CAS lose and duplicate nothing', async () => {
+    const backend = faulty(11);
+    await new RemoteCasKv(backend.inner, { prefix: 'kv' }).put('log', utf8('[]'));
+    const perWriter = 25;
+    let conflicts = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, w) => {
+        const kv = new RemoteCasKv(backend, { prefix: 'kv', retry });
+        for (let i = 0; i < perWriter;) {
+          const current = (await kv.get('log'))!;
+          const log = JSON.parse(fromUtf8(current.value)) as string[];
+          try {
+            await kv.update('log', utf8(JSON.stringify([...log, `${w}:${i}`])), current.version);
+            i++;
+          } catch (error) {
+            if ((error as { code?: string }).code !== 'REVISION_MISMATCH') throw error;
+            conflicts++;
+          }
+        }
+      }),
+    );
+    expect(backend.injected.appliedThenDropped).toBeGreaterThan(10);
+    expect(conflicts).toBeGreaterThan(0); // the clients really raced
+    const log = JSON.parse(
+      fromUtf8((await new RemoteCasKv(backend.inner, { prefix: 'kv' }).get('log'))!.value),
+    );
+    expect([...log].sort()).toEqual(
+      Array.from({ length: 4 }, (_, w) => Array.from({ length: perWriter }, (_, i) => `${w}:${i}`))
+        .flat()
+        .sort(),
+    );
+  });
+
+  it('three Storage clients building one chain lose and duplicate no version', async () => {
+    const backend = faulty(12);
+    const client = crypto.randomUUID();
+    const init = await new RemoteStorage(backend.inner, { prefix: 'chain' }).txn(client);
+    await init.newClient(NIL_UUID);
+    await init.commit();
+    const added = new Set<Uuid>();
+    let conflicts = 0;
+    await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const storage = new RemoteStorage(backend, { prefix: 'chain', retry });
+        for (let n = 0; n < 20;) {
+          const txn = await storage.txn(client);
+          const latest = (await txn.getClient())!.latestVersionId;
+          const id = crypto.randomUUID();
+          try {
+            await txn.addVersion(id, latest, utf8(id));
+            await txn.commit();
+          } catch (error) {
+            const code = (error as { code?: string }).code;
+            if (code !== 'TRANSACTION_CONFLICT' && code !== 'VERSION_CONFLICT') throw error;
+            conflicts++;
+            continue;
+          }
+          added.add(id);
+          n++;
+        }
+      }),
+    );
+    expect(backend.injected.appliedThenDropped).toBeGreaterThan(10);
+    expect(conflicts).toBeGreaterThan(0);
+    const txn = await new RemoteStorage(backend.inner, { prefix: 'chain' }).txn(client);
+    const chain = await txn.getVersionsAfter(NIL_UUID, 1000);
+    expect(chain.length).toBe(60);
+    expect(new Set(chain.map((v) => v.versionId))).toEqual(added);
+    expect((await txn.getClient())?.latestVersionId).toBe(chain[59]?.versionId);
+  });
+});
