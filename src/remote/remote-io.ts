@@ -1,0 +1,169 @@
+/**
+ * The write discipline every remote implementation follows, so none of them depends on how a
+ * particular server behaves beyond the {@link AtomicRemoteBackend} contract:
+ *
+ * - Reads are idempotent: a failed read is retried a few times.
+ * - A write that failed determinately (nothing applied) is retried as the identical request.
+ * - A write that failed indeterminately (`IndeterminateRemoteError`, it may have been applied) is
+ *   never blindly retried: the object is read back and judged. Every payload carries a unique write
+ *   id, so "is the current object mine?" has an exact answer. If the condition still holds, the
+ *   identical conditional request is sent again: both copies carry the same condition, so at most
+ *   one of them (ours, either way) can ever be applied.
+ */
+import type {
+  AtomicRemoteBackend,
+  ConditionalPut,
+  ObjectVersion,
+  VersionedObject,
+} from '../contracts/remote-backend.js';
+import { PreconditionFailedError, RemoteError } from '../contracts/errors.js';
+
+/** How often and how patiently transient failures are retried. */
+export interface RetryOptions {
+  /** Attempts per request, the first included (default 5). */
+  readonly attempts?: number;
+  /** Delay before the first retry in milliseconds, doubled each time (default 25). */
+  readonly delayMs?: number;
+}
+
+/** Verdict on an object read back after an indeterminate write. */
+export type ReadBackVerdict =
+  /** The object (or its history) shows our write: it was applied. */
+  | 'ours'
+  /** Our write was definitely not applied and can no longer be (the object moved on without it). */
+  | 'not-ours'
+  /** Cannot tell: the indeterminate error is passed on to the caller. */
+  | 'unknown';
+
+/** Whether a failed request may be retried as is. */
+function isTransient(error: unknown): error is RemoteError {
+  return (
+    error instanceof RemoteError && (error.code === 'REMOTE_FAILED' || error.code === 'REMOTE_INDETERMINATE')
+  );
+}
+
+/** Retry policy bound to one backend: the reads and writes every remote store is made of. */
+export class RemoteIo {
+  readonly backend: AtomicRemoteBackend;
+  readonly #attempts: number;
+  readonly #delayMs: number;
+
+  constructor(backend: AtomicRemoteBackend, retry: RetryOptions = {}) {
+    this.backend = backend;
+    this.#attempts = Math.max(1, retry.attempts ?? 5);
+    this.#delayMs = Math.max(0, retry.delayMs ?? 25);
+  }
+
+  /** Runs an idempotent request, retrying transient failures. */
+  async idempotent<T>(request: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!isTransient(error) || attempt >= this.#attempts) throw error;
+        await this.#pause(attempt);
+      }
+    }
+  }
+
+  /** The object with its version, or `null`. */
+  read(key: string): Promise<VersionedObject | null> {
+    return this.idempotent(() => this.backend.downloadVersioned(key));
+  }
+
+  /**
+   * Writes `data` under `condition`. Returns the new version.
+   * @param judge decides, from the object read back after an indeterminate failure, whether this
+   * write was applied; it is called only when the condition no longer holds.
+   * @throws PreconditionFailedError when the condition fails (or the read-back says 'not-ours');
+   * the IndeterminateRemoteError itself when the read-back cannot tell.
+   */
+  async writeConditional(
+    key: string,
+    data: Uint8Array,
+    condition: ConditionalPut,
+    judge: (current: VersionedObject | null) => ReadBackVerdict | Promise<ReadBackVerdict>,
+  ): Promise<ObjectVersion> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.backend.uploadConditional(key, data, condition);
+      } catch (error) {
+        if (!isTransient(error) || attempt >= this.#attempts) throw error;
+        if (error.determinate) {
+          await this.#pause(attempt);
+          continue;
+        }
+        const current = await this.read(key);
+        const holds = 'ifAbsent' in condition ? current === null : current?.version === condition.ifVersion;
+        if (!holds) {
+          const verdict = await judge(current);
+          if (verdict === 'ours' && current) return current.version;
+          if (verdict === 'ours') throw error;
+          if (verdict === 'not-ours') {
+            throw new PreconditionFailedError(
+              `${key} changed before this write could apply; nothing was written.`,
+              {
+                cause: error,
+              },
+            );
+          }
+          throw error;
+        }
+        // Still as before: nothing was applied yet. The identical request carries the same
+        // condition, so at most one of the two copies can ever be applied.
+        await this.#pause(attempt);
+      }
+    }
+  }
+
+  /**
+   * Creates an immutable object whose content is fully determined by its key (an index entry, a
+   * content-addressed blob, a copy of committed data): an object already there is success.
+   */
+  async createImmutable(key: string, data: Uint8Array): Promise<void> {
+    try {
+      await this.writeConditional(key, data, { ifAbsent: true }, (current) => (current ? 'ours' : 'unknown'));
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) return;
+      throw error;
+    }
+  }
+
+  /** Deletes unconditionally, ignoring failures: for garbage nobody can reach any more. */
+  async deleteGarbage(key: string): Promise<void> {
+    try {
+      await this.backend.delete(key);
+    } catch {
+      // Harmless leftover: it occupies space only.
+    }
+  }
+
+  async #pause(attempt: number): Promise<void> {
+    const ms = this.#delayMs * 2 ** (attempt - 1);
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const index = next++;
+      try {
+        results[index] = await task(items[index] as T, index);
+      } catch (error) {
+        failed = true; // the others stop taking new items; Promise.all reports this error
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
