@@ -111,6 +111,18 @@ describe('RemoteStorage layout', () => {
     expect(backend.downloads).toBeLessThanOrEqual(1 + 6);
   });
 
+  it('reads a client it has seen before in one round trip: pointer and next-commit probe together', async () => {
+    const backend = new CountingBackend();
+    const client = crypto.randomUUID();
+    const storage = new RemoteStorage(backend, { prefix: 'chain' });
+    await buildChain(storage, client, 3);
+    backend.reset();
+    const txn = await storage.txn(client);
+    expect(await txn.getClient()).not.toBeNull();
+    expect(backend.downloads).toBe(2);
+    expect(backend.maxInFlight).toBe(2);
+  });
+
   it('keeps stores under different prefixes of one bucket apart', async () => {
     const backend = new MemoryRemoteBackend();
     const client = crypto.randomUUID();

@@ -97,6 +97,8 @@ export class RemoteStorage implements Storage {
   readonly #io: RemoteIo;
   readonly #root: string;
   readonly #concurrency: number;
+  /** Highest commit this instance has seen per client (only a hint of where to probe). */
+  readonly #lastSeen = new Map<Uuid, number>();
   constructor(backend: AtomicRemoteBackend, options: RemoteStorageOptions) {
     this.#root = objectRoot(options?.prefix);
     this.#io = new RemoteIo(backend, options.retry);
@@ -159,21 +161,26 @@ export class RemoteStorage implements Storage {
   /** The committed state: the pointer, rolled forward over any commit it does not show yet. */
   async #current(clientId: Uuid): Promise<Current | null> {
     const pointerName = this.#dir(clientId) + 'client';
-    const object = await this.#io.read(pointerName);
+    // Probe the commit after the last one this instance saw while reading the pointer: when the
+    // pointer is current (the usual case) the state is known after one round trip, not two.
+    const guess = this.#lastSeen.get(clientId);
+    const [object, early] = await Promise.all([
+      this.#io.read(pointerName),
+      guess === undefined ? undefined : this.#readRecord(clientId, guess + 1),
+    ]);
     const pointerJson = object && decodeJson<PointerJson>(object.data, pointerName);
     const pointer = object && pointerJson ? { version: object.version, n: pointerJson.n } : null;
     let n = pointerJson?.n ?? 0;
     let state = pointerJson?.state ?? null;
     const rolled: RecordJson[] = [];
-    for (
-      let record = await this.#readRecord(clientId, n + 1);
-      record;
-      record = await this.#readRecord(clientId, n + 1)
-    ) {
-      rolled.push(record);
-      n = record.n;
-      state = record.state;
+    let next = early !== undefined && guess === n ? early : await this.#readRecord(clientId, n + 1);
+    while (next) {
+      rolled.push(next);
+      n = next.n;
+      state = next.state;
+      next = await this.#readRecord(clientId, n + 1);
     }
+    this.#lastSeen.set(clientId, Math.max(n, guess ?? 0));
     if (!state) return null;
     let current: Current = { n, state, pointer };
     if (rolled.length > 0) {
@@ -309,6 +316,7 @@ export class RemoteStorage implements Storage {
       );
     }
     // Committed. What follows only saves later readers work; if it fails, they repair it.
+    this.#lastSeen.set(clientId, Math.max(n, this.#lastSeen.get(clientId) ?? 0));
     try {
       await this.#writeIndexes(clientId, record);
       await this.#movePointer(clientId, { n, state, pointer: base?.revision.pointer ?? null });
