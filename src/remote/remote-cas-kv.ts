@@ -80,7 +80,9 @@ interface Stored {
  *   key is one request; a refusal is always decided on a fresh read.
  * - `deleteWithVersion` writes a tombstone object; `delete` writes an "erased" mark that reads as
  *   absent. Neither uses DELETE, whose `If-Match` some servers ignore (Ceph), so correctness never
- *   depends on a conditional delete. Marks stay behind as small objects.
+ *   depends on a conditional delete. Marks stay behind as small objects. A tombstone is not an
+ *   empty object: it carries its write id like any write, because an empty body has the same
+ *   MD5 ETag every time on S3-style servers, which would bring back ABA.
  * - Each payload also records the write ids of the 8 writes before it, so an indeterminate write is
  *   resolved by reading back even after other writes landed on top: ours is in the history (applied),
  *   or the write that followed the version we replaced is someone else's (not applied, since only

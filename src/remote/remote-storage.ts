@@ -99,6 +99,7 @@ export class RemoteStorage implements Storage {
   readonly #concurrency: number;
   /** Highest commit this instance has seen per client (only a hint of where to probe). */
   readonly #lastSeen = new Map<Uuid, number>();
+
   constructor(backend: AtomicRemoteBackend, options: RemoteStorageOptions) {
     this.#root = objectRoot(options?.prefix);
     this.#io = new RemoteIo(backend, options.retry);
@@ -110,9 +111,11 @@ export class RemoteStorage implements Storage {
   }
 
   /**
-   * One transaction's view: reads see the commits up to the one its first read found (snapshot
-   * isolation). A version committed later by someone else stays invisible, as in the reference
-   * implementation, and the transaction's commit then conflicts.
+   * One transaction's view: reads see the commits up to the one its first read of the client found
+   * (snapshot isolation). A version someone else committed since stays invisible: this transaction
+   * can no longer commit anyway (its commit name is taken), and without the cut-off its checks
+   * would report that version's effects (say, "parent already has a child") instead of the
+   * TRANSACTION_CONFLICT a caller retries on.
    */
   #accessFor(): StorageAccess<Revision> {
     let seen: { n: number; snap: string | null } | null = null;
@@ -120,7 +123,8 @@ export class RemoteStorage implements Storage {
     return {
       readClient: async (clientId) => {
         const record = await this.#readClient(clientId);
-        seen = { n: record?.revision.n ?? 0, snap: record?.revision.snap ?? null };
+        // The transaction keeps the first read as its base; so does its view.
+        seen ??= { n: record?.revision.n ?? 0, snap: record?.revision.snap ?? null };
         return record;
       },
       readVersion: (clientId, versionId) =>
