@@ -93,9 +93,8 @@ describe('RemoteStorage layout', () => {
     );
     expect(backend.maxInFlight).toBeGreaterThan(1);
     expect(backend.maxInFlight).toBeLessThanOrEqual(16);
-    // The parent's index, each commit record exactly once, then the transaction's probe for a
-    // child of the last version (an index miss).
-    expect(backend.downloads).toBe(1 + ids.length + 1);
+    // The parent's index, then each commit record exactly once (the latest has no child: no probe).
+    expect(backend.downloads).toBe(1 + ids.length);
     expect(backend.lists).toBe(0);
   });
 

@@ -118,19 +118,27 @@ export class RemoteStorage implements Storage {
    * TRANSACTION_CONFLICT a caller retries on.
    */
   #accessFor(): StorageAccess<Revision> {
-    let seen: { n: number; snap: string | null } | null = null;
+    let seen: { n: number; snap: string | null; latest: Uuid | null } | null = null;
     const upTo = () => seen?.n ?? 0;
     return {
       readClient: async (clientId) => {
         const record = await this.#readClient(clientId);
         // The transaction keeps the first read as its base; so does its view.
-        seen ??= { n: record?.revision.n ?? 0, snap: record?.revision.snap ?? null };
+        seen ??= {
+          n: record?.revision.n ?? 0,
+          snap: record?.revision.snap ?? null,
+          latest: record?.client.latestVersionId ?? null,
+        };
         return record;
       },
       readVersion: (clientId, versionId) =>
         this.#readIndexed(clientId, 'i', versionId, upTo(), (v) => v.id === versionId),
-      readVersionByParent: (clientId, parentId) =>
-        this.#readIndexed(clientId, 'p', parentId, upTo(), (v) => v.parent === parentId),
+      readVersionByParent: async (clientId, parentId) =>
+        // The latest version has no child in this view (a child would have become the latest):
+        // answered without a request, which saves addVersion a round trip.
+        parentId === seen?.latest
+          ? null
+          : this.#readIndexed(clientId, 'p', parentId, upTo(), (v) => v.parent === parentId),
       readVersionsAfter: (clientId, parentId, limit) =>
         this.#readVersionsAfter(clientId, parentId, limit, upTo()),
       readSnapshotData: async (clientId) => {
