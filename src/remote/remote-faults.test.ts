@@ -281,3 +281,16 @@ describe('concurrent clients under faults', () => {
     expect((await txn.getClient())?.latestVersionId).toBe(chain[59]?.versionId);
   });
 });
+
+describe('read-back without retries', () => {
+  it('reports an applied write as applied even when no retry is allowed', async () => {
+    const backend = new FaultyBackend(new MemoryRemoteBackend(), {
+      appliedThenDropped: 1,
+      maxConsecutiveFaults: 1,
+    });
+    const kv = new RemoteCasKv(backend, { prefix: 'kv', retry: { attempts: 1 } });
+    const version = await kv.put('k', utf8('v'));
+    expect(backend.injected.appliedThenDropped).toBe(1);
+    expect((await new RemoteCasKv(backend.inner, { prefix: 'kv' }).get('k'))?.version).toBe(version);
+  });
+});

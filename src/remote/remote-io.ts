@@ -88,29 +88,29 @@ export class RemoteIo {
       try {
         return await this.backend.uploadConditional(key, data, condition);
       } catch (error) {
-        if (!isTransient(error) || attempt >= this.#attempts) throw error;
+        if (!isTransient(error)) throw error;
         if (error.determinate) {
+          if (attempt >= this.#attempts) throw error;
           await this.#pause(attempt);
           continue;
         }
+        // Even on the last attempt: an applied write must be reported as applied.
         const current = await this.read(key);
         const holds = 'ifAbsent' in condition ? current === null : current?.version === condition.ifVersion;
         if (!holds) {
           const verdict = await judge(current);
           if (verdict === 'ours' && current) return current.version;
-          if (verdict === 'ours') throw error;
           if (verdict === 'not-ours') {
             throw new PreconditionFailedError(
               `${key} changed before this write could apply; nothing was written.`,
-              {
-                cause: error,
-              },
+              { cause: error },
             );
           }
           throw error;
         }
         // Still as before: nothing was applied yet. The identical request carries the same
         // condition, so at most one of the two copies can ever be applied.
+        if (attempt >= this.#attempts) throw error;
         await this.#pause(attempt);
       }
     }
