@@ -19,7 +19,7 @@ import {
   keySegment,
   objectRoot,
 } from './object-keys.js';
-import { RemoteIo, mapLimit, type ReadBackVerdict, type RetryOptions } from './remote-io.js';
+import { RemoteIo, integerOption, mapLimit, type ReadBackVerdict, type RetryOptions } from './remote-io.js';
 
 /** Options of {@link RemoteCasKv}. */
 export interface RemoteCasKvOptions {
@@ -104,7 +104,7 @@ export class RemoteCasKv implements CasKv {
   constructor(backend: AtomicRemoteBackend, options: RemoteCasKvOptions) {
     this.#root = objectRoot(options?.prefix) + 'k/';
     this.#io = new RemoteIo(backend, options.retry);
-    this.#concurrency = Math.max(1, options.concurrency ?? 16);
+    this.#concurrency = integerOption(options.concurrency, 'options.concurrency', 16, 1);
   }
 
   async get(key: string): Promise<KvEntry | null> {

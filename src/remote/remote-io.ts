@@ -16,7 +16,7 @@ import type {
   ObjectVersion,
   VersionedObject,
 } from '../contracts/remote-backend.js';
-import { PreconditionFailedError, RemoteError } from '../contracts/errors.js';
+import { InvalidArgumentError, PreconditionFailedError, RemoteError } from '../contracts/errors.js';
 
 /** How often and how patiently transient failures are retried. */
 export interface RetryOptions {
@@ -49,9 +49,16 @@ export class RemoteIo {
   readonly #delayMs: number;
 
   constructor(backend: AtomicRemoteBackend, retry: RetryOptions = {}) {
+    const b = backend as Partial<AtomicRemoteBackend> | null;
+    if (typeof b?.uploadConditional !== 'function' || typeof b.downloadVersioned !== 'function') {
+      throw new InvalidArgumentError(
+        'backend',
+        'expected an AtomicRemoteBackend (e.g. from connectRemote(), or a MemoryRemoteBackend).',
+      );
+    }
     this.backend = backend;
-    this.#attempts = Math.max(1, retry.attempts ?? 5);
-    this.#delayMs = Math.max(0, retry.delayMs ?? 25);
+    this.#attempts = integerOption(retry?.attempts, 'options.retry.attempts', 5, 1);
+    this.#delayMs = integerOption(retry?.delayMs, 'options.retry.delayMs', 25, 0);
   }
 
   /** Runs an idempotent request, retrying transient failures. */
@@ -142,6 +149,18 @@ export class RemoteIo {
     const ms = this.#delayMs * 2 ** (attempt - 1);
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
+}
+
+/** A whole-number option of at least `min`, or `fallback` when omitted. */
+export function integerOption(value: unknown, argument: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected a whole number of at least ${min}, got ${String(value)}.`,
+    );
+  }
+  return value;
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */

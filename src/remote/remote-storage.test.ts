@@ -132,12 +132,17 @@ describe('RemoteStorage layout', () => {
     expect((await (await a.txn(client)).getClient())?.latestVersionId).toBe(idA);
   });
 
-  it('rejects a bad prefix with INVALID_ARGUMENT', () => {
+  it('rejects a bad prefix, backend or option with INVALID_ARGUMENT', () => {
     const backend = new MemoryRemoteBackend();
+    const bad = expect.objectContaining({ code: 'INVALID_ARGUMENT' });
     for (const prefix of ['', '/x', 'x/', 'a//b', 'a/../b', 'sp ace', 42]) {
-      expect(() => new RemoteStorage(backend, { prefix: prefix as string })).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-      );
+      expect(() => new RemoteStorage(backend, { prefix: prefix as string })).toThrow(bad);
     }
+    expect(() => new RemoteStorage(null as unknown as MemoryRemoteBackend, { prefix: 'p' })).toThrow(bad);
+    for (const concurrency of [0, -1, 1.5, NaN]) {
+      expect(() => new RemoteStorage(backend, { prefix: 'p', concurrency })).toThrow(bad);
+    }
+    expect(() => new RemoteStorage(backend, { prefix: 'p', retry: { attempts: 0 } })).toThrow(bad);
+    expect(() => new RemoteStorage(backend, { prefix: 'p', retry: { delayMs: NaN } })).toThrow(bad);
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '../core/optimistic-storage-txn.js';
 import { decodeJson, encodeJson, fromBase64, newWriteId, toBase64 } from './codec.js';
 import { objectRoot } from './object-keys.js';
-import { RemoteIo, mapLimit, type RetryOptions } from './remote-io.js';
+import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
 
 /** Options of {@link RemoteStorage}. */
 export interface RemoteStorageOptions {
@@ -103,7 +103,7 @@ export class RemoteStorage implements Storage {
   constructor(backend: AtomicRemoteBackend, options: RemoteStorageOptions) {
     this.#root = objectRoot(options?.prefix);
     this.#io = new RemoteIo(backend, options.retry);
-    this.#concurrency = Math.max(1, options.concurrency ?? 16);
+    this.#concurrency = integerOption(options.concurrency, 'options.concurrency', 16, 1);
   }
 
   async txn(clientId: Uuid): Promise<StorageTxn> {
