@@ -19,7 +19,7 @@ import {
   keySegment,
   objectRoot,
 } from './object-keys.js';
-import { RemoteIo, mapLimit, type ReadBackVerdict, type RetryOptions } from './remote-io.js';
+import { RemoteIo, integerOption, mapLimit, type ReadBackVerdict, type RetryOptions } from './remote-io.js';
 
 /** Options of {@link RemoteCasKv}. */
 export interface RemoteCasKvOptions {
@@ -80,7 +80,9 @@ interface Stored {
  *   key is one request; a refusal is always decided on a fresh read.
  * - `deleteWithVersion` writes a tombstone object; `delete` writes an "erased" mark that reads as
  *   absent. Neither uses DELETE, whose `If-Match` some servers ignore (Ceph), so correctness never
- *   depends on a conditional delete. Marks stay behind as small objects.
+ *   depends on a conditional delete. Marks stay behind as small objects. A tombstone is not an
+ *   empty object: it carries its write id like any write, because an empty body has the same
+ *   MD5 ETag every time on S3-style servers, which would bring back ABA.
  * - Each payload also records the write ids of the 8 writes before it, so an indeterminate write is
  *   resolved by reading back even after other writes landed on top: ours is in the history (applied),
  *   or the write that followed the version we replaced is someone else's (not applied, since only
@@ -102,7 +104,7 @@ export class RemoteCasKv implements CasKv {
   constructor(backend: AtomicRemoteBackend, options: RemoteCasKvOptions) {
     this.#root = objectRoot(options?.prefix) + 'k/';
     this.#io = new RemoteIo(backend, options.retry);
-    this.#concurrency = Math.max(1, options.concurrency ?? 16);
+    this.#concurrency = integerOption(options.concurrency, 'options.concurrency', 16, 1);
   }
 
   async get(key: string): Promise<KvEntry | null> {

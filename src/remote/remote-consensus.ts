@@ -11,7 +11,7 @@ import { assertTruncateBound, validateCompareAndSet } from '../core/consensus-ru
 import { assertCount, assertKey, assertSeqNo } from '../core/validate.js';
 import { decodeJson, encodeJson, fromBase64, newWriteId, toBase64 } from './codec.js';
 import { decodeKeySegment, keySegment, objectRoot } from './object-keys.js';
-import { RemoteIo, mapLimit, type RetryOptions } from './remote-io.js';
+import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
 import {
   appendSeqNo,
   countSeqNos,
@@ -86,7 +86,7 @@ export class RemoteConsensus implements Consensus {
   constructor(backend: AtomicRemoteBackend, options: RemoteConsensusOptions) {
     this.#root = objectRoot(options?.prefix);
     this.#io = new RemoteIo(backend, options.retry);
-    this.#concurrency = Math.max(1, options.concurrency ?? 16);
+    this.#concurrency = integerOption(options.concurrency, 'options.concurrency', 16, 1);
   }
 
   async listKeys(): Promise<string[]> {

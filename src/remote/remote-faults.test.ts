@@ -281,3 +281,60 @@ describe('concurrent clients under faults', () => {
     expect((await txn.getClient())?.latestVersionId).toBe(chain[59]?.versionId);
   });
 });
+
+describe('read-back without retries', () => {
+  it('reports an applied write as applied even when no retry is allowed', async () => {
+    const backend = new FaultyBackend(new MemoryRemoteBackend(), {
+      appliedThenDropped: 1,
+      maxConsecutiveFaults: 1,
+    });
+    const kv = new RemoteCasKv(backend, { prefix: 'kv', retry: { attempts: 1 } });
+    const version = await kv.put('k', utf8('v'));
+    expect(backend.injected.appliedThenDropped).toBe(1);
+    expect((await new RemoteCasKv(backend.inner, { prefix: 'kv' }).get('k'))?.version).toBe(version);
+  });
+});
+
+describe('Storage read-back when another client commits while a response is lost', () => {
+  async function setup(kind: 'appliedThenDropped' | 'droppedBeforeApply') {
+    const inner = new MemoryRemoteBackend();
+    const other = new RemoteStorage(inner, { prefix: 'chain' });
+    const client = crypto.randomUUID();
+    const init = await other.txn(client);
+    await init.newClient(NIL_UUID);
+    await init.commit();
+    const otherId = crypto.randomUUID();
+    const backend: FaultyBackend = new FaultyBackend(inner, {
+      [kind]: 1,
+      maxConsecutiveFaults: 1,
+      duringWriteFault: async () => {
+        backend.enabled = false;
+        const txn = await other.txn(client);
+        await txn.addVersion(otherId, (await txn.getClient())!.latestVersionId, utf8('other'));
+        await txn.commit();
+      },
+    });
+    backend.enabled = false;
+    const storage = new RemoteStorage(backend, { prefix: 'chain', retry });
+    const txn = await storage.txn(client);
+    const myId = crypto.randomUUID();
+    await txn.addVersion(myId, NIL_UUID, utf8('mine'));
+    backend.enabled = true;
+    return { txn, myId, otherId, check: () => other.txn(client) };
+  }
+
+  it('a commit that landed before the other one is reported committed', async () => {
+    const { txn, myId, otherId, check } = await setup('appliedThenDropped');
+    await txn.commit();
+    const view = await check();
+    expect((await view.getVersionsAfter(NIL_UUID, 10)).map((v) => v.versionId)).toEqual([myId, otherId]);
+  });
+
+  it('a commit lost on the way whose slot the other client took is a TRANSACTION_CONFLICT', async () => {
+    const { txn, myId, otherId, check } = await setup('droppedBeforeApply');
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'TRANSACTION_CONFLICT' });
+    const view = await check();
+    expect((await view.getVersionsAfter(NIL_UUID, 10)).map((v) => v.versionId)).toEqual([otherId]);
+    expect(await view.getVersion(myId)).toBeNull();
+  });
+});

@@ -16,7 +16,7 @@ import type {
   ObjectVersion,
   VersionedObject,
 } from '../contracts/remote-backend.js';
-import { PreconditionFailedError, RemoteError } from '../contracts/errors.js';
+import { InvalidArgumentError, PreconditionFailedError, RemoteError } from '../contracts/errors.js';
 
 /** How often and how patiently transient failures are retried. */
 export interface RetryOptions {
@@ -49,9 +49,16 @@ export class RemoteIo {
   readonly #delayMs: number;
 
   constructor(backend: AtomicRemoteBackend, retry: RetryOptions = {}) {
+    const b = backend as Partial<AtomicRemoteBackend> | null;
+    if (typeof b?.uploadConditional !== 'function' || typeof b.downloadVersioned !== 'function') {
+      throw new InvalidArgumentError(
+        'backend',
+        'expected an AtomicRemoteBackend (e.g. from connectRemote(), or a MemoryRemoteBackend).',
+      );
+    }
     this.backend = backend;
-    this.#attempts = Math.max(1, retry.attempts ?? 5);
-    this.#delayMs = Math.max(0, retry.delayMs ?? 25);
+    this.#attempts = integerOption(retry?.attempts, 'options.retry.attempts', 5, 1);
+    this.#delayMs = integerOption(retry?.delayMs, 'options.retry.delayMs', 25, 0);
   }
 
   /** Runs an idempotent request, retrying transient failures. */
@@ -88,29 +95,29 @@ export class RemoteIo {
       try {
         return await this.backend.uploadConditional(key, data, condition);
       } catch (error) {
-        if (!isTransient(error) || attempt >= this.#attempts) throw error;
+        if (!isTransient(error)) throw error;
         if (error.determinate) {
+          if (attempt >= this.#attempts) throw error;
           await this.#pause(attempt);
           continue;
         }
+        // Even on the last attempt: an applied write must be reported as applied.
         const current = await this.read(key);
         const holds = 'ifAbsent' in condition ? current === null : current?.version === condition.ifVersion;
         if (!holds) {
           const verdict = await judge(current);
           if (verdict === 'ours' && current) return current.version;
-          if (verdict === 'ours') throw error;
           if (verdict === 'not-ours') {
             throw new PreconditionFailedError(
               `${key} changed before this write could apply; nothing was written.`,
-              {
-                cause: error,
-              },
+              { cause: error },
             );
           }
           throw error;
         }
         // Still as before: nothing was applied yet. The identical request carries the same
         // condition, so at most one of the two copies can ever be applied.
+        if (attempt >= this.#attempts) throw error;
         await this.#pause(attempt);
       }
     }
@@ -142,6 +149,18 @@ export class RemoteIo {
     const ms = this.#delayMs * 2 ** (attempt - 1);
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
+}
+
+/** A whole-number option of at least `min`, or `fallback` when omitted. */
+export function integerOption(value: unknown, argument: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected a whole number of at least ${min}, got ${String(value)}.`,
+    );
+  }
+  return value;
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */

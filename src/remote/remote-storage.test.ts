@@ -93,9 +93,8 @@ describe('RemoteStorage layout', () => {
     );
     expect(backend.maxInFlight).toBeGreaterThan(1);
     expect(backend.maxInFlight).toBeLessThanOrEqual(16);
-    // The parent's index, each commit record exactly once, then the transaction's probe for a
-    // child of the last version (an index miss).
-    expect(backend.downloads).toBe(1 + ids.length + 1);
+    // The parent's index, then each commit record exactly once (the latest has no child: no probe).
+    expect(backend.downloads).toBe(1 + ids.length);
     expect(backend.lists).toBe(0);
   });
 
@@ -111,6 +110,18 @@ describe('RemoteStorage layout', () => {
     expect(backend.downloads).toBeLessThanOrEqual(1 + 6);
   });
 
+  it('reads a client it has seen before in one round trip: pointer and next-commit probe together', async () => {
+    const backend = new CountingBackend();
+    const client = crypto.randomUUID();
+    const storage = new RemoteStorage(backend, { prefix: 'chain' });
+    await buildChain(storage, client, 3);
+    backend.reset();
+    const txn = await storage.txn(client);
+    expect(await txn.getClient()).not.toBeNull();
+    expect(backend.downloads).toBe(2);
+    expect(backend.maxInFlight).toBe(2);
+  });
+
   it('keeps stores under different prefixes of one bucket apart', async () => {
     const backend = new MemoryRemoteBackend();
     const client = crypto.randomUUID();
@@ -121,12 +132,17 @@ describe('RemoteStorage layout', () => {
     expect((await (await a.txn(client)).getClient())?.latestVersionId).toBe(idA);
   });
 
-  it('rejects a bad prefix with INVALID_ARGUMENT', () => {
+  it('rejects a bad prefix, backend or option with INVALID_ARGUMENT', () => {
     const backend = new MemoryRemoteBackend();
+    const bad = expect.objectContaining({ code: 'INVALID_ARGUMENT' });
     for (const prefix of ['', '/x', 'x/', 'a//b', 'a/../b', 'sp ace', 42]) {
-      expect(() => new RemoteStorage(backend, { prefix: prefix as string })).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-      );
+      expect(() => new RemoteStorage(backend, { prefix: prefix as string })).toThrow(bad);
     }
+    expect(() => new RemoteStorage(null as unknown as MemoryRemoteBackend, { prefix: 'p' })).toThrow(bad);
+    for (const concurrency of [0, -1, 1.5, NaN]) {
+      expect(() => new RemoteStorage(backend, { prefix: 'p', concurrency })).toThrow(bad);
+    }
+    expect(() => new RemoteStorage(backend, { prefix: 'p', retry: { attempts: 0 } })).toThrow(bad);
+    expect(() => new RemoteStorage(backend, { prefix: 'p', retry: { delayMs: NaN } })).toThrow(bad);
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '../core/optimistic-storage-txn.js';
 import { decodeJson, encodeJson, fromBase64, newWriteId, toBase64 } from './codec.js';
 import { objectRoot } from './object-keys.js';
-import { RemoteIo, mapLimit, type RetryOptions } from './remote-io.js';
+import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
 
 /** Options of {@link RemoteStorage}. */
 export interface RemoteStorageOptions {
@@ -97,10 +97,13 @@ export class RemoteStorage implements Storage {
   readonly #io: RemoteIo;
   readonly #root: string;
   readonly #concurrency: number;
+  /** Highest commit this instance has seen per client (only a hint of where to probe). */
+  readonly #lastSeen = new Map<Uuid, number>();
+
   constructor(backend: AtomicRemoteBackend, options: RemoteStorageOptions) {
     this.#root = objectRoot(options?.prefix);
     this.#io = new RemoteIo(backend, options.retry);
-    this.#concurrency = Math.max(1, options.concurrency ?? 16);
+    this.#concurrency = integerOption(options.concurrency, 'options.concurrency', 16, 1);
   }
 
   async txn(clientId: Uuid): Promise<StorageTxn> {
@@ -108,23 +111,34 @@ export class RemoteStorage implements Storage {
   }
 
   /**
-   * One transaction's view: reads see the commits up to the one its first read found (snapshot
-   * isolation). A version committed later by someone else stays invisible, as in the reference
-   * implementation, and the transaction's commit then conflicts.
+   * One transaction's view: reads see the commits up to the one its first read of the client found
+   * (snapshot isolation). A version someone else committed since stays invisible: this transaction
+   * can no longer commit anyway (its commit name is taken), and without the cut-off its checks
+   * would report that version's effects (say, "parent already has a child") instead of the
+   * TRANSACTION_CONFLICT a caller retries on.
    */
   #accessFor(): StorageAccess<Revision> {
-    let seen: { n: number; snap: string | null } | null = null;
+    let seen: { n: number; snap: string | null; latest: Uuid | null } | null = null;
     const upTo = () => seen?.n ?? 0;
     return {
       readClient: async (clientId) => {
         const record = await this.#readClient(clientId);
-        seen = { n: record?.revision.n ?? 0, snap: record?.revision.snap ?? null };
+        // The transaction keeps the first read as its base; so does its view.
+        seen ??= {
+          n: record?.revision.n ?? 0,
+          snap: record?.revision.snap ?? null,
+          latest: record?.client.latestVersionId ?? null,
+        };
         return record;
       },
       readVersion: (clientId, versionId) =>
         this.#readIndexed(clientId, 'i', versionId, upTo(), (v) => v.id === versionId),
-      readVersionByParent: (clientId, parentId) =>
-        this.#readIndexed(clientId, 'p', parentId, upTo(), (v) => v.parent === parentId),
+      readVersionByParent: async (clientId, parentId) =>
+        // The latest version has no child in this view (a child would have become the latest):
+        // answered without a request, which saves addVersion a round trip.
+        parentId === seen?.latest
+          ? null
+          : this.#readIndexed(clientId, 'p', parentId, upTo(), (v) => v.parent === parentId),
       readVersionsAfter: (clientId, parentId, limit) =>
         this.#readVersionsAfter(clientId, parentId, limit, upTo()),
       readSnapshotData: async (clientId) => {
@@ -159,21 +173,26 @@ export class RemoteStorage implements Storage {
   /** The committed state: the pointer, rolled forward over any commit it does not show yet. */
   async #current(clientId: Uuid): Promise<Current | null> {
     const pointerName = this.#dir(clientId) + 'client';
-    const object = await this.#io.read(pointerName);
+    // Probe the commit after the last one this instance saw while reading the pointer: when the
+    // pointer is current (the usual case) the state is known after one round trip, not two.
+    const guess = this.#lastSeen.get(clientId);
+    const [object, early] = await Promise.all([
+      this.#io.read(pointerName),
+      guess === undefined ? undefined : this.#readRecord(clientId, guess + 1),
+    ]);
     const pointerJson = object && decodeJson<PointerJson>(object.data, pointerName);
     const pointer = object && pointerJson ? { version: object.version, n: pointerJson.n } : null;
     let n = pointerJson?.n ?? 0;
     let state = pointerJson?.state ?? null;
     const rolled: RecordJson[] = [];
-    for (
-      let record = await this.#readRecord(clientId, n + 1);
-      record;
-      record = await this.#readRecord(clientId, n + 1)
-    ) {
-      rolled.push(record);
-      n = record.n;
-      state = record.state;
+    let next = early !== undefined && guess === n ? early : await this.#readRecord(clientId, n + 1);
+    while (next) {
+      rolled.push(next);
+      n = next.n;
+      state = next.state;
+      next = await this.#readRecord(clientId, n + 1);
     }
+    this.#lastSeen.set(clientId, Math.max(n, guess ?? 0));
     if (!state) return null;
     let current: Current = { n, state, pointer };
     if (rolled.length > 0) {
@@ -309,6 +328,7 @@ export class RemoteStorage implements Storage {
       );
     }
     // Committed. What follows only saves later readers work; if it fails, they repair it.
+    this.#lastSeen.set(clientId, Math.max(n, this.#lastSeen.get(clientId) ?? 0));
     try {
       await this.#writeIndexes(clientId, record);
       await this.#movePointer(clientId, { n, state, pointer: base?.revision.pointer ?? null });
