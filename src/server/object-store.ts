@@ -128,6 +128,8 @@ export class ObjectStore {
   /** Every object's current ETag. Authoritative: only this store writes the directory. */
   readonly #etags: Map<string, string>;
   readonly #mutex = new KeyedMutex();
+  #syncRunning: Promise<void> | null = null;
+  #syncQueued: Promise<void> | null = null;
   #closed = false;
 
   private constructor(dir: string, etags: Map<string, string>) {
@@ -237,20 +239,21 @@ export class ObjectStore {
       const etag = newETag();
       await handle.write(encodeHeader(key, etag));
       for await (const chunk of data) await handle.write(chunk);
-      // Flushed outside the per-key lock, so concurrent writers flush in parallel and the lock is
-      // held only for the rename and the directory flush.
-      await handle.sync();
-      handleOpen = false;
-      await handle.close();
-      return await this.#mutex.run(key, async () => {
+      const result: WriteResult = await this.#mutex.run(key, async () => {
         const currentETag = this.etagOf(key);
         if (!precondition(currentETag)) return { committed: false, currentETag };
+        // Flushed only once the write has won: under contention the losers (most CAS attempts)
+        // cost no flush, and flushes do not crowd the I/O threads that reads need.
+        await handle.sync();
+        handleOpen = false;
+        await handle.close();
         await rename(tempPath, join(this.#objectsDir, fileNameOf(key)));
         tempExists = false;
         this.#etags.set(key, etag);
-        await syncDirectory(this.#objectsDir);
         return { committed: true, etag, created: currentETag === null };
       });
+      if (result.committed) await this.#syncObjectsDirectory();
+      return result;
     } finally {
       if (handleOpen) await handle.close();
       if (tempExists) await unlink(tempPath).catch(() => undefined);
@@ -260,14 +263,43 @@ export class ObjectStore {
   /** Deletes `key` if it exists and `precondition` holds, atomically; resolves once durable. */
   async delete(key: string, precondition: Precondition): Promise<DeleteResult> {
     this.#assertOpen();
-    return this.#mutex.run(key, async () => {
+    const result: DeleteResult = await this.#mutex.run(key, async () => {
       const currentETag = this.etagOf(key);
       if (currentETag === null || !precondition(currentETag)) return { deleted: false, currentETag };
       await unlink(join(this.#objectsDir, fileNameOf(key)));
       this.#etags.delete(key);
-      await syncDirectory(this.#objectsDir);
       return { deleted: true };
     });
+    if (result.deleted) await this.#syncObjectsDirectory();
+    return result;
+  }
+
+  /**
+   * Makes every rename or unlink done so far durable (group commit): the per-key lock covers only
+   * the check and the rename, which already decide the outcome for every reader and survive a
+   * process crash; the directory flush, needed against power loss, runs after it so the next
+   * writer of the key need not wait for it. Acknowledgements still wait for it. A flush covers
+   * every change made before it started, so callers arriving while one runs share the next one.
+   */
+  #syncObjectsDirectory(): Promise<void> {
+    if (this.#syncQueued) return this.#syncQueued;
+    if (!this.#syncRunning) return this.#startSync();
+    const queued = this.#syncRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.#syncQueued = null;
+        return this.#startSync();
+      });
+    this.#syncQueued = queued;
+    return queued;
+  }
+
+  #startSync(): Promise<void> {
+    const running: Promise<void> = syncDirectory(this.#objectsDir).finally(() => {
+      if (this.#syncRunning === running) this.#syncRunning = null;
+    });
+    this.#syncRunning = running;
+    return running;
   }
 
   /** Waits for writes and deletes under way, then releases the directory. Idempotent. */
@@ -275,6 +307,8 @@ export class ObjectStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#mutex.idle();
+    while (this.#syncQueued ?? this.#syncRunning)
+      await (this.#syncQueued ?? this.#syncRunning)?.catch(() => undefined);
     await unlink(this.#lockPath).catch(() => undefined);
   }
 
