@@ -1,11 +1,11 @@
 /**
  * 16 concurrent writers × 100 compare-and-swap rounds on ONE key of the reference server. Each round
  * reads the counter (GET), increments it and writes it back with `If-Match` (PUT); a 412 ends the
- * round (the write lost), a 204 is an acknowledged increment. All 16 writers start each round at
- * once, so most rounds are 16-way races on the same version. If two writers could both commit
- * from the same version (a double commit, a lost update), two acknowledgements would carry the
- * same count, the chain of versions would fork and the final count would fall short of the
- * number of acknowledged increments.
+ * round (the write lost), a 204 is an acknowledged increment. Barriers make every round a 16-way
+ * race: all writers read before any writes, so all 16 PUTs carry the same `If-Match`, and all
+ * finish before the next round reads. Exactly one may win each round. If two writers could both
+ * commit from the same version (a double commit, a lost update), a round would have two winners,
+ * two acknowledgements would carry the same count, and the chain of versions would fork.
  *
  * The writers use `node:http` with keep-alive rather than `fetch`: on two shared cores undici's
  * fetch costs more CPU than the server, and the point here is the server under contention.
@@ -29,6 +29,23 @@ interface Ack {
   readonly base: string;
   readonly etag: string;
   readonly value: Counter;
+}
+
+/** Resolves for everyone once `parties` callers are waiting; reusable round after round. */
+function barrier(parties: number): () => Promise<void> {
+  let waiting = 0;
+  let release!: () => void;
+  let gate = new Promise<void>((resolve) => (release = resolve));
+  return () => {
+    const current = gate;
+    if (++waiting === parties) {
+      waiting = 0;
+      const open = release;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      open();
+    }
+    return current;
+  };
 }
 
 let dir: string;
@@ -82,6 +99,10 @@ it(`${WRITERS} writers × ${ROUNDS} CAS rounds on one key: no double commit, no 
   const acks: Ack[] = [];
   let conflicts = 0;
 
+  const allRead = barrier(WRITERS);
+  const allWritten = barrier(WRITERS);
+  const winnersPerRound = Array.from({ length: ROUNDS }, () => 0);
+
   async function writer(id: number): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const read = await send(url, 'GET');
@@ -89,13 +110,16 @@ it(`${WRITERS} writers × ${ROUNDS} CAS rounds on one key: no double commit, no 
       const base = read.etag!;
       const current = JSON.parse(read.body) as Counter;
       const value: Counter = { count: current.count + 1, by: `${id}:${round}` };
+      await allRead();
       const write = await send(url, 'PUT', JSON.stringify(value), { 'If-Match': base });
       if (write.status === 412) {
         conflicts++;
-        continue;
+      } else {
+        expect(write.status).toBe(204);
+        acks.push({ base, etag: write.etag!, value });
+        winnersPerRound[round]!++;
       }
-      expect(write.status).toBe(204);
-      acks.push({ base, etag: write.etag!, value });
+      await allWritten();
     }
   }
 
@@ -107,11 +131,11 @@ it(`${WRITERS} writers × ${ROUNDS} CAS rounds on one key: no double commit, no 
       `(${((acks.length + conflicts) / seconds).toFixed(0)} CAS attempts/s)`,
   );
 
-  // Every attempt got a definite answer, and the race was real: most attempts lost.
-  expect(acks.length + conflicts).toBe(WRITERS * ROUNDS);
-  expect(acks.length).toBeGreaterThan(0);
-  expect(conflicts).toBeGreaterThan(acks.length);
-  const total = acks.length;
+  // Every round: exactly one winner among 16 writers holding the same version; 15 refused.
+  expect(winnersPerRound).toEqual(Array.from({ length: ROUNDS }, () => 1));
+  expect(conflicts).toBe((WRITERS - 1) * ROUNDS);
+  const total = ROUNDS;
+  expect(acks).toHaveLength(total);
   // No ETag acknowledged twice, none reused from the initial object.
   expect(new Set(acks.map((ack) => ack.etag)).size).toBe(total);
   expect(acks.some((ack) => ack.etag === initialETag)).toBe(false);
