@@ -145,34 +145,15 @@ export class ObjectStore {
    * @throws InvalidArgumentError if another live server holds the directory.
    */
   static async open(dir: string): Promise<ObjectStore> {
-    const objectsDir = join(dir, 'objects');
-    const tmpDir = join(dir, 'tmp');
-    await mkdir(objectsDir, { recursive: true });
-    await takeLock(join(dir, 'server.lock'));
-    // Unacknowledged writes interrupted by a crash: never visible, now discarded.
-    await rm(tmpDir, { recursive: true, force: true });
-    await mkdir(tmpDir);
-    await syncDirectory(dir);
-    const etags = new Map<string, string>();
-    for (const name of await readdir(objectsDir)) {
-      const path = join(objectsDir, name);
-      if (!OBJECT_FILE_NAME.test(name)) {
-        console.warn(`chainsync-server: ignoring ${path}: not an object file name.`);
-        continue;
-      }
-      const handle = await open(path, 'r');
-      try {
-        const header = await readHeader(handle, path);
-        if (fileNameOf(header.key) !== name)
-          throw new Error(`${path} holds a key that does not hash to its name.`);
-        etags.set(header.key, header.etag);
-      } catch (error) {
-        console.warn(`chainsync-server: ignoring ${path}: ${(error as Error).message}`);
-      } finally {
-        await handle.close();
-      }
+    await mkdir(join(dir, 'objects'), { recursive: true });
+    const lockPath = join(dir, 'server.lock');
+    await takeLock(lockPath);
+    try {
+      return new ObjectStore(dir, await recover(dir));
+    } catch (error) {
+      await releaseLock(lockPath);
+      throw error;
     }
-    return new ObjectStore(dir, etags);
   }
 
   /** The current ETag of `key`, or `null` when absent. */
@@ -309,7 +290,7 @@ export class ObjectStore {
     await this.#mutex.idle();
     while (this.#syncQueued ?? this.#syncRunning)
       await (this.#syncQueued ?? this.#syncRunning)?.catch(() => undefined);
-    await unlink(this.#lockPath).catch(() => undefined);
+    await releaseLock(this.#lockPath);
   }
 
   #assertOpen(): void {
@@ -317,19 +298,67 @@ export class ObjectStore {
   }
 }
 
-async function takeLock(lockPath: string): Promise<void> {
-  try {
-    const holder = Number.parseInt(await readFile(lockPath, 'utf8'), 10);
-    if (Number.isInteger(holder) && holder > 0 && processExists(holder)) {
-      throw new InvalidArgumentError(
-        'dir',
-        `is in use by another chainsync-server (pid ${holder}, see ${lockPath}). Stop that server or ` +
-          'choose another directory: two servers on one directory would break compare-and-swap.',
-      );
+/**
+ * Discards writes a crash interrupted (never visible, never acknowledged) and reads every object's
+ * key and ETag.
+ */
+async function recover(dir: string): Promise<Map<string, string>> {
+  const objectsDir = join(dir, 'objects');
+  const tmpDir = join(dir, 'tmp');
+  // Unacknowledged writes interrupted by a crash: never visible, now discarded.
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir);
+  await syncDirectory(dir);
+  const etags = new Map<string, string>();
+  for (const name of await readdir(objectsDir)) {
+    const path = join(objectsDir, name);
+    if (!OBJECT_FILE_NAME.test(name)) {
+      console.warn(`chainsync-server: ignoring ${path}: not an object file name.`);
+      continue;
     }
+    const handle = await open(path, 'r');
+    try {
+      const header = await readHeader(handle, path);
+      if (fileNameOf(header.key) !== name)
+        throw new Error(`${path} holds a key that does not hash to its name.`);
+      etags.set(header.key, header.etag);
+    } catch (error) {
+      console.warn(`chainsync-server: ignoring ${path}: ${(error as Error).message}`);
+    } finally {
+      await handle.close();
+    }
+  }
+  return etags;
+}
+
+/** Lock files held by stores open in this process (a pid check cannot tell them apart). */
+const heldLocks = new Set<string>();
+
+async function takeLock(lockPath: string): Promise<void> {
+  const refuse = (holder: number): never => {
+    throw new InvalidArgumentError(
+      'dir',
+      `is in use by another chainsync-server (pid ${holder}, see ${lockPath}). Stop that server or choose ` +
+        'another directory: two servers on one directory would break compare-and-swap. If no server uses ' +
+        'it (the pid now belongs to another program), delete the lock file.',
+    );
+  };
+  if (heldLocks.has(lockPath)) refuse(process.pid);
+  let holder = 0;
+  try {
+    holder = Number.parseInt(await readFile(lockPath, 'utf8'), 10);
   } catch (error) {
     if (!isErrorCode(error, 'ENOENT')) throw error;
   }
-  // A lock left by a crashed server (its pid is gone) is simply taken over.
+  // A lock whose pid is gone, or is our own pid (a previous incarnation, e.g. PID 1 in a restarted
+  // container), was left by a crashed server and is taken over.
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processExists(holder))
+    refuse(holder);
+  heldLocks.add(lockPath);
   await writeFile(lockPath, `${process.pid}\n`);
+}
+
+async function releaseLock(lockPath: string): Promise<void> {
+  heldLocks.delete(lockPath);
+  await unlink(lockPath).catch(() => undefined);
 }
