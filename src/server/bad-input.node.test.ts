@@ -276,6 +276,36 @@ describe('bad input changes nothing', () => {
     expect(await seed.text()).toBe('seed');
   });
 
+  it('Expect: 100-continue: a refused upload is answered before the body is sent, an accepted one after 100', async () => {
+    const before = await diskState();
+    const headersOnly = (ifMatch: string): string =>
+      request('PUT', '/a/b', {
+        headers: ['Expect: 100-continue', `If-Match: ${ifMatch}`, 'Content-Length: 4'],
+        body: '',
+        length: false,
+      });
+    const refused = await raw(headersOnly('"stale"'));
+    expect(refused.status).toBe(412);
+    expect(await diskState()).toEqual(before);
+
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        resolve();
+      });
+      socket.write(headersOnly(seedETag));
+    });
+    expect(Buffer.concat(received).toString('latin1')).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
+    const final = await new Promise<string>((resolve) => {
+      socket.on('close', () => resolve(Buffer.concat(received).toString('latin1')));
+      socket.write('seed');
+    });
+    expect(final).toMatch(/HTTP\/1\.1 204 No Content/);
+    seedETag = /^ETag: (.+)$/im.exec(final)![1]!.trim();
+  });
+
   it('control: the same requests done right do change the disk (the snapshot can see changes)', async () => {
     const before = await diskState();
     const response = await raw(

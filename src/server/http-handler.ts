@@ -186,6 +186,9 @@ export function createRequestHandler(
     if (declared !== undefined && Number(declared) > maxBodyBytes) throw bodyTooLarge();
     // Refuse a stale write before receiving its body; the store checks again atomically at commit.
     if (evaluateConditions(conditions, store.etagOf(key), false) !== 'proceed') throw preconditionFailed(key);
+    // A client that asked to wait (Expect: 100-continue) sends the body only now that it may be
+    // accepted; a refusal above reached it before it sent a byte.
+    if (/^\s*100-continue\s*$/i.test(request.headers.expect ?? '')) response.writeContinue();
     let result;
     try {
       result = await store.write(

@@ -1,11 +1,11 @@
 /**
  * The reference server's HTTP semantics through real `fetch` against a real listener on 127.0.0.1.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from './server.js';
 import { isChainsyncError } from '../contracts/errors.js';
 
@@ -255,6 +255,34 @@ describe('persistence and start-up', () => {
     server = await startServer({ dir, port: 0 });
     expect(await read('p/q')).toEqual({ status: 200, etag, text: 'durable' });
     expect((await put('p/q', 'next', { 'If-Match': etag })).status).toBe(204);
+  });
+
+  it('at start-up discards interrupted writes in tmp/ and ignores files that are not objects', async () => {
+    const etag = await create('kept', 'v');
+    await server.close();
+    await writeFile(join(dir, 'tmp', 'interrupted-write'), 'half an obj');
+    await writeFile(join(dir, 'objects', 'not-an-object.txt'), 'junk');
+    await writeFile(join(dir, 'objects', 'f'.repeat(64)), 'no magic header');
+    const warnings: unknown[] = [];
+    const warn = vi
+      .spyOn(console, 'warn')
+      .mockImplementation((...args) => void warnings.push(args.join(' ')));
+    try {
+      server = await startServer({ dir, port: 0 });
+    } finally {
+      warn.mockRestore();
+    }
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    expect(warnings).toHaveLength(2);
+    expect(await (await fetch(`${server.url}?list=`)).json()).toEqual({ keys: ['kept'] });
+    expect(await read('kept')).toEqual({ status: 200, etag, text: 'v' });
+  });
+
+  it('takes over a lock left by a crashed server, even one that had our pid (a restarted container)', async () => {
+    await server.close();
+    await writeFile(join(dir, 'server.lock'), `${process.pid}\n`);
+    server = await startServer({ dir, port: 0 });
+    expect((await put('after-takeover', 'v')).status).toBe(201);
   });
 
   it('refuses a second server on the same directory', async () => {

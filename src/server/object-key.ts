@@ -42,8 +42,3 @@ export function keyFromPath(path: string): ParsedKey {
   const problem = keyProblem(key);
   return problem === null ? { key } : { problem };
 }
-
-/** The path that names `key`, for building URLs: each segment percent-encoded, `/` kept. */
-export function pathOfKey(key: string): string {
-  return '/' + key.split('/').map(encodeURIComponent).join('/');
-}

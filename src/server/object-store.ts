@@ -128,6 +128,8 @@ export class ObjectStore {
   /** Every object's current ETag. Authoritative: only this store writes the directory. */
   readonly #etags: Map<string, string>;
   readonly #mutex = new KeyedMutex();
+  #syncRunning: Promise<void> | null = null;
+  #syncQueued: Promise<void> | null = null;
   #closed = false;
 
   private constructor(dir: string, etags: Map<string, string>) {
@@ -143,34 +145,15 @@ export class ObjectStore {
    * @throws InvalidArgumentError if another live server holds the directory.
    */
   static async open(dir: string): Promise<ObjectStore> {
-    const objectsDir = join(dir, 'objects');
-    const tmpDir = join(dir, 'tmp');
-    await mkdir(objectsDir, { recursive: true });
-    await takeLock(join(dir, 'server.lock'));
-    // Unacknowledged writes interrupted by a crash: never visible, now discarded.
-    await rm(tmpDir, { recursive: true, force: true });
-    await mkdir(tmpDir);
-    await syncDirectory(dir);
-    const etags = new Map<string, string>();
-    for (const name of await readdir(objectsDir)) {
-      const path = join(objectsDir, name);
-      if (!OBJECT_FILE_NAME.test(name)) {
-        console.warn(`chainsync-server: ignoring ${path}: not an object file name.`);
-        continue;
-      }
-      const handle = await open(path, 'r');
-      try {
-        const header = await readHeader(handle, path);
-        if (fileNameOf(header.key) !== name)
-          throw new Error(`${path} holds a key that does not hash to its name.`);
-        etags.set(header.key, header.etag);
-      } catch (error) {
-        console.warn(`chainsync-server: ignoring ${path}: ${(error as Error).message}`);
-      } finally {
-        await handle.close();
-      }
+    await mkdir(join(dir, 'objects'), { recursive: true });
+    const lockPath = join(dir, 'server.lock');
+    await takeLock(lockPath);
+    try {
+      return new ObjectStore(dir, await recover(dir));
+    } catch (error) {
+      await releaseLock(lockPath);
+      throw error;
     }
-    return new ObjectStore(dir, etags);
   }
 
   /** The current ETag of `key`, or `null` when absent. */
@@ -237,20 +220,21 @@ export class ObjectStore {
       const etag = newETag();
       await handle.write(encodeHeader(key, etag));
       for await (const chunk of data) await handle.write(chunk);
-      // Flushed outside the per-key lock, so concurrent writers flush in parallel and the lock is
-      // held only for the rename and the directory flush.
-      await handle.sync();
-      handleOpen = false;
-      await handle.close();
-      return await this.#mutex.run(key, async () => {
+      const result: WriteResult = await this.#mutex.run(key, async () => {
         const currentETag = this.etagOf(key);
         if (!precondition(currentETag)) return { committed: false, currentETag };
+        // Flushed only once the write has won: under contention the losers (most CAS attempts)
+        // cost no flush, and flushes do not crowd the I/O threads that reads need.
+        await handle.sync();
+        handleOpen = false;
+        await handle.close();
         await rename(tempPath, join(this.#objectsDir, fileNameOf(key)));
         tempExists = false;
         this.#etags.set(key, etag);
-        await syncDirectory(this.#objectsDir);
         return { committed: true, etag, created: currentETag === null };
       });
+      if (result.committed) await this.#syncObjectsDirectory();
+      return result;
     } finally {
       if (handleOpen) await handle.close();
       if (tempExists) await unlink(tempPath).catch(() => undefined);
@@ -260,14 +244,43 @@ export class ObjectStore {
   /** Deletes `key` if it exists and `precondition` holds, atomically; resolves once durable. */
   async delete(key: string, precondition: Precondition): Promise<DeleteResult> {
     this.#assertOpen();
-    return this.#mutex.run(key, async () => {
+    const result: DeleteResult = await this.#mutex.run(key, async () => {
       const currentETag = this.etagOf(key);
       if (currentETag === null || !precondition(currentETag)) return { deleted: false, currentETag };
       await unlink(join(this.#objectsDir, fileNameOf(key)));
       this.#etags.delete(key);
-      await syncDirectory(this.#objectsDir);
       return { deleted: true };
     });
+    if (result.deleted) await this.#syncObjectsDirectory();
+    return result;
+  }
+
+  /**
+   * Makes every rename or unlink done so far durable (group commit): the per-key lock covers only
+   * the check and the rename, which already decide the outcome for every reader and survive a
+   * process crash; the directory flush, needed against power loss, runs after it so the next
+   * writer of the key need not wait for it. Acknowledgements still wait for it. A flush covers
+   * every change made before it started, so callers arriving while one runs share the next one.
+   */
+  #syncObjectsDirectory(): Promise<void> {
+    if (this.#syncQueued) return this.#syncQueued;
+    if (!this.#syncRunning) return this.#startSync();
+    const queued = this.#syncRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.#syncQueued = null;
+        return this.#startSync();
+      });
+    this.#syncQueued = queued;
+    return queued;
+  }
+
+  #startSync(): Promise<void> {
+    const running: Promise<void> = syncDirectory(this.#objectsDir).finally(() => {
+      if (this.#syncRunning === running) this.#syncRunning = null;
+    });
+    this.#syncRunning = running;
+    return running;
   }
 
   /** Waits for writes and deletes under way, then releases the directory. Idempotent. */
@@ -275,7 +288,9 @@ export class ObjectStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#mutex.idle();
-    await unlink(this.#lockPath).catch(() => undefined);
+    while (this.#syncQueued ?? this.#syncRunning)
+      await (this.#syncQueued ?? this.#syncRunning)?.catch(() => undefined);
+    await releaseLock(this.#lockPath);
   }
 
   #assertOpen(): void {
@@ -283,19 +298,67 @@ export class ObjectStore {
   }
 }
 
-async function takeLock(lockPath: string): Promise<void> {
-  try {
-    const holder = Number.parseInt(await readFile(lockPath, 'utf8'), 10);
-    if (Number.isInteger(holder) && holder > 0 && processExists(holder)) {
-      throw new InvalidArgumentError(
-        'dir',
-        `is in use by another chainsync-server (pid ${holder}, see ${lockPath}). Stop that server or ` +
-          'choose another directory: two servers on one directory would break compare-and-swap.',
-      );
+/**
+ * Discards writes a crash interrupted (never visible, never acknowledged) and reads every object's
+ * key and ETag.
+ */
+async function recover(dir: string): Promise<Map<string, string>> {
+  const objectsDir = join(dir, 'objects');
+  const tmpDir = join(dir, 'tmp');
+  // Unacknowledged writes interrupted by a crash: never visible, now discarded.
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir);
+  await syncDirectory(dir);
+  const etags = new Map<string, string>();
+  for (const name of await readdir(objectsDir)) {
+    const path = join(objectsDir, name);
+    if (!OBJECT_FILE_NAME.test(name)) {
+      console.warn(`chainsync-server: ignoring ${path}: not an object file name.`);
+      continue;
     }
+    const handle = await open(path, 'r');
+    try {
+      const header = await readHeader(handle, path);
+      if (fileNameOf(header.key) !== name)
+        throw new Error(`${path} holds a key that does not hash to its name.`);
+      etags.set(header.key, header.etag);
+    } catch (error) {
+      console.warn(`chainsync-server: ignoring ${path}: ${(error as Error).message}`);
+    } finally {
+      await handle.close();
+    }
+  }
+  return etags;
+}
+
+/** Lock files held by stores open in this process (a pid check cannot tell them apart). */
+const heldLocks = new Set<string>();
+
+async function takeLock(lockPath: string): Promise<void> {
+  const refuse = (holder: number): never => {
+    throw new InvalidArgumentError(
+      'dir',
+      `is in use by another chainsync-server (pid ${holder}, see ${lockPath}). Stop that server or choose ` +
+        'another directory: two servers on one directory would break compare-and-swap. If no server uses ' +
+        'it (the pid now belongs to another program), delete the lock file.',
+    );
+  };
+  if (heldLocks.has(lockPath)) refuse(process.pid);
+  let holder = 0;
+  try {
+    holder = Number.parseInt(await readFile(lockPath, 'utf8'), 10);
   } catch (error) {
     if (!isErrorCode(error, 'ENOENT')) throw error;
   }
-  // A lock left by a crashed server (its pid is gone) is simply taken over.
+  // A lock whose pid is gone, or is our own pid (a previous incarnation, e.g. PID 1 in a restarted
+  // container), was left by a crashed server and is taken over.
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processExists(holder))
+    refuse(holder);
+  heldLocks.add(lockPath);
   await writeFile(lockPath, `${process.pid}\n`);
+}
+
+async function releaseLock(lockPath: string): Promise<void> {
+  heldLocks.delete(lockPath);
+  await unlink(lockPath).catch(() => undefined);
 }

@@ -80,7 +80,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { dir, port, host, token, maxBodyBytes } = validate(options);
   const store = await ObjectStore.open(dir);
   let closing = false;
-  const server = createServer(createRequestHandler({ store, token, maxBodyBytes, isClosing: () => closing }));
+  const handler = createRequestHandler({ store, token, maxBodyBytes, isClosing: () => closing });
+  const server = createServer(handler);
+  // Without this listener Node answers 100 Continue before the handler could refuse the upload.
+  server.on('checkContinue', handler);
   // A response that was still being sent when close() began leaves a keep-alive connection that
   // closeIdleConnections() skipped; end it as soon as it goes idle instead of waiting for the client.
   server.on('request', (_request, response: ServerResponse) => {
