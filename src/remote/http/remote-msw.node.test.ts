@@ -17,3 +17,15 @@ const fresh = (baseUrl: string) => () =>
 atomicRemoteBackendConformance('remote-msw', fresh(objects.baseUrl), {
   weakETagFactory: fresh(weak.baseUrl),
 });
+
+// The same backend with the workarounds connectRemote turns on for S3-like servers (envelope with a
+// nonce per write, tombstones for conditional deletes) must keep every guarantee.
+atomicRemoteBackendConformance(
+  'remote-msw (envelope, tombstone deletes)',
+  () =>
+    new HttpRemoteBackend({
+      baseUrl: `${objects.baseUrl}/${crypto.randomUUID()}`,
+      list: 'json',
+      quirks: { contentDerivedETags: true, deleteIgnoresIfMatch: true },
+    }),
+);

@@ -18,6 +18,8 @@ export interface ObjectServerFault {
   /** How many matching requests it hits (default 1). */
   readonly times?: number;
   readonly status?: number;
+  /** Body of a `status` fault (default `injected fault`), e.g. an S3 XML error. */
+  readonly body?: string;
   readonly applied?: boolean;
 }
 
@@ -92,6 +94,7 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
   const faults: Array<ObjectServerFault & { left: number }> = [];
   const requests: ObjectServerRequest[] = [];
   const nextTag = uniqueTokens();
+  let resets = 0;
   const behaviour: ObjectServerBehaviour = {
     latencyMs: options.latencyMs ?? 0,
     ignorePreconditions: options.ignorePreconditions ?? false,
@@ -185,31 +188,31 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
       const path = url.pathname.slice(basePath.length + 1);
       // Read the body before anything else: the check and the write below must not be split by an await.
       const body = request.method === 'PUT' ? new Uint8Array(await request.arrayBuffer()) : undefined;
-      if (behaviour.latencyMs > 0) await delay(behaviour.latencyMs);
       let key: string;
       try {
         key = path.split('/').map(decodeURIComponent).join('/');
       } catch {
         return new HttpResponse('malformed percent-encoding', { status: 400 });
       }
-      if ((key === '' || key.endsWith('/')) && request.method === 'GET' && url.searchParams.has('list')) {
-        return listing(key, url);
+      const isListing =
+        (key === '' || key.endsWith('/')) && request.method === 'GET' && url.searchParams.has('list');
+      if (!isListing)
+        requests.push({ method: request.method, key, headers: Object.fromEntries(request.headers) });
+      if (behaviour.latencyMs > 0) {
+        const generation = resets;
+        await delay(behaviour.latencyMs);
+        // A request still waiting when the server was reset belongs to a finished test: drop it
+        // rather than let it take a later test's faults or write into its objects.
+        if (generation !== resets) return HttpResponse.error();
       }
+      if (isListing) return listing(key, url);
       if (key === '') return new HttpResponse('missing key', { status: 400 });
-      requests.push({ method: request.method, key, headers: Object.fromEntries(request.headers) });
       const fault = takeFault(request.method);
-      if (fault && !fault.applied) {
-        return fault.kind === 'drop'
-          ? HttpResponse.error()
-          : new HttpResponse('injected fault', { status: fault.status ?? 503 });
-      }
-      const response = serve(request, key, body);
-      if (fault) {
-        return fault.kind === 'drop'
-          ? HttpResponse.error()
-          : new HttpResponse('injected fault', { status: fault.status ?? 503 });
-      }
-      return response;
+      // `applied` faults carry the request out first: the client cannot tell that it landed.
+      const response = !fault || fault.applied ? serve(request, key, body) : undefined;
+      if (!fault) return response;
+      if (fault.kind === 'drop') return HttpResponse.error();
+      return new HttpResponse(fault.body ?? 'injected fault', { status: fault.status ?? 503 });
     },
   );
 
@@ -225,6 +228,7 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
       return new Map([...objects].map(([k, v]) => [k, v.data.slice()]));
     },
     reset() {
+      resets++;
       objects.clear();
       faults.length = 0;
       requests.length = 0;
