@@ -11,3 +11,4 @@ export {
   type ObjectServerOptions,
   type ObjectServerRequest,
 } from './object-server.js';
+export { inProcessFetch } from './in-process-fetch.js';

@@ -7,8 +7,8 @@ import { UnsupportedServerError } from '../../../contracts/errors.js';
 import { connectRemote, probeOnce } from '../connect.js';
 import { requirePackages, startApache, startNginx, type RunningServer } from './servers.js';
 
-const apacheMissing = await requirePackages('/usr/sbin/apache2', ['apache2']);
-const nginxMissing = await requirePackages('/usr/sbin/nginx', ['nginx']);
+const apacheMissing = await requirePackages(['/usr/sbin/apache2'], ['apache2']);
+const nginxMissing = await requirePackages(['/usr/sbin/nginx'], ['nginx']);
 
 /** Enough concurrent writers and rounds that a non-atomic server loses an update. */
 const raceHard = { writers: 16, rounds: 10 };

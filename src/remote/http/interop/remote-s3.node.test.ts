@@ -13,7 +13,19 @@ import type { FetchLike } from '../options.js';
 import { probeServer, type ProbeReport } from '../probe.js';
 import { CEPH_CREDENTIALS, requirePackages, startCeph, type RunningServer } from './servers.js';
 
-const missing = await requirePackages('/usr/bin/radosgw', ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph-common']);
+// ceph-up.sh also needs uuidgen, bc and curl.
+const missing = await requirePackages(
+  [
+    '/usr/bin/radosgw',
+    '/usr/bin/ceph-mon',
+    '/usr/bin/ceph-osd',
+    '/usr/bin/ceph',
+    '/usr/bin/uuidgen',
+    '/usr/bin/bc',
+    '/usr/bin/curl',
+  ],
+  ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph-common', 'uuid-runtime', 'bc', 'curl'],
+);
 
 // retries: 0 — aws4fetch would otherwise repeat a 5xx'd compare-and-swap blindly.
 const aws = new AwsClient({ ...CEPH_CREDENTIALS, service: 's3', retries: 0 });
@@ -71,6 +83,40 @@ describe.skipIf(missing !== null)('interop: Ceph RADOS Gateway (S3)', () => {
     expect(await r.exists('doc')).toBe(false);
     // A plain S3 client still sees the tombstone object: the delete was a conditional PUT.
     expect((await signed(`${baseUrl}/doc`, { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('settles conditional PUTs that lost a race and were answered 5xx: exactly one winner, the rest PRECONDITION_FAILED', async () => {
+    let answered5xx = 0;
+    const counting: FetchLike = async (url, init) => {
+      const reply = await signed(url, init);
+      if (init.method === 'PUT' && reply.status >= 500) answered5xx++;
+      return reply;
+    };
+    const r = new HttpRemoteBackend({ baseUrl: await newBucket(), fetch: counting, quirks: report.quirks });
+    let rounds = 0;
+    // Race until RGW has answered some loser with 5xx (measured: several per round of 8).
+    while (answered5xx === 0 && rounds < 20) {
+      const key = `race-${rounds++}`;
+      const v0 = await r.uploadConditional(key, b('start'), { ifAbsent: true });
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, (_, w) =>
+          r.uploadConditional(key, b(`w${w}`), { ifVersion: v0 }).then(
+            (version) => ({ w, version }),
+            (error: { code?: string }) => ({ w, code: error.code }),
+          ),
+        ),
+      );
+      const winners = outcomes.filter((o) => 'version' in o);
+      expect(winners.length).toBe(1);
+      expect(outcomes.filter((o) => 'code' in o).map((o) => 'code' in o && o.code)).toEqual(
+        Array(7).fill('PRECONDITION_FAILED'),
+      );
+      expect(s(await r.download(key))).toBe(`w${winners[0]!.w}`);
+    }
+    console.warn(
+      `RGW answered ${answered5xx} lost conditional PUTs with 5xx in ${rounds} rounds; all settled`,
+    );
+    expect(answered5xx).toBeGreaterThan(0);
   });
 });
 

@@ -32,13 +32,14 @@ export function freePort(): Promise<number> {
 const isRoot = (): boolean => process.getuid?.() === 0;
 
 /**
- * Makes sure `binary` exists, installing `packages` with apt-get when running as root. Returns
+ * Makes sure `binaries` exist, installing `packages` with apt-get when running as root. Returns
  * null when ready, else the reason to skip (not root). Under CI=true a missing package is an error.
  */
-export async function requirePackages(binary: string, packages: string[]): Promise<string | null> {
-  if (existsSync(binary)) return null;
+export async function requirePackages(binaries: string[], packages: string[]): Promise<string | null> {
+  const absent = binaries.filter((binary) => !existsSync(binary));
+  if (absent.length === 0) return null;
   if (!isRoot()) {
-    const reason = `${binary} is missing and installing ${packages.join(' ')} needs root`;
+    const reason = `${absent.join(', ')} missing, and installing ${packages.join(' ')} needs root`;
     if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: interop tests may not be skipped)`);
     console.warn(`skipping: ${reason}`);
     return reason;
@@ -46,7 +47,9 @@ export async function requirePackages(binary: string, packages: string[]): Promi
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await run('apt-get', ['update', '-qq'], { env }).catch(() => undefined);
   await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env });
-  if (!existsSync(binary)) throw new Error(`installing ${packages.join(' ')} did not provide ${binary}`);
+  const still = binaries.filter((binary) => !existsSync(binary));
+  if (still.length > 0)
+    throw new Error(`installing ${packages.join(' ')} did not provide ${still.join(', ')}`);
   return null;
 }
 
