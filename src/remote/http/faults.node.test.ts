@@ -277,6 +277,25 @@ describe('connectRemote', () => {
     expect(err.message).toMatch(/precondition ignored/);
   });
 
+  it('the probe says so when it has no access or the URL takes no writes', async () => {
+    server.inject({ kind: 'status', status: 401, method: 'PUT' });
+    await rejectsWith(connectRemote({ baseUrl: server.baseUrl }), 'UNAUTHORIZED');
+    server.inject({ kind: 'status', status: 405, method: 'PUT' });
+    const err = await rejectsWith(connectRemote({ baseUrl: server.baseUrl }), 'REMOTE_FAILED');
+    expect(err.message).toMatch(/Check options.baseUrl/);
+  });
+
+  it('a failing headers function fails the request determinately, before anything is sent', async () => {
+    const r = backend({
+      headers: () => {
+        throw new Error('token service down');
+      },
+    });
+    const err = await rejectsWith(r.uploadConditional('k', b('x'), { ifAbsent: true }), 'REMOTE_FAILED');
+    expect(err.message).toMatch(/token service down/);
+    expect(server.requests.length).toBe(0);
+  });
+
   it('refuses a server that sends weak ETags', async () => {
     server.behaviour.weakETags = true;
     const err = await rejectsWith<UnsupportedServerError>(

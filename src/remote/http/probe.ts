@@ -1,6 +1,6 @@
 import { fromUtf8, utf8 } from '../../core/bytes.js';
 import { isWeakETag } from '../../core/remote-rules.js';
-import { InvalidArgumentError } from '../../contracts/errors.js';
+import { DeterminateRemoteError, InvalidArgumentError, UnauthorizedError } from '../../contracts/errors.js';
 import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
 
@@ -60,6 +60,16 @@ const refused = (reply: HttpReply): boolean =>
 const unquoted = (etag: string): string => etag.replace(/^"(.*)"$/, '$1');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The probe cannot measure anything without access: say so instead of failing every check. */
+function refuseAuth(reply: HttpReply, what: string): void {
+  if (reply.status === 401 || reply.status === 403) {
+    throw new UnauthorizedError(
+      `${what}: the server answered ${reply.status}. Give the probe credentials (options.headers or a signing fetch).`,
+      { status: reply.status },
+    );
+  }
+}
+
 /** Mutable quirks while probing. */
 type QuirkDraft = { -readonly [K in keyof ServerQuirks]: ServerQuirks[K] };
 
@@ -99,6 +109,7 @@ class Prober {
       headers,
       what: `probe PUT ${key}`,
     });
+    refuseAuth(reply, `probe PUT ${key}`);
     if (ok(reply.status)) {
       const etag = reply.headers.get('etag');
       if (etag === null) this.#putETagMissing++;
@@ -124,7 +135,12 @@ class Prober {
       what: `probe GET ${key}`,
     });
     if (reply.status === 404) return null;
-    if (!ok(reply.status)) throw new Error(`probe GET ${key}: the server answered ${reply.status}`);
+    refuseAuth(reply, `probe GET ${key}`);
+    if (!ok(reply.status)) {
+      throw new DeterminateRemoteError(`probe GET ${key}: the server answered ${reply.status}.`, {
+        status: reply.status,
+      });
+    }
     return { body: fromUtf8(reply.body), etag: reply.headers.get('etag') };
   }
 
@@ -344,7 +360,15 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
   const p = new Prober(transport, `${keyPrefix}chainsync-probe-${crypto.randomUUID()}-`, strongETagWaitMs);
   try {
     const main = p.key('main');
-    const v1 = await p.versionAfter(main, await p.put(main, 'A'));
+    const first = await p.put(main, 'A');
+    if (!ok(first.status)) {
+      throw new DeterminateRemoteError(
+        `probe PUT ${main}: the server answered ${first.status} to a plain PUT, so nothing can be measured. ` +
+          'Check options.baseUrl (for S3: the path-style bucket URL, and that the bucket exists).',
+        { status: first.status },
+      );
+    }
+    const v1 = await p.versionAfter(main, first);
     const v2 = await p.versionAfter(main, await p.put(main, 'A'));
     p.quirks.contentDerivedETags = v1 !== null && v1 === v2;
     await checkCreateOnly(p, main);

@@ -179,8 +179,17 @@ export class HttpTransport {
     const signal = this.#options.signal ? AbortSignal.any([timeout, this.#options.signal]) : timeout;
     const fetchFn =
       this.#options.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
+    let headers: Headers;
     try {
-      const init: RequestInit = { method: request.method, headers: await this.#headers(request), signal };
+      headers = await this.#headers(request);
+    } catch (cause) {
+      throw new DeterminateRemoteError(
+        `${request.what}: computing the request headers (options.headers) failed, so nothing was sent: ${String(cause)}`,
+        { cause },
+      );
+    }
+    try {
+      const init: RequestInit = { method: request.method, headers, signal };
       if (request.body !== undefined) init.body = request.body as Uint8Array<ArrayBuffer>;
       const response = await fetchFn(request.url, init);
       const body =
