@@ -179,6 +179,34 @@ describe('HTTP backend failures', () => {
     expect(s(server.snapshot().get('k'))).toBe('x');
   });
 
+  it('an object served without an ETag exists but has no version: UNSUPPORTED_SERVER, not absent', async () => {
+    const noETag = new HttpRemoteBackend({
+      baseUrl: server.baseUrl,
+      fetch: async (url, init) => {
+        const reply = await fetch(url, init);
+        const headers = new Headers(reply.headers);
+        headers.delete('etag');
+        return new Response(reply.body, { status: reply.status, headers });
+      },
+    });
+    await noETag.upload('k', b('x'));
+    expect(await noETag.exists('k')).toBe(true);
+    expect(s(await noETag.download('k'))).toBe('x');
+    const err = await rejectsWith<UnsupportedServerError>(noETag.objectVersion('k'), 'UNSUPPORTED_SERVER');
+    expect(err.message).toMatch(/no ETag/);
+    await rejectsWith(noETag.downloadVersioned('k'), 'UNSUPPORTED_SERVER');
+    const put = await rejectsWith(
+      noETag.uploadConditional('k', b('y'), { ifAbsent: true }),
+      'PRECONDITION_FAILED',
+    );
+    expect(put.message).toMatch(/already exists/);
+    const applied = await rejectsWith(
+      noETag.uploadConditional('new', b('y'), { ifAbsent: true }),
+      'REMOTE_INDETERMINATE',
+    );
+    expect(applied.message).toMatch(/was applied, but the server sent no ETag/);
+  });
+
   it('refuses keys that URL normalization would rewrite', async () => {
     const r = backend();
     for (const key of ['a/../b', './a', 'a/.']) await rejectsWith(r.upload(key, b('x')), 'INVALID_ARGUMENT');

@@ -93,8 +93,8 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
 
   async objectVersion(key: string): Promise<ObjectVersion | null> {
     assertKey(key);
-    const etag = await this.#head(key);
-    return etag === null ? null : this.#requireVersion(etag, `HEAD ${key}`);
+    const head = await this.#head(key);
+    return head === null ? null : this.#requireVersion(head.etag, `HEAD ${key}`);
   }
 
   async upload(key: string, data: Uint8Array): Promise<void> {
@@ -292,8 +292,8 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     };
   }
 
-  /** The ETag header of a present object (`''` when the server sends none), or null if absent. */
-  async #head(key: string): Promise<string | null> {
+  /** A present object's ETag header (null when the server sends none), or null if absent. */
+  async #head(key: string): Promise<{ etag: string | null } | null> {
     const what = `HEAD ${key}`;
     const reply = await this.#transport.read({ method: 'HEAD', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
@@ -301,9 +301,9 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const length = Number(reply.headers.get('content-length') ?? NaN);
     if (this.#enveloped && (Number.isNaN(length) || mayBeTombstone(length))) {
       const object = await this.#get(key);
-      return object?.data == null ? null : object.etag;
+      return object?.data == null ? null : { etag: object.etag };
     }
-    return reply.headers.get('etag');
+    return { etag: reply.headers.get('etag') };
   }
 
   async #list(dialect: 'json' | 's3', prefix: string): Promise<string[]> {
