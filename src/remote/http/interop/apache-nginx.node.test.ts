@@ -26,7 +26,7 @@ describe.skipIf(apacheMissing !== null)('interop: Apache 2.4 mod_dav', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startApache();
-  });
+  }, 60_000);
   afterAll(() => server?.stop());
 
   it('honors preconditions one at a time, but gives weak ETags after a write, none on PUT, and loses races', async () => {
@@ -45,14 +45,14 @@ describe.skipIf(apacheMissing !== null)('interop: Apache 2.4 mod_dav', () => {
     expect(error.failed).toEqual(['strong-etags', 'etag-on-put', 'atomic-cas']);
     expect(error.message).toMatch(/weak \(W\/\) ETag/);
     expect(error.message).toMatch(/lost updates/);
-  });
+  }, 90_000);
 });
 
 describe.skipIf(nginxMissing !== null)('interop: nginx dav', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startNginx();
-  });
+  }, 60_000);
   afterAll(() => server?.stop());
 
   it('ignores preconditions: refused, with every ignored precondition named', async () => {
@@ -71,5 +71,5 @@ describe.skipIf(nginxMissing !== null)('interop: nginx dav', () => {
     expect(report.checks['atomic-cas'].detail).toMatch(/16 of 16 concurrent/);
     expect(error.failed).toEqual(['etag-on-put', 'if-none-match', 'if-match-put', 'atomic-cas']);
     expect(error.message).toMatch(/precondition ignored/);
-  });
+  }, 60_000);
 });

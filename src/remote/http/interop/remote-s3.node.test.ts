@@ -46,8 +46,8 @@ async function newBucket(): Promise<string> {
 if (missing === null) {
   beforeAll(async () => {
     ceph = await startCeph();
-    // Six rounds: a lost race answered with 500 shows up within them (measured: several per round).
-    report = await probeServer({ baseUrl: await newBucket(), fetch: signed, rounds: 6 });
+    // Ten rounds: a lost race answered with 500 shows up within them (measured: several per round).
+    report = await probeServer({ baseUrl: await newBucket(), fetch: signed, rounds: 10 });
   }, 120_000);
   afterAll(() => ceph?.stop());
 }
