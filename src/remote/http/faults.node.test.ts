@@ -13,6 +13,7 @@ import { b, rejectsWith, s } from '../../testing/conformance/support.js';
 import { createObjectServer } from '../../testing/msw/index.js';
 import { connectRemote, forgetProbes } from './connect.js';
 import { HttpRemoteBackend } from './http-backend.js';
+import { probeServer } from './probe.js';
 import type { HttpBackendOptions } from './options.js';
 import { freePort } from './interop/servers.js';
 
@@ -213,7 +214,7 @@ describe('HTTP backend failures', () => {
     expect(server.requests.length).toBe(0);
   });
 
-  it('refuses bad options with INVALID_ARGUMENT', () => {
+  it('refuses bad options with INVALID_ARGUMENT', async () => {
     for (const options of [
       { baseUrl: 'not a url' },
       { baseUrl: 'ftp://x/y' },
@@ -225,6 +226,8 @@ describe('HTTP backend failures', () => {
     expect(() => new HttpRemoteBackend({ baseUrl: 'http://x', list: 'xml' as never })).toThrow(
       /options.list/,
     );
+    await expect(probeServer({ baseUrl: 'http://x', writers: 1 })).rejects.toThrow(/options.writers/);
+    await expect(probeServer({ baseUrl: 'http://x', rounds: 0 })).rejects.toThrow(/options.rounds/);
   });
 });
 

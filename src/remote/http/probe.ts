@@ -349,11 +349,12 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
   const { keyPrefix = '', writers = 8, rounds = 3, strongETagWaitMs = 3_000 } = options;
   if (typeof keyPrefix !== 'string')
     throw new InvalidArgumentError('options.keyPrefix', 'expected a string.');
-  for (const [name, value] of Object.entries({ writers, rounds })) {
-    if (!Number.isSafeInteger(value) || value < 2 - (name === 'rounds' ? 1 : 0)) {
+  // A race needs at least two writers; one round is the least that measures anything.
+  for (const [name, value, least] of [['writers', writers, 2] as const, ['rounds', rounds, 1] as const]) {
+    if (!Number.isSafeInteger(value) || value < least) {
       throw new InvalidArgumentError(
         `options.${name}`,
-        `expected an integer ≥ ${name === 'rounds' ? 1 : 2}.`,
+        `expected an integer ≥ ${least}, got ${String(value)}.`,
       );
     }
   }

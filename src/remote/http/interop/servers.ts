@@ -200,12 +200,10 @@ export async function startCeph(): Promise<RunningServer & { readonly endpoint: 
   }
   const parent = await mkdtemp(join(tmpdir(), 'chainsync-ceph-'));
   const base = join(parent, 'cluster');
-  const env = {
-    ...process.env,
-    BASE: base,
-    RGW_PORT: String(await freePort()),
-    MON_PORT: String(await freePort()),
-  };
+  const rgwPort = await freePort();
+  let monPort = await freePort();
+  while (monPort === rgwPort) monPort = await freePort();
+  const env = { ...process.env, BASE: base, RGW_PORT: String(rgwPort), MON_PORT: String(monPort) };
   let stdout: string;
   try {
     ({ stdout } = await run(join(scripts, 'ceph-up.sh'), { env, timeout: 120_000 }));
