@@ -25,10 +25,13 @@ export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
   const baseUrl = new HttpTransport(options).baseUrl;
   let report = options.reprobe ? undefined : probes.get(baseUrl);
   if (!report) {
-    report = probeServer({ ...options, ...options.probe });
-    probes.set(baseUrl, report);
+    const running = probeServer({ ...options, ...options.probe });
+    probes.set(baseUrl, running);
     // A failed probe (server down) is not remembered: the next connect tries again.
-    report.catch(() => probes.delete(baseUrl));
+    running.catch(() => {
+      if (probes.get(baseUrl) === running) probes.delete(baseUrl);
+    });
+    report = running;
   }
   return report;
 }

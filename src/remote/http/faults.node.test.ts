@@ -297,6 +297,14 @@ describe('connectRemote', () => {
     expect([...server.snapshot().keys()]).toEqual(['k']);
   });
 
+  it('does not remember a probe that failed: the next connect probes again', async () => {
+    server.inject({ kind: 'drop', method: 'PUT' });
+    await rejectsWith(connectRemote({ baseUrl: server.baseUrl }), 'REMOTE_INDETERMINATE');
+    const r = await connectRemote({ baseUrl: server.baseUrl, probe: { rounds: 1 } });
+    await r.upload('k', b('x'));
+    expect(s(await r.download('k'))).toBe('x');
+  });
+
   it('refuses a server that ignores preconditions, naming each failed check', async () => {
     server.behaviour.ignorePreconditions = true;
     const err = await rejectsWith<UnsupportedServerError>(
