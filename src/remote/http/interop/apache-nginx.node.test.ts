@@ -5,16 +5,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsupportedServerError } from '../../../contracts/errors.js';
 import { connectRemote, probeOnce } from '../connect.js';
-import { requirePackages, startApache, startNginx, type RunningServer } from './servers.js';
+import { requirePackages, slowUploads, startApache, startNginx, type RunningServer } from './servers.js';
 
 const apacheMissing = await requirePackages(['/usr/sbin/apache2'], ['apache2']);
 const nginxMissing = await requirePackages(['/usr/sbin/nginx'], ['nginx']);
 
-/** Enough concurrent writers and rounds that a non-atomic server loses an update. */
-const raceHard = { writers: 16, rounds: 10 };
+/**
+ * Slow uploads expose a server that checks If-Match before it has the body and writes after it
+ * (Apache): every racer passes the check. Over a fast loopback the same race is lost only now and
+ * then, and on a loaded machine sometimes not within 10 rounds.
+ */
+const slowFetch = slowUploads();
 
 async function refusal(baseUrl: string): Promise<UnsupportedServerError> {
-  const error = await connectRemote({ baseUrl, probe: raceHard }).then(
+  const error = await connectRemote({ baseUrl, fetch: slowFetch, probe: { writers: 8, rounds: 3 } }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -39,7 +43,7 @@ describe.skipIf(apacheMissing !== null)('interop: Apache 2.4 mod_dav', () => {
     expect(report.quirks.noETagOnPut).toBe(true);
     expect(report.quirks.ifMatchUnquoted).toBe(false);
     expect(report.checks['atomic-cas'].detail).toMatch(
-      /concurrent If-Match PUTs from the same version succeeded/,
+      /round 1: 8 of 8 concurrent If-Match PUTs from the same version succeeded \(lost updates\)/,
     );
     expect(report.failed).toEqual(['strong-etags', 'etag-on-put', 'atomic-cas']);
     expect(error.failed).toEqual(['strong-etags', 'etag-on-put', 'atomic-cas']);
@@ -68,7 +72,7 @@ describe.skipIf(nginxMissing !== null)('interop: nginx dav', () => {
     for (const check of ['if-none-match', 'if-match-put', 'if-match-delete'] as const) {
       expect(report.checks[check].detail).toMatch(/overwrote|precondition ignored/);
     }
-    expect(report.checks['atomic-cas'].detail).toMatch(/16 of 16 concurrent/);
+    expect(report.checks['atomic-cas'].detail).toMatch(/8 of 8 concurrent/);
     expect(error.failed).toEqual(['etag-on-put', 'if-none-match', 'if-match-put', 'atomic-cas']);
     expect(error.message).toMatch(/precondition ignored/);
   }, 60_000);

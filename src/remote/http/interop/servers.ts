@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { FetchLike } from '../options.js';
 
 const run = promisify(execFile);
 
@@ -51,6 +52,31 @@ export async function requirePackages(binaries: string[], packages: string[]): P
   if (still.length > 0)
     throw new Error(`installing ${packages.join(' ')} did not provide ${still.join(', ')}`);
   return null;
+}
+
+/**
+ * `inner` with PUT bodies that arrive slowly: half, a pause of `pauseMs`, then the rest (a slow
+ * uplink). A server that checks `If-Match` when the headers arrive but writes only after the body
+ * (Apache mod_dav) then lets every racing writer through, so its lost updates show up every time
+ * instead of by luck of scheduling.
+ */
+export function slowUploads(inner: FetchLike = (url, init) => fetch(url, init), pauseMs = 300): FetchLike {
+  return (url, init) => {
+    const body = init.body;
+    if (init.method !== 'PUT' || !(body instanceof Uint8Array) || body.length < 2) return inner(url, init);
+    const bytes: Uint8Array = body;
+    const half = bytes.length >> 1;
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(bytes.slice(0, half));
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        controller.enqueue(bytes.slice(half));
+        controller.close();
+      },
+    });
+    // `duplex` (needed for a streamed request body) is not in TypeScript's DOM RequestInit yet.
+    return inner(url, { ...init, body: stream, duplex: 'half' } as RequestInit);
+  };
 }
 
 /** A running server and how to stop it. */
