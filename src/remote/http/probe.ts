@@ -341,6 +341,11 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
  * `If-Match` matching only unquoted ETags, 5xx for a lost race, the same ETag for the same bytes,
  * DELETE ignoring `If-Match`, weak ETags right after a write, no ETag on PUT.
  *
+ * The atomicity check can only disprove: racing writers that all happen to be serialized prove
+ * nothing. A server that checks `If-Match` when the headers arrive but writes after the body
+ * (Apache mod_dav) loses the race only now and then over a fast link, every time over a slow one.
+ * It is refused anyway for its other failed checks; the interop tests race it with slow uploads.
+ *
  * It writes and then deletes a handful of scratch keys (`<keyPrefix>chainsync-probe-<uuid>-…`).
  * Network failures reject with the {@link RemoteError} of the failing request.
  */

@@ -48,7 +48,7 @@ if (missing === null) {
     ceph = await startCeph();
     // Ten rounds: a lost race answered with 500 shows up within them (measured: several per round).
     report = await probeServer({ baseUrl: await newBucket(), fetch: signed, rounds: 10 });
-  }, 120_000);
+  }, 180_000);
   afterAll(() => ceph?.stop());
 }
 

@@ -218,8 +218,21 @@ export const CEPH_CREDENTIALS = {
   region: 'us-east-1',
 } as const;
 
-/** A single-node Ceph with its RADOS Gateway (S3) on 127.0.0.1, via ../shared/interop/ceph-up.sh. */
+/**
+ * A single-node Ceph with its RADOS Gateway (S3) on 127.0.0.1, via ../shared/interop/ceph-up.sh.
+ * A failed start-up (a port taken between choosing and binding it, a monitor race the script's own
+ * retries did not absorb) is retried once on fresh ports; the error says what the script printed.
+ */
 export async function startCeph(): Promise<RunningServer & { readonly endpoint: string }> {
+  try {
+    return await startCephOnce();
+  } catch (error) {
+    console.warn(`ceph-up.sh failed once, retrying on fresh ports: ${String(error).slice(0, 500)}`);
+    return startCephOnce();
+  }
+}
+
+async function startCephOnce(): Promise<RunningServer & { readonly endpoint: string }> {
   const scripts = join(repoRoot, '..', 'shared', 'interop');
   if (!existsSync(join(scripts, 'ceph-up.sh'))) {
     throw new Error(`${scripts}/ceph-up.sh not found: the repo must sit next to shared/ (as in CI)`);
@@ -230,22 +243,24 @@ export async function startCeph(): Promise<RunningServer & { readonly endpoint: 
   let monPort = await freePort();
   while (monPort === rgwPort) monPort = await freePort();
   const env = { ...process.env, BASE: base, RGW_PORT: String(rgwPort), MON_PORT: String(monPort) };
-  let stdout: string;
-  try {
-    ({ stdout } = await run(join(scripts, 'ceph-up.sh'), { env, timeout: 120_000 }));
-  } catch (error) {
+  const down = async () => {
     await run(join(scripts, 'ceph-down.sh'), { env }).catch(() => undefined);
     await rm(parent, { recursive: true, force: true });
-    throw error;
+  };
+  let stdout: string;
+  try {
+    ({ stdout } = await run(join(scripts, 'ceph-up.sh'), { env, timeout: 60_000 }));
+  } catch (error) {
+    await down();
+    const { stdout: out = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`ceph-up.sh failed: ${String(error)}\n${out.slice(-1500)}\n${stderr.slice(-1500)}`, {
+      cause: error,
+    });
   }
   const endpoint = /S3_ENDPOINT=(\S+)/.exec(stdout)?.[1];
-  if (!endpoint) throw new Error(`ceph-up.sh printed no S3_ENDPOINT:\n${stdout}`);
-  return {
-    endpoint,
-    baseUrl: endpoint,
-    async stop() {
-      await run(join(scripts, 'ceph-down.sh'), { env }).catch(() => undefined);
-      await rm(parent, { recursive: true, force: true });
-    },
-  };
+  if (!endpoint) {
+    await down();
+    throw new Error(`ceph-up.sh printed no S3_ENDPOINT:\n${stdout}`);
+  }
+  return { endpoint, baseUrl: endpoint, stop: down };
 }
