@@ -16,7 +16,16 @@ import {
   assertLeaseId,
   assertPid,
 } from '../../src/core/validate.js';
+import type { IDBPObjectStore } from 'idb';
 import { quiet, type IdbConnection } from './connection.js';
+import type { ChainsyncDb } from './schema.js';
+
+type LeaseStore = IDBPObjectStore<
+  ChainsyncDb,
+  ('blobLeases' | 'blobPids' | 'blobContent')[],
+  'blobLeases',
+  'readwrite'
+>;
 
 /** Prefix of the lease ids that open readers hold under their instance's pid. */
 const READER_LEASE = 'reader:';
@@ -159,15 +168,7 @@ export class IdbBlobStorage implements BlobStorage {
     });
   }
 
-  async #dropLeasesOf(
-    leases: import('idb').IDBPObjectStore<
-      import('./schema.js').ChainsyncDb,
-      ['blobLeases', ...('blobPids' | 'blobContent')[]],
-      'blobLeases',
-      'readwrite'
-    >,
-    pids: readonly string[],
-  ): Promise<void> {
+  async #dropLeasesOf(leases: LeaseStore, pids: readonly string[]): Promise<void> {
     for (const pid of pids) {
       let cursor = await leases.index('byPid').openCursor(pid);
       while (cursor) {

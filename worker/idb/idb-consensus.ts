@@ -64,7 +64,7 @@ export class IdbConsensus implements Consensus {
       const store = tx.objectStore('consensusLog');
       const count = Math.min(limit, 2 ** 32 - 1);
       const [keys, values] = await Promise.all([store.getAllKeys(range, count), store.getAll(range, count)]);
-      return values.map((data, i) => ({ seqno: seqFromKey(keys[i]![1]), data }));
+      return values.map((data, i) => ({ seqno: seqFromKey((keys[i] as [string, string])[1]), data }));
     });
   }
 

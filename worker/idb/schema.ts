@@ -1,4 +1,4 @@
-import type { DBSchema } from 'idb';
+import type { DBSchema, IDBPDatabase } from 'idb';
 import type { Client, Snapshot } from '../../src/contracts/storage.js';
 
 /** A CasKv record: an empty `value` is a tombstone. */
@@ -68,7 +68,7 @@ export const STORE_NAMES = [
   'blobPids',
 ] as const;
 
-type UpgradeDb = import('idb').IDBPDatabase<ChainsyncDb>;
+type UpgradeDb = IDBPDatabase<ChainsyncDb>;
 
 /**
  * Versioned schema migrations: entry `i` upgrades a database from version `i` to `i + 1`. A new
