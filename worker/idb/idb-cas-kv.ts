@@ -57,13 +57,21 @@ export class IdbCasKv implements BatchCasKv {
   readonly #hub = new KvWatchHub();
   readonly #nextVersion = uniqueTokens();
   readonly #feed: KvChangeFeed | undefined;
+  readonly #listeners = new Set<(changes: readonly KvChange[]) => void>();
 
   constructor(db: IdbConnection, feed?: KvChangeFeed) {
     this.#db = db;
     this.#feed = feed;
-    feed?.subscribe((changes) => {
-      for (const change of changes) this.#hub.emit(change);
-    });
+    feed?.subscribe((changes) => this.#deliver(changes));
+  }
+
+  /**
+   * Calls `listener` with every batch of committed changes, this instance's and (through the feed)
+   * other instances', in the order they arrive. Lets a worker forward changes in one message each.
+   */
+  onChanges(listener: (changes: readonly KvChange[]) => void): Unsubscribe {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   async get(key: string): Promise<KvEntry | null> {
@@ -132,9 +140,20 @@ export class IdbCasKv implements BatchCasKv {
       for (const op of ops) out.push(await this.#apply(tx, op, changes));
       return out;
     });
-    for (const change of changes) this.#hub.emit(change);
     this.#feed?.publish(changes);
+    this.#deliver(changes);
     return results;
+  }
+
+  #deliver(changes: readonly KvChange[]): void {
+    for (const change of changes) this.#hub.emit(change);
+    for (const listener of this.#listeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        console.error('chainsync: a change listener threw', error);
+      }
+    }
   }
 
   /** One op inside the batch's transaction. Blind puts issue their request without waiting for it. */
