@@ -12,7 +12,6 @@ import { installErrorTransfer } from '../../worker/rpc/error-transfer.js';
  */
 export class WorkerLink {
   readonly remote: Remote<Engine>;
-  readonly #worker: Worker;
   readonly #terminate: () => void;
   #failure: ChainsyncError | null = null;
   readonly #failed: Promise<never>;
@@ -22,7 +21,6 @@ export class WorkerLink {
 
   constructor(worker: Worker) {
     installErrorTransfer();
-    this.#worker = worker;
     this.#failed = new Promise<never>((_, reject) => (this.#fail = reject));
     this.#failed.catch(() => undefined); // observed through call()
     this.#terminate = worker.terminate.bind(worker);
