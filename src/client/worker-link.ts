@@ -65,6 +65,9 @@ export class WorkerLink {
   /** Closes the engine cleanly, then ends the worker. Pending and later calls fail with STORE_CLOSED. */
   async close(): Promise<void> {
     if (this.#failure) return;
+    // The engine releases its pid lock on close: that is not a death.
+    this.#pidWatch?.cancel();
+    this.#pidWatch = null;
     try {
       await this.call((r) => r.close());
     } catch {
