@@ -11,3 +11,4 @@ export {
 } from './open-store.js';
 export { ClientBlobReader, ClientBlobStorage, type BrowserGarbageOptions } from './client-blob-storage.js';
 export type { BatchCasKv, KvOp, KvOpResult } from '../../worker/idb/idb-cas-kv.js';
+export { requestPersistence } from './persistence.js';
