@@ -73,7 +73,15 @@ export class ClientBlobStorage implements BlobStorage {
   }
 }
 
-/** A reader whose hold lives in the worker until {@link ClientBlobReader.close}. */
+/** Releases the hold of a reader dropped without close(), when it is garbage collected. */
+const unclosed = new FinalizationRegistry<{ link: WorkerLink; handle: number }>(({ link, handle }) => {
+  link.call((r) => r.readerClose(handle)).catch(() => undefined);
+});
+
+/**
+ * A reader whose hold lives in the worker until {@link ClientBlobReader.close} (or, as a safety
+ * net, until the reader is garbage collected, or its worker dies).
+ */
 export class ClientBlobReader implements BlobReader {
   readonly contentId: ContentId;
   readonly size: number;
@@ -86,6 +94,7 @@ export class ClientBlobReader implements BlobReader {
     this.#handle = handle;
     this.contentId = contentId;
     this.size = size;
+    unclosed.register(this, { link, handle }, this);
   }
 
   async read(offset?: number, length?: number): Promise<Uint8Array> {
@@ -118,6 +127,7 @@ export class ClientBlobReader implements BlobReader {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    unclosed.unregister(this);
     await this.#link.call((r) => r.readerClose(this.#handle));
   }
 

@@ -1,3 +1,4 @@
+import { deleteDB } from 'idb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KvChange } from '../contracts/cas-kv.js';
 import { contentIdOf } from '../core/content-id.js';
@@ -182,6 +183,23 @@ describe('the worker boundary', () => {
         type: 'module',
       });
     await rejectsWith(openStore(`broken-${crypto.randomUUID()}`, { worker: broken }), 'WORKER_TERMINATED');
+  });
+
+  it('another tab’s version change (deleting the database) is not blocked, and the store reopens', async () => {
+    const t = await tab(`vc-${crypto.randomUUID()}`);
+    await t.store.kv.put('k', b('v'));
+    let blocked = false;
+    await deleteDB(`chainsync:${t.store.name}`, { blocked: () => (blocked = true) });
+    expect(blocked).toBe(false);
+    expect(await t.store.kv.get('k')).toBeNull();
+    await t.store.kv.put('k', b('again'));
+    expect(s((await t.store.kv.get('k'))?.value)).toBe('again');
+  });
+
+  it('arguments that cannot cross to the worker are INVALID_ARGUMENT', async () => {
+    const t = await tab(`clone-${crypto.randomUUID()}`);
+    await rejectsWith(t.store.kv.put('k', (() => 1) as never), 'INVALID_ARGUMENT');
+    expect(await t.store.kv.keys()).toEqual([]);
   });
 
   it('close() makes later calls fail with STORE_CLOSED and releases the pid lock', async () => {

@@ -1,5 +1,10 @@
 import { releaseProxy, wrap, type Remote } from 'comlink';
-import { StoreClosedError, WorkerTerminatedError, type ChainsyncError } from '../contracts/errors.js';
+import {
+  InvalidArgumentError,
+  StoreClosedError,
+  WorkerTerminatedError,
+  type ChainsyncError,
+} from '../contracts/errors.js';
 import type { Engine } from '../../worker/engine.js';
 import { watchPidLock } from '../../worker/multitab/pid-lock.js';
 import { installErrorTransfer } from '../../worker/rpc/error-transfer.js';
@@ -59,7 +64,7 @@ export class WorkerLink {
   /** Runs one call across the boundary; rejects with the typed failure if the worker goes first. */
   call<T>(body: (remote: Remote<Engine>) => Promise<T>): Promise<T> {
     if (this.#failure) return Promise.reject(this.#failure);
-    return Promise.race([body(this.remote), this.#failed]);
+    return Promise.race([body(this.remote).catch(uncloneable), this.#failed]);
   }
 
   /** Closes the engine cleanly, then ends the worker. Pending and later calls fail with STORE_CLOSED. */
@@ -84,4 +89,16 @@ export class WorkerLink {
     this.#pidWatch?.cancel();
     this.remote[releaseProxy]();
   }
+}
+
+/** An argument structured clone cannot carry (a function, a DOM node, …) is bad input, typed as such. */
+function uncloneable(error: unknown): never {
+  if ((error as { name?: unknown } | null)?.name === 'DataCloneError') {
+    throw new InvalidArgumentError(
+      'arguments',
+      `cannot be sent to the worker (${(error as Error).message}); pass strings, Uint8Arrays, bigints and plain objects.`,
+      { cause: error },
+    );
+  }
+  throw error;
 }
