@@ -183,6 +183,13 @@ describe('the worker boundary', () => {
         type: 'module',
       });
     await rejectsWith(openStore(`broken-${crypto.randomUUID()}`, { worker: broken }), 'WORKER_TERMINATED');
+    const throwing = () => {
+      throw new TypeError('no workers here');
+    };
+    await rejectsWith(
+      openStore(`throwing-${crypto.randomUUID()}`, { worker: throwing }),
+      'WORKER_TERMINATED',
+    );
   });
 
   it('another tab’s version change (deleting the database) is not blocked, and the store reopens', async () => {

@@ -1,5 +1,6 @@
 import type { Consensus } from '../contracts/consensus.js';
 import type { Storage } from '../contracts/storage.js';
+import { WorkerTerminatedError } from '../contracts/errors.js';
 import { assertKey } from '../core/validate.js';
 import type { BatchCasKv } from '../../worker/idb/idb-cas-kv.js';
 import { ClientBlobStorage } from './client-blob-storage.js';
@@ -55,7 +56,16 @@ export function defaultWorker(): Worker {
  */
 export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<ChainsyncStore> {
   assertKey(name, 'name');
-  const link = new WorkerLink((options.worker ?? defaultWorker)());
+  let worker: Worker;
+  try {
+    worker = (options.worker ?? defaultWorker)();
+  } catch (error) {
+    throw new WorkerTerminatedError(
+      `The chainsync worker could not be created (${String(error)}); check the worker factory.`,
+      { cause: error },
+    );
+  }
+  const link = new WorkerLink(worker);
   let pid: string;
   try {
     ({ pid } = await link.call((r) => r.open(name)));

@@ -117,3 +117,31 @@ describe('IdbCasKv.batch', () => {
     await rejectsWith(store.kv.batch('ops' as never), 'INVALID_ARGUMENT');
   });
 });
+
+describe('durability', () => {
+  it('is relaxed for ordinary writes and strict for Storage commits that set a snapshot', async () => {
+    const store = openIdbStore(unique());
+    const seen: string[] = [];
+    const proto = IDBDatabase.prototype;
+    const transaction = proto.transaction;
+    proto.transaction = function (this: IDBDatabase, ...args: Parameters<typeof transaction>) {
+      if (args[1] === 'readwrite') seen.push(args[2]?.durability ?? 'default');
+      return transaction.apply(this, args);
+    };
+    try {
+      await store.kv.put('k', b('v'));
+      const client = crypto.randomUUID();
+      const version = crypto.randomUUID();
+      let txn = await store.storage.txn(client);
+      await txn.newClient('00000000-0000-0000-0000-000000000000');
+      await txn.addVersion(version, '00000000-0000-0000-0000-000000000000', b('segment'));
+      await txn.commit();
+      txn = await store.storage.txn(client);
+      await txn.setSnapshot({ versionId: version, timestamp: Date.now(), versionsSince: 0 }, b('snap'));
+      await txn.commit();
+    } finally {
+      proto.transaction = transaction;
+    }
+    expect(seen).toEqual(['relaxed', 'relaxed', 'strict']);
+  });
+});
