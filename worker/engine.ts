@@ -86,7 +86,10 @@ export class Engine {
   /** Forwards every CasKv change (this instance's and other tabs') to `receiver`, one batch per commit. */
   subscribeKv(receiver: (changes: readonly KvChange[]) => void): void {
     this.#unsubscribe?.();
-    this.#unsubscribe = this.#require().kv.onChanges(receiver);
+    this.#unsubscribe = this.#require().kv.onChanges((changes) => {
+      // A proxied callback answers with a promise; it rejects once the main thread let go.
+      Promise.resolve(receiver(changes)).catch(() => this.unsubscribeKv());
+    });
   }
 
   unsubscribeKv(): void {

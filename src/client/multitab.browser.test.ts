@@ -221,6 +221,22 @@ describe('the worker boundary', () => {
 });
 
 describe('blob leases across tabs', () => {
+  it('a reader streams a multi-megabyte blob in chunks across the boundary, byte for byte', async () => {
+    const t = await tab(`stream-${crypto.randomUUID()}`);
+    const data = new Uint8Array(2.5 * 1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+    const id = await contentIdOf(data);
+    const lease = { id: 'l', pid: t.store.pid };
+    await t.store.blobs.store(id, data, lease);
+    const reader = await t.store.blobs.getReader(id, lease);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of reader.stream() as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    expect(chunks.length).toBe(3);
+    const joined = new Uint8Array(await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+    expect(joined).toEqual(data);
+    await reader.close();
+  });
+
   it('the collector drops the leases of a pid whose lock is gone and deletes what nothing holds', async () => {
     const name = `gc-${crypto.randomUUID()}`;
     const [holder, collector] = await tabs(name, 2);

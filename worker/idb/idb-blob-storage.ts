@@ -197,6 +197,7 @@ export class IdbBlobReader implements BlobReader {
   readonly size: number;
   readonly #db: IdbConnection;
   #release: (() => Promise<void>) | null;
+  #loaded: Promise<Uint8Array> | null = null;
 
   constructor(contentId: ContentId, size: number, db: IdbConnection, release: () => Promise<void>) {
     this.contentId = contentId;
@@ -209,10 +210,7 @@ export class IdbBlobReader implements BlobReader {
     this.#open();
     assertCount(offset, 'offset');
     assertCount(length, 'length');
-    const data = await this.#db.read(['blobContent'], (tx) =>
-      tx.objectStore('blobContent').get(this.contentId),
-    );
-    if (!data) throw notFound(this.contentId);
+    const data = await this.#bytes();
     return data.slice(offset, Math.min(data.length, offset + length));
   }
 
@@ -234,7 +232,25 @@ export class IdbBlobReader implements BlobReader {
   async close(): Promise<void> {
     const release = this.#release;
     this.#release = null;
+    this.#loaded = null;
     await release?.();
+  }
+
+  /** Content is immutable (addressed by its hash), so one load serves every read of this reader. */
+  #bytes(): Promise<Uint8Array> {
+    if (!this.#loaded) {
+      const loading = this.#db
+        .read(['blobContent'], (tx) => tx.objectStore('blobContent').get(this.contentId))
+        .then((data) => {
+          if (!data) throw notFound(this.contentId);
+          return data;
+        });
+      loading.catch(() => {
+        if (this.#loaded === loading) this.#loaded = null;
+      });
+      this.#loaded = loading;
+    }
+    return this.#loaded;
   }
 
   #open(): void {
