@@ -19,15 +19,12 @@ export class WorkerLink {
   readonly remote: Remote<Engine>;
   readonly #terminate: () => void;
   #failure: ChainsyncError | null = null;
-  readonly #failed: Promise<never>;
-  #fail!: (error: ChainsyncError) => void;
+  readonly #pending = new Set<(error: unknown) => void>();
   #started = false;
   #pidWatch: { cancel(): void } | null = null;
 
   constructor(worker: Worker) {
     installErrorTransfer();
-    this.#failed = new Promise<never>((_, reject) => (this.#fail = reject));
-    this.#failed.catch(() => undefined); // observed through call()
     this.#terminate = worker.terminate.bind(worker);
     // Whoever terminates the worker, pending calls must settle.
     worker.terminate = () => {
@@ -64,7 +61,14 @@ export class WorkerLink {
   /** Runs one call across the boundary; rejects with the typed failure if the worker goes first. */
   call<T>(body: (remote: Remote<Engine>) => Promise<T>): Promise<T> {
     if (this.#failure) return Promise.reject(this.#failure);
-    return Promise.race([body(this.remote).catch(uncloneable), this.#failed]);
+    // Each pending call registers its reject, dropped once it settles (racing every call against
+    // one long-lived promise would pile reactions on it for the life of the store).
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.add(reject);
+      body(this.remote)
+        .then(resolve, (error: unknown) => reject(cloneError(error)))
+        .finally(() => this.#pending.delete(reject));
+    });
   }
 
   /** Closes the engine cleanly, then ends the worker. Pending and later calls fail with STORE_CLOSED. */
@@ -85,20 +89,21 @@ export class WorkerLink {
   #die(error: ChainsyncError): void {
     if (this.#failure) return;
     this.#failure = error;
-    this.#fail(error);
+    for (const reject of this.#pending) reject(error);
+    this.#pending.clear();
     this.#pidWatch?.cancel();
     this.remote[releaseProxy]();
   }
 }
 
 /** An argument structured clone cannot carry (a function, a DOM node, …) is bad input, typed as such. */
-function uncloneable(error: unknown): never {
+function cloneError(error: unknown): unknown {
   if ((error as { name?: unknown } | null)?.name === 'DataCloneError') {
-    throw new InvalidArgumentError(
+    return new InvalidArgumentError(
       'arguments',
       `cannot be sent to the worker (${(error as Error).message}); pass strings, Uint8Arrays, bigints and plain objects.`,
       { cause: error },
     );
   }
-  throw error;
+  return error;
 }

@@ -102,7 +102,8 @@ export class IdbConnection {
     durability: Durability,
   ): Promise<IDBPTransaction<ChainsyncDb, S, M>> {
     for (let attempt = 0; ; attempt++) {
-      const db = await this.#open();
+      // The open connection is used synchronously: no await on the hot path.
+      const db = this.#current && !this.#closed ? this.#current : await this.#open();
       try {
         return db.transaction(stores, mode, { durability });
       } catch (error) {
