@@ -12,3 +12,4 @@ export {
 export { ClientBlobReader, ClientBlobStorage, type BrowserGarbageOptions } from './client-blob-storage.js';
 export type { BatchCasKv, KvOp, KvOpResult } from '../../worker/idb/idb-cas-kv.js';
 export { requestPersistence } from './persistence.js';
+export { LeaderElection } from '../../worker/multitab/leader.js';

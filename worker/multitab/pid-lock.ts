@@ -5,6 +5,8 @@
  * in the origin.
  */
 
+import { InvalidArgumentError } from '../../src/contracts/errors.js';
+
 const PREFIX = 'chainsync:pid:';
 
 /** The Web Lock name of `pid`. */
@@ -20,7 +22,12 @@ export function holdPidLock(pid: string): Promise<{ release(): void }> {
     navigator.locks
       .request(pidLockName(pid), { mode: 'exclusive', ifAvailable: true }, async (lock) => {
         if (!lock) {
-          reject(new Error(`pid ${pid} is already held by another live instance.`));
+          reject(
+            new InvalidArgumentError(
+              'pid',
+              `${pid} is already held by another live instance; use a new pid.`,
+            ),
+          );
           return;
         }
         resolve({ release });
