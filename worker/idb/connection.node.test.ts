@@ -86,6 +86,64 @@ describe('IdbConnection', () => {
   });
 });
 
+describe('a connection lost under a transaction', () => {
+  /** Makes the next call of `method` fail as WebKit does when its IndexedDB server connection drops. */
+  function loseConnectionOnce(method: 'get' | 'put'): () => void {
+    const proto = IDBObjectStore.prototype;
+    const original = proto[method];
+    let armed = true;
+    proto[method] = function (this: IDBObjectStore, ...args: never[]) {
+      if (armed) {
+        armed = false;
+        throw new DOMException('Connection to Indexed Database server lost.', 'UnknownError');
+      }
+      return (original as (...a: never[]) => IDBRequest).apply(this, args);
+    } as never;
+    return () => (proto[method] = original as never);
+  }
+
+  it('a read is retried once on a reopened connection', async () => {
+    const store = openIdbStore(unique());
+    await store.kv.put('k', b('v'));
+    const restore = loseConnectionOnce('get');
+    try {
+      expect(s((await store.kv.get('k'))?.value)).toBe('v');
+    } finally {
+      restore();
+    }
+  });
+
+  it('a write (which aborted, so wrote nothing) is run again once, and lands exactly once', async () => {
+    const store = openIdbStore(unique());
+    const seen: string[] = [];
+    await store.kv.watch('', (c) => seen.push(`${c.type}:${c.key}`));
+    const restore = loseConnectionOnce('put');
+    let version: string;
+    try {
+      version = await store.kv.put('k', b('v'));
+    } finally {
+      restore();
+    }
+    expect((await store.kv.get('k'))?.version).toBe(version);
+    expect(seen).toEqual(['put:k']);
+  });
+
+  it('a second loss in a row is reported, not retried forever', async () => {
+    const store = openIdbStore(unique());
+    await store.kv.put('k', b('v'));
+    const proto = IDBObjectStore.prototype;
+    const get = proto.get;
+    proto.get = () => {
+      throw new DOMException('Connection to Indexed Database server lost.', 'UnknownError');
+    };
+    try {
+      await expect(store.kv.get('k')).rejects.toMatchObject({ name: 'UnknownError' });
+    } finally {
+      proto.get = get;
+    }
+  });
+});
+
 describe('IdbCasKv.batch', () => {
   it('commits every op in one transaction and returns each result', async () => {
     const store = openIdbStore(unique());

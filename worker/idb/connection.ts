@@ -24,6 +24,23 @@ function isQuotaError(error: unknown): boolean {
   return e?.name === 'QuotaExceededError';
 }
 
+/** A transaction's failure, with the transaction (for its error and its connection). */
+class Failed {
+  constructor(
+    readonly error: unknown,
+    readonly tx: { error: DOMException | null; db: unknown },
+  ) {}
+}
+
+/**
+ * The connection went away under a transaction: WebKit's "Connection to Indexed Database server
+ * lost" (UnknownError), or a transaction refused on a closing connection (InvalidStateError).
+ */
+function isConnectionLoss(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'UnknownError' || name === 'InvalidStateError';
+}
+
 /** Maps IndexedDB failures onto typed errors; chainsync errors pass through unchanged. */
 export function mapIdbError(error: unknown, tx?: { error: DOMException | null }): unknown {
   if (isQuotaError(error) || isQuotaError(tx?.error)) {
@@ -52,39 +69,64 @@ export class IdbConnection {
     this.name = name;
   }
 
-  /** Runs `body` in one readwrite transaction and waits for the commit; on any error nothing is written. */
+  /**
+   * Runs `body` in one readwrite transaction and waits for the commit; on any error nothing is
+   * written. If the connection is lost under the transaction (it aborted, so nothing was written),
+   * the connection is reopened and `body` runs once more: bodies must depend only on what they read.
+   */
   async write<S extends Names[], T>(
     stores: S,
     body: (tx: WriteTx<S>) => Promise<T>,
     durability: Durability = 'relaxed',
   ): Promise<T> {
-    const tx = await this.#transaction(stores, 'readwrite', durability);
-    const done = tx.done;
-    quiet(done);
-    let result: T;
-    try {
-      result = await body(tx);
-    } catch (error) {
+    return this.#retryOnLostConnection(async () => {
+      const tx = await this.#transaction(stores, 'readwrite', durability);
+      const done = tx.done;
+      quiet(done);
+      let result: T;
       try {
-        tx.abort();
-      } catch {
-        // already finished or aborted by the failing request
+        result = await body(tx);
+      } catch (error) {
+        try {
+          tx.abort();
+        } catch {
+          // already finished or aborted by the failing request
+        }
+        throw new Failed(error, tx);
       }
-      throw mapIdbError(error, tx);
-    }
-    try {
-      await done;
-    } catch (error) {
-      throw mapIdbError(error, tx);
-    }
-    return result;
+      try {
+        await done;
+      } catch (error) {
+        throw new Failed(error, tx);
+      }
+      return result;
+    });
   }
 
-  /** Runs `body` in one readonly transaction. */
+  /** Runs `body` in one readonly transaction (again, once, on a reopened connection if it was lost). */
   async read<S extends Names[], T>(stores: S, body: (tx: ReadTx<S>) => Promise<T>): Promise<T> {
-    const tx = await this.#transaction(stores, 'readonly', 'relaxed');
-    quiet(tx.done);
-    return body(tx);
+    return this.#retryOnLostConnection(async () => {
+      const tx = await this.#transaction(stores, 'readonly', 'relaxed');
+      quiet(tx.done);
+      try {
+        return await body(tx);
+      } catch (error) {
+        throw new Failed(error, tx);
+      }
+    });
+  }
+
+  async #retryOnLostConnection<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let retried = false; ; retried = true) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof Failed)) throw error;
+        if (retried || !isConnectionLoss(error.error) || this.#closed)
+          throw mapIdbError(error.error, error.tx);
+        this.#forget(error.tx.db as Db);
+      }
+    }
   }
 
   /** Closes the connection for good; later calls fail with StoreClosedError. */

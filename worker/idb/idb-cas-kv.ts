@@ -142,6 +142,7 @@ export class IdbCasKv implements BatchCasKv {
     if (ops.length === 0) return [];
     const changes: KvChange[] = [];
     const results = await this.#db.write(['kv'], async (tx) => {
+      changes.length = 0; // a retry on a reopened connection starts over
       // The bare store: requests without idb's promise each (a failed request aborts the
       // transaction, which tx.done reports), so a 10,000-put batch costs what hand-written
       // IndexedDB does.
