@@ -16,7 +16,7 @@ export interface BenchRow {
 const SINGLE_ROUNDS = 6;
 const SINGLE_PER_ROUND = 50;
 const BATCH = 10_000;
-const BATCH_RUNS = 7;
+const BATCH_RUNS = 11;
 
 function value(i: number): Uint8Array {
   const v = new Uint8Array(100);
