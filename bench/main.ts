@@ -80,6 +80,22 @@ async function run(): Promise<BenchRow[]> {
     }
   }
 
+  // The boundary alone: a call that touches no database, through comlink and through raw postMessage.
+  const roundTrip: Record<string, () => Promise<unknown>> = {
+    idb: () => peers('none', []),
+    chainsync: () => store.leadership.isLeader(),
+  };
+  const tripTimes: Record<string, number[]> = { idb: [], chainsync: [] };
+  for (let round = 0; round < SINGLE_ROUNDS; round++) {
+    for (const lib of Object.keys(roundTrip)) {
+      for (let i = 0; i < SINGLE_PER_ROUND; i++) {
+        const start = performance.now();
+        await roundTrip[lib]!();
+        tripTimes[lib]!.push(performance.now() - start);
+      }
+    }
+  }
+
   const entries: [string, Uint8Array][] = Array.from({ length: BATCH }, (_, i) => [
     `batch/${String(i).padStart(5, '0')}`,
     value(i),
@@ -101,6 +117,12 @@ async function run(): Promise<BenchRow[]> {
       lib,
       medianMs: median(singleTimes[lib]!),
       samples: singleTimes[lib]!.length,
+    })),
+    ...Object.keys(tripTimes).map((lib) => ({
+      workload: 'round trip, no write',
+      lib: lib === 'idb' ? 'idb' : 'chainsync (comlink)',
+      medianMs: median(tripTimes[lib]!),
+      samples: tripTimes[lib]!.length,
     })),
     ...libs.map((lib) => ({
       workload: `${BATCH} writes, one batch`,

@@ -6,7 +6,8 @@ import Dexie from 'dexie';
 import { openDB, type IDBPDatabase } from 'idb';
 import { createStore, set, setMany, type UseStore } from 'idb-keyval';
 
-export type PeerLib = 'idb' | 'idb-keyval' | 'dexie';
+/** `none` answers at once: the cost of the round trip alone. */
+export type PeerLib = 'idb' | 'idb-keyval' | 'dexie' | 'none';
 
 export interface PeerRequest {
   readonly id: number;
@@ -35,6 +36,8 @@ function dexieTable() {
 async function write(request: PeerRequest): Promise<void> {
   const { lib, entries } = request;
   switch (lib) {
+    case 'none':
+      return;
     case 'idb': {
       // Same durability as chainsync's writes, so the comparison is of the code, not the flush.
       const tx = (await rawDb()).transaction('kv', 'readwrite', { durability: 'relaxed' });
