@@ -1,0 +1,10 @@
+/**
+ * Remote implementations of the contracts, built only on an {@link AtomicRemoteBackend}, and the
+ * HTTP backend that carries them to any server passing the capability probe.
+ */
+export { RemoteCasKv, type RemoteCasKvOptions } from './remote-cas-kv.js';
+export { RemoteConsensus, type RemoteConsensusOptions } from './remote-consensus.js';
+export { RemoteStorage, type RemoteStorageOptions } from './remote-storage.js';
+export { RemoteBlobs, type RemoteBlobsOptions } from './remote-blobs.js';
+export type { RetryOptions } from './remote-io.js';
+export * from './http/index.js';
