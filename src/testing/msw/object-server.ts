@@ -59,6 +59,8 @@ export interface ObjectServer {
   readonly requests: ObjectServerRequest[];
   /** Queues a one-shot fault. */
   inject(fault: ObjectServerFault): void;
+  /** Faults queued by {@link ObjectServer.inject} that have not fired yet. */
+  pendingFaults(): number;
   /** Stored objects' bytes by key (a copy). */
   snapshot(): Map<string, Uint8Array>;
   /** Forgets objects, faults and the request log. */
@@ -223,6 +225,9 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     requests,
     inject(fault) {
       faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    pendingFaults() {
+      return faults.reduce((n, f) => n + f.left, 0);
     },
     snapshot() {
       return new Map([...objects].map(([k, v]) => [k, v.data.slice()]));
