@@ -8,7 +8,14 @@
  * has pending operations, every replica holds the chain's fold: identical data by construction.
  */
 import type { Uuid } from '../contracts/storage.js';
-import { jsonEqual, objectKey, parseObjectKey, type ObjectRef, type Operation, type Properties } from './operations.js';
+import {
+  jsonEqual,
+  objectKey,
+  parseObjectKey,
+  type ObjectRef,
+  type Operation,
+  type Properties,
+} from './operations.js';
 import type {
   PendingOperation,
   ReplicaState,
@@ -45,11 +52,16 @@ export async function advanceBase(
   steps: readonly ChainStep[],
   nextState: (state: ReplicaState) => ReplicaState,
 ): Promise<Advance> {
-  const [state, shadows, pendingAll] = await Promise.all([store.readState(), store.getShadows(), store.getPending()]);
+  const [state, shadows, pendingAll] = await Promise.all([
+    store.readState(),
+    store.getShadows(),
+    store.getPending(),
+  ]);
   const base = new Map<string, Properties | null>();
   for (const s of shadows) base.set(objectKey(s), s.properties);
   const touched = new Set(base.keys());
-  for (const step of steps) if (step.kind === 'foreign') for (const op of step.ops) touched.add(objectKey(op));
+  for (const step of steps)
+    if (step.kind === 'foreign') for (const op of step.ops) touched.add(objectKey(op));
   const current = await loadWorking(store, touched);
   for (const key of touched) if (!base.has(key)) base.set(key, current.get(key) ?? null);
 
@@ -102,7 +114,8 @@ export async function resetBase(
   }));
   for (const p of pending) apply(base, p.op);
   const putObjects: StoredObject[] = [];
-  for (const [key, properties] of base) if (properties) putObjects.push({ ...parseObjectKey(key), properties });
+  for (const [key, properties] of base)
+    if (properties) putObjects.push({ ...parseObjectKey(key), properties });
   return { clearObjects: true, putObjects, replaceShadows: shadows, state: nextState(state) };
 }
 
@@ -116,7 +129,10 @@ function apply(objects: Map<string, Properties | null>, op: Operation): void {
   objects.set(key, applyOperation(objects.get(key) ?? null, op));
 }
 
-async function loadWorking(store: ReplicaStore, keys: Iterable<string>): Promise<Map<string, Properties | null>> {
+async function loadWorking(
+  store: ReplicaStore,
+  keys: Iterable<string>,
+): Promise<Map<string, Properties | null>> {
   const list = [...keys];
   const values = await store.getObjects(list.map(parseObjectKey));
   return new Map(list.map((key, i) => [key, values[i] ?? null]));

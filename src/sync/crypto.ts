@@ -4,7 +4,12 @@
  * replica derives the same key and a wrong secret is reported before anything is decrypted.
  */
 import type { CasKv } from '../contracts/cas-kv.js';
-import { AlreadyExistsError, ChainIntegrityError, InvalidArgumentError, WrongSecretError } from '../contracts/errors.js';
+import {
+  AlreadyExistsError,
+  ChainIntegrityError,
+  InvalidArgumentError,
+  WrongSecretError,
+} from '../contracts/errors.js';
 import type { Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 
@@ -18,7 +23,11 @@ const KEY_CHECK_AAD = utf8('chainsync/v1/key-check');
 const KEY_CHECK_PLAINTEXT = utf8('chainsync key check v1');
 
 /** Derives the AES-256-GCM key (non-extractable). Slow on purpose: do it once per session. */
-export async function deriveKey(secret: string, salt: Uint8Array, iterations = PBKDF2_ITERATIONS): Promise<CryptoKey> {
+export async function deriveKey(
+  secret: string,
+  salt: Uint8Array,
+  iterations = PBKDF2_ITERATIONS,
+): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey('raw', buf(utf8(secret)), 'PBKDF2', false, ['deriveKey']);
   return crypto.subtle.deriveKey(
     { name: 'PBKDF2', hash: 'SHA-256', salt: buf(salt), iterations },
@@ -40,7 +49,11 @@ export async function seal(
   iv: Uint8Array = crypto.getRandomValues(new Uint8Array(IV_BYTES)),
 ): Promise<Uint8Array> {
   const ct = new Uint8Array(
-    await crypto.subtle.encrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) }, key, buf(plaintext)),
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) },
+      key,
+      buf(plaintext),
+    ),
   );
   const out = new Uint8Array(1 + IV_BYTES + ct.length);
   out[0] = SEALED_FORMAT;
@@ -50,7 +63,11 @@ export async function seal(
 }
 
 /** Opens what {@link seal} produced. Returns `null` when authentication fails (wrong key, AAD or bytes). */
-export async function unseal(key: CryptoKey, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array | null> {
+export async function unseal(
+  key: CryptoKey,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+): Promise<Uint8Array | null> {
   if (sealed[0] !== SEALED_FORMAT || sealed.length < 1 + IV_BYTES + 16) return null;
   try {
     return new Uint8Array(
@@ -117,7 +134,9 @@ export async function openEncryptionKey(
   const key = await deriveKey(secret, fromBase64(record.salt), iterations);
   const check = await unseal(key, fromBase64(record.check), KEY_CHECK_AAD);
   if (!check || fromUtf8(check) !== fromUtf8(KEY_CHECK_PLAINTEXT)) {
-    throw new WrongSecretError('The secret does not open this replica set\'s data. Nothing was changed; check the secret.');
+    throw new WrongSecretError(
+      "The secret does not open this replica set's data. Nothing was changed; check the secret.",
+    );
   }
   return key;
 }
@@ -130,13 +149,20 @@ export async function isEncrypted(kv: CasKv, clientId: Uuid): Promise<boolean> {
 function parseRecord(bytes: Uint8Array): EncryptionRecord {
   try {
     const r = JSON.parse(fromUtf8(bytes)) as EncryptionRecord;
-    if (r.v === 1 && typeof r.salt === 'string' && typeof r.check === 'string' && Number.isSafeInteger(r.iterations)) {
+    if (
+      r.v === 1 &&
+      typeof r.salt === 'string' &&
+      typeof r.check === 'string' &&
+      Number.isSafeInteger(r.iterations)
+    ) {
       return r;
     }
   } catch {
     // fall through
   }
-  throw new ChainIntegrityError('The remote encryption record is malformed: it was tampered with or written by another program.');
+  throw new ChainIntegrityError(
+    'The remote encryption record is malformed: it was tampered with or written by another program.',
+  );
 }
 
 /** Standard base64 of bytes. */

@@ -41,7 +41,12 @@ export async function wrap(env: EnvelopeKey, body: Uint8Array, aad: string): Pro
  * @throws WrongSecretError for a sealed value without a key; ChainIntegrityError when the value
  * fails authentication, is plaintext on an encrypted chain, or is malformed.
  */
-export async function unwrap(env: EnvelopeKey, bytes: Uint8Array, aad: string, what: string): Promise<Uint8Array> {
+export async function unwrap(
+  env: EnvelopeKey,
+  bytes: Uint8Array,
+  aad: string,
+  what: string,
+): Promise<Uint8Array> {
   let inner: Uint8Array;
   if (bytes[0] === SEALED_FORMAT) {
     if (!env.key) {

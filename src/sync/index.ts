@@ -24,4 +24,9 @@ export {
 } from './replica-store.js';
 export { MemoryReplicaStore } from './memory-replica-store.js';
 export { PBKDF2_ITERATIONS } from './crypto.js';
-export { DEFAULT_SNAPSHOT_POLICY, snapshotUrgency, type SnapshotPolicy, type SnapshotUrgency } from './snapshots.js';
+export {
+  DEFAULT_SNAPSHOT_POLICY,
+  snapshotUrgency,
+  type SnapshotPolicy,
+  type SnapshotUrgency,
+} from './snapshots.js';

@@ -29,7 +29,12 @@ import { applyOperation } from './working-set.js';
 /** One local change, as callers describe it. */
 export type Change =
   /** Creates the object with these properties. Fails if it exists. */
-  | { readonly type: 'create'; readonly collection: string; readonly id: string; readonly properties?: Record<string, JsonValue> }
+  | {
+      readonly type: 'create';
+      readonly collection: string;
+      readonly id: string;
+      readonly properties?: Record<string, JsonValue>;
+    }
   /** Sets these properties (`undefined` removes one). Fails if the object does not exist. */
   | {
       readonly type: 'update';
@@ -84,10 +89,14 @@ export class Replica {
     const { storage, clientId } = options;
     this.#engine = storage
       ? new SyncEngine(
-          { store: this.#store, lock: this.#lock, notify: (objects) => this.#emit({ source: 'sync', objects }) },
+          {
+            store: this.#store,
+            lock: this.#lock,
+            notify: (objects) => this.#emit({ source: 'sync', objects }),
+          },
           {
             storage,
-            clientId: clientId!,
+            clientId: clientId ?? '',
             kv: options.kv,
             secret: options.secret,
             maxOperationsPerVersion: options.maxOperationsPerVersion,
@@ -106,14 +115,18 @@ export class Replica {
       throw new InvalidArgumentError('options', 'expected { store, storage?, clientId?, kv?, secret? }.');
     }
     if (typeof options.store?.commit !== 'function') {
-      throw new InvalidArgumentError('options.store', 'expected a ReplicaStore such as new MemoryReplicaStore().');
+      throw new InvalidArgumentError(
+        'options.store',
+        'expected a ReplicaStore such as new MemoryReplicaStore().',
+      );
     }
     if (options.storage !== undefined) assertUuid(options.clientId, 'options.clientId');
     if (options.secret !== undefined) {
       if (typeof options.secret !== 'string' || options.secret.length === 0) {
         throw new InvalidArgumentError('options.secret', 'expected a non-empty string.');
       }
-      if (!options.kv) throw new InvalidArgumentError('options.kv', 'a secret needs a CasKv to keep its salt in.');
+      if (!options.kv)
+        throw new InvalidArgumentError('options.kv', 'a secret needs a CasKv to keep its salt in.');
     }
     for (const name of ['maxOperationsPerVersion', 'pullPageSize', 'testOnlyPbkdf2Iterations'] as const) {
       const value = options[name];
@@ -184,7 +197,10 @@ export class Replica {
   sync(options: SyncOptions = {}): Promise<SyncResult> {
     if (!this.#engine) {
       return Promise.reject(
-        new InvalidArgumentError('options.storage', 'this replica was opened without a remote Storage; it cannot sync.'),
+        new InvalidArgumentError(
+          'options.storage',
+          'this replica was opened without a remote Storage; it cannot sync.',
+        ),
       );
     }
     return this.#engine.sync(options);
@@ -209,7 +225,9 @@ export class Replica {
       const next: Operation[] = [];
       if (c.type === 'create') {
         if (exists) {
-          throw new AlreadyExistsError(`${describe(c)} already exists; use update() to change it. Nothing was changed.`);
+          throw new AlreadyExistsError(
+            `${describe(c)} already exists; use update() to change it. Nothing was changed.`,
+          );
         }
         next.push({ type: 'create', collection, id });
         for (const [property, value] of Object.entries(c.properties ?? {})) {
@@ -237,18 +255,19 @@ export class Replica {
     }
     if (ops.length === 0) return [];
     const addShadows: ShadowObject[] = [];
-    refs.forEach((ref, i) => {
-      if (!shadows[i] && ops.some((op) => op.collection === ref.collection && op.id === ref.id)) {
-        addShadows.push({ ...ref, properties: before.get(keys[i]!) ?? null });
+    keys.forEach((key, i) => {
+      if (!shadows[i] && ops.some((op) => objectKey(op) === key)) {
+        addShadows.push({ ...parseObjectKey(key), properties: before.get(key) ?? null });
       }
     });
     const appendPending: PendingOperation[] = ops.map((op, i) => ({ seq: state.nextSeq + i, op }));
     const putObjects: StoredObject[] = [];
     const deleteObjects: ObjectRef[] = [];
     const changed: ObjectRef[] = [];
-    refs.forEach((ref, i) => {
-      const after = working.get(keys[i]!) ?? null;
-      if (after === before.get(keys[i]!)) return;
+    keys.forEach((key) => {
+      const ref = parseObjectKey(key);
+      const after = working.get(key) ?? null;
+      if (after === before.get(key)) return;
       changed.push(ref);
       if (after) putObjects.push({ ...ref, properties: after });
       else deleteObjects.push(ref);

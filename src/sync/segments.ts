@@ -37,7 +37,11 @@ function aad(place: VersionPlace): string {
 }
 
 /** Encodes (and seals, with a key) the operations of one version. */
-export function encodeSegment(env: EnvelopeKey, place: VersionPlace, ops: readonly Operation[]): Promise<Uint8Array> {
+export function encodeSegment(
+  env: EnvelopeKey,
+  place: VersionPlace,
+  ops: readonly Operation[],
+): Promise<Uint8Array> {
   const body: SegmentBody = {
     v: 1,
     c: place.clientId,

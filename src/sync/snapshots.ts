@@ -31,7 +31,11 @@ function aad(clientId: Uuid, versionId: Uuid): string {
 }
 
 /** Encodes (gzip, and seal with a key) the state of the data set at `content.versionId`. */
-export function encodeSnapshot(env: EnvelopeKey, clientId: Uuid, content: SnapshotContent): Promise<Uint8Array> {
+export function encodeSnapshot(
+  env: EnvelopeKey,
+  clientId: Uuid,
+  content: SnapshotContent,
+): Promise<Uint8Array> {
   const body: SnapshotBody = {
     v: 1,
     c: clientId,
@@ -87,7 +91,11 @@ export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { versions: 100, days: 14
 const DAY_MS = 86_400_000;
 
 /** No snapshot → high; otherwise the higher of the version-count and age urgencies. */
-export function snapshotUrgency(snapshot: Snapshot | null, now: number, policy = DEFAULT_SNAPSHOT_POLICY): SnapshotUrgency {
+export function snapshotUrgency(
+  snapshot: Snapshot | null,
+  now: number,
+  policy = DEFAULT_SNAPSHOT_POLICY,
+): SnapshotUrgency {
   if (!snapshot) return 'high';
   const level = (value: number, limit: number): number => (value >= limit ? 2 : value >= limit / 2 ? 1 : 0);
   const days = Math.floor((now - snapshot.timestamp) / DAY_MS);

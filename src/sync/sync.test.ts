@@ -119,7 +119,9 @@ describe('sync: TaskChampion cases', () => {
     await b.create('tasks', 'kept', { n: 3 });
     await a.sync();
     const rb = await b.sync();
-    expect(rb.dropped).toContainEqual(expect.objectContaining({ type: 'update', id: 'gone', property: 'n', value: 2 }));
+    expect(rb.dropped).toContainEqual(
+      expect.objectContaining({ type: 'update', id: 'gone', property: 'n', value: 2 }),
+    );
     await a.sync();
     for (const r of [a, b]) {
       expect(await r.get('tasks', 'gone')).toBeNull();
@@ -148,7 +150,9 @@ describe('sync: TaskChampion cases', () => {
     const { replica: b } = await open(storage, client, { pullPageSize: 2 });
     await b.create('tasks', 'from-b');
     await b.sync(); // b's base is now a real version: it will pull, not bootstrap
-    await a.change(Array.from({ length: 25 }, (_, i) => ({ type: 'create' as const, collection: 'tasks', id: `t${i}` })));
+    await a.change(
+      Array.from({ length: 25 }, (_, i) => ({ type: 'create' as const, collection: 'tasks', id: `t${i}` })),
+    );
     const ra = await a.sync();
     expect(ra.pushedVersions).toBe(3);
     expect(ra.pushedOperations).toBe(25);
@@ -192,7 +196,14 @@ describe('sync: TaskChampion cases', () => {
     await a.update('tasks', 'x', { title: 'from a, earlier' }); // batch 2
     const ra = await a.sync();
     expect(ra.dropped).toEqual([
-      { type: 'update', collection: 'tasks', id: 'x', property: 'title', value: 'from a, earlier', timestamp: 2_000 },
+      {
+        type: 'update',
+        collection: 'tasks',
+        id: 'x',
+        property: 'title',
+        value: 'from a, earlier',
+        timestamp: 2_000,
+      },
     ]);
     await b.sync();
     expect(await a.get('tasks', 'x')).toEqual({ title: 'from b, later' });
@@ -206,7 +217,9 @@ describe('sync: TaskChampion cases', () => {
     const { replica: b } = await open(storage, client); // default page: 100 versions
     await b.create('c', 'from-b');
     await b.sync();
-    await a.change(Array.from({ length: 250 }, (_, i) => ({ type: 'create' as const, collection: 'c', id: `o${i}` })));
+    await a.change(
+      Array.from({ length: 250 }, (_, i) => ({ type: 'create' as const, collection: 'c', id: `o${i}` })),
+    );
     await a.sync({ avoidSnapshots: true });
     expect(storage.chain().length).toBe(251);
     storage.calls.readVersionsAfter = 0;
@@ -307,7 +320,9 @@ describe('sync: remote faults', () => {
   it('a push that lands but reports an indeterminate error is resolved by reading back, not duplicated', async () => {
     const inner = new ControllableStorage();
     let faults = ['fail-after'];
-    const storage = new FaultyStorage(inner, (call) => (call === 'commit' ? ((faults.shift() as 'fail-after') ?? 'none') : 'none'));
+    const storage = new FaultyStorage(inner, (call) =>
+      call === 'commit' ? ((faults.shift() as 'fail-after') ?? 'none') : 'none',
+    );
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, client);
     await a.create('tasks', 't', { n: 1 });

@@ -12,7 +12,14 @@ import {
   VersionConflictError,
   WrongSecretError,
 } from '../contracts/errors.js';
-import { NIL_UUID, type Client, type Storage, type StorageTxn, type Uuid, type Version } from '../contracts/storage.js';
+import {
+  NIL_UUID,
+  type Client,
+  type Storage,
+  type StorageTxn,
+  type Uuid,
+  type Version,
+} from '../contracts/storage.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
 import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS } from './crypto.js';
 import type { EnvelopeKey } from './envelope.js';
@@ -180,7 +187,7 @@ export class SyncEngine {
         const ops = await this.#decodePage(env, versions, cursor, height);
         await this.#applyPage(versions, ops, height, result);
         reachedLatest ||= versions.some((v) => v.versionId === client.latestVersionId);
-        cursor = versions[versions.length - 1]!.versionId;
+        cursor = versions.at(-1)?.versionId ?? cursor;
         height += versions.length;
         if (versions.length < this.#pageSize) break;
       }
@@ -202,7 +209,12 @@ export class SyncEngine {
     }
   }
 
-  async #decodePage(env: EnvelopeKey, versions: Version[], parent: Uuid, height: number): Promise<Operation[][]> {
+  async #decodePage(
+    env: EnvelopeKey,
+    versions: Version[],
+    parent: Uuid,
+    height: number,
+  ): Promise<Operation[][]> {
     let expectedParent = parent;
     for (const v of versions) {
       if (v.parentVersionId !== expectedParent) {
@@ -224,17 +236,22 @@ export class SyncEngine {
     );
   }
 
-  async #applyPage(versions: Version[], ops: Operation[][], height: number, result: SyncResult): Promise<void> {
+  async #applyPage(
+    versions: Version[],
+    ops: Operation[][],
+    height: number,
+    result: SyncResult,
+  ): Promise<void> {
     const { store, lock } = this.#host;
     await lock.run(async () => {
       const state = await store.readState();
       const steps: ChainStep[] = versions.map((v, i) =>
         state.inFlight?.versionId === v.versionId
           ? { kind: 'own', count: state.inFlight.count }
-          : { kind: 'foreign', ops: ops[i]! },
+          : { kind: 'foreign', ops: ops[i] ?? [] },
       );
-      const last = versions[versions.length - 1]!;
-      const advance = await advanceBase(store, steps, movedTo(last.versionId, height + versions.length));
+      const last = versions.at(-1)?.versionId ?? state.baseVersionId;
+      const advance = await advanceBase(store, steps, movedTo(last, height + versions.length));
       await store.commit(advance.write);
       for (const step of steps) {
         if (step.kind === 'own') {
@@ -248,9 +265,13 @@ export class SyncEngine {
   }
 
   async #readSnapshot(env: EnvelopeKey, txn: StorageTxn, client: Client) {
-    const meta = client.snapshot!;
+    const meta = client.snapshot;
+    if (!meta) throw new ChainIntegrityError('The remote snapshot vanished while it was being read.');
     const data = await txn.getSnapshotData(meta.versionId);
-    if (!data) throw new ChainIntegrityError(`The remote lists a snapshot of ${meta.versionId} but has no data for it.`);
+    if (!data)
+      throw new ChainIntegrityError(
+        `The remote lists a snapshot of ${meta.versionId} but has no data for it.`,
+      );
     return decodeSnapshot(env, this.#config.clientId, meta.versionId, data);
   }
 
@@ -284,13 +305,22 @@ export class SyncEngine {
       const { push, ops, height } = prepared;
       const segment = await encodeSegment(
         env,
-        { clientId: this.#config.clientId, versionId: push.versionId, parentVersionId: push.parentVersionId, height },
+        {
+          clientId: this.#config.clientId,
+          versionId: push.versionId,
+          parentVersionId: push.parentVersionId,
+          height,
+        },
         ops,
       );
       if ((await this.#addVersion(push, segment)) === 'conflict') return 'conflict';
       const { store, lock } = this.#host;
       await lock.run(async () => {
-        const advance = await advanceBase(store, [{ kind: 'own', count: push.count }], movedTo(push.versionId, height));
+        const advance = await advanceBase(
+          store,
+          [{ kind: 'own', count: push.count }],
+          movedTo(push.versionId, height),
+        );
         await store.commit(advance.write);
         if (advance.changed.length > 0) this.#host.notify(advance.changed);
       });
@@ -309,19 +339,20 @@ export class SyncEngine {
     return lock.run(async () => {
       const state = await store.readState();
       const pending: PendingOperation[] = await store.getPending(this.#maxOps);
-      if (pending.length === 0) return null;
+      const first = pending[0];
+      if (!first) return null;
       const previous = state.inFlight;
       const reuse =
         previous !== null &&
         previous.parentVersionId === state.baseVersionId &&
-        previous.firstSeq === pending[0]!.seq &&
+        previous.firstSeq === first.seq &&
         previous.count <= pending.length;
       const push: InFlightPush = reuse
         ? previous
         : {
             versionId: crypto.randomUUID(),
             parentVersionId: state.baseVersionId,
-            firstSeq: pending[0]!.seq,
+            firstSeq: first.seq,
             count: pending.length,
           };
       if (!reuse) await store.commit({ state: { ...state, inFlight: push } });
@@ -369,7 +400,11 @@ export class SyncEngine {
     const state = await this.#host.store.readState();
     if (!client || client.latestVersionId !== state.baseVersionId) return;
     const now = (this.#config.clock ?? Date.now)();
-    const urgency = snapshotUrgency(client.snapshot, now, this.#config.snapshotPolicy ?? DEFAULT_SNAPSHOT_POLICY);
+    const urgency = snapshotUrgency(
+      client.snapshot,
+      now,
+      this.#config.snapshotPolicy ?? DEFAULT_SNAPSHOT_POLICY,
+    );
     if (urgency === 'none' || (urgency === 'low' && options.avoidSnapshots)) return;
     const objects = await this.#baseObjects(state.baseVersionId);
     if (!objects) return; // the base moved meanwhile; the next sync tries again
@@ -392,15 +427,19 @@ export class SyncEngine {
   async #baseObjects(baseVersionId: Uuid): Promise<StoredObject[] | null> {
     const { store, lock } = this.#host;
     return lock.run(async () => {
-      const [state, working, shadows] = await Promise.all([store.readState(), store.listObjects(), store.getShadows()]);
+      const [state, working, shadows] = await Promise.all([
+        store.readState(),
+        store.listObjects(),
+        store.getShadows(),
+      ]);
       if (state.baseVersionId !== baseVersionId) return null;
       const byKey = new Map<string, StoredObject>(working.map((o) => [objectKey(o), o]));
       for (const s of shadows) {
-        if (s.properties) byKey.set(objectKey(s), { collection: s.collection, id: s.id, properties: s.properties });
+        if (s.properties)
+          byKey.set(objectKey(s), { collection: s.collection, id: s.id, properties: s.properties });
         else byKey.delete(objectKey(s));
       }
       return [...byKey.values()];
     });
   }
 }
-

@@ -31,20 +31,24 @@ export class ControllableStorage implements Storage {
     readClient: async () => this.#state.record && structuredClone(this.#state.record),
     readVersion: async (_c, id) => {
       this.calls.readVersion++;
-      return copy(this.#state.versions.get(id));
+      return copyOrNull(this.#state.versions.get(id));
     },
     readVersionByParent: async (_c, parent) => {
       this.calls.readVersionByParent++;
       const child = this.#state.childOf.get(parent);
-      return child ? copy(this.#state.versions.get(child)) : null;
+      return child ? copyOrNull(this.#state.versions.get(child)) : null;
     },
     readVersionsAfter: async (_c, parent, limit) => {
       this.calls.readVersionsAfter++;
       const out: Version[] = [];
-      for (let id = this.#state.childOf.get(parent); id && out.length < limit; id = this.#state.childOf.get(id)) {
+      for (
+        let id = this.#state.childOf.get(parent);
+        id && out.length < limit;
+        id = this.#state.childOf.get(id)
+      ) {
         const v = this.#state.versions.get(id);
         if (!v) break;
-        out.push(copy(v)!);
+        out.push(copy(v));
       }
       return out;
     },
@@ -74,10 +78,12 @@ export class ControllableStorage implements Storage {
   chain(): Version[] {
     const out: Version[] = [];
     const byId = this.#state.versions;
-    for (let id = this.#state.record?.client.latestVersionId; id && byId.has(id); ) {
-      const v = byId.get(id)!;
-      out.unshift(copy(v)!);
-      id = v.parentVersionId;
+    for (
+      let v = byId.get(this.#state.record?.client.latestVersionId ?? '');
+      v;
+      v = byId.get(v.parentVersionId)
+    ) {
+      out.unshift(copy(v));
     }
     return out;
   }
@@ -87,11 +93,10 @@ export class ControllableStorage implements Storage {
     const snap = this.#state.record?.client.snapshot;
     if (!snap) throw new Error('nothing to prune: no snapshot');
     let n = 0;
-    for (let id: Uuid | undefined = snap.versionId; id && this.#state.versions.has(id); ) {
-      const v: Version = this.#state.versions.get(id)!;
-      this.#state.versions.delete(id);
+    const versions = this.#state.versions;
+    for (let v = versions.get(snap.versionId); v; v = versions.get(v.parentVersionId)) {
+      versions.delete(v.versionId);
       this.#state.childOf.delete(v.parentVersionId);
-      id = v.parentVersionId;
       n++;
     }
     return n;
@@ -101,7 +106,7 @@ export class ControllableStorage implements Storage {
   replaceVersion(versionId: Uuid, next: (v: Version) => Version): void {
     const v = this.#state.versions.get(versionId);
     if (!v) throw new Error(`no version ${versionId}`);
-    const replaced = next(copy(v)!);
+    const replaced = next(copy(v));
     this.#state.versions.set(versionId, replaced);
   }
 
@@ -117,10 +122,13 @@ export class ControllableStorage implements Storage {
     if ((this.#state.record?.revision ?? null) !== (base?.revision ?? null)) {
       throw new TransactionConflictError('client changed since read');
     }
-    this.#state.record = { client: structuredClone(writes.client), revision: (this.#state.record?.revision ?? 0) + 1 };
+    this.#state.record = {
+      client: structuredClone(writes.client),
+      revision: (this.#state.record?.revision ?? 0) + 1,
+    };
     if (writes.snapshot) this.#state.snapshotData = writes.snapshot.data.slice();
     for (const v of writes.versions) {
-      this.#state.versions.set(v.versionId, copy(v)!);
+      this.#state.versions.set(v.versionId, copy(v));
       this.#state.childOf.set(v.parentVersionId, v.versionId);
     }
   }
@@ -156,23 +164,29 @@ export class FaultyStorage implements Storage {
       addVersion: (id, parent, seg) => inner.addVersion(id, parent, seg),
       commit: async () => {
         const fault = this.plan('commit');
-        if (fault === 'fail-before') throw new DeterminateRemoteError('injected commit failure (not applied)');
+        if (fault === 'fail-before')
+          throw new DeterminateRemoteError('injected commit failure (not applied)');
         await inner.commit();
-        if (fault === 'fail-after') throw new IndeterminateRemoteError('injected: applied, then the connection dropped');
+        if (fault === 'fail-after')
+          throw new IndeterminateRemoteError('injected: applied, then the connection dropped');
       },
     };
   }
 }
 
-function copy(v: Version | undefined): Version | null {
-  return v ? { ...v, historySegment: v.historySegment.slice() } : null;
+function copy(v: Version): Version {
+  return { ...v, historySegment: v.historySegment.slice() };
+}
+
+function copyOrNull(v: Version | undefined): Version | null {
+  return v ? copy(v) : null;
 }
 
 function clone(s: ChainState): ChainState {
   return {
     record: s.record && structuredClone(s.record),
     snapshotData: s.snapshotData && s.snapshotData.slice(),
-    versions: new Map([...s.versions].map(([k, v]) => [k, copy(v)!])),
+    versions: new Map([...s.versions].map(([k, v]) => [k, copy(v)])),
     childOf: new Map(s.childOf),
   };
 }

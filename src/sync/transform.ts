@@ -63,9 +63,10 @@ export function rebase<T extends { readonly op: Operation }>(
     if (!indexes) continue;
     let svr: Operation | null = op;
     for (const i of indexes) {
+      const item = local[i];
       if (!svr) break;
-      if (dropped.has(i)) continue;
-      const [s, l] = transform(svr, local[i]!.op);
+      if (!item || dropped.has(i)) continue;
+      const [s, l] = transform(svr, item.op);
       svr = s;
       if (!l) dropped.add(i);
     }
