@@ -50,6 +50,8 @@ export interface ReplicaChangeEvent {
   readonly source: 'local' | 'sync';
   /** The objects whose data changed, or `'all'` after a snapshot replaced the data set. */
   readonly objects: readonly ObjectRef[] | 'all';
+  /** Local operations that lost a conflict to the chain and were discarded (sync only). */
+  readonly dropped: readonly Operation[];
 }
 
 /** Options of {@link Replica.open}. */
@@ -92,7 +94,7 @@ export class Replica {
           {
             store: this.#store,
             lock: this.#lock,
-            notify: (objects) => this.#emit({ source: 'sync', objects }),
+            notify: (objects, dropped) => this.#emit({ source: 'sync', objects, dropped }),
           },
           {
             storage,
@@ -165,7 +167,7 @@ export class Replica {
     const checked = validateChanges(changes);
     if (checked.length === 0) return;
     const changed = await this.#lock.run(() => this.#record(checked));
-    if (changed.length > 0) this.#emit({ source: 'local', objects: changed });
+    if (changed.length > 0) this.#emit({ source: 'local', objects: changed, dropped: [] });
   }
 
   /** The object's properties, or `null` if it does not exist. */

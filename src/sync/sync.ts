@@ -41,8 +41,11 @@ export interface SyncHost {
   readonly store: ReplicaStore;
   /** The replica's write lock: local writes and the engine's commits never interleave. */
   readonly lock: Mutex;
-  /** Tells subscribers which objects sync changed (`'all'` after a snapshot reset). */
-  notify(changed: ObjectRef[] | 'all'): void;
+  /**
+   * Tells subscribers which objects sync changed (`'all'` after a snapshot reset) and which
+   * pending operations lost a conflict and were discarded.
+   */
+  notify(changed: ObjectRef[] | 'all', dropped: readonly Operation[]): void;
 }
 
 /** Configuration of {@link SyncEngine}. */
@@ -259,8 +262,9 @@ export class SyncEngine {
           result.pushedOperations += step.count;
         } else result.pulledVersions++;
       }
-      result.dropped.push(...advance.dropped.map((p) => p.op));
-      if (advance.changed.length > 0) this.#host.notify(advance.changed);
+      const dropped = advance.dropped.map((p) => p.op);
+      result.dropped.push(...dropped);
+      if (advance.changed.length > 0 || dropped.length > 0) this.#host.notify(advance.changed, dropped);
     });
   }
 
@@ -291,7 +295,7 @@ export class SyncEngine {
     const { store, lock } = this.#host;
     await lock.run(async () => {
       await store.commit(await resetBase(store, objects, movedTo(versionId, height)));
-      this.#host.notify('all');
+      this.#host.notify('all', []);
     });
   }
 
@@ -322,7 +326,7 @@ export class SyncEngine {
           movedTo(push.versionId, height),
         );
         await store.commit(advance.write);
-        if (advance.changed.length > 0) this.#host.notify(advance.changed);
+        if (advance.changed.length > 0) this.#host.notify(advance.changed, []);
       });
       result.pushedVersions++;
       result.pushedOperations += push.count;
