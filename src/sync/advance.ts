@@ -98,14 +98,18 @@ export async function advanceBase(
 
 /**
  * Computes the write that makes `objects` (a snapshot of the chain at some version) the new base,
- * keeping every pending operation on top of it.
+ * keeping the pending operations on top of it, except the first `alreadyIncluded` (a push that
+ * landed before the snapshot was made, so the snapshot holds them).
  */
 export async function resetBase(
   store: ReplicaStore,
   objects: readonly StoredObject[],
+  alreadyIncluded: number,
   nextState: (state: ReplicaState) => ReplicaState,
 ): Promise<ReplicaWrite> {
-  const [state, pending] = await Promise.all([store.readState(), store.getPending()]);
+  const [state, all] = await Promise.all([store.readState(), store.getPending()]);
+  const pending = all.slice(alreadyIncluded);
+  const removePending = all.slice(0, alreadyIncluded).map((p) => p.seq);
   const base = new Map<string, Properties | null>(objects.map((o) => [objectKey(o), o.properties]));
   const shadowKeys = new Set(pending.map((p) => objectKey(p.op)));
   const shadows: ShadowObject[] = [...shadowKeys].map((key) => ({
@@ -116,7 +120,7 @@ export async function resetBase(
   const putObjects: StoredObject[] = [];
   for (const [key, properties] of base)
     if (properties) putObjects.push({ ...parseObjectKey(key), properties });
-  return { clearObjects: true, putObjects, replaceShadows: shadows, state: nextState(state) };
+  return { clearObjects: true, putObjects, replaceShadows: shadows, removePending, state: nextState(state) };
 }
 
 /** The new state after moving the base to `versionId` at `height`. */

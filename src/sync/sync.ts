@@ -29,6 +29,7 @@ import { objectKey } from './operations.js';
 import type { InFlightPush, PendingOperation, ReplicaStore, StoredObject } from './replica-store.js';
 import { decodeSegment, encodeSegment } from './segments.js';
 import {
+  type SnapshotContent,
   decodeSnapshot,
   DEFAULT_SNAPSHOT_POLICY,
   encodeSnapshot,
@@ -175,8 +176,12 @@ export class SyncEngine {
       }
       return;
     }
-    if (state.baseVersionId === NIL_UUID && client.snapshot) {
-      await this.#resetFromSnapshot(env, txn, client, 'bootstrap', result);
+    // A fresh replica starts from the snapshot, unless it has a push in flight: then it reads the
+    // chain from the start, so it can recognise that push if it landed.
+    if (state.baseVersionId === NIL_UUID && client.snapshot && !state.inFlight) {
+      const snapshot = await this.#readSnapshot(env, txn, client);
+      await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, 0, null);
+      result.reset = 'bootstrap';
       state = await store.readState();
     }
     let recovered = false;
@@ -199,7 +204,7 @@ export class SyncEngine {
       if (!recovered && client.snapshot) {
         const snapshot = await this.#readSnapshot(env, txn, client);
         if (snapshot.height > height) {
-          await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height);
+          await this.#recover(txn, snapshot);
           result.reset = 'recovered';
           recovered = true;
           state = await store.readState();
@@ -279,22 +284,35 @@ export class SyncEngine {
     return decodeSnapshot(env, this.#config.clientId, meta.versionId, data);
   }
 
-  async #resetFromSnapshot(
-    env: EnvelopeKey,
-    txn: StorageTxn,
-    client: Client,
-    reason: 'bootstrap',
-    result: SyncResult,
-  ): Promise<void> {
-    const snapshot = await this.#readSnapshot(env, txn, client);
-    await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height);
-    result.reset = reason;
+  /**
+   * Replaces a pruned base by the snapshot. A push in flight is resolved first: if its version is
+   * in the chain at or before the snapshot, the snapshot holds its operations (drop them from the
+   * queue); after it, it is pulled next and recognised. If it cannot be found it may have been
+   * pruned or never landed; its operations are kept (never lost, at worst applied twice).
+   */
+  async #recover(txn: StorageTxn, snapshot: SnapshotContent): Promise<void> {
+    const state = await this.#host.store.readState();
+    const push = state.inFlight;
+    let included = 0;
+    let keep: InFlightPush | null = null;
+    if (push && (await txn.getVersion(push.versionId))) {
+      if (state.baseHeight + 1 <= snapshot.height) included = push.count;
+      else keep = push;
+    }
+    await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, included, keep);
   }
 
-  async #applyReset(objects: StoredObject[], versionId: Uuid, height: number): Promise<void> {
+  async #applyReset(
+    objects: StoredObject[],
+    versionId: Uuid,
+    height: number,
+    included: number,
+    inFlight: InFlightPush | null,
+  ): Promise<void> {
     const { store, lock } = this.#host;
+    const next = movedTo(versionId, height);
     await lock.run(async () => {
-      await store.commit(await resetBase(store, objects, movedTo(versionId, height)));
+      await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
       this.#host.notify('all', []);
     });
   }
