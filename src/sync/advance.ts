@@ -2,10 +2,13 @@
  * How the replica's state moves when its base version moves: the heart of convergence.
  *
  * The working set is always `fold(chain up to base) + pending operations`. To move the base, the
- * engine rebuilds each touched object from its state at the base (its shadow, or the working copy
- * when no pending operation touches it), applies the chain's operations exactly as every other
- * replica does, rebases the pending queue on them, and re-applies what survives. So once nobody
- * has pending operations, every replica holds the chain's fold: identical data by construction.
+ * engine rebuilds each affected object from its state at the base (its shadow, or the working copy
+ * when it has none), applies the chain's operations exactly as every other replica does, rebases
+ * the pending queue on them, and re-applies what survives. So once nobody has pending operations,
+ * every replica holds the chain's fold: identical data by construction.
+ *
+ * Work is proportional to the versions applied (plus one pass over the queue when other replicas'
+ * versions arrive), never to the size of the data set.
  */
 import type { Uuid } from '../contracts/storage.js';
 import {
@@ -43,6 +46,8 @@ export interface Advance {
   readonly dropped: PendingOperation[];
 }
 
+type Objects = Map<string, Properties | null>;
+
 /**
  * Computes the write that applies `steps` after the base. `nextState` receives the current state
  * (read here, so concurrent local writes' `nextSeq` is kept) and returns the new one.
@@ -52,20 +57,28 @@ export async function advanceBase(
   steps: readonly ChainStep[],
   nextState: (state: ReplicaState) => ReplicaState,
 ): Promise<Advance> {
-  const [state, shadows, pendingAll] = await Promise.all([
+  const foreign = steps.some((s) => s.kind === 'foreign');
+  const ownCount = steps.reduce((n, s) => n + (s.kind === 'own' ? s.count : 0), 0);
+  const [state, loaded, total] = await Promise.all([
     store.readState(),
-    store.getShadows(),
-    store.getPending(),
+    // Only other replicas' versions need the whole queue (to rebase it); our own need the prefix.
+    foreign ? store.getPending() : store.getPending(ownCount),
+    store.countPending(),
   ]);
-  const base = new Map<string, Properties | null>();
-  for (const s of shadows) base.set(objectKey(s), s.properties);
-  const touched = new Set(base.keys());
-  for (const step of steps)
-    if (step.kind === 'foreign') for (const op of step.ops) touched.add(objectKey(op));
-  const current = await loadWorking(store, touched);
-  for (const key of touched) if (!base.has(key)) base.set(key, current.get(key) ?? null);
 
-  let pending = pendingAll;
+  const affected = new Set<string>();
+  for (const step of steps)
+    if (step.kind === 'foreign') for (const op of step.ops) affected.add(objectKey(op));
+  for (const p of loaded.slice(0, ownCount)) affected.add(objectKey(p.op));
+  const keys = [...affected];
+  const refs = keys.map(parseObjectKey);
+  const [working, shadows] = await Promise.all([store.getObjects(refs), store.getShadowsOf(refs)]);
+  const current: Objects = new Map(keys.map((k, i) => [k, working[i] ?? null]));
+  const base: Objects = new Map(
+    keys.map((k, i) => [k, shadows[i] ? (shadows[i]?.properties ?? null) : (working[i] ?? null)]),
+  );
+
+  let pending = loaded;
   const dropped: PendingOperation[] = [];
   for (const step of steps) {
     if (step.kind === 'own') {
@@ -78,22 +91,35 @@ export async function advanceBase(
       dropped.push(...r.dropped);
     }
   }
-  const removed = new Set(pendingAll.map((p) => p.seq));
-  for (const p of pending) removed.delete(p.seq);
+  const kept = new Set(pending.map((p) => p.seq));
+  const removePending = loaded.filter((p) => !kept.has(p.seq)).map((p) => p.seq);
+  const remaining = total - removePending.length;
+  const putShadows = (k: string): ShadowObject => ({ ...parseObjectKey(k), properties: base.get(k) ?? null });
+  const stateWrite = { removePending, state: nextState(state) };
 
-  const working = new Map(base);
-  for (const p of pending) apply(working, p.op);
-  const write = diff(current, working);
-  const shadowKeys = new Set(pending.map((p) => objectKey(p.op)));
-  const replaceShadows: ShadowObject[] = [...shadowKeys].map((key) => ({
-    ...parseObjectKey(key),
-    properties: base.get(key) ?? null,
-  }));
-  return {
-    write: { ...write.write, replaceShadows, removePending: [...removed], state: nextState(state) },
-    changed: write.changed,
-    dropped,
-  };
+  if (!foreign) {
+    // Only our own operations reached the chain: the working set is already base + queue.
+    return remaining === 0
+      ? { write: { ...stateWrite, clearShadows: true }, changed: [], dropped }
+      : { write: { ...stateWrite, putShadows: keys.map(putShadows) }, changed: [], dropped };
+  }
+  const next: Objects = new Map(base);
+  const stillPending = new Set<string>();
+  for (const p of pending) {
+    const k = objectKey(p.op);
+    if (!affected.has(k)) continue;
+    apply(next, p.op);
+    stillPending.add(k);
+  }
+  const { putObjects, deleteObjects, changed } = diff(current, next);
+  const shadowWrite: Partial<ReplicaWrite> =
+    remaining === 0
+      ? { clearShadows: true }
+      : {
+          putShadows: keys.filter((k) => stillPending.has(k)).map(putShadows),
+          deleteShadows: keys.filter((k) => !stillPending.has(k)).map(parseObjectKey),
+        };
+  return { write: { ...stateWrite, putObjects, deleteObjects, ...shadowWrite }, changed, dropped };
 }
 
 /**
@@ -110,9 +136,9 @@ export async function resetBase(
   const [state, all] = await Promise.all([store.readState(), store.getPending()]);
   const pending = all.slice(alreadyIncluded);
   const removePending = all.slice(0, alreadyIncluded).map((p) => p.seq);
-  const base = new Map<string, Properties | null>(objects.map((o) => [objectKey(o), o.properties]));
+  const base: Objects = new Map(objects.map((o) => [objectKey(o), o.properties]));
   const shadowKeys = new Set(pending.map((p) => objectKey(p.op)));
-  const shadows: ShadowObject[] = [...shadowKeys].map((key) => ({
+  const putShadows: ShadowObject[] = [...shadowKeys].map((key) => ({
     ...parseObjectKey(key),
     properties: base.get(key) ?? null,
   }));
@@ -120,7 +146,14 @@ export async function resetBase(
   const putObjects: StoredObject[] = [];
   for (const [key, properties] of base)
     if (properties) putObjects.push({ ...parseObjectKey(key), properties });
-  return { clearObjects: true, putObjects, replaceShadows: shadows, removePending, state: nextState(state) };
+  return {
+    clearObjects: true,
+    putObjects,
+    clearShadows: true,
+    putShadows,
+    removePending,
+    state: nextState(state),
+  };
 }
 
 /** The new state after moving the base to `versionId` at `height`. */
@@ -128,24 +161,15 @@ export function movedTo(versionId: Uuid, height: number): (state: ReplicaState) 
   return (state) => ({ ...state, baseVersionId: versionId, baseHeight: height, inFlight: null });
 }
 
-function apply(objects: Map<string, Properties | null>, op: Operation): void {
+function apply(objects: Objects, op: Operation): void {
   const key = objectKey(op);
   objects.set(key, applyOperation(objects.get(key) ?? null, op));
 }
 
-async function loadWorking(
-  store: ReplicaStore,
-  keys: Iterable<string>,
-): Promise<Map<string, Properties | null>> {
-  const list = [...keys];
-  const values = await store.getObjects(list.map(parseObjectKey));
-  return new Map(list.map((key, i) => [key, values[i] ?? null]));
-}
-
 function diff(
-  before: Map<string, Properties | null>,
-  after: Map<string, Properties | null>,
-): { write: Pick<ReplicaWrite, 'putObjects' | 'deleteObjects'>; changed: ObjectRef[] } {
+  before: Objects,
+  after: Objects,
+): { putObjects: StoredObject[]; deleteObjects: ObjectRef[]; changed: ObjectRef[] } {
   const putObjects: StoredObject[] = [];
   const deleteObjects: ObjectRef[] = [];
   const changed: ObjectRef[] = [];
@@ -157,5 +181,5 @@ function diff(
     if (properties) putObjects.push({ ...ref, properties });
     else if (old) deleteObjects.push(ref);
   }
-  return { write: { putObjects, deleteObjects }, changed };
+  return { putObjects, deleteObjects, changed };
 }

@@ -46,9 +46,14 @@ export class MemoryReplicaStore implements ReplicaStore {
     });
   }
 
-  async getPending(limit?: number): Promise<PendingOperation[]> {
-    const all = [...this.#pending.values()].sort((a, b) => a.seq - b.seq);
-    return structuredClone(limit === undefined ? all : all.slice(0, limit));
+  async getPending(limit = Infinity): Promise<PendingOperation[]> {
+    // Seqs only grow, so insertion order is queue order.
+    const out: PendingOperation[] = [];
+    for (const p of this.#pending.values()) {
+      if (out.length >= limit) break;
+      out.push(p);
+    }
+    return structuredClone(out);
   }
 
   async countPending(): Promise<number> {
@@ -61,8 +66,9 @@ export class MemoryReplicaStore implements ReplicaStore {
     if (w.clearObjects) this.#objects = new Map();
     for (const ref of w.deleteObjects ?? []) this.#objects.delete(objectKey(ref));
     for (const o of w.putObjects ?? []) this.#objects.set(objectKey(o), o);
-    if (w.replaceShadows) this.#shadows = new Map(w.replaceShadows.map((s) => [objectKey(s), s]));
-    for (const s of w.addShadows ?? []) this.#shadows.set(objectKey(s), s);
+    if (w.clearShadows) this.#shadows = new Map();
+    for (const ref of w.deleteShadows ?? []) this.#shadows.delete(objectKey(ref));
+    for (const s of w.putShadows ?? []) this.#shadows.set(objectKey(s), s);
     for (const seq of w.removePending ?? []) this.#pending.delete(seq);
     for (const p of w.appendPending ?? []) this.#pending.set(p.seq, p);
     if (w.state) this.#state = w.state;

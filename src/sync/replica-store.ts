@@ -18,9 +18,11 @@ export interface PendingOperation {
 }
 
 /**
- * The state of an object as of the base version (before the pending operations), kept only for
- * objects that pending operations touch: sync rebuilds them from it, so every replica ends up with
- * exactly the chain's fold. `properties: null` means the object did not exist at the base.
+ * The state of an object as of the base version (before the pending operations). Every object
+ * that a pending operation touches has one (other objects' working copy is their base state); sync
+ * rebuilds objects from it, so every replica ends up with exactly the chain's fold. A shadow may
+ * outlive its pending operations (it then equals the working copy); they are all cleared when the
+ * queue empties. `properties: null` means the object did not exist at the base.
  */
 export interface ShadowObject extends ObjectRef {
   readonly properties: Properties | null;
@@ -60,10 +62,11 @@ export interface ReplicaWrite {
   readonly clearObjects?: boolean;
   readonly putObjects?: readonly StoredObject[];
   readonly deleteObjects?: readonly ObjectRef[];
-  /** Replaces every shadow with these. */
-  readonly replaceShadows?: readonly ShadowObject[];
-  /** Adds these shadows (objects that had none). */
-  readonly addShadows?: readonly ShadowObject[];
+  /** Removes every shadow before the puts below. */
+  readonly clearShadows?: boolean;
+  readonly deleteShadows?: readonly ObjectRef[];
+  /** Adds or replaces these shadows. */
+  readonly putShadows?: readonly ShadowObject[];
   readonly appendPending?: readonly PendingOperation[];
   /** Removes the pending operations with these seqs. */
   readonly removePending?: readonly number[];

@@ -256,10 +256,11 @@ export class Replica {
       ops.push(...next);
     }
     if (ops.length === 0) return [];
-    const addShadows: ShadowObject[] = [];
+    const opKeys = new Set(ops.map(objectKey));
+    const putShadows: ShadowObject[] = [];
     keys.forEach((key, i) => {
-      if (!shadows[i] && ops.some((op) => objectKey(op) === key)) {
-        addShadows.push({ ...parseObjectKey(key), properties: before.get(key) ?? null });
+      if (!shadows[i] && opKeys.has(key)) {
+        putShadows.push({ ...parseObjectKey(key), properties: before.get(key) ?? null });
       }
     });
     const appendPending: PendingOperation[] = ops.map((op, i) => ({ seq: state.nextSeq + i, op }));
@@ -277,7 +278,7 @@ export class Replica {
     await this.#store.commit({
       putObjects,
       deleteObjects,
-      addShadows,
+      putShadows,
       appendPending,
       state: { ...state, nextSeq: state.nextSeq + ops.length },
     });
