@@ -61,8 +61,9 @@ export class MemoryReplicaStore implements ReplicaStore {
   }
 
   async commit(write: ReplicaWrite): Promise<void> {
-    // Copy everything first, so a bad input throws before anything changes.
-    const w = structuredClone(write);
+    // Copy everything first, so a bad input throws before anything changes. (JSON is the data
+    // model, and a JSON round trip is much faster than structuredClone for it.)
+    const w = JSON.parse(JSON.stringify(write)) as ReplicaWrite;
     if (w.clearObjects) this.#objects = new Map();
     for (const ref of w.deleteObjects ?? []) this.#objects.delete(objectKey(ref));
     for (const o of w.putObjects ?? []) this.#objects.set(objectKey(o), o);
