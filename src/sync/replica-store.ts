@@ -56,7 +56,10 @@ export const INITIAL_REPLICA_STATE: ReplicaState = {
   inFlight: null,
 };
 
-/** Everything one atomic commit changes. Fields left out change nothing. */
+/**
+ * Everything one atomic commit changes. Fields left out change nothing. Applied in this order:
+ * clear, then deletes, then puts (objects and shadows alike); pending removals before appends.
+ */
 export interface ReplicaWrite {
   /** Removes every object before the puts below (a snapshot bootstrap). */
   readonly clearObjects?: boolean;
