@@ -316,6 +316,43 @@ describe('sync: snapshots', () => {
   });
 });
 
+describe('sync: pruned base with a push in flight', () => {
+  it('a push that landed before the snapshot is recognised during recovery, not sent again', async () => {
+    const inner = new ControllableStorage();
+    const plan: ('none' | 'fail-before' | 'fail-after')[] = [];
+    const storage = new FaultyStorage(inner, () => plan.shift() ?? 'none');
+    const client = crypto.randomUUID();
+    const { replica: a, store } = await open(storage, client);
+    const { replica: b } = await open(inner, client, { snapshotPolicy: { versions: 1, days: 14 } });
+    await a.create('tasks', 'base');
+    await a.sync();
+    await a.create('tasks', 'mine', { n: 1 });
+    // pull: getClient, getVersionsAfter; push: getClient, commit applied-then-fails, read-back fails
+    plan.push('none', 'none', 'none', 'fail-after', 'fail-before');
+    await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    const inFlight = (await store.readState()).inFlight;
+    expect(inFlight).not.toBeNull();
+    await b.sync();
+    await b.create('tasks', 'b1');
+    await b.sync();
+    await b.create('tasks', 'b2');
+    expect((await b.sync()).snapshotUploaded).toBe(true);
+    const [first] = inner.chain();
+    expect(inner.prune(first!.versionId)).toBe(1); // a's base is gone; its pushed version is not
+    expect(await inner.txn(client).then((t) => t.getVersion(inFlight!.versionId))).not.toBeNull();
+
+    const r = await a.sync();
+    expect(r.reset).toBe('recovered');
+    expect(r.pushedVersions).toBe(0);
+    expect(await a.pendingCount()).toBe(0);
+    const ops = inner.chain().length;
+    await b.sync();
+    expect(inner.chain().length).toBe(ops);
+    expect(await dump(a)).toEqual(await dump(b));
+    expect(await a.get('tasks', 'mine')).toEqual({ n: 1 });
+  });
+});
+
 describe('sync: remote faults', () => {
   it('a push that lands but reports an indeterminate error is resolved by reading back, not duplicated', async () => {
     const inner = new ControllableStorage();

@@ -88,15 +88,19 @@ export class ControllableStorage implements Storage {
     return out;
   }
 
-  /** Deletes every version up to and including the snapshot's (what a server's pruning does). */
-  prune(): number {
-    const snap = this.#state.record?.client.snapshot;
-    if (!snap) throw new Error('nothing to prune: no snapshot');
+  /**
+   * Deletes every version up to and including `upTo` (default: the snapshot's version), as a
+   * server's pruning does, and forgets which version followed each deleted one.
+   */
+  prune(upTo?: Uuid): number {
+    const last = upTo ?? this.#state.record?.client.snapshot?.versionId;
+    if (!last) throw new Error('nothing to prune: no snapshot');
     let n = 0;
     const versions = this.#state.versions;
-    for (let v = versions.get(snap.versionId); v; v = versions.get(v.parentVersionId)) {
+    for (let v = versions.get(last); v; v = versions.get(v.parentVersionId)) {
       versions.delete(v.versionId);
       this.#state.childOf.delete(v.parentVersionId);
+      this.#state.childOf.delete(v.versionId);
       n++;
     }
     return n;
