@@ -233,6 +233,29 @@ describe('sync: TaskChampion cases', () => {
   });
 });
 
+describe('sync: concurrency', () => {
+  it('local writes made while a sync runs are kept and pushed by the next sync', async () => {
+    const storage = new ControllableStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client, { maxOperationsPerVersion: 3 });
+    const { replica: b } = await open(storage, client);
+    await b.create('tasks', 'from-b');
+    await b.sync();
+    await a.change(
+      Array.from({ length: 20 }, (_, i) => ({ type: 'create' as const, collection: 'tasks', id: `x${i}` })),
+    );
+    const running = a.sync();
+    const writes = Array.from({ length: 20 }, (_, i) => a.create('tasks', `during${i}`, { i }));
+    const second = a.sync(); // queued behind the first
+    await Promise.all([running, ...writes, second]);
+    await a.sync();
+    expect(await a.pendingCount()).toBe(0);
+    await b.sync();
+    expect((await b.list('tasks')).length).toBe(41);
+    expect(await dump(b)).toEqual(await dump(a));
+  });
+});
+
 describe('sync: snapshots', () => {
   it('uploads a snapshot when urgency is high, and a fresh replica bootstraps from it', async () => {
     const storage = new ControllableStorage();
