@@ -324,7 +324,11 @@ describe('sync: snapshots', () => {
     const { replica: c } = await open(storage, client, { snapshotPolicy: { versions: 1, days: 14 } });
     await c.create('tasks', 'c');
     expect((await c.sync()).snapshotUploaded).toBe(true);
-    expect(storage.prune()).toBeGreaterThan(1);
+    await a.sync();
+    await a.create('tasks', 'after-snapshot');
+    expect((await a.sync()).snapshotUploaded).toBe(false);
+    expect(storage.prune()).toBeGreaterThan(1); // everything up to the snapshot; one version follows it
+    expect(storage.chain().length).toBe(1);
 
     const rb = await b.sync();
     expect(rb.reset).toBe('recovered');
@@ -336,6 +340,7 @@ describe('sync: snapshots', () => {
     expect(await dump(c)).toEqual(expected);
     expect(await a.get('tasks', 'shared')).toEqual({ v: 9, offline: 'edit' });
     expect(await a.get('tasks', 'mine')).toEqual({ v: 1 });
+    expect(await b.get('tasks', 'after-snapshot')).toEqual({});
   });
 });
 
@@ -361,7 +366,7 @@ describe('sync: pruned base with a push in flight', () => {
     await b.create('tasks', 'b2');
     expect((await b.sync()).snapshotUploaded).toBe(true);
     const [first] = inner.chain();
-    expect(inner.prune(first!.versionId)).toBe(1); // a's base is gone; its pushed version is not
+    expect(inner.prune(first!.versionId, { forgetLinks: true })).toBe(1); // a's base is gone, its push is not
     expect(await inner.txn(client).then((t) => t.getVersion(inFlight!.versionId))).not.toBeNull();
 
     const r = await a.sync();

@@ -90,9 +90,10 @@ export class ControllableStorage implements Storage {
 
   /**
    * Deletes every version up to and including `upTo` (default: the snapshot's version), as a
-   * server's pruning does, and forgets which version followed each deleted one.
+   * server's pruning does. The surviving versions stay reachable from their parent's id, unless
+   * `forgetLinks` simulates a server that loses that index too.
    */
-  prune(upTo?: Uuid): number {
+  prune(upTo?: Uuid, { forgetLinks = false } = {}): number {
     const last = upTo ?? this.#state.record?.client.snapshot?.versionId;
     if (!last) throw new Error('nothing to prune: no snapshot');
     let n = 0;
@@ -100,7 +101,7 @@ export class ControllableStorage implements Storage {
     for (let v = versions.get(last); v; v = versions.get(v.parentVersionId)) {
       versions.delete(v.versionId);
       this.#state.childOf.delete(v.parentVersionId);
-      this.#state.childOf.delete(v.versionId);
+      if (forgetLinks) this.#state.childOf.delete(v.versionId);
       n++;
     }
     return n;
