@@ -7,7 +7,7 @@ import type { CasKv } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../contracts/errors.js';
 import type { Storage, Uuid } from '../contracts/storage.js';
-import { assertCount, assertUuid } from '../core/validate.js';
+import { assertCount, assertKey, assertUuid } from '../core/validate.js';
 import { Mutex } from './mutex.js';
 import {
   assertJsonValue,
@@ -179,7 +179,7 @@ export class Replica {
 
   /** Every object of `collection`, ordered by id. */
   async list(collection: string): Promise<StoredObject[]> {
-    assertObjectRef(collection, 'list');
+    assertKey(collection, 'collection');
     return this.#store.listObjects(collection);
   }
 
