@@ -1,0 +1,185 @@
+/**
+ * How the replica's state moves when its base version moves: the heart of convergence.
+ *
+ * The working set is always `fold(chain up to base) + pending operations`. To move the base, the
+ * engine rebuilds each affected object from its state at the base (its shadow, or the working copy
+ * when it has none), applies the chain's operations exactly as every other replica does, rebases
+ * the pending queue on them, and re-applies what survives. So once nobody has pending operations,
+ * every replica holds the chain's fold: identical data by construction.
+ *
+ * Work is proportional to the versions applied (plus one pass over the queue when other replicas'
+ * versions arrive), never to the size of the data set.
+ */
+import type { Uuid } from '../contracts/storage.js';
+import {
+  jsonEqual,
+  objectKey,
+  parseObjectKey,
+  type ObjectRef,
+  type Operation,
+  type Properties,
+} from './operations.js';
+import type {
+  PendingOperation,
+  ReplicaState,
+  ReplicaStore,
+  ReplicaWrite,
+  ShadowObject,
+  StoredObject,
+} from './replica-store.js';
+import { rebase } from './transform.js';
+import { applyOperation } from './working-set.js';
+
+/** One version applied on top of the base. */
+export type ChainStep =
+  /** Another replica's version: its operations, which the pending queue is rebased on. */
+  | { readonly kind: 'foreign'; readonly ops: readonly Operation[] }
+  /** This replica's own version: the first `count` pending operations, now in the chain. */
+  | { readonly kind: 'own'; readonly count: number };
+
+/** What advancing computed: the write to commit, and what it means for callers. */
+export interface Advance {
+  readonly write: ReplicaWrite;
+  /** Objects whose working copy changed. */
+  readonly changed: ObjectRef[];
+  /** Pending operations that lost a conflict and were discarded. */
+  readonly dropped: PendingOperation[];
+}
+
+type Objects = Map<string, Properties | null>;
+
+/**
+ * Computes the write that applies `steps` after the base. `nextState` receives the current state
+ * (read here, so concurrent local writes' `nextSeq` is kept) and returns the new one.
+ */
+export async function advanceBase(
+  store: ReplicaStore,
+  steps: readonly ChainStep[],
+  nextState: (state: ReplicaState) => ReplicaState,
+): Promise<Advance> {
+  const foreign = steps.some((s) => s.kind === 'foreign');
+  const ownCount = steps.reduce((n, s) => n + (s.kind === 'own' ? s.count : 0), 0);
+  const [state, loaded, total] = await Promise.all([
+    store.readState(),
+    // Only other replicas' versions need the whole queue (to rebase it); our own need the prefix.
+    foreign ? store.getPending() : store.getPending(ownCount),
+    store.countPending(),
+  ]);
+
+  const affected = new Set<string>();
+  for (const step of steps)
+    if (step.kind === 'foreign') for (const op of step.ops) affected.add(objectKey(op));
+  for (const p of loaded.slice(0, ownCount)) affected.add(objectKey(p.op));
+  const keys = [...affected];
+  const refs = keys.map(parseObjectKey);
+  const [working, shadows] = await Promise.all([store.getObjects(refs), store.getShadowsOf(refs)]);
+  const current: Objects = new Map(keys.map((k, i) => [k, working[i] ?? null]));
+  const base: Objects = new Map(
+    keys.map((k, i) => [k, shadows[i] ? (shadows[i]?.properties ?? null) : (working[i] ?? null)]),
+  );
+
+  let pending = loaded;
+  const dropped: PendingOperation[] = [];
+  for (const step of steps) {
+    if (step.kind === 'own') {
+      for (const p of pending.slice(0, step.count)) apply(base, p.op);
+      pending = pending.slice(step.count);
+    } else {
+      for (const op of step.ops) apply(base, op);
+      const r = rebase(step.ops, pending);
+      pending = r.kept;
+      dropped.push(...r.dropped);
+    }
+  }
+  const kept = new Set(pending.map((p) => p.seq));
+  const removePending = loaded.filter((p) => !kept.has(p.seq)).map((p) => p.seq);
+  const remaining = total - removePending.length;
+  const putShadows = (k: string): ShadowObject => ({ ...parseObjectKey(k), properties: base.get(k) ?? null });
+  const stateWrite = { removePending, state: nextState(state) };
+
+  if (!foreign) {
+    // Only our own operations reached the chain: the working set is already base + queue.
+    return remaining === 0
+      ? { write: { ...stateWrite, clearShadows: true }, changed: [], dropped }
+      : { write: { ...stateWrite, putShadows: keys.map(putShadows) }, changed: [], dropped };
+  }
+  const next: Objects = new Map(base);
+  const stillPending = new Set<string>();
+  for (const p of pending) {
+    const k = objectKey(p.op);
+    if (!affected.has(k)) continue;
+    apply(next, p.op);
+    stillPending.add(k);
+  }
+  const { putObjects, deleteObjects, changed } = diff(current, next);
+  const shadowWrite: Partial<ReplicaWrite> =
+    remaining === 0
+      ? { clearShadows: true }
+      : {
+          putShadows: keys.filter((k) => stillPending.has(k)).map(putShadows),
+          deleteShadows: keys.filter((k) => !stillPending.has(k)).map(parseObjectKey),
+        };
+  return { write: { ...stateWrite, putObjects, deleteObjects, ...shadowWrite }, changed, dropped };
+}
+
+/**
+ * Computes the write that makes `objects` (a snapshot of the chain at some version) the new base,
+ * keeping the pending operations on top of it, except the first `alreadyIncluded` (a push that
+ * landed before the snapshot was made, so the snapshot holds them).
+ */
+export async function resetBase(
+  store: ReplicaStore,
+  objects: readonly StoredObject[],
+  alreadyIncluded: number,
+  nextState: (state: ReplicaState) => ReplicaState,
+): Promise<ReplicaWrite> {
+  const [state, all] = await Promise.all([store.readState(), store.getPending()]);
+  const pending = all.slice(alreadyIncluded);
+  const removePending = all.slice(0, alreadyIncluded).map((p) => p.seq);
+  const base: Objects = new Map(objects.map((o) => [objectKey(o), o.properties]));
+  const shadowKeys = new Set(pending.map((p) => objectKey(p.op)));
+  const putShadows: ShadowObject[] = [...shadowKeys].map((key) => ({
+    ...parseObjectKey(key),
+    properties: base.get(key) ?? null,
+  }));
+  for (const p of pending) apply(base, p.op);
+  const putObjects: StoredObject[] = [];
+  for (const [key, properties] of base)
+    if (properties) putObjects.push({ ...parseObjectKey(key), properties });
+  return {
+    clearObjects: true,
+    putObjects,
+    clearShadows: true,
+    putShadows,
+    removePending,
+    state: nextState(state),
+  };
+}
+
+/** The new state after moving the base to `versionId` at `height`. */
+export function movedTo(versionId: Uuid, height: number): (state: ReplicaState) => ReplicaState {
+  return (state) => ({ ...state, baseVersionId: versionId, baseHeight: height, inFlight: null });
+}
+
+function apply(objects: Objects, op: Operation): void {
+  const key = objectKey(op);
+  objects.set(key, applyOperation(objects.get(key) ?? null, op));
+}
+
+function diff(
+  before: Objects,
+  after: Objects,
+): { putObjects: StoredObject[]; deleteObjects: ObjectRef[]; changed: ObjectRef[] } {
+  const putObjects: StoredObject[] = [];
+  const deleteObjects: ObjectRef[] = [];
+  const changed: ObjectRef[] = [];
+  for (const [key, properties] of after) {
+    const old = before.get(key) ?? null;
+    if (old === properties || (old && properties && jsonEqual(old, properties))) continue;
+    const ref = parseObjectKey(key);
+    changed.push(ref);
+    if (properties) putObjects.push({ ...ref, properties });
+    else if (old) deleteObjects.push(ref);
+  }
+  return { putObjects, deleteObjects, changed };
+}
