@@ -78,8 +78,8 @@ export function bindQueryClient(
     }
     if (disposed) return;
     for (const a of affected) {
-      if (!changed || !patchInPlace(queryClient, a, changed.get(a.collection)!))
-        toInvalidate.push(a.query.queryKey);
+      const values = changed?.get(a.collection);
+      if (!values || !patchInPlace(queryClient, a, values)) toInvalidate.push(a.query.queryKey);
     }
     await Promise.all(
       toInvalidate.map((queryKey) => queryClient.invalidateQueries({ queryKey, exact: true })),
@@ -122,8 +122,9 @@ function findAffected(
     for (const query of cache.findAll({ queryKey: chainsyncKeys.ofCollection(collection, scope) })) {
       const parsed = parseQueryKey(query.queryKey, scope);
       if (!parsed) continue;
-      if (parsed.kind !== 'object') affected.push({ query, collection, ids });
-      else if (ids.has(parsed.id!)) affected.push({ query, collection, ids: new Set([parsed.id!]) });
+      if (parsed.id === undefined)
+        affected.push({ query, collection, ids }); // a collection or list
+      else if (ids.has(parsed.id)) affected.push({ query, collection, ids: new Set([parsed.id]) });
     }
   }
   return affected;

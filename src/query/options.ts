@@ -31,6 +31,8 @@ export interface ReplicaQueryOptions<TData, TKey extends QueryKey> {
   readonly staleTime: number;
   /** The data is local: fetch offline too. */
   readonly networkMode: 'always';
+  /** false: a local read that fails (e.g. the validator refused the data) fails at once, not after backoff. */
+  readonly retry: false;
   readonly meta: QueryMeta;
 }
 
@@ -92,7 +94,7 @@ export function replicaQueries(
       return build(
         chainsyncKeys.object(collection.name, id, scope),
         async () => read(await replica.get(collection.name, id)),
-        (previous, changed) => (changed.has(id) ? read(changed.get(id)!) : previous),
+        (previous, changed) => (changed.has(id) ? read(changed.get(id) ?? null) : previous),
       );
     },
     collection(collection) {
@@ -165,6 +167,7 @@ function build<TData, TKey extends QueryKey>(
     queryFn,
     staleTime: Infinity,
     networkMode: 'always',
+    retry: false,
     meta: { [PATCH_META_KEY]: patch },
   };
 }
