@@ -52,8 +52,8 @@ export function countingReplica(replica: QueryableReplica) {
 }
 
 /** Resolves with the observer's first result (current or later) that satisfies `accept`. */
-export function until<TData>(
-  observer: QueryObserver<TData, Error, TData, TData, readonly unknown[]>,
+export function until<TData, TKey extends readonly unknown[]>(
+  observer: QueryObserver<TData, Error, TData, TData, TKey>,
   accept: (result: QueryObserverResult<TData, Error>) => boolean,
 ): Promise<QueryObserverResult<TData, Error>> {
   return new Promise((resolve) => {
