@@ -269,6 +269,39 @@ describe('chainsync/query: queries and binding', () => {
     expect(client.getQueryState(chainsyncKeys.collection('tasks', 'one'))?.isInvalidated).toBe(false);
   });
 
+  it('a change during a first fetch is not lost: the stale read is followed by a fresh one', async () => {
+    const { replicas } = await openReplicas(1);
+    const engine = replicas[0]!;
+    await engine.create('tasks', 'a', { title: 'old', done: false });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    // The first read sees the data before the change and is slow to return, as an IndexedDB read
+    // in a worker can be while another tab writes.
+    const slow: QueryableReplica = {
+      get: async (collection, id) => {
+        const value = await engine.get(collection, id);
+        if (reads++ === 0) await gate;
+        return value;
+      },
+      list: (collection) => engine.list(collection),
+      change: (changes) => engine.change(changes),
+      subscribe: (listener) => engine.subscribe(listener),
+      sync: () => engine.sync(),
+    };
+    const client = new QueryClient();
+    const binding = bindQueryClient(client, slow);
+    const a = watch(client, replicaQueries(slow).object(tasks, 'a'));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(reads).toBe(1); // the first fetch has read 'old' and waits
+
+    await engine.update('tasks', 'a', { title: 'new' });
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the binding has handled the change
+    release();
+    await binding.settled();
+    expect(a.data()).toEqual({ title: 'new', done: false });
+  });
+
   it('rejects bad arguments with typed errors', async () => {
     const { replica, client, queries } = await setup();
     expect(() => defineCollection('')).toThrow(InvalidArgumentError);

@@ -5,7 +5,7 @@
  * changed objects when the query can derive its new data itself (its `meta` patcher), else by
  * invalidating that one query. A change to object A never touches object B's query.
  */
-import type { Query, QueryClient, QueryKey } from '@tanstack/query-core';
+import type { Query, QueryClient } from '@tanstack/query-core';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertScope, chainsyncKeys, DEFAULT_SCOPE, parseQueryKey } from './keys.js';
 import { assertQueryableReplica, PATCH_META_KEY, type ChangePatcher } from './options.js';
@@ -69,7 +69,7 @@ export function bindQueryClient(
     }
     const affected = findAffected(queryClient, scope, event.objects);
     if (affected.length === 0) return;
-    const toInvalidate: QueryKey[] = [];
+    const toInvalidate: Query[] = [];
     let changed: Map<string, Map<string, QueryProperties | null>> | null = null;
     try {
       changed = await readChanged(replica, affected);
@@ -79,11 +79,9 @@ export function bindQueryClient(
     if (disposed) return;
     for (const a of affected) {
       const values = changed?.get(a.collection);
-      if (!values || !patchInPlace(queryClient, a, values)) toInvalidate.push(a.query.queryKey);
+      if (!values || !patchInPlace(queryClient, a, values)) toInvalidate.push(a.query);
     }
-    await Promise.all(
-      toInvalidate.map((queryKey) => queryClient.invalidateQueries({ queryKey, exact: true })),
-    );
+    await Promise.all(toInvalidate.map((query) => invalidateAfterFetch(queryClient, query)));
   };
 
   const unsubscribe = replica.subscribe((event) => {
@@ -128,6 +126,16 @@ function findAffected(
     }
   }
   return affected;
+}
+
+/**
+ * Invalidates one query so that it reads the data as of now. A fetch already in flight may have
+ * read before the change, and TanStack would join it rather than start another when the query
+ * has no data yet, so wait for that fetch to end first.
+ */
+async function invalidateAfterFetch(queryClient: QueryClient, query: Query): Promise<void> {
+  if (query.state.fetchStatus === 'fetching') await query.promise?.catch(() => undefined);
+  await queryClient.invalidateQueries({ queryKey: query.queryKey, exact: true });
 }
 
 /** Reads the changed objects that the affected queries show, once each. */
