@@ -4,11 +4,14 @@
  * and requests during a sync fold into one follow-up. Timers are Vitest's fake timers, so the
  * counts are exact and nothing depends on the machine's speed.
  */
-import { focusManager, onlineManager } from '@tanstack/query-core';
+import { focusManager, onlineManager, QueryClient } from '@tanstack/query-core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { driveSync, type SyncDriver } from './sync-driver.js';
-import { countingReplica, openReplicas } from './test-helpers.js';
+import { bindQueryClient } from './binding.js';
+import { defineCollection } from './collection.js';
+import { replicaQueries } from './options.js';
+import { countingReplica, openReplicas, until, watch } from './test-helpers.js';
 
 let driver: SyncDriver | null = null;
 
@@ -138,6 +141,30 @@ describe('chainsync/query: onlineManager and focusManager drive sync', () => {
     onlineManager.setOnline(true);
     await driver.syncNow();
     expect(replica.counts.sync).toBe(3);
+  });
+
+  it('coming online syncs, and the pulled change reaches a bound observer', async () => {
+    const { replica, other, driver } = await start();
+    const client = new QueryClient();
+    const binding = bindQueryClient(client, replica);
+    const note = watch(
+      client,
+      replicaQueries(replica).object(defineCollection<{ text: string }>('notes'), 'n'),
+    );
+    await until(note.observer, (r) => r.isSuccess && r.data === null);
+
+    onlineManager.setOnline(false);
+    await other.create('notes', 'n', { text: 'written elsewhere' });
+    await other.sync();
+    await driver.settled();
+    expect(note.data()).toBeNull(); // offline: nothing pulled yet
+
+    onlineManager.setOnline(true);
+    await driver.settled();
+    await binding.settled();
+    expect(note.data()).toEqual({ text: 'written elsewhere' });
+    expect(replica.counts.sync).toBe(2); // the start sync and the reconnect sync
+    binding.dispose();
   });
 
   it('rejects bad options with typed errors', async () => {
