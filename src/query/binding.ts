@@ -64,7 +64,8 @@ export function bindQueryClient(
   const apply = async (event: QueryChangeEvent): Promise<void> => {
     if (disposed) return;
     if (event.objects === 'all') {
-      await queryClient.invalidateQueries({ queryKey: chainsyncKeys.all(scope) });
+      const everything = queryClient.getQueryCache().findAll({ queryKey: chainsyncKeys.all(scope) });
+      await Promise.all(everything.map((query) => invalidateAfterFetch(queryClient, query)));
       return;
     }
     const affected = findAffected(queryClient, scope, event.objects);
