@@ -7,5 +7,6 @@
 export * from './contracts/index.js';
 export * from './memory/index.js';
 export * from './remote/index.js';
+export * from './sync/index.js';
 export { contentIdOf } from './core/content-id.js';
 export * from './client/index.js';
