@@ -29,8 +29,14 @@ export class KvWatchHub {
   ): Promise<Unsubscribe> {
     let pending: KvChange[] | null = [];
     let active = true;
+    // The last change delivered per key: one that repeats it (the listing already showed it, or
+    // another tab's change feed announces it late) is dropped, so every delivery is news.
+    const delivered = new Map<string, string>();
     const call = (change: KvChange) => {
       if (!active) return;
+      const mark = `${change.type}:${change.version ?? ''}`;
+      if (delivered.get(change.key) === mark) return;
+      delivered.set(change.key, mark);
       try {
         watcher(change);
       } catch (error) {

@@ -1,0 +1,123 @@
+/**
+ * The benchmark page (real Chromium, on-disk profile, driven by bench/run.mjs). Every workload
+ * starts on the main thread and crosses to a worker, commits in IndexedDB and comes back:
+ * chainsync through its client (comlink + engine), the others through a minimal worker.
+ */
+import { openStore } from '../src/client/index.js';
+import type { PeerLib, PeerRequest } from './peers-worker.js';
+
+export interface BenchRow {
+  readonly workload: string;
+  readonly lib: string;
+  readonly medianMs: number;
+  readonly samples: number;
+}
+
+const SINGLE_ROUNDS = 6;
+const SINGLE_PER_ROUND = 50;
+const BATCH = 10_000;
+const BATCH_RUNS = 7;
+
+function value(i: number): Uint8Array {
+  const v = new Uint8Array(100);
+  for (let j = 0; j < v.length; j++) v[j] = (i * 31 + j) & 0xff;
+  return v;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function peerWorker() {
+  const worker = new Worker(new URL('./peers-worker.ts', import.meta.url), { type: 'module' });
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  let next = 0;
+  worker.onmessage = (event: MessageEvent<{ id: number; error?: string }>) => {
+    const p = pending.get(event.data.id);
+    pending.delete(event.data.id);
+    if (event.data.error) p?.reject(new Error(event.data.error));
+    else p?.resolve();
+  };
+  return (lib: PeerLib, entries: [string, Uint8Array][]) =>
+    new Promise<void>((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, lib, entries } satisfies PeerRequest);
+    });
+}
+
+async function run(): Promise<BenchRow[]> {
+  const store = await openStore(`bench-${Date.now()}`);
+  const peers = peerWorker();
+  const single: Record<string, (key: string, v: Uint8Array) => Promise<unknown>> = {
+    idb: (k, v) => peers('idb', [[k, v]]),
+    chainsync: (k, v) => store.kv.put(k, v),
+    'idb-keyval': (k, v) => peers('idb-keyval', [[k, v]]),
+    dexie: (k, v) => peers('dexie', [[k, v]]),
+  };
+  const batch: Record<string, (entries: [string, Uint8Array][]) => Promise<unknown>> = {
+    idb: (e) => peers('idb', e),
+    chainsync: (e) => store.kv.batch(e.map(([key, value]) => ({ op: 'put', key, value }))),
+    'idb-keyval': (e) => peers('idb-keyval', e),
+    dexie: (e) => peers('dexie', e),
+  };
+  const libs = Object.keys(single);
+
+  // Warm up every path (worker start, database creation, JIT).
+  for (const lib of libs) for (let i = 0; i < 20; i++) await single[lib]!(`warm${i}`, value(i));
+
+  // Single writes, interleaved in rounds so drift in the machine's load hits every library alike.
+  const singleTimes: Record<string, number[]> = Object.fromEntries(libs.map((l) => [l, []]));
+  for (let round = 0; round < SINGLE_ROUNDS; round++) {
+    for (const lib of libs) {
+      for (let i = 0; i < SINGLE_PER_ROUND; i++) {
+        const start = performance.now();
+        await single[lib]!(`single/${i}`, value(i));
+        singleTimes[lib]!.push(performance.now() - start);
+      }
+    }
+  }
+
+  const entries: [string, Uint8Array][] = Array.from({ length: BATCH }, (_, i) => [
+    `batch/${String(i).padStart(5, '0')}`,
+    value(i),
+  ]);
+  const batchTimes: Record<string, number[]> = Object.fromEntries(libs.map((l) => [l, []]));
+  for (const lib of libs) await batch[lib]!(entries); // warm-up run
+  for (let run = 0; run < BATCH_RUNS; run++) {
+    for (const lib of libs) {
+      const start = performance.now();
+      await batch[lib]!(entries);
+      batchTimes[lib]!.push(performance.now() - start);
+    }
+  }
+  await store.close();
+
+  return [
+    ...libs.map((lib) => ({
+      workload: 'single write',
+      lib,
+      medianMs: median(singleTimes[lib]!),
+      samples: singleTimes[lib]!.length,
+    })),
+    ...libs.map((lib) => ({
+      workload: `${BATCH} writes, one batch`,
+      lib,
+      medianMs: median(batchTimes[lib]!),
+      samples: batchTimes[lib]!.length,
+    })),
+  ];
+}
+
+declare global {
+  interface Window {
+    benchResult?: { rows?: BenchRow[]; error?: string };
+  }
+}
+
+run().then(
+  (rows) => (window.benchResult = { rows }),
+  (error: unknown) => (window.benchResult = { error: String((error as Error)?.stack ?? error) }),
+);

@@ -1,0 +1,31 @@
+import type { CaSResult, Consensus, SeqNo, VersionedData } from '../contracts/consensus.js';
+import type { WorkerLink } from './worker-link.js';
+
+/** The store's Consensus, seen from the main thread: one worker call per operation. */
+export class ClientConsensus implements Consensus {
+  readonly #link: WorkerLink;
+
+  constructor(link: WorkerLink) {
+    this.#link = link;
+  }
+
+  listKeys(): Promise<string[]> {
+    return this.#link.call((r) => r.consensus.listKeys());
+  }
+
+  head(key: string): Promise<VersionedData | null> {
+    return this.#link.call((r) => r.consensus.head(key));
+  }
+
+  compareAndSet(key: string, expected: SeqNo | null, next: VersionedData): Promise<CaSResult> {
+    return this.#link.call((r) => r.consensus.compareAndSet(key, expected, next));
+  }
+
+  scan(key: string, from: SeqNo, limit?: number): Promise<VersionedData[]> {
+    return this.#link.call((r) => r.consensus.scan(key, from, limit));
+  }
+
+  truncate(key: string, seqno: SeqNo): Promise<number> {
+    return this.#link.call((r) => r.consensus.truncate(key, seqno));
+  }
+}

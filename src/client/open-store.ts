@@ -1,0 +1,91 @@
+import type { Consensus } from '../contracts/consensus.js';
+import type { Storage } from '../contracts/storage.js';
+import { WorkerTerminatedError } from '../contracts/errors.js';
+import { assertKey } from '../core/validate.js';
+import type { BatchCasKv } from '../../worker/idb/idb-cas-kv.js';
+import { ClientBlobStorage } from './client-blob-storage.js';
+import { ClientCasKv } from './client-cas-kv.js';
+import { ClientConsensus } from './client-consensus.js';
+import { ClientStorage } from './client-storage.js';
+import { WorkerLink } from './worker-link.js';
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /**
+   * Makes the engine's module worker. Pass one when a bundler rewrites library workers (Vite's
+   * dependency pre-bundling breaks `new URL(…, import.meta.url)` inside packages), e.g.
+   * `() => new Worker(new URL('chainsync/worker', import.meta.url), { type: 'module' })`.
+   */
+  worker?: () => Worker;
+}
+
+/** Leadership among every tab and worker that opened the same store (Web Locks). */
+export interface Leadership {
+  /** Enters the election; resolves when this instance leads. Leadership moves when the leader's tab or worker dies. */
+  campaign(): Promise<void>;
+  isLeader(): Promise<boolean>;
+  /** Gives leadership up (or withdraws from the election). */
+  resign(): Promise<void>;
+}
+
+/** An open store: typed access to every contract, all served by one worker over one IndexedDB database. */
+export interface ChainsyncStore {
+  readonly name: string;
+  /** This instance's pid: the worker holds a Web Lock named after it while it lives. */
+  readonly pid: string;
+  readonly kv: BatchCasKv;
+  readonly consensus: Consensus;
+  readonly storage: Storage;
+  readonly blobs: ClientBlobStorage;
+  readonly leadership: Leadership;
+  /** Closes the database and ends the worker; pending and later calls fail with STORE_CLOSED. */
+  close(): Promise<void>;
+}
+
+/** The engine worker shipped with the package, as a module worker. */
+export function defaultWorker(): Worker {
+  return new Worker(new URL('../../worker/worker.js', import.meta.url), {
+    type: 'module',
+    name: 'chainsync',
+  });
+}
+
+/**
+ * Opens the store `name` in a new engine worker: its IndexedDB database is created or upgraded on
+ * first use. If the worker dies, every pending and later call rejects with WORKER_TERMINATED.
+ */
+export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<ChainsyncStore> {
+  assertKey(name, 'name');
+  let worker: Worker;
+  try {
+    worker = (options.worker ?? defaultWorker)();
+  } catch (error) {
+    throw new WorkerTerminatedError(
+      `The chainsync worker could not be created (${String(error)}); check the worker factory.`,
+      { cause: error },
+    );
+  }
+  const link = new WorkerLink(worker);
+  let pid: string;
+  try {
+    ({ pid } = await link.call((r) => r.open(name)));
+  } catch (error) {
+    await link.close();
+    throw error;
+  }
+  link.started(pid);
+  return {
+    name,
+    pid,
+    kv: new ClientCasKv(link),
+    consensus: new ClientConsensus(link),
+    storage: new ClientStorage(link),
+    blobs: new ClientBlobStorage(link, pid),
+    leadership: {
+      campaign: () => link.call((r) => r.campaign()),
+      isLeader: () => link.call((r) => r.isLeader()),
+      resign: () => link.call((r) => r.resign()),
+    },
+    close: () => link.close(),
+  };
+}

@@ -1,0 +1,160 @@
+import type { ProxyMarked } from 'comlink';
+import type { GarbageReport, LeaseId } from '../src/contracts/blob-storage.js';
+import type { KvChange } from '../src/contracts/cas-kv.js';
+import { InvalidArgumentError, StoreClosedError } from '../src/contracts/errors.js';
+import { assertKey } from '../src/core/validate.js';
+import {
+  openIdbStore,
+  type IdbBlobReader,
+  type IdbBlobStorage,
+  type IdbCasKv,
+  type IdbConsensus,
+  type IdbStorageAccess,
+  type IdbStore,
+} from './idb/index.js';
+import { BroadcastKvChangeFeed } from './multitab/change-feed.js';
+import { LeaderElection } from './multitab/leader.js';
+import { holdPidLock, livePids } from './multitab/pid-lock.js';
+
+/** An object the main thread reaches by path through comlink. */
+type ByPath<T> = T & ProxyMarked;
+
+/** What {@link Engine.open} reports. */
+export interface OpenedStore {
+  /** This instance's pid: its Web Lock is held while the instance lives. */
+  readonly pid: string;
+}
+
+/** A handle on an open blob reader inside the worker. */
+export interface ReaderHandle {
+  readonly handle: number;
+  readonly contentId: string;
+  readonly size: number;
+}
+
+/** Options of {@link Engine.collectGarbage} that cross the boundary as data. */
+export interface RemoteGarbageOptions {
+  /** Treat a pid as alive exactly when its Web Lock is held (the browser's liveness). */
+  readonly pidLocks?: boolean;
+}
+
+/**
+ * The engine one worker runs: one named store (every contract on one IndexedDB database), this
+ * instance's pid lock, the cross-tab change feed and leader election. Exposed with comlink; the
+ * contract objects are reached by path (`engine.kv.put(…)`), the rest through these methods.
+ */
+export class Engine {
+  #store: IdbStore | null = null;
+  #pid: { pid: string; release(): void } | null = null;
+  #readers = new Map<number, IdbBlobReader>();
+  #nextReader = 1;
+  #unsubscribe: (() => void) | null = null;
+  #election: LeaderElection | null = null;
+
+  /** Opens the store `name` (once per worker) and takes this instance's pid lock. */
+  async open(name: string): Promise<OpenedStore> {
+    assertKey(name, 'name');
+    if (this.#store) throw new InvalidArgumentError('name', 'this worker already has a store open.');
+    const pid = crypto.randomUUID();
+    const lock = await holdPidLock(pid);
+    this.#pid = { pid, release: lock.release };
+    this.#store = openIdbStore(name, { pid, feed: new BroadcastKvChangeFeed(name) });
+    await this.#store.blobs.adviseOfPid(pid);
+    return { pid };
+  }
+
+  // The contract objects are called by path from the main thread (`remote.kv.put(…)`, one message
+  // each); the ProxyMarked type tells comlink's typings so. They are never sent whole.
+
+  get kv(): ByPath<IdbCasKv> {
+    return this.#require().kv as ByPath<IdbCasKv>;
+  }
+
+  get consensus(): ByPath<IdbConsensus> {
+    return this.#require().consensus as ByPath<IdbConsensus>;
+  }
+
+  /** The StorageAccess of the store: the main thread runs OptimisticStorageTxn over it. */
+  get storage(): ByPath<IdbStorageAccess> {
+    return this.#require().storage.access as ByPath<IdbStorageAccess>;
+  }
+
+  get blobs(): ByPath<IdbBlobStorage> {
+    return this.#require().blobs as ByPath<IdbBlobStorage>;
+  }
+
+  /** Forwards every CasKv change (this instance's and other tabs') to `receiver`, one batch per commit. */
+  subscribeKv(receiver: (changes: readonly KvChange[]) => void): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = this.#require().kv.onChanges(receiver);
+  }
+
+  unsubscribeKv(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+  }
+
+  async openReader(contentId: string, lease: LeaseId): Promise<ReaderHandle> {
+    const reader = await this.#require().blobs.getReader(contentId, lease);
+    const handle = this.#nextReader++;
+    this.#readers.set(handle, reader);
+    return { handle, contentId: reader.contentId, size: reader.size };
+  }
+
+  async readerRead(handle: number, offset?: number, length?: number): Promise<Uint8Array> {
+    return this.#reader(handle).read(offset, length);
+  }
+
+  async readerClose(handle: number): Promise<void> {
+    const reader = this.#readers.get(handle);
+    this.#readers.delete(handle);
+    await reader?.close();
+  }
+
+  async collectGarbage(
+    options: RemoteGarbageOptions = {},
+    isPidAlive?: (pid: string) => boolean | Promise<boolean>,
+    isReferenced?: (contentId: string) => boolean | Promise<boolean>,
+  ): Promise<GarbageReport> {
+    const live = options.pidLocks ? await livePids() : null;
+    return this.#require().blobs.collectGarbage({
+      isPidAlive: live ? (pid) => live.has(pid) : isPidAlive,
+      isReferenced,
+    });
+  }
+
+  /** Enters the leader election of this store; resolves when this instance leads. */
+  async campaign(): Promise<void> {
+    this.#election ??= new LeaderElection(this.#require().connection.name);
+    await this.#election.whenLeader();
+  }
+
+  isLeader(): boolean {
+    return this.#election?.isLeader ?? false;
+  }
+
+  resign(): void {
+    this.#election?.resign();
+    this.#election = null;
+  }
+
+  /** Closes the store, releases leadership and the pid lock. */
+  close(): void {
+    this.resign();
+    this.unsubscribeKv();
+    this.#store?.close();
+    this.#pid?.release();
+    this.#readers.clear();
+  }
+
+  #require(): IdbStore {
+    if (!this.#store) throw new StoreClosedError('No store is open in this worker; call open() first.');
+    return this.#store;
+  }
+
+  #reader(handle: number): IdbBlobReader {
+    const reader = this.#readers.get(handle);
+    if (!reader) throw new StoreClosedError('This blob reader is closed; call getReader() again.');
+    return reader;
+  }
+}

@@ -1,0 +1,115 @@
+import { AlreadyExistsError, TransactionConflictError } from '../../src/contracts/errors.js';
+import type { Storage, StorageTxn, Uuid, Version } from '../../src/contracts/storage.js';
+import {
+  OptimisticStorageTxn,
+  type ClientRecord,
+  type StorageAccess,
+  type StorageWrites,
+} from '../../src/core/optimistic-storage-txn.js';
+import { quiet, type IdbConnection } from './connection.js';
+import type { VersionRow } from './schema.js';
+
+const STORES: ['clients', 'snapshots', 'versions'] = ['clients', 'snapshots', 'versions'];
+
+/**
+ * The {@link StorageAccess} of IndexedDB: committed reads, and an `apply` that runs one readwrite
+ * transaction re-checking the client record's revision counter before writing anything. Snapshot
+ * commits are strictly durable; the rest relaxed.
+ */
+export class IdbStorageAccess implements StorageAccess<number> {
+  readonly #db: IdbConnection;
+
+  constructor(db: IdbConnection) {
+    this.#db = db;
+  }
+
+  async readClient(clientId: Uuid): Promise<ClientRecord<number> | null> {
+    const row = await this.#db.read(['clients'], (tx) => tx.objectStore('clients').get(clientId));
+    return row ?? null;
+  }
+
+  async readVersion(clientId: Uuid, versionId: Uuid): Promise<Version | null> {
+    const row = await this.#db.read(['versions'], (tx) =>
+      tx.objectStore('versions').get([clientId, versionId]),
+    );
+    return toVersion(row);
+  }
+
+  async readVersionByParent(clientId: Uuid, parentVersionId: Uuid): Promise<Version | null> {
+    const row = await this.#db.read(['versions'], (tx) =>
+      tx.objectStore('versions').index('byParent').get([clientId, parentVersionId]),
+    );
+    return toVersion(row);
+  }
+
+  async readVersionsAfter(clientId: Uuid, parentVersionId: Uuid, limit: number): Promise<Version[]> {
+    // One transaction for the whole walk: each lookup is issued as soon as the previous one lands.
+    return this.#db.read(['versions'], async (tx) => {
+      const byParent = tx.objectStore('versions').index('byParent');
+      const out: Version[] = [];
+      let parent = parentVersionId;
+      while (out.length < limit) {
+        const child = toVersion(await byParent.get([clientId, parent]));
+        if (!child) break;
+        out.push(child);
+        parent = child.versionId;
+      }
+      return out;
+    });
+  }
+
+  async readSnapshotData(clientId: Uuid, versionId: Uuid): Promise<Uint8Array | null> {
+    const row = await this.#db.read(['snapshots'], (tx) => tx.objectStore('snapshots').get(clientId));
+    return row && row.meta.versionId === versionId ? row.data : null;
+  }
+
+  async apply(clientId: Uuid, base: ClientRecord<number> | null, writes: StorageWrites): Promise<void> {
+    const durability = writes.snapshot ? 'strict' : 'relaxed';
+    await this.#db.write(
+      STORES,
+      async (tx) => {
+        const clients = tx.objectStore('clients');
+        const current = await clients.get(clientId);
+        if ((current?.revision ?? null) !== (base?.revision ?? null)) {
+          throw new TransactionConflictError(
+            `Client ${clientId} changed since this transaction read it; nothing was applied. Retry in a new transaction.`,
+          );
+        }
+        quiet(clients.put({ client: writes.client, revision: (current?.revision ?? 0) + 1 }, clientId));
+        if (writes.snapshot) quiet(tx.objectStore('snapshots').put(writes.snapshot, clientId));
+        const versions = tx.objectStore('versions');
+        for (const v of writes.versions) {
+          // The unique keys re-validate what the transaction saw: a reused id or a second child aborts it.
+          try {
+            await versions.add({ clientId, ...v });
+          } catch (error) {
+            if ((error as DOMException).name !== 'ConstraintError') throw error;
+            throw new AlreadyExistsError(
+              `Version ${v.versionId} or another child of ${v.parentVersionId} already exists; nothing was applied.`,
+            );
+          }
+        }
+      },
+      durability,
+    );
+  }
+}
+
+/** {@link Storage} on IndexedDB, transactions through the shared {@link OptimisticStorageTxn}. */
+export class IdbStorage implements Storage {
+  readonly access: IdbStorageAccess;
+
+  constructor(db: IdbConnection) {
+    this.access = new IdbStorageAccess(db);
+  }
+
+  async txn(clientId: Uuid): Promise<StorageTxn> {
+    return new OptimisticStorageTxn(this.access, clientId);
+  }
+}
+
+function toVersion(row: VersionRow | undefined): Version | null {
+  return row
+    ? { versionId: row.versionId, parentVersionId: row.parentVersionId, historySegment: row.historySegment }
+    : null;
+}

@@ -1,0 +1,16 @@
+import 'fake-indexeddb/auto';
+import {
+  blobStorageConformance,
+  casKvConformance,
+  consensusConformance,
+  storageConformance,
+} from '../../src/testing/index.js';
+import { openIdbStore } from './index.js';
+
+/** A fresh database per case, so cases never share state. */
+const fresh = () => openIdbStore(`node-${crypto.randomUUID()}`);
+
+casKvConformance('indexeddb', () => fresh().kv);
+consensusConformance('indexeddb', () => fresh().consensus);
+storageConformance('indexeddb', () => fresh().storage);
+blobStorageConformance('indexeddb', () => fresh().blobs);

@@ -1,0 +1,47 @@
+import type { KvChangeFeed } from '../multitab/change-feed.js';
+import { IdbConnection } from './connection.js';
+import { IdbBlobStorage } from './idb-blob-storage.js';
+import { IdbCasKv } from './idb-cas-kv.js';
+import { IdbConsensus } from './idb-consensus.js';
+import { IdbStorage } from './idb-storage.js';
+
+export { IdbConnection, mapIdbError, type Durability } from './connection.js';
+export { IdbCasKv, type BatchCasKv, type KvOp, type KvOpResult } from './idb-cas-kv.js';
+export { IdbConsensus } from './idb-consensus.js';
+export { IdbStorage, IdbStorageAccess } from './idb-storage.js';
+export { IdbBlobStorage, IdbBlobReader } from './idb-blob-storage.js';
+export { SCHEMA_VERSION } from './schema.js';
+
+/** Options of {@link openIdbStore}. */
+export interface IdbStoreOptions {
+  /** This instance's pid (holder of open blob readers). Default: a random UUID. */
+  pid?: string;
+  /** Carries CasKv changes to and from the store's other instances. */
+  feed?: KvChangeFeed;
+}
+
+/** Every contract of one named store, on one IndexedDB database (named after the store). */
+export interface IdbStore {
+  readonly connection: IdbConnection;
+  readonly kv: IdbCasKv;
+  readonly consensus: IdbConsensus;
+  readonly storage: IdbStorage;
+  readonly blobs: IdbBlobStorage;
+  close(): void;
+}
+
+/** Opens (lazily, on first use) the store `name`: one database holding every contract's data. */
+export function openIdbStore(name: string, options: IdbStoreOptions = {}): IdbStore {
+  const connection = new IdbConnection(`chainsync:${name}`);
+  return {
+    connection,
+    kv: new IdbCasKv(connection, options.feed),
+    consensus: new IdbConsensus(connection),
+    storage: new IdbStorage(connection),
+    blobs: new IdbBlobStorage(connection, options.pid),
+    close() {
+      options.feed?.close();
+      connection.close();
+    },
+  };
+}

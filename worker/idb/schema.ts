@@ -1,0 +1,101 @@
+import type { DBSchema, IDBPDatabase } from 'idb';
+import type { Client, Snapshot } from '../../src/contracts/storage.js';
+
+/** A CasKv record: an empty `value` is a tombstone. */
+export interface KvRecord {
+  readonly value: Uint8Array;
+  readonly version: string;
+}
+
+/** A Storage client record with the revision that optimistic commits re-check. */
+export interface ClientRow {
+  readonly client: Client;
+  readonly revision: number;
+}
+
+/** One version of a Storage client's chain, keyed by [clientId, versionId]. */
+export interface VersionRow {
+  readonly clientId: string;
+  readonly versionId: string;
+  readonly parentVersionId: string;
+  readonly historySegment: Uint8Array;
+}
+
+/** One lease on blob content, keyed by [contentId, pid, id]. */
+export interface LeaseRow {
+  readonly contentId: string;
+  readonly pid: string;
+  readonly id: string;
+}
+
+/**
+ * The database of one named store: an object store per contract's data. Consensus SeqNos are
+ * bigints, which IndexedDB cannot key on, so they are stored as fixed-width decimal strings that
+ * sort like the numbers ({@link seqKey}).
+ */
+export interface ChainsyncDb extends DBSchema {
+  kv: { key: string; value: KvRecord };
+  /** The head SeqNo of every Consensus key ever written. */
+  consensusHeads: { key: string; value: string };
+  /** Consensus versions keyed by [key, seqKey(seqno)]. */
+  consensusLog: { key: [string, string]; value: Uint8Array };
+  clients: { key: string; value: ClientRow };
+  snapshots: { key: string; value: { readonly meta: Snapshot; readonly data: Uint8Array } };
+  versions: {
+    key: [string, string];
+    value: VersionRow;
+    indexes: { byParent: [string, string] };
+  };
+  blobContent: { key: string; value: Uint8Array };
+  blobLeases: { key: [string, string, string]; value: LeaseRow; indexes: { byPid: string } };
+  /** Pids advised terminated (`true`) or alive (`false`). */
+  blobPids: { key: string; value: boolean };
+}
+
+/** The schema version this code writes. Each step of {@link upgradeSteps} brings the database one version up. */
+export const SCHEMA_VERSION = 1;
+
+/** Every object store this code needs, checked when a newer schema is found. */
+export const STORE_NAMES = [
+  'kv',
+  'consensusHeads',
+  'consensusLog',
+  'clients',
+  'snapshots',
+  'versions',
+  'blobContent',
+  'blobLeases',
+  'blobPids',
+] as const;
+
+type UpgradeDb = IDBPDatabase<ChainsyncDb>;
+
+/**
+ * Versioned schema migrations: entry `i` upgrades a database from version `i` to `i + 1`. A new
+ * schema appends a step; existing steps never change, so every old database can be brought up.
+ */
+export const upgradeSteps: ReadonlyArray<(db: UpgradeDb) => void> = [
+  (db) => {
+    db.createObjectStore('kv');
+    db.createObjectStore('consensusHeads');
+    db.createObjectStore('consensusLog');
+    db.createObjectStore('clients');
+    db.createObjectStore('snapshots');
+    const versions = db.createObjectStore('versions', { keyPath: ['clientId', 'versionId'] });
+    versions.createIndex('byParent', ['clientId', 'parentVersionId'], { unique: true });
+    db.createObjectStore('blobContent');
+    const leases = db.createObjectStore('blobLeases', { keyPath: ['contentId', 'pid', 'id'] });
+    leases.createIndex('byPid', 'pid');
+    db.createObjectStore('blobPids');
+  },
+];
+
+/** A SeqNo as a 19-digit decimal string: IndexedDB orders these exactly as the bigints. */
+export function seqKey(seqno: bigint): string {
+  return seqno.toString().padStart(19, '0');
+}
+
+/** Inverse of {@link seqKey}. */
+export function seqFromKey(key: string): bigint {
+  return BigInt(key);
+}

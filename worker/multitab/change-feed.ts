@@ -1,0 +1,69 @@
+import type { Unsubscribe } from '../../src/contracts/common.js';
+
+/**
+ * Tells the instances (tabs, workers) of one store which CasKv keys changed. It carries keys, not
+ * values: a receiver that has watchers re-reads those keys from IndexedDB, so what it delivers is
+ * the committed state however late or out of order the announcement arrives, and a 10,000-write
+ * batch costs other tabs nothing when nobody watches.
+ */
+export interface KvChangeFeed {
+  /** Announces keys this instance wrote. */
+  publish(keys: Iterable<string>): void;
+  /** Receives the keys other instances wrote. */
+  subscribe(receiver: (keys: readonly string[]) => void): Unsubscribe;
+  close(): void;
+}
+
+/** Longest delay before other tabs hear of a change: well under a frame. */
+const FLUSH_MS = 8;
+
+/**
+ * A {@link KvChangeFeed} over a BroadcastChannel named after the store: every other tab and worker
+ * of the origin that opened the same store receives each batch of changes as one message.
+ */
+export class BroadcastKvChangeFeed implements KvChangeFeed {
+  readonly #channel: BroadcastChannel;
+  readonly #receivers = new Set<(keys: readonly string[]) => void>();
+  #outbox = new Set<string>();
+  #flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(storeName: string) {
+    this.#channel = new BroadcastChannel(`chainsync:kv:${storeName}`);
+    this.#channel.onmessage = (event: MessageEvent<readonly string[]>) => {
+      for (const receiver of this.#receivers) receiver(event.data);
+    };
+  }
+
+  /**
+   * Queues `keys` and sends everything queued within {@link FLUSH_MS} in one message: the writer's
+   * reply is not held up by the broadcast (a BroadcastChannel message costs about as much as an
+   * IndexedDB commit), and a stream of writes costs one message per window.
+   */
+  publish(keys: Iterable<string>): void {
+    for (const key of keys) {
+      // Move a rewritten key to the end: the message lists keys in the order of their last write.
+      this.#outbox.delete(key);
+      this.#outbox.add(key);
+    }
+    if (this.#outbox.size > 0) this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  }
+
+  #flush(): void {
+    this.#flushTimer = null;
+    const keys = [...this.#outbox];
+    this.#outbox.clear();
+    if (keys.length > 0) this.#channel.postMessage(keys);
+  }
+
+  subscribe(receiver: (keys: readonly string[]) => void): Unsubscribe {
+    this.#receivers.add(receiver);
+    return () => this.#receivers.delete(receiver);
+  }
+
+  close(): void {
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#flush();
+    this.#receivers.clear();
+    this.#channel.close();
+  }
+}
