@@ -1,0 +1,223 @@
+/**
+ * End-to-end encryption: a published test vector, wrong secrets, a scan of every byte the server
+ * holds for plaintext, and a server that tampers with, reorders or rolls back the chain.
+ */
+import { describe, expect, it } from 'vitest';
+import { ChainIntegrityError, WrongSecretError } from '../contracts/errors.js';
+import type { Storage, Uuid } from '../contracts/storage.js';
+import { fromUtf8, toHex, utf8 } from '../core/bytes.js';
+import { MemoryCasKv } from '../memory/memory-cas-kv.js';
+import { deriveKey, PBKDF2_ITERATIONS, seal, unseal } from './crypto.js';
+import { MemoryReplicaStore } from './memory-replica-store.js';
+import { Replica, type ReplicaOptions } from './replica.js';
+import { encodeSegment } from './segments.js';
+import { ControllableStorage } from './test-support.js';
+import { VECTOR } from './test-vector.js';
+
+const hex = (h: string) => new Uint8Array(h.match(/../g)!.map((b) => parseInt(b, 16)));
+
+describe('encryption primitives', () => {
+  it('matches the published AES-256-GCM / PBKDF2-SHA256 (600,000 iterations) vector', async () => {
+    expect(PBKDF2_ITERATIONS).toBe(VECTOR.iterations);
+    const key = await deriveKey(VECTOR.secret, hex(VECTOR.salt));
+    const sealed = await seal(key, utf8(VECTOR.plaintext), utf8(VECTOR.aad), hex(VECTOR.iv));
+    expect(toHex(sealed)).toBe(VECTOR.sealed);
+    expect(fromUtf8((await unseal(key, sealed, utf8(VECTOR.aad)))!)).toBe(VECTOR.plaintext);
+    // the associated data is bound: another version id or parent does not open
+    expect(await unseal(key, sealed, utf8(VECTOR.aad.replace('0002', '0004')))).toBeNull();
+    const flipped = sealed.slice();
+    flipped[20]! ^= 1;
+    expect(await unseal(key, flipped, utf8(VECTOR.aad))).toBeNull();
+  });
+
+  it('uses a fresh random IV per seal', async () => {
+    const key = await deriveKey('s', new Uint8Array(16), 1);
+    const a = await seal(key, utf8('same'), utf8('aad'));
+    const b = await seal(key, utf8('same'), utf8('aad'));
+    expect(toHex(a.subarray(1, 13))).not.toBe(toHex(b.subarray(1, 13)));
+  });
+});
+
+const SECRETS = ['Plaintext-Marker-Title', 'secret-collection', 'secret-object-id', 'secretPropertyName'];
+
+async function open(storage: Storage, kv: MemoryCasKv, clientId: Uuid, extra: Partial<ReplicaOptions> = {}) {
+  const store = new MemoryReplicaStore();
+  const replica = await Replica.open({ store, storage, kv, clientId, secret: 'hunter2', ...extra });
+  return { store, replica };
+}
+
+describe('encrypted replicas (default 600,000 iterations)', () => {
+  it('the server never sees plaintext, and a wrong or missing secret is a clear error', async () => {
+    const storage = new ControllableStorage();
+    const kv = new MemoryCasKv();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, kv, client);
+    const { replica: b } = await open(storage, kv, client);
+    const [title, collection, id, property] = SECRETS as [string, string, string, string];
+    await a.create(collection, id, { [property]: title, n: 42 });
+    // a big one, so segments and snapshots are compressed too
+    await a.change(
+      Array.from({ length: 200 }, (_, i) => ({
+        type: 'create' as const,
+        collection,
+        id: `${id}-${i}`,
+        properties: { [property]: `${title} ${i}` },
+      })),
+    );
+    expect((await a.sync()).snapshotUploaded).toBe(true);
+    await a.update(collection, id, { [property]: `${title} v2` });
+    await a.sync();
+    await b.sync();
+    expect(await b.get(collection, id)).toEqual({ [property]: `${title} v2`, n: 42 });
+
+    const stored = [...storage.storedBytes(), ...(await kv.scan('')).map((item) => item.value)];
+    expect(stored.length).toBeGreaterThan(3);
+    const haystacks = stored.map((bytes) => latin1(bytes));
+    for (const needle of [...SECRETS, 'hunter2']) {
+      for (const h of haystacks) expect(h.includes(latin1(utf8(needle)))).toBe(false);
+    }
+
+    const { replica: wrong, store } = await open(storage, kv, client, { secret: 'hunter3' });
+    await wrong.create('local', 'kept', { x: 1 });
+    await expect(wrong.sync()).rejects.toBeInstanceOf(WrongSecretError);
+    expect(await store.countPending()).toBe(2);
+    expect((await store.readState()).baseHeight).toBe(0);
+
+    const none = await Replica.open({ store: new MemoryReplicaStore(), storage, kv, clientId: client });
+    await expect(none.sync()).rejects.toBeInstanceOf(WrongSecretError);
+  });
+});
+
+describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
+  const fast = { testOnlyPbkdf2Iterations: 1_000 };
+
+  async function setup() {
+    const storage = new ControllableStorage();
+    const kv = new MemoryCasKv();
+    const client = crypto.randomUUID();
+    const a = await open(storage, kv, client, fast);
+    const b = await open(storage, kv, client, fast);
+    await b.replica.create('t', 'b', { v: 'b' });
+    await b.replica.sync({ avoidSnapshots: true });
+    await a.replica.sync();
+    for (let i = 0; i < 3; i++) {
+      await b.replica.update('t', 'b', { v: i });
+      await b.replica.sync();
+    }
+    await a.replica.create('t', 'a-pending', { mine: true });
+    const before = {
+      objects: await a.store.listObjects(),
+      state: await a.store.readState(),
+      pending: await a.store.getPending(),
+    };
+    const unchanged = async () => {
+      expect(await a.store.listObjects()).toEqual(before.objects);
+      expect(await a.store.readState()).toEqual(before.state);
+      expect(await a.store.getPending()).toEqual(before.pending);
+    };
+    return { storage, kv, client, a, b, unchanged };
+  }
+
+  it('detects a tampered segment', async () => {
+    const { storage, a, unchanged } = await setup();
+    const target = storage.chain()[2]!;
+    storage.replaceVersion(target.versionId, (v) => {
+      const seg = v.historySegment.slice();
+      seg[seg.length - 1]! ^= 0x40;
+      return { ...v, historySegment: seg };
+    });
+    const error = await a.replica.sync().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChainIntegrityError);
+    await unchanged();
+  });
+
+  it('detects segments swapped between versions (a reorder)', async () => {
+    const { storage, a, unchanged } = await setup();
+    const [, v2, v3] = storage.chain();
+    storage.replaceVersion(v2!.versionId, (v) => ({ ...v, historySegment: v3!.historySegment }));
+    storage.replaceVersion(v3!.versionId, (v) => ({ ...v, historySegment: v2!.historySegment }));
+    await expect(a.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
+    await unchanged();
+  });
+
+  it('detects versions served out of order', async () => {
+    const { storage, kv, client, a, unchanged } = await setup();
+    const reordering: Storage = {
+      txn: async (id) => {
+        const txn = await storage.txn(id);
+        return {
+          getClient: () => txn.getClient(),
+          newClient: (v) => txn.newClient(v),
+          setSnapshot: (m, d) => txn.setSnapshot(m, d),
+          getSnapshotData: (v) => txn.getSnapshotData(v),
+          getVersionByParent: (v) => txn.getVersionByParent(v),
+          getVersion: (v) => txn.getVersion(v),
+          getVersionsAfter: async (p, n) => (await txn.getVersionsAfter(p, n)).reverse(),
+          addVersion: (v, p, seg) => txn.addVersion(v, p, seg),
+          commit: () => txn.commit(),
+        };
+      },
+    };
+    // the same local replica, reached through the hostile transport
+    const hostile = await Replica.open({
+      ...fast,
+      store: a.store,
+      storage: reordering,
+      kv,
+      clientId: client,
+      secret: 'hunter2',
+    });
+    await expect(hostile.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
+    await unchanged();
+  });
+
+  it('refuses an unencrypted segment injected into an encrypted chain', async () => {
+    const { storage, client, a, unchanged } = await setup();
+    const target = storage.chain()[1]!;
+    const forged = await encodeSegment(
+      { key: null },
+      { clientId: client, versionId: target.versionId, parentVersionId: target.parentVersionId, height: 2 },
+      [{ type: 'delete', collection: 't', id: 'b' }],
+    );
+    storage.replaceVersion(target.versionId, (v) => ({ ...v, historySegment: forged }));
+    await expect(a.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
+    await unchanged();
+  });
+
+  it('detects a rollback, even after the rolled-back chain grows again', async () => {
+    const { storage, kv, client, a, b } = await setup();
+    const old = storage.checkpoint(); // a has not pulled b's last three versions yet...
+    await a.replica.sync(); // ...now it has (and pushed its own)
+    const seen = await a.store.readState();
+    storage.restore(old);
+    await expect(a.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
+    expect(await a.store.readState()).toEqual(seen);
+    // another replica that never saw the newer versions extends the old chain past a's height
+    const c = await open(storage, kv, client, fast);
+    await c.replica.sync();
+    for (let i = 0; i < 6; i++) {
+      await c.replica.create('t', `c${i}`);
+      await c.replica.sync({ avoidSnapshots: true });
+    }
+    await expect(a.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
+    expect(await a.store.readState()).toEqual(seen);
+    expect(b).toBeDefined();
+  });
+
+  it('detects a tampered snapshot when bootstrapping', async () => {
+    const { storage, kv, client } = await setup();
+    const snapshotHolder = storage.checkpoint();
+    expect(snapshotHolder.snapshotData).not.toBeNull();
+    snapshotHolder.snapshotData![snapshotHolder.snapshotData!.length - 2]! ^= 1;
+    storage.restore(snapshotHolder);
+    const fresh = await open(storage, kv, client, fast);
+    await expect(fresh.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
+    expect(await fresh.store.listObjects()).toEqual([]);
+  });
+});
+
+function latin1(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}

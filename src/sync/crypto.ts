@@ -1,0 +1,186 @@
+/**
+ * End-to-end encryption: AES-256-GCM (WebCrypto) under a key derived from the user's secret with
+ * PBKDF2-SHA256. The salt and a key-check value live in a {@link CasKv} next to the chain, so every
+ * replica derives the same key and a wrong secret is reported before anything is decrypted.
+ */
+import type { CasKv } from '../contracts/cas-kv.js';
+import {
+  AlreadyExistsError,
+  ChainIntegrityError,
+  InvalidArgumentError,
+  WrongSecretError,
+} from '../contracts/errors.js';
+import type { Uuid } from '../contracts/storage.js';
+import { fromUtf8, utf8 } from '../core/bytes.js';
+
+/** PBKDF2 iterations (OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256). */
+export const PBKDF2_ITERATIONS = 600_000;
+/** First byte of every sealed value: the format of what follows. */
+export const SEALED_FORMAT = 0x02;
+const IV_BYTES = 12;
+const SALT_BYTES = 16;
+const KEY_CHECK_AAD = utf8('chainsync/v1/key-check');
+const KEY_CHECK_PLAINTEXT = utf8('chainsync key check v1');
+
+/** Derives the AES-256-GCM key (non-extractable). Slow on purpose: do it once per session. */
+export async function deriveKey(
+  secret: string,
+  salt: Uint8Array,
+  iterations = PBKDF2_ITERATIONS,
+): Promise<CryptoKey> {
+  const material = await crypto.subtle.importKey('raw', buf(utf8(secret)), 'PBKDF2', false, ['deriveKey']);
+  return crypto.subtle.deriveKey(
+    { name: 'PBKDF2', hash: 'SHA-256', salt: buf(salt), iterations },
+    material,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
+}
+
+/**
+ * Seals `plaintext`: `[0x02][96-bit IV][ciphertext + 128-bit tag]`. `aad` is authenticated, not
+ * stored. A fresh random IV per call unless a test passes one.
+ */
+export async function seal(
+  key: CryptoKey,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  iv: Uint8Array = crypto.getRandomValues(new Uint8Array(IV_BYTES)),
+): Promise<Uint8Array> {
+  const ct = new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) },
+      key,
+      buf(plaintext),
+    ),
+  );
+  const out = new Uint8Array(1 + IV_BYTES + ct.length);
+  out[0] = SEALED_FORMAT;
+  out.set(iv, 1);
+  out.set(ct, 1 + IV_BYTES);
+  return out;
+}
+
+/** Opens what {@link seal} produced. Returns `null` when authentication fails (wrong key, AAD or bytes). */
+export async function unseal(
+  key: CryptoKey,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+): Promise<Uint8Array | null> {
+  if (sealed[0] !== SEALED_FORMAT || sealed.length < 1 + IV_BYTES + 16) return null;
+  try {
+    return new Uint8Array(
+      await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: buf(sealed.subarray(1, 1 + IV_BYTES)), additionalData: buf(aad) },
+        key,
+        buf(sealed.subarray(1 + IV_BYTES)),
+      ),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** The remote record of a chain's encryption parameters. */
+interface EncryptionRecord {
+  v: 1;
+  salt: string;
+  iterations: number;
+  check: string;
+}
+
+/** CasKv key of a client's encryption record. */
+export function encryptionKeyName(clientId: Uuid): string {
+  return `chainsync/encryption/${clientId}`;
+}
+
+/**
+ * Gets the key of `clientId`'s chain: reads the salt (creating salt and key check on first use,
+ * race-free through `CasKv.create`), derives the key and verifies it against the key check.
+ * @throws WrongSecretError when the secret does not open the key check.
+ */
+export async function openEncryptionKey(
+  kv: CasKv,
+  clientId: Uuid,
+  secret: string,
+  iterations = PBKDF2_ITERATIONS,
+): Promise<CryptoKey> {
+  if (typeof secret !== 'string' || secret.length === 0) {
+    throw new InvalidArgumentError('secret', 'expected a non-empty string.');
+  }
+  const name = encryptionKeyName(clientId);
+  let existing = await kv.get(name);
+  if (!existing) {
+    const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
+    const key = await deriveKey(secret, salt, iterations);
+    const check = await seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD);
+    const record: EncryptionRecord = { v: 1, salt: toBase64(salt), iterations, check: toBase64(check) };
+    try {
+      await kv.create(name, utf8(JSON.stringify(record)));
+      return key;
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+      existing = await kv.get(name); // another replica got there first: use its salt
+      if (!existing) throw error;
+    }
+  }
+  const record = parseRecord(existing.value);
+  if (record.iterations !== iterations) {
+    throw new WrongSecretError(
+      `This chain's key was derived with ${record.iterations} PBKDF2 iterations, not ${iterations}; open it with the same settings.`,
+    );
+  }
+  const key = await deriveKey(secret, fromBase64(record.salt), iterations);
+  const check = await unseal(key, fromBase64(record.check), KEY_CHECK_AAD);
+  if (!check || fromUtf8(check) !== fromUtf8(KEY_CHECK_PLAINTEXT)) {
+    throw new WrongSecretError(
+      "The secret does not open this replica set's data. Nothing was changed; check the secret.",
+    );
+  }
+  return key;
+}
+
+/** True when the chain has an encryption record (so it must be opened with a secret). */
+export async function isEncrypted(kv: CasKv, clientId: Uuid): Promise<boolean> {
+  return (await kv.get(encryptionKeyName(clientId))) !== null;
+}
+
+function parseRecord(bytes: Uint8Array): EncryptionRecord {
+  try {
+    const r = JSON.parse(fromUtf8(bytes)) as EncryptionRecord;
+    if (
+      r.v === 1 &&
+      typeof r.salt === 'string' &&
+      typeof r.check === 'string' &&
+      Number.isSafeInteger(r.iterations)
+    ) {
+      return r;
+    }
+  } catch {
+    // fall through
+  }
+  throw new ChainIntegrityError(
+    'The remote encryption record is malformed: it was tampered with or written by another program.',
+  );
+}
+
+/** Standard base64 of bytes. */
+export function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** Inverse of {@link toBase64}. */
+export function fromBase64(text: string): Uint8Array {
+  const s = atob(text);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+// WebCrypto's types want ArrayBuffer-backed views; ours always are (never SharedArrayBuffer).
+function buf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
+}

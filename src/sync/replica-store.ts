@@ -1,0 +1,92 @@
+/**
+ * The replica's local state, behind a small transaction-shaped interface: every {@link
+ * ReplicaStore.commit} is one atomic write (one IndexedDB readwrite transaction in the worker), so
+ * a crash never leaves an operation applied but not queued, or a version half-applied.
+ */
+import type { Uuid } from '../contracts/storage.js';
+import type { ObjectRef, Operation, Properties } from './operations.js';
+
+/** One object of the working set. */
+export interface StoredObject extends ObjectRef {
+  readonly properties: Properties;
+}
+
+/** A local operation waiting to be pushed. `seq` orders the queue and never repeats. */
+export interface PendingOperation {
+  readonly seq: number;
+  readonly op: Operation;
+}
+
+/**
+ * The state of an object as of the base version (before the pending operations), kept only for
+ * objects that pending operations touch: sync rebuilds them from it, so every replica ends up with
+ * exactly the chain's fold. `properties: null` means the object did not exist at the base.
+ */
+export interface ShadowObject extends ObjectRef {
+  readonly properties: Properties | null;
+}
+
+/** A push that may have reached the remote: recognised by its id when it shows up in the chain. */
+export interface InFlightPush {
+  readonly versionId: Uuid;
+  readonly parentVersionId: Uuid;
+  /** The pending operations it carries: the first `count` of the queue, from `firstSeq`. */
+  readonly firstSeq: number;
+  readonly count: number;
+}
+
+/** Small replica metadata, read and replaced as a whole. */
+export interface ReplicaState {
+  /** The last version of the chain this replica has applied (nil before the first sync). */
+  readonly baseVersionId: Uuid;
+  /** Its position in the chain (the first version is 1; 0 before the first sync). */
+  readonly baseHeight: number;
+  /** The next `seq` for a pending operation. */
+  readonly nextSeq: number;
+  readonly inFlight: InFlightPush | null;
+}
+
+/** The initial state of a new replica. */
+export const INITIAL_REPLICA_STATE: ReplicaState = {
+  baseVersionId: '00000000-0000-0000-0000-000000000000',
+  baseHeight: 0,
+  nextSeq: 1,
+  inFlight: null,
+};
+
+/** Everything one atomic commit changes. Fields left out change nothing. */
+export interface ReplicaWrite {
+  /** Removes every object before the puts below (a snapshot bootstrap). */
+  readonly clearObjects?: boolean;
+  readonly putObjects?: readonly StoredObject[];
+  readonly deleteObjects?: readonly ObjectRef[];
+  /** Replaces every shadow with these. */
+  readonly replaceShadows?: readonly ShadowObject[];
+  /** Adds these shadows (objects that had none). */
+  readonly addShadows?: readonly ShadowObject[];
+  readonly appendPending?: readonly PendingOperation[];
+  /** Removes the pending operations with these seqs. */
+  readonly removePending?: readonly number[];
+  readonly state?: ReplicaState;
+}
+
+/**
+ * Local persistence of one replica. Reads may run at any time; writes happen only through
+ * {@link ReplicaStore.commit}, atomically. Implementations copy data in and out.
+ */
+export interface ReplicaStore {
+  readState(): Promise<ReplicaState>;
+  /** The objects named, in the same order (`null` where absent). */
+  getObjects(refs: readonly ObjectRef[]): Promise<(Properties | null)[]>;
+  /** Every object of `collection` (of all collections when omitted), ordered by collection, then id. */
+  listObjects(collection?: string): Promise<StoredObject[]>;
+  /** Every shadow (one per object that pending operations touch). */
+  getShadows(): Promise<ShadowObject[]>;
+  /** The shadows of the objects named, in order (`undefined` where there is none). */
+  getShadowsOf(refs: readonly ObjectRef[]): Promise<(ShadowObject | undefined)[]>;
+  /** The pending queue in order, at most `limit` (all when omitted). */
+  getPending(limit?: number): Promise<PendingOperation[]>;
+  countPending(): Promise<number>;
+  /** Applies `write` atomically: all of it or, on error, none of it. */
+  commit(write: ReplicaWrite): Promise<void>;
+}

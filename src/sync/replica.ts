@@ -1,0 +1,322 @@
+/**
+ * The public face of the engine: one replica of a data set. Local changes apply to the working
+ * set at once and are queued, in one atomic commit; {@link Replica.sync} reconciles the queue
+ * with the remote chain.
+ */
+import type { CasKv } from '../contracts/cas-kv.js';
+import type { Unsubscribe } from '../contracts/common.js';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../contracts/errors.js';
+import type { Storage, Uuid } from '../contracts/storage.js';
+import { assertCount, assertUuid } from '../core/validate.js';
+import { Mutex } from './mutex.js';
+import {
+  assertJsonValue,
+  assertObjectRef,
+  assertProperty,
+  copyJson,
+  objectKey,
+  parseObjectKey,
+  type JsonValue,
+  type ObjectRef,
+  type Operation,
+  type Properties,
+} from './operations.js';
+import type { PendingOperation, ReplicaStore, ShadowObject, StoredObject } from './replica-store.js';
+import type { SnapshotPolicy } from './snapshots.js';
+import { SyncEngine, type SyncOptions, type SyncResult } from './sync.js';
+import { applyOperation } from './working-set.js';
+
+/** One local change, as callers describe it. */
+export type Change =
+  /** Creates the object with these properties. Fails if it exists. */
+  | {
+      readonly type: 'create';
+      readonly collection: string;
+      readonly id: string;
+      readonly properties?: Record<string, JsonValue>;
+    }
+  /** Sets these properties (`undefined` removes one). Fails if the object does not exist. */
+  | {
+      readonly type: 'update';
+      readonly collection: string;
+      readonly id: string;
+      readonly properties: Record<string, JsonValue | undefined>;
+    }
+  /** Deletes the object, if it exists. */
+  | { readonly type: 'delete'; readonly collection: string; readonly id: string };
+
+/** What changed, for subscribers. */
+export interface ReplicaChangeEvent {
+  readonly source: 'local' | 'sync';
+  /** The objects whose data changed, or `'all'` after a snapshot replaced the data set. */
+  readonly objects: readonly ObjectRef[] | 'all';
+  /** Local operations that lost a conflict to the chain and were discarded (sync only). */
+  readonly dropped: readonly Operation[];
+}
+
+/** Options of {@link Replica.open}. */
+export interface ReplicaOptions {
+  /** Local persistence (`MemoryReplicaStore`, or the worker's IndexedDB store). */
+  readonly store: ReplicaStore;
+  /** The remote chain; without it the replica works offline only and `sync()` is refused. */
+  readonly storage?: Storage;
+  /** The data set's id, shared by all its replicas. Required with `storage`. */
+  readonly clientId?: Uuid;
+  /** Remote metadata (the encryption salt). Required with `secret`. */
+  readonly kv?: CasKv;
+  /** Encrypts everything stored remotely (AES-256-GCM, key from PBKDF2-SHA256). */
+  readonly secret?: string;
+  /** Clock for update timestamps and snapshot ages (default `Date.now`). */
+  readonly clock?: () => number;
+  /** Most operations per pushed version (default 1000). */
+  readonly maxOperationsPerVersion?: number;
+  /** Versions fetched per remote read (default 100). */
+  readonly pullPageSize?: number;
+  readonly snapshotPolicy?: SnapshotPolicy;
+  /** TEST ONLY: fewer PBKDF2 iterations, for fast tests. Never set this in an application. */
+  readonly testOnlyPbkdf2Iterations?: number;
+}
+
+/** One replica of a replicated data set. */
+export class Replica {
+  readonly #store: ReplicaStore;
+  readonly #lock = new Mutex();
+  readonly #listeners = new Set<(event: ReplicaChangeEvent) => void>();
+  readonly #clock: () => number;
+  readonly #engine: SyncEngine | null;
+
+  private constructor(options: ReplicaOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock ?? Date.now;
+    const { storage, clientId } = options;
+    this.#engine = storage
+      ? new SyncEngine(
+          {
+            store: this.#store,
+            lock: this.#lock,
+            notify: (objects, dropped) => this.#emit({ source: 'sync', objects, dropped }),
+          },
+          {
+            storage,
+            clientId: clientId ?? '',
+            kv: options.kv,
+            secret: options.secret,
+            maxOperationsPerVersion: options.maxOperationsPerVersion,
+            pullPageSize: options.pullPageSize,
+            snapshotPolicy: options.snapshotPolicy,
+            clock: options.clock,
+            testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
+          },
+        )
+      : null;
+  }
+
+  /** Opens a replica over `options.store`. Works offline: nothing remote is read until `sync()`. */
+  static async open(options: ReplicaOptions): Promise<Replica> {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('options', 'expected { store, storage?, clientId?, kv?, secret? }.');
+    }
+    if (typeof options.store?.commit !== 'function') {
+      throw new InvalidArgumentError(
+        'options.store',
+        'expected a ReplicaStore such as new MemoryReplicaStore().',
+      );
+    }
+    if (options.storage !== undefined) assertUuid(options.clientId, 'options.clientId');
+    if (options.secret !== undefined) {
+      if (typeof options.secret !== 'string' || options.secret.length === 0) {
+        throw new InvalidArgumentError('options.secret', 'expected a non-empty string.');
+      }
+      if (!options.kv)
+        throw new InvalidArgumentError('options.kv', 'a secret needs a CasKv to keep its salt in.');
+    }
+    for (const name of ['maxOperationsPerVersion', 'pullPageSize', 'testOnlyPbkdf2Iterations'] as const) {
+      const value = options[name];
+      if (value !== undefined) {
+        assertCount(value, `options.${name}`);
+        if (value === 0) throw new InvalidArgumentError(`options.${name}`, 'must be at least 1.');
+      }
+    }
+    await options.store.readState(); // fail now, not on first use, if the store is unusable
+    return new Replica(options);
+  }
+
+  /** Creates an object. @throws AlreadyExistsError if it exists (nothing is changed). */
+  create(collection: string, id: string, properties: Record<string, JsonValue> = {}): Promise<void> {
+    return this.change([{ type: 'create', collection, id, properties }]);
+  }
+
+  /** Sets properties (`undefined` removes one). @throws NotFoundError if the object does not exist. */
+  update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void> {
+    return this.change([{ type: 'update', collection, id, properties }]);
+  }
+
+  /** Deletes an object. Returns whether it existed. */
+  async delete(collection: string, id: string): Promise<boolean> {
+    assertObjectRef(collection, id);
+    const existed = (await this.get(collection, id)) !== null;
+    await this.change([{ type: 'delete', collection, id }]);
+    return existed;
+  }
+
+  /**
+   * Applies `changes` in order, all or nothing, as one atomic local commit: the working set
+   * changes and the operations are queued together.
+   */
+  async change(changes: readonly Change[]): Promise<void> {
+    const checked = validateChanges(changes);
+    if (checked.length === 0) return;
+    const changed = await this.#lock.run(() => this.#record(checked));
+    if (changed.length > 0) this.#emit({ source: 'local', objects: changed, dropped: [] });
+  }
+
+  /** The object's properties, or `null` if it does not exist. */
+  async get(collection: string, id: string): Promise<Properties | null> {
+    assertObjectRef(collection, id);
+    const [props] = await this.#store.getObjects([{ collection, id }]);
+    return props ?? null;
+  }
+
+  /** Every object of `collection`, ordered by id. */
+  async list(collection: string): Promise<StoredObject[]> {
+    assertObjectRef(collection, 'list');
+    return this.#store.listObjects(collection);
+  }
+
+  /** How many local operations wait to be pushed. */
+  pendingCount(): Promise<number> {
+    return this.#store.countPending();
+  }
+
+  /** Calls `listener` after every change to the data (local writes and sync). */
+  subscribe(listener: (event: ReplicaChangeEvent) => void): Unsubscribe {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Reconciles with the remote chain: pull, rebase, push, repeat on conflict. */
+  sync(options: SyncOptions = {}): Promise<SyncResult> {
+    if (!this.#engine) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          'options.storage',
+          'this replica was opened without a remote Storage; it cannot sync.',
+        ),
+      );
+    }
+    return this.#engine.sync(options);
+  }
+
+  async #record(changes: readonly Change[]): Promise<ObjectRef[]> {
+    const keys = [...new Set(changes.map((c) => objectKey(c)))];
+    const refs = keys.map(parseObjectKey);
+    const [state, current, shadows] = await Promise.all([
+      this.#store.readState(),
+      this.#store.getObjects(refs),
+      this.#store.getShadowsOf(refs),
+    ]);
+    const working = new Map(keys.map((k, i) => [k, current[i] ?? null]));
+    const before = new Map(working);
+    const ops: Operation[] = [];
+    const timestamp = this.#clock();
+    for (const c of changes) {
+      const key = objectKey(c);
+      const exists = working.get(key) !== null;
+      const { collection, id } = c;
+      const next: Operation[] = [];
+      if (c.type === 'create') {
+        if (exists) {
+          throw new AlreadyExistsError(
+            `${describe(c)} already exists; use update() to change it. Nothing was changed.`,
+          );
+        }
+        next.push({ type: 'create', collection, id });
+        for (const [property, value] of Object.entries(c.properties ?? {})) {
+          next.push({ type: 'update', collection, id, property, value: copyJson(value), timestamp });
+        }
+      } else if (c.type === 'update') {
+        if (!exists) {
+          throw new NotFoundError(`${describe(c)} does not exist; create() it first. Nothing was changed.`);
+        }
+        for (const [property, value] of Object.entries(c.properties)) {
+          next.push({
+            type: 'update',
+            collection,
+            id,
+            property,
+            value: value === undefined ? undefined : copyJson(value),
+            timestamp,
+          });
+        }
+      } else if (exists) {
+        next.push({ type: 'delete', collection, id });
+      }
+      for (const op of next) working.set(key, applyOperation(working.get(key) ?? null, op));
+      ops.push(...next);
+    }
+    if (ops.length === 0) return [];
+    const addShadows: ShadowObject[] = [];
+    keys.forEach((key, i) => {
+      if (!shadows[i] && ops.some((op) => objectKey(op) === key)) {
+        addShadows.push({ ...parseObjectKey(key), properties: before.get(key) ?? null });
+      }
+    });
+    const appendPending: PendingOperation[] = ops.map((op, i) => ({ seq: state.nextSeq + i, op }));
+    const putObjects: StoredObject[] = [];
+    const deleteObjects: ObjectRef[] = [];
+    const changed: ObjectRef[] = [];
+    keys.forEach((key) => {
+      const ref = parseObjectKey(key);
+      const after = working.get(key) ?? null;
+      if (after === before.get(key)) return;
+      changed.push(ref);
+      if (after) putObjects.push({ ...ref, properties: after });
+      else deleteObjects.push(ref);
+    });
+    await this.#store.commit({
+      putObjects,
+      deleteObjects,
+      addShadows,
+      appendPending,
+      state: { ...state, nextSeq: state.nextSeq + ops.length },
+    });
+    return changed;
+  }
+
+  #emit(event: ReplicaChangeEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        console.error('chainsync: a change listener threw', error);
+      }
+    }
+  }
+}
+
+function describe(ref: ObjectRef): string {
+  return `Object ${JSON.stringify(ref.id)} of collection ${JSON.stringify(ref.collection)}`;
+}
+
+function validateChanges(changes: readonly Change[]): Change[] {
+  if (!Array.isArray(changes)) throw new InvalidArgumentError('changes', 'expected an array of changes.');
+  return changes.map((c: Change, i) => {
+    const arg = `changes[${i}]`;
+    if (typeof c !== 'object' || c === null) throw new InvalidArgumentError(arg, 'expected a change object.');
+    assertObjectRef(c.collection, c.id);
+    if (c.type === 'delete') return c;
+    if (c.type !== 'create' && c.type !== 'update') {
+      throw new InvalidArgumentError(`${arg}.type`, "expected 'create', 'update' or 'delete'.");
+    }
+    const props: unknown = c.properties ?? (c.type === 'create' ? {} : undefined);
+    if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+      throw new InvalidArgumentError(`${arg}.properties`, 'expected an object of property values.');
+    }
+    for (const [property, value] of Object.entries(props)) {
+      assertProperty(property, `${arg}.properties key`);
+      if (value !== undefined || c.type === 'create') assertJsonValue(value, `${arg}.properties.${property}`);
+    }
+    return c;
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * History segments: the operations of one version, with the version's place in the chain (client,
+ * id, parent, height) inside the authenticated body so a reorder or splice is detected.
+ */
+import { ChainIntegrityError } from '../contracts/errors.js';
+import type { Uuid } from '../contracts/storage.js';
+import { fromUtf8, utf8 } from '../core/bytes.js';
+import { unwrap, wrap, type EnvelopeKey } from './envelope.js';
+import { assertOperation, type JsonValue, type Operation } from './operations.js';
+
+/** Where a version sits in its chain. */
+export interface VersionPlace {
+  readonly clientId: Uuid;
+  readonly versionId: Uuid;
+  readonly parentVersionId: Uuid;
+  /** 1 for the chain's first version, parent's height + 1 after. */
+  readonly height: number;
+}
+
+type EncodedOp =
+  | ['c', string, string]
+  | ['d', string, string]
+  | ['u', string, string, string, number]
+  | ['u', string, string, string, number, JsonValue];
+
+interface SegmentBody {
+  v: 1;
+  c: Uuid;
+  id: Uuid;
+  p: Uuid;
+  h: number;
+  ops: EncodedOp[];
+}
+
+function aad(place: VersionPlace): string {
+  return `chainsync/v1/segment/${place.clientId}/${place.versionId}/${place.parentVersionId}`;
+}
+
+/** Encodes (and seals, with a key) the operations of one version. */
+export function encodeSegment(
+  env: EnvelopeKey,
+  place: VersionPlace,
+  ops: readonly Operation[],
+): Promise<Uint8Array> {
+  const body: SegmentBody = {
+    v: 1,
+    c: place.clientId,
+    id: place.versionId,
+    p: place.parentVersionId,
+    h: place.height,
+    ops: ops.map(encodeOp),
+  };
+  return wrap(env, utf8(JSON.stringify(body)), aad(place));
+}
+
+/**
+ * Decodes a version's segment, checking that it was written for exactly this place in the chain.
+ * @throws ChainIntegrityError otherwise (or when it fails authentication).
+ */
+export async function decodeSegment(
+  env: EnvelopeKey,
+  place: VersionPlace,
+  bytes: Uint8Array,
+): Promise<Operation[]> {
+  const what = `version ${place.versionId}`;
+  const raw = await unwrap(env, bytes, aad(place), what);
+  let body: SegmentBody;
+  try {
+    body = JSON.parse(fromUtf8(raw)) as SegmentBody;
+  } catch (error) {
+    throw new ChainIntegrityError(`The remote ${what} is not a valid history segment.`, { cause: error });
+  }
+  if (
+    body?.v !== 1 ||
+    body.c !== place.clientId ||
+    body.id !== place.versionId ||
+    body.p !== place.parentVersionId ||
+    body.h !== place.height ||
+    !Array.isArray(body.ops)
+  ) {
+    throw new ChainIntegrityError(
+      `The remote ${what} does not belong at this place in the chain (expected height ${place.height} after ${place.parentVersionId}): the chain was reordered or spliced.`,
+    );
+  }
+  try {
+    return body.ops.map(decodeOp);
+  } catch (error) {
+    throw new ChainIntegrityError(`The remote ${what} holds a malformed operation.`, { cause: error });
+  }
+}
+
+function encodeOp(op: Operation): EncodedOp {
+  if (op.type === 'create') return ['c', op.collection, op.id];
+  if (op.type === 'delete') return ['d', op.collection, op.id];
+  return op.value === undefined
+    ? ['u', op.collection, op.id, op.property, op.timestamp]
+    : ['u', op.collection, op.id, op.property, op.timestamp, op.value];
+}
+
+function decodeOp(e: EncodedOp): Operation {
+  if (!Array.isArray(e)) throw new TypeError('operation is not an array');
+  const [t, collection, id] = e;
+  let op: Operation;
+  if (t === 'c') op = { type: 'create', collection, id };
+  else if (t === 'd') op = { type: 'delete', collection, id };
+  else op = { type: 'update', collection, id, property: e[3], timestamp: e[4], value: e[5] };
+  assertOperation(op);
+  return op;
+}

@@ -1,0 +1,388 @@
+/**
+ * TaskChampion's sync cases, in TypeScript, against the contracts only (a Storage in memory):
+ * conflicting updates, create/delete races, batching (every batch rebased), snapshot bootstrap,
+ * snapshot avoidance, pruned-base recovery, and remote faults resolved without loss or duplicates.
+ */
+import { describe, expect, it } from 'vitest';
+import { DeterminateRemoteError } from '../contracts/errors.js';
+import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
+import { MemoryStorage } from '../memory/memory-storage.js';
+import { MemoryReplicaStore } from './memory-replica-store.js';
+import { Replica, type ReplicaOptions } from './replica.js';
+import { ControllableStorage, FaultyStorage } from './test-support.js';
+
+function clock(start = 1_000) {
+  let t = start;
+  const f = () => t;
+  f.set = (v: number) => (t = v);
+  return f;
+}
+
+async function open(storage: Storage, clientId: Uuid, extra: Partial<ReplicaOptions> = {}) {
+  const store = new MemoryReplicaStore();
+  return { store, replica: await Replica.open({ store, storage, clientId, ...extra }) };
+}
+
+async function dump(r: Replica, collection = 'tasks') {
+  return (await r.list(collection)).map((o) => [o.id, o.properties]);
+}
+
+describe('sync: TaskChampion cases', () => {
+  it('syncs creates and updates between two replicas', async () => {
+    const storage = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    const { replica: b } = await open(storage, client);
+    await a.create('tasks', 't1', { title: 'my first task', status: 'pending' });
+    expect(await a.pendingCount()).toBe(3);
+    const ra = await a.sync();
+    expect(ra.pushedVersions).toBe(1);
+    expect(await a.pendingCount()).toBe(0);
+    const rb = await b.sync();
+    expect(rb.reset).toBe('bootstrap'); // a uploaded a snapshot (none existed: urgency high)
+    expect(await b.get('tasks', 't1')).toEqual({ title: 'my first task', status: 'pending' });
+    await b.update('tasks', 't1', { status: 'completed' });
+    await b.create('tasks', 't2', { title: 'second' });
+    await b.sync();
+    await a.sync();
+    expect(await dump(a)).toEqual(await dump(b));
+    expect(await a.get('tasks', 't1')).toEqual({ title: 'my first task', status: 'completed' });
+  });
+
+  it('conflicting updates: the later timestamp wins on both replicas, a tie goes to the chain', async () => {
+    const storage = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const ca = clock();
+    const cb = clock();
+    const { replica: a } = await open(storage, client, { clock: ca });
+    const { replica: b } = await open(storage, client, { clock: cb });
+    await a.create('tasks', 't', { title: 'x', prio: 'L' });
+    await a.sync();
+    await b.sync();
+
+    ca.set(5_000);
+    cb.set(4_000);
+    await a.update('tasks', 't', { title: 'from a (later)' });
+    await b.update('tasks', 't', { title: 'from b (earlier)' });
+    await b.sync(); // b's update reaches the chain first...
+    const ra = await a.sync(); // ...but a's later one wins
+    expect(ra.dropped).toEqual([]);
+    await b.sync();
+    expect(await a.get('tasks', 't')).toMatchObject({ title: 'from a (later)' });
+    expect(await b.get('tasks', 't')).toMatchObject({ title: 'from a (later)' });
+
+    ca.set(9_000);
+    cb.set(9_000);
+    await a.update('tasks', 't', { prio: 'A' });
+    await b.update('tasks', 't', { prio: 'B' });
+    await a.sync(); // a's is in the chain first; b's ties and loses
+    const rb = await b.sync();
+    expect(rb.dropped).toEqual([
+      { type: 'update', collection: 'tasks', id: 't', property: 'prio', value: 'B', timestamp: 9_000 },
+    ]);
+    await a.sync();
+    expect(await a.get('tasks', 't')).toEqual({ title: 'from a (later)', prio: 'A' });
+    expect(await dump(b)).toEqual(await dump(a));
+  });
+
+  it('create/delete race: delete on one side, delete-and-recreate on the other', async () => {
+    const storage = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    const { replica: b } = await open(storage, client);
+    await a.create('tasks', 't', { title: 'old' });
+    await a.sync();
+    await b.sync();
+    await a.delete('tasks', 't');
+    await b.delete('tasks', 't');
+    await b.create('tasks', 't', { title: 'new' });
+    await a.sync();
+    await b.sync(); // Delete/Delete collapse; b's Create and Updates survive
+    await a.sync();
+    expect(await a.get('tasks', 't')).toEqual({ title: 'new' });
+    expect(await b.get('tasks', 't')).toEqual({ title: 'new' });
+  });
+
+  it('delete beats update; create beats delete', async () => {
+    const storage = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    const { replica: b } = await open(storage, client);
+    await a.create('tasks', 'gone', { n: 1 });
+    await a.create('tasks', 'kept', { n: 1 });
+    await a.sync();
+    await b.sync();
+    await a.delete('tasks', 'gone');
+    await b.update('tasks', 'gone', { n: 2 });
+    await a.delete('tasks', 'kept');
+    await b.delete('tasks', 'kept');
+    await b.create('tasks', 'kept', { n: 3 });
+    await a.sync();
+    const rb = await b.sync();
+    expect(rb.dropped).toContainEqual(
+      expect.objectContaining({ type: 'update', id: 'gone', property: 'n', value: 2 }),
+    );
+    await a.sync();
+    for (const r of [a, b]) {
+      expect(await r.get('tasks', 'gone')).toBeNull();
+      expect(await r.get('tasks', 'kept')).toEqual({ n: 3 });
+    }
+  });
+
+  it('both replicas create the same object: Create/Create collapses and the updates merge', async () => {
+    const storage = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    const { replica: b } = await open(storage, client);
+    await a.create('tasks', 'same', { fromA: true });
+    await b.create('tasks', 'same', { fromB: true });
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    expect(await a.get('tasks', 'same')).toEqual({ fromA: true, fromB: true });
+    expect(await dump(b)).toEqual(await dump(a));
+  });
+
+  it('batches large pushes into several versions', async () => {
+    const storage = new ControllableStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client, { maxOperationsPerVersion: 10 });
+    const { replica: b } = await open(storage, client, { pullPageSize: 2 });
+    await b.create('tasks', 'from-b');
+    await b.sync(); // b's base is now a real version: it will pull, not bootstrap
+    await a.change(
+      Array.from({ length: 25 }, (_, i) => ({ type: 'create' as const, collection: 'tasks', id: `t${i}` })),
+    );
+    const ra = await a.sync();
+    expect(ra.pushedVersions).toBe(3);
+    expect(ra.pushedOperations).toBe(25);
+    expect(storage.chain().length).toBe(4);
+    const rb = await b.sync();
+    expect(rb.pulledVersions).toBe(3);
+    expect((await b.list('tasks')).length).toBe(26);
+    expect(await dump(b)).toEqual(await dump(a));
+  });
+
+  it('rebases every batch, including those after the first (TaskChampion #686)', async () => {
+    const inner = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const ca = clock(1_000);
+    const cb = clock(1_000);
+    const { replica: b } = await open(inner, client, { clock: cb });
+    // After a's first batch lands, b pushes a later update of the property a's second batch sets.
+    let hooked = false;
+    const storage: Storage = {
+      txn: async (id) => {
+        const txn = await inner.txn(id);
+        return {
+          ...bindAll(txn),
+          commit: async () => {
+            await txn.commit();
+            if (!hooked) {
+              hooked = true;
+              cb.set(3_000);
+              await b.sync();
+              await b.update('tasks', 'x', { title: 'from b, later' });
+              await b.sync();
+            }
+          },
+        };
+      },
+    };
+    const { replica: a } = await open(storage, client, { clock: ca, maxOperationsPerVersion: 2 });
+    await a.create('tasks', 'x'); // batch 1: create x, plus one more op
+    await a.create('tasks', 'y');
+    ca.set(2_000);
+    await a.update('tasks', 'x', { title: 'from a, earlier' }); // batch 2
+    const ra = await a.sync();
+    expect(ra.dropped).toEqual([
+      {
+        type: 'update',
+        collection: 'tasks',
+        id: 'x',
+        property: 'title',
+        value: 'from a, earlier',
+        timestamp: 2_000,
+      },
+    ]);
+    await b.sync();
+    expect(await a.get('tasks', 'x')).toEqual({ title: 'from b, later' });
+    expect(await b.get('tasks', 'x')).toEqual({ title: 'from b, later' });
+  });
+
+  it('catches up many versions in pages, without one round trip per version', async () => {
+    const storage = new ControllableStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client, { maxOperationsPerVersion: 1 });
+    const { replica: b } = await open(storage, client); // default page: 100 versions
+    await b.create('c', 'from-b');
+    await b.sync();
+    await a.change(
+      Array.from({ length: 250 }, (_, i) => ({ type: 'create' as const, collection: 'c', id: `o${i}` })),
+    );
+    await a.sync({ avoidSnapshots: true });
+    expect(storage.chain().length).toBe(251);
+    storage.calls.readVersionsAfter = 0;
+    storage.calls.readVersionByParent = 0;
+    const rb = await b.sync();
+    expect(rb.pulledVersions).toBe(250);
+    expect(storage.calls.readVersionsAfter).toBe(3);
+    // 100 + 100 + 50 in three bulk reads; the core's txn then probes once for a child of the last.
+    expect(storage.calls.readVersionByParent).toBe(1);
+    expect((await b.list('c')).length).toBe(251);
+  });
+});
+
+describe('sync: snapshots', () => {
+  it('uploads a snapshot when urgency is high, and a fresh replica bootstraps from it', async () => {
+    const storage = new ControllableStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    await a.create('tasks', 't1', { title: 'one' });
+    const r1 = await a.sync(); // no snapshot yet: urgency high
+    expect(r1.snapshotUploaded).toBe(true);
+    expect(storage.client?.snapshot?.versionId).toBe(storage.chain()[0]!.versionId);
+    await a.create('tasks', 't2', { title: 'two' });
+    await a.update('tasks', 't1', { title: 'one!' });
+    expect((await a.sync()).snapshotUploaded).toBe(false);
+
+    const { replica: fresh } = await open(storage, client);
+    await fresh.create('notes', 'n', { text: 'offline before first sync' });
+    const rf = await fresh.sync();
+    expect(rf.reset).toBe('bootstrap');
+    expect(rf.pulledVersions).toBe(1); // only the version after the snapshot
+    expect(await dump(fresh)).toEqual(await dump(a));
+    await a.sync();
+    expect(await a.get('notes', 'n')).toEqual({ text: 'offline before first sync' });
+  });
+
+  it('avoids a low-urgency snapshot when asked, but not a high-urgency one', async () => {
+    const storage = new ControllableStorage();
+    const client = crypto.randomUUID();
+    const policy = { versions: 4, days: 14 };
+    const { replica: a } = await open(storage, client, { snapshotPolicy: policy });
+    await a.create('tasks', 'a');
+    expect((await a.sync({ avoidSnapshots: true })).snapshotUploaded).toBe(true); // none yet: high
+    await a.create('tasks', 'b');
+    await a.sync({ avoidSnapshots: true });
+    await a.create('tasks', 'c');
+    const low = await a.sync({ avoidSnapshots: true }); // 2 versions since: low
+    expect(low.snapshotUploaded).toBe(false);
+    expect(storage.client?.snapshot?.versionsSince).toBe(2);
+    await a.create('tasks', 'd');
+    await a.sync({ avoidSnapshots: true });
+    await a.create('tasks', 'e');
+    const high = await a.sync({ avoidSnapshots: true }); // 4 since: high
+    expect(high.snapshotUploaded).toBe(true);
+    expect(storage.client?.snapshot?.versionsSince).toBe(0);
+    await a.create('tasks', 'f');
+    await a.sync();
+    await a.create('tasks', 'g');
+    expect((await a.sync()).snapshotUploaded).toBe(true); // low, not avoided
+  });
+
+  it('a replica whose base was pruned recovers from the snapshot and keeps its pending operations', async () => {
+    const storage = new ControllableStorage();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    const { replica: b } = await open(storage, client);
+    await a.create('tasks', 'shared', { v: 0 });
+    await a.sync();
+    await b.sync();
+    await b.update('tasks', 'shared', { offline: 'edit' });
+    await b.create('tasks', 'mine', { v: 1 });
+    for (let i = 0; i < 3; i++) {
+      await a.create('tasks', `a${i}`);
+      await a.sync();
+    }
+    await a.update('tasks', 'shared', { v: 9 });
+    await a.sync({ avoidSnapshots: false });
+    // force a snapshot at the head, then prune everything up to it
+    const { replica: c } = await open(storage, client, { snapshotPolicy: { versions: 1, days: 14 } });
+    await c.create('tasks', 'c');
+    expect((await c.sync()).snapshotUploaded).toBe(true);
+    expect(storage.prune()).toBeGreaterThan(1);
+
+    const rb = await b.sync();
+    expect(rb.reset).toBe('recovered');
+    expect(rb.pushedOperations).toBe(3); // update shared.offline, create mine, update mine.v
+    await a.sync();
+    await c.sync();
+    const expected = await dump(a);
+    expect(await dump(b)).toEqual(expected);
+    expect(await dump(c)).toEqual(expected);
+    expect(await a.get('tasks', 'shared')).toEqual({ v: 9, offline: 'edit' });
+    expect(await a.get('tasks', 'mine')).toEqual({ v: 1 });
+  });
+});
+
+describe('sync: remote faults', () => {
+  it('a push that lands but reports an indeterminate error is resolved by reading back, not duplicated', async () => {
+    const inner = new ControllableStorage();
+    let faults = ['fail-after'];
+    const storage = new FaultyStorage(inner, (call) =>
+      call === 'commit' ? ((faults.shift() as 'fail-after') ?? 'none') : 'none',
+    );
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    await a.create('tasks', 't', { n: 1 });
+    const r = await a.sync();
+    expect(r.pushedVersions).toBe(1);
+    expect(inner.chain().length).toBe(1);
+    expect(await a.pendingCount()).toBe(0);
+    faults = [];
+  });
+
+  it('an unresolved push is recognised by its id on the next sync, never pushed twice', async () => {
+    const inner = new ControllableStorage();
+    const plan: ('none' | 'fail-before' | 'fail-after')[] = [];
+    const storage = new FaultyStorage(inner, () => plan.shift() ?? 'none');
+    const client = crypto.randomUUID();
+    const { replica: a, store } = await open(storage, client);
+    await a.create('tasks', 't', { n: 1 });
+    // getClient ok, (pull: getVersionsAfter not reached: empty chain), push: getClient ok,
+    // commit applied-then-fails, read-back fails.
+    plan.push('none', 'none', 'fail-after', 'fail-before');
+    await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    expect(inner.chain().length).toBe(1);
+    expect((await store.readState()).inFlight).not.toBeNull();
+    expect(await a.pendingCount()).toBe(2);
+    const r = await a.sync();
+    expect(r.pushedVersions).toBe(1);
+    expect(await a.pendingCount()).toBe(0);
+    expect(inner.chain().length).toBe(1);
+    const { replica: b } = await open(inner, client);
+    await b.sync();
+    expect(await b.get('tasks', 't')).toEqual({ n: 1 });
+  });
+
+  it('a determinate failure changes nothing; the next sync pushes', async () => {
+    const inner = new ControllableStorage();
+    let fail = true;
+    const storage = new FaultyStorage(inner, (call) => (call === 'commit' && fail ? 'fail-before' : 'none'));
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    await a.create('tasks', 't');
+    await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    expect(inner.chain().length).toBe(0);
+    expect(await a.pendingCount()).toBe(1);
+    fail = false;
+    await a.sync();
+    expect(inner.chain().length).toBe(1);
+    expect(await a.pendingCount()).toBe(0);
+  });
+});
+
+function bindAll(txn: StorageTxn): StorageTxn {
+  return {
+    getClient: () => txn.getClient(),
+    newClient: (id) => txn.newClient(id),
+    setSnapshot: (s, d) => txn.setSnapshot(s, d),
+    getSnapshotData: (id) => txn.getSnapshotData(id),
+    getVersionByParent: (id) => txn.getVersionByParent(id),
+    getVersion: (id) => txn.getVersion(id),
+    getVersionsAfter: (id, n) => txn.getVersionsAfter(id, n),
+    addVersion: (id, p, s) => txn.addVersion(id, p, s),
+    commit: () => txn.commit(),
+  };
+}

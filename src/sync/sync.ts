@@ -1,0 +1,467 @@
+/**
+ * The sync loop over any {@link Storage}: pull the versions after the base, rebase the pending
+ * operations on them, push them as new versions (in batches), and repeat when another replica got
+ * there first. Snapshots bootstrap fresh replicas and rescue replicas whose base was pruned.
+ */
+import type { CasKv } from '../contracts/cas-kv.js';
+import {
+  AlreadyExistsError,
+  ChainIntegrityError,
+  RemoteError,
+  TransactionConflictError,
+  VersionConflictError,
+  WrongSecretError,
+} from '../contracts/errors.js';
+import {
+  NIL_UUID,
+  type Client,
+  type Storage,
+  type StorageTxn,
+  type Uuid,
+  type Version,
+} from '../contracts/storage.js';
+import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
+import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS } from './crypto.js';
+import type { EnvelopeKey } from './envelope.js';
+import type { Mutex } from './mutex.js';
+import type { ObjectRef, Operation } from './operations.js';
+import { objectKey } from './operations.js';
+import type { InFlightPush, PendingOperation, ReplicaStore, StoredObject } from './replica-store.js';
+import { decodeSegment, encodeSegment } from './segments.js';
+import {
+  type SnapshotContent,
+  decodeSnapshot,
+  DEFAULT_SNAPSHOT_POLICY,
+  encodeSnapshot,
+  snapshotUrgency,
+  type SnapshotPolicy,
+} from './snapshots.js';
+
+/** What the engine needs from its replica. */
+export interface SyncHost {
+  readonly store: ReplicaStore;
+  /** The replica's write lock: local writes and the engine's commits never interleave. */
+  readonly lock: Mutex;
+  /**
+   * Tells subscribers which objects sync changed (`'all'` after a snapshot reset) and which
+   * pending operations lost a conflict and were discarded.
+   */
+  notify(changed: ObjectRef[] | 'all', dropped: readonly Operation[]): void;
+}
+
+/** Configuration of {@link SyncEngine}. */
+export interface SyncConfig {
+  readonly storage: Storage;
+  /** The replicated data set: every replica of it uses the same id. */
+  readonly clientId: Uuid;
+  /** Where the encryption salt and key check live (needed with a secret). */
+  readonly kv?: CasKv | undefined;
+  readonly secret?: string | undefined;
+  /** Most operations per pushed version (default 1000). */
+  readonly maxOperationsPerVersion?: number | undefined;
+  /** Versions fetched per read (default 100). */
+  readonly pullPageSize?: number | undefined;
+  readonly snapshotPolicy?: SnapshotPolicy | undefined;
+  /** Push/pull rounds before giving up under constant contention (default 50). */
+  readonly maxRounds?: number | undefined;
+  readonly clock?: (() => number) | undefined;
+  /**
+   * TEST ONLY: PBKDF2 iterations instead of {@link PBKDF2_ITERATIONS}. Weakens the key; every
+   * replica of a chain must use the same value. Never set this in an application.
+   */
+  readonly testOnlyPbkdf2Iterations?: number | undefined;
+}
+
+/** Options of one {@link SyncEngine.sync} call. */
+export interface SyncOptions {
+  /** Upload a snapshot only when its urgency is high (TaskChampion's `avoid_snapshots`). */
+  readonly avoidSnapshots?: boolean;
+}
+
+/** What one sync did. */
+export interface SyncResult {
+  /** Other replicas' versions applied. */
+  pulledVersions: number;
+  /** Versions this replica added to the chain. */
+  pushedVersions: number;
+  pushedOperations: number;
+  /** Pending operations that lost a conflict (by the transform rules) and were discarded. */
+  dropped: Operation[];
+  /** How the base was replaced from a snapshot, if it was. */
+  reset: 'bootstrap' | 'recovered' | null;
+  snapshotUploaded: boolean;
+}
+
+/** Pulls, rebases and pushes one replica's chain. Calls to {@link SyncEngine.sync} run one at a time. */
+export class SyncEngine {
+  readonly #host: SyncHost;
+  readonly #config: SyncConfig;
+  readonly #maxOps: number;
+  readonly #pageSize: number;
+  #envelope: Promise<EnvelopeKey> | null = null;
+  #running: Promise<unknown> = Promise.resolve();
+
+  constructor(host: SyncHost, config: SyncConfig) {
+    this.#host = host;
+    this.#config = config;
+    this.#maxOps = config.maxOperationsPerVersion ?? 1000;
+    this.#pageSize = config.pullPageSize ?? 100;
+  }
+
+  /** Runs one sync, after any sync already running. */
+  sync(options: SyncOptions = {}): Promise<SyncResult> {
+    const run = this.#running.then(() => this.#sync(options));
+    this.#running = run.catch(() => undefined);
+    return run;
+  }
+
+  async #sync(options: SyncOptions): Promise<SyncResult> {
+    const env = await this.#key();
+    const result: SyncResult = {
+      pulledVersions: 0,
+      pushedVersions: 0,
+      pushedOperations: 0,
+      dropped: [],
+      reset: null,
+      snapshotUploaded: false,
+    };
+    const maxRounds = this.#config.maxRounds ?? 50;
+    for (let round = 0; ; round++) {
+      if (round >= maxRounds) {
+        throw new VersionConflictError(
+          `Other replicas kept pushing first for ${maxRounds} rounds; nothing is lost, call sync() again.`,
+        );
+      }
+      await this.#pull(env, result);
+      if ((await this.#pushAll(env, result)) === 'done') break;
+    }
+    if (result.pushedVersions > 0) await this.#maybeSnapshot(env, options, result);
+    return result;
+  }
+
+  /** The envelope key, derived once per engine (PBKDF2 is slow on purpose). */
+  #key(): Promise<EnvelopeKey> {
+    this.#envelope ??= this.#openKey().catch((error: unknown) => {
+      this.#envelope = null; // let a later sync retry (e.g. the key record was unreachable)
+      throw error;
+    });
+    return this.#envelope;
+  }
+
+  async #openKey(): Promise<EnvelopeKey> {
+    const { kv, clientId, secret } = this.#config;
+    if (secret === undefined) {
+      if (kv && (await isEncrypted(kv, clientId))) {
+        throw new WrongSecretError('This replica set is encrypted: open the replica with its secret.');
+      }
+      return { key: null };
+    }
+    if (!kv) throw new WrongSecretError('A secret needs a CasKv (`kv`) to keep the encryption salt in.');
+    const iterations = this.#config.testOnlyPbkdf2Iterations ?? PBKDF2_ITERATIONS;
+    return { key: await openEncryptionKey(kv, clientId, secret, iterations) };
+  }
+
+  // ---- pull -------------------------------------------------------------------------------------
+
+  async #pull(env: EnvelopeKey, result: SyncResult): Promise<void> {
+    const { store } = this.#host;
+    const txn = await this.#config.storage.txn(this.#config.clientId);
+    const client = await txn.getClient();
+    let state = await store.readState();
+    if (!client || client.latestVersionId === NIL_UUID) {
+      if (state.baseVersionId !== NIL_UUID) {
+        throw new ChainIntegrityError(
+          `The remote chain is empty, but this replica already synced version ${state.baseVersionId}: the server was rolled back or wiped. Nothing local was changed.`,
+        );
+      }
+      return;
+    }
+    // A fresh replica starts from the snapshot, unless it has a push in flight: then it reads the
+    // chain from the start, so it can recognise that push if it landed.
+    if (state.baseVersionId === NIL_UUID && client.snapshot && !state.inFlight) {
+      const snapshot = await this.#readSnapshot(env, txn, client);
+      await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, 0, null);
+      result.reset = 'bootstrap';
+      state = await store.readState();
+    }
+    let recovered = false;
+    for (;;) {
+      let cursor = state.baseVersionId;
+      let height = state.baseHeight;
+      let reachedLatest = cursor === client.latestVersionId;
+      for (;;) {
+        const versions = await txn.getVersionsAfter(cursor, this.#pageSize);
+        if (versions.length === 0) break;
+        const ops = await this.#decodePage(env, versions, cursor, height);
+        await this.#applyPage(versions, ops, height, result);
+        reachedLatest ||= versions.some((v) => v.versionId === client.latestVersionId);
+        cursor = versions.at(-1)?.versionId ?? cursor;
+        height += versions.length;
+        if (versions.length < this.#pageSize) break;
+      }
+      if (reachedLatest) return;
+      // The base is not an ancestor of the remote head: pruned (recover) or rolled back (refuse).
+      if (!recovered && client.snapshot) {
+        const snapshot = await this.#readSnapshot(env, txn, client);
+        if (snapshot.height > height) {
+          await this.#recover(txn, snapshot);
+          result.reset = 'recovered';
+          recovered = true;
+          state = await store.readState();
+          continue;
+        }
+      }
+      throw new ChainIntegrityError(
+        `The remote chain does not contain version ${cursor} (height ${height}) that this replica already synced: the server rolled back or forked the chain. Nothing local was changed.`,
+      );
+    }
+  }
+
+  async #decodePage(
+    env: EnvelopeKey,
+    versions: Version[],
+    parent: Uuid,
+    height: number,
+  ): Promise<Operation[][]> {
+    let expectedParent = parent;
+    for (const v of versions) {
+      if (v.parentVersionId !== expectedParent) {
+        throw new ChainIntegrityError(
+          `The remote returned version ${v.versionId} after ${expectedParent}, but its parent is ${v.parentVersionId}: the chain was reordered. Nothing local was changed.`,
+        );
+      }
+      expectedParent = v.versionId;
+    }
+    const clientId = this.#config.clientId;
+    return Promise.all(
+      versions.map((v, i) =>
+        decodeSegment(
+          env,
+          { clientId, versionId: v.versionId, parentVersionId: v.parentVersionId, height: height + 1 + i },
+          v.historySegment,
+        ),
+      ),
+    );
+  }
+
+  async #applyPage(
+    versions: Version[],
+    ops: Operation[][],
+    height: number,
+    result: SyncResult,
+  ): Promise<void> {
+    const { store, lock } = this.#host;
+    await lock.run(async () => {
+      const state = await store.readState();
+      const steps: ChainStep[] = versions.map((v, i) =>
+        state.inFlight?.versionId === v.versionId
+          ? { kind: 'own', count: state.inFlight.count }
+          : { kind: 'foreign', ops: ops[i] ?? [] },
+      );
+      const last = versions.at(-1)?.versionId ?? state.baseVersionId;
+      const advance = await advanceBase(store, steps, movedTo(last, height + versions.length));
+      await store.commit(advance.write);
+      for (const step of steps) {
+        if (step.kind === 'own') {
+          result.pushedVersions++;
+          result.pushedOperations += step.count;
+        } else result.pulledVersions++;
+      }
+      const dropped = advance.dropped.map((p) => p.op);
+      result.dropped.push(...dropped);
+      if (advance.changed.length > 0 || dropped.length > 0) this.#host.notify(advance.changed, dropped);
+    });
+  }
+
+  async #readSnapshot(env: EnvelopeKey, txn: StorageTxn, client: Client) {
+    const meta = client.snapshot;
+    if (!meta) throw new ChainIntegrityError('The remote snapshot vanished while it was being read.');
+    const data = await txn.getSnapshotData(meta.versionId);
+    if (!data)
+      throw new ChainIntegrityError(
+        `The remote lists a snapshot of ${meta.versionId} but has no data for it.`,
+      );
+    return decodeSnapshot(env, this.#config.clientId, meta.versionId, data);
+  }
+
+  /**
+   * Replaces a pruned base by the snapshot. A push in flight is resolved first: if its version is
+   * in the chain at or before the snapshot, the snapshot holds its operations (drop them from the
+   * queue); after it, it is pulled next and recognised. If it cannot be found it may have been
+   * pruned or never landed; its operations are kept (never lost, at worst applied twice).
+   */
+  async #recover(txn: StorageTxn, snapshot: SnapshotContent): Promise<void> {
+    const state = await this.#host.store.readState();
+    const push = state.inFlight;
+    let included = 0;
+    let keep: InFlightPush | null = null;
+    if (push && (await txn.getVersion(push.versionId))) {
+      if (state.baseHeight + 1 <= snapshot.height) included = push.count;
+      else keep = push;
+    }
+    await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, included, keep);
+  }
+
+  async #applyReset(
+    objects: StoredObject[],
+    versionId: Uuid,
+    height: number,
+    included: number,
+    inFlight: InFlightPush | null,
+  ): Promise<void> {
+    const { store, lock } = this.#host;
+    const next = movedTo(versionId, height);
+    await lock.run(async () => {
+      await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
+      this.#host.notify('all', []);
+    });
+  }
+
+  // ---- push -------------------------------------------------------------------------------------
+
+  /** Pushes the pending queue in batches; `'conflict'` when another replica got there first. */
+  async #pushAll(env: EnvelopeKey, result: SyncResult): Promise<'done' | 'conflict'> {
+    for (;;) {
+      const prepared = await this.#preparePush();
+      if (!prepared) return 'done';
+      const { push, ops, height } = prepared;
+      const segment = await encodeSegment(
+        env,
+        {
+          clientId: this.#config.clientId,
+          versionId: push.versionId,
+          parentVersionId: push.parentVersionId,
+          height,
+        },
+        ops,
+      );
+      if ((await this.#addVersion(push, segment)) === 'conflict') return 'conflict';
+      const { store, lock } = this.#host;
+      await lock.run(async () => {
+        const advance = await advanceBase(
+          store,
+          [{ kind: 'own', count: push.count }],
+          movedTo(push.versionId, height),
+        );
+        await store.commit(advance.write);
+        if (advance.changed.length > 0) this.#host.notify(advance.changed, []);
+      });
+      result.pushedVersions++;
+      result.pushedOperations += push.count;
+    }
+  }
+
+  /**
+   * Picks the next batch and records it as in flight before it is sent, so a push whose outcome
+   * is unknown (a crash, an indeterminate error) is recognised when it shows up in the chain and
+   * never applied twice. An unresolved push is retried under the same version id.
+   */
+  async #preparePush(): Promise<{ push: InFlightPush; ops: Operation[]; height: number } | null> {
+    const { store, lock } = this.#host;
+    return lock.run(async () => {
+      const state = await store.readState();
+      const pending: PendingOperation[] = await store.getPending(this.#maxOps);
+      const first = pending[0];
+      if (!first) return null;
+      const previous = state.inFlight;
+      const reuse =
+        previous !== null &&
+        previous.parentVersionId === state.baseVersionId &&
+        previous.firstSeq === first.seq &&
+        previous.count <= pending.length;
+      const push: InFlightPush = reuse
+        ? previous
+        : {
+            versionId: crypto.randomUUID(),
+            parentVersionId: state.baseVersionId,
+            firstSeq: first.seq,
+            count: pending.length,
+          };
+      if (!reuse) await store.commit({ state: { ...state, inFlight: push } });
+      return { push, ops: pending.slice(0, push.count).map((p) => p.op), height: state.baseHeight + 1 };
+    });
+  }
+
+  async #addVersion(push: InFlightPush, segment: Uint8Array): Promise<'added' | 'conflict'> {
+    const { storage, clientId } = this.#config;
+    try {
+      const txn = await storage.txn(clientId);
+      const client = await txn.getClient();
+      if (!client) await txn.newClient(NIL_UUID);
+      else if (client.latestVersionId !== push.parentVersionId && client.latestVersionId !== NIL_UUID) {
+        return 'conflict';
+      }
+      await txn.addVersion(push.versionId, push.parentVersionId, segment);
+      await txn.commit();
+      return 'added';
+    } catch (error) {
+      if (
+        error instanceof VersionConflictError ||
+        error instanceof TransactionConflictError ||
+        error instanceof AlreadyExistsError
+      ) {
+        return 'conflict';
+      }
+      if (error instanceof RemoteError && !error.determinate) {
+        // The write may have landed: read back instead of retrying blindly. If it has not, the
+        // next round pulls (recognising it, should it land late) and retries under the same id.
+        const check = await storage.txn(clientId);
+        const landed = await check.getVersion(push.versionId);
+        return landed ? 'added' : 'conflict';
+      }
+      throw error;
+    }
+  }
+
+  // ---- snapshots --------------------------------------------------------------------------------
+
+  async #maybeSnapshot(env: EnvelopeKey, options: SyncOptions, result: SyncResult): Promise<void> {
+    const { storage, clientId } = this.#config;
+    const txn = await storage.txn(clientId);
+    const client = await txn.getClient();
+    const state = await this.#host.store.readState();
+    if (!client || client.latestVersionId !== state.baseVersionId) return;
+    const now = (this.#config.clock ?? Date.now)();
+    const urgency = snapshotUrgency(
+      client.snapshot,
+      now,
+      this.#config.snapshotPolicy ?? DEFAULT_SNAPSHOT_POLICY,
+    );
+    if (urgency === 'none' || (urgency === 'low' && options.avoidSnapshots)) return;
+    const objects = await this.#baseObjects(state.baseVersionId);
+    if (!objects) return; // the base moved meanwhile; the next sync tries again
+    const data = await encodeSnapshot(env, clientId, {
+      versionId: state.baseVersionId,
+      height: state.baseHeight,
+      objects,
+    });
+    try {
+      await txn.setSnapshot({ versionId: state.baseVersionId, timestamp: now, versionsSince: 0 }, data);
+      await txn.commit();
+      result.snapshotUploaded = true;
+    } catch (error) {
+      // Someone pushed meanwhile: this snapshot is of an older version; skip it, the next sync retries.
+      if (!(error instanceof TransactionConflictError)) throw error;
+    }
+  }
+
+  /** The data set as of the base version: the working set with the shadows laid over it. */
+  async #baseObjects(baseVersionId: Uuid): Promise<StoredObject[] | null> {
+    const { store, lock } = this.#host;
+    return lock.run(async () => {
+      const [state, working, shadows] = await Promise.all([
+        store.readState(),
+        store.listObjects(),
+        store.getShadows(),
+      ]);
+      if (state.baseVersionId !== baseVersionId) return null;
+      const byKey = new Map<string, StoredObject>(working.map((o) => [objectKey(o), o]));
+      for (const s of shadows) {
+        if (s.properties)
+          byKey.set(objectKey(s), { collection: s.collection, id: s.id, properties: s.properties });
+        else byKey.delete(objectKey(s));
+      }
+      return [...byKey.values()];
+    });
+  }
+}
