@@ -1,0 +1,345 @@
+import type {
+  AtomicRemoteBackend,
+  ConditionalDelete,
+  ConditionalPut,
+  ObjectVersion,
+  VersionedObject,
+} from '../../contracts/remote-backend.js';
+import {
+  DeterminateRemoteError,
+  IndeterminateRemoteError,
+  InvalidArgumentError,
+  PreconditionFailedError,
+  UnauthorizedError,
+  UnsupportedServerError,
+  WeakETagError,
+  type RemoteError,
+} from '../../contracts/errors.js';
+import { bytesEqual, fromUtf8 } from '../../core/bytes.js';
+import { assertConditionalDelete, assertConditionalPut, isWeakETag } from '../../core/remote-rules.js';
+import { assertBytes, assertKey, assertPrefix } from '../../core/validate.js';
+import { FROM_ABSENT, UNCONDITIONAL, mayBeTombstone, newNonce, unwrap, wrap } from './envelope.js';
+import { listKeys } from './list.js';
+import { NO_QUIRKS, type HttpBackendOptions, type ServerQuirks } from './options.js';
+import { HttpTransport, type HttpReply } from './transport.js';
+
+/** An object as read: its bytes (envelope removed) or a tombstone, with the raw ETag header. */
+interface ReadObject {
+  readonly data: Uint8Array | null;
+  readonly nonce: Uint8Array | undefined;
+  readonly parent: string | undefined;
+  readonly etag: string | null;
+}
+
+const ok = (status: number): boolean => status >= 200 && status <= 299;
+
+/** Readbacks after an indeterminate conditional write, waiting for a racing write to land. */
+const RESOLVE_ATTEMPTS = 4;
+
+/**
+ * {@link AtomicRemoteBackend} over HTTP (RFC 9110 conditional requests) on `fetch`:
+ * `If-None-Match: *` for create-only, `If-Match` for replace and delete, the new version taken from
+ * the PUT response's ETag (never from a follow-up read, which would race). Only strong ETags are
+ * versions. Failures are {@link RemoteError}s: determinate (4xx, never sent) or indeterminate
+ * (timeout, reset, 5xx after the body was sent). Reads are retried with backoff; writes never are.
+ *
+ * Prefer {@link connectRemote}, which probes the server first and fills in {@link ServerQuirks}.
+ * Constructed directly, the backend assumes a conforming server unless `options.quirks` says
+ * otherwise. Keys map to `<baseUrl>/<key>`; keys with `.` or `..` segments are refused.
+ */
+export class HttpRemoteBackend implements AtomicRemoteBackend {
+  /** Keys starting with a prefix, ascending; present only when `options.list` names a dialect. */
+  readonly list?: (prefix: string) => Promise<string[]>;
+  /** The workarounds in effect. */
+  readonly quirks: ServerQuirks;
+  readonly #transport: HttpTransport;
+  /** Objects are wrapped in the envelope (see envelope.ts) when the server needs it. */
+  readonly #enveloped: boolean;
+
+  constructor(options: HttpBackendOptions) {
+    this.#transport = new HttpTransport(options);
+    this.quirks = Object.freeze({ ...NO_QUIRKS, ...options.quirks });
+    this.#enveloped = this.quirks.contentDerivedETags || this.quirks.deleteIgnoresIfMatch;
+    const dialect = options.list;
+    if (dialect !== undefined) {
+      if (dialect !== 'json' && dialect !== 's3') {
+        throw new InvalidArgumentError('options.list', `expected 'json' or 's3', got ${String(dialect)}.`);
+      }
+      this.list = (prefix) => this.#list(dialect, prefix);
+    }
+  }
+
+  /** The base URL, normalized (no trailing slash). */
+  get baseUrl(): string {
+    return this.#transport.baseUrl;
+  }
+
+  async download(key: string): Promise<Uint8Array | null> {
+    assertKey(key);
+    return (await this.#get(key))?.data ?? null;
+  }
+
+  async downloadVersioned(key: string): Promise<VersionedObject | null> {
+    assertKey(key);
+    const object = await this.#get(key);
+    if (object?.data == null) return null;
+    return { data: object.data, version: this.#requireVersion(object.etag, `GET ${key}`) };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertKey(key);
+    return (await this.#head(key)) !== null;
+  }
+
+  async objectVersion(key: string): Promise<ObjectVersion | null> {
+    assertKey(key);
+    const head = await this.#head(key);
+    return head === null ? null : this.#requireVersion(head.etag, `HEAD ${key}`);
+  }
+
+  async upload(key: string, data: Uint8Array): Promise<void> {
+    assertKey(key);
+    assertBytes(data, 'data');
+    const what = `PUT ${key}`;
+    const body = this.#enveloped ? wrap(data, newNonce(), UNCONDITIONAL) : data;
+    const reply = await this.#transport.write({ method: 'PUT', url: this.#transport.urlOf(key), body, what });
+    if (!ok(reply.status)) throw statusError(reply, what, 'write');
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    const what = `DELETE ${key}`;
+    const reply = await this.#transport.write({ method: 'DELETE', url: this.#transport.urlOf(key), what });
+    if (!ok(reply.status) && reply.status !== 404) throw statusError(reply, what, 'write');
+  }
+
+  async uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion> {
+    assertKey(key);
+    assertBytes(data, 'data');
+    assertConditionalPut(condition);
+    const url = this.#transport.urlOf(key);
+    if (!this.#enveloped) return this.#conditionalPut(key, url, data, condition, undefined);
+    // A tombstone (emulated delete) counts as absent: create-only replaces it by compare-and-swap.
+    let current: ConditionalPut = condition;
+    for (let attempt = 0; ; attempt++) {
+      const nonce = newNonce();
+      const parent = 'ifAbsent' in current ? FROM_ABSENT : current.ifVersion;
+      try {
+        return await this.#conditionalPut(key, url, wrap(data, nonce, parent), current, nonce);
+      } catch (error) {
+        if (!('ifAbsent' in condition) || !(error instanceof PreconditionFailedError) || attempt >= 8)
+          throw error;
+        const object = await this.#get(key);
+        if (object === null) current = condition;
+        else if (object.data === null && object.etag !== null && !isWeakETag(object.etag)) {
+          current = { ifVersion: object.etag };
+        } else throw error;
+      }
+    }
+  }
+
+  async deleteConditional(key: string, condition: ConditionalDelete): Promise<void> {
+    assertKey(key);
+    assertConditionalDelete(condition);
+    const url = this.#transport.urlOf(key);
+    if (this.quirks.deleteIgnoresIfMatch) {
+      // The server would delete whatever version is there: write a tombstone by compare-and-swap instead.
+      const nonce = newNonce();
+      await this.#conditionalPut(key, url, wrap(null, nonce, condition.ifVersion), condition, nonce);
+      return;
+    }
+    const what = `DELETE ${key} (If-Match ${condition.ifVersion})`;
+    const reply = await this.#transport.write({
+      method: 'DELETE',
+      url,
+      headers: { 'If-Match': this.#ifMatch(condition.ifVersion) },
+      what,
+    });
+    if (ok(reply.status)) return;
+    if (isPreconditionFailure(reply, true)) {
+      throw new PreconditionFailedError(
+        `${key}: not at version ${condition.ifVersion} (or absent); nothing was deleted.`,
+        {
+          status: reply.status,
+        },
+      );
+    }
+    throw statusError(reply, what, 'write');
+  }
+
+  /** PUT with `If-None-Match: *` / `If-Match`; `nonce` is set in envelope mode (outcome provable by readback). */
+  async #conditionalPut(
+    key: string,
+    url: string,
+    body: Uint8Array,
+    condition: ConditionalPut,
+    nonce: Uint8Array | undefined,
+  ): Promise<ObjectVersion> {
+    const ifAbsent = 'ifAbsent' in condition;
+    const what = `PUT ${key} (${ifAbsent ? 'If-None-Match: *' : `If-Match ${condition.ifVersion}`})`;
+    const headers: Record<string, string> = ifAbsent
+      ? { 'If-None-Match': '*' }
+      : { 'If-Match': this.#ifMatch(condition.ifVersion) };
+    let reply: HttpReply;
+    try {
+      reply = await this.#transport.write({ method: 'PUT', url, headers, body, what });
+    } catch (error) {
+      if (nonce && error instanceof IndeterminateRemoteError)
+        return this.#resolve(key, condition, nonce, error);
+      throw error;
+    }
+    if (ok(reply.status)) return this.#versionFromPut(reply, what);
+    if (isPreconditionFailure(reply, !ifAbsent)) {
+      throw new PreconditionFailedError(
+        `${key}: ${ifAbsent ? 'already exists' : `is not at version ${condition.ifVersion} (or absent)`}; nothing was written.`,
+        { status: reply.status },
+      );
+    }
+    const error = statusError(reply, what, 'write');
+    if (nonce && error instanceof IndeterminateRemoteError)
+      return this.#resolve(key, condition, nonce, error);
+    throw error;
+  }
+
+  /**
+   * Settles an indeterminate conditional write by reading back (envelope mode): our nonce there
+   * means applied; another write from the same parent version means ours lost and can never apply
+   * (the parent's ETag cannot recur). Anything else stays indeterminate.
+   */
+  async #resolve(
+    key: string,
+    condition: ConditionalPut,
+    nonce: Uint8Array,
+    original: IndeterminateRemoteError,
+  ): Promise<ObjectVersion> {
+    for (let attempt = 0; attempt < RESOLVE_ATTEMPTS; attempt++) {
+      let object: ReadObject | null;
+      try {
+        object = await this.#get(key);
+      } catch {
+        throw original;
+      }
+      if (object?.nonce && bytesEqual(object.nonce, nonce) && object.etag && !isWeakETag(object.etag)) {
+        return object.etag;
+      }
+      if (!('ifVersion' in condition) || object === null) throw original;
+      if (object.nonce && object.parent === condition.ifVersion) {
+        throw new PreconditionFailedError(
+          `${key}: another write from version ${condition.ifVersion} won the race (read back after the server ` +
+            `answered: ${original.message}); nothing of this write was applied.`,
+          { status: original.status, cause: original },
+        );
+      }
+      if (object.etag !== condition.ifVersion) throw original;
+      // Still at the parent: our request may not have landed yet. Look again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+    throw original;
+  }
+
+  #versionFromPut(reply: HttpReply, what: string): ObjectVersion {
+    const etag = reply.headers.get('etag');
+    if (etag === null || isWeakETag(etag)) {
+      const why =
+        etag === null
+          ? 'the server sent no ETag in the PUT response'
+          : `the server sent the weak ETag ${etag} in the PUT response`;
+      // The write WAS applied; only its version is unknown. Indeterminate tells the caller to read back.
+      throw new IndeterminateRemoteError(
+        `${what} was applied, but ${why}, so its new version is unknown (a follow-up read would race). ` +
+          'This server cannot serve compare-and-swap: use connectRemote(), which probes and refuses it.',
+        { status: reply.status, cause: etag === null ? undefined : new WeakETagError(`weak ETag ${etag}`) },
+      );
+    }
+    return etag;
+  }
+
+  #ifMatch(version: ObjectVersion): string {
+    return this.quirks.ifMatchUnquoted ? version.replace(/^"(.*)"$/, '$1') : version;
+  }
+
+  #requireVersion(etag: string | null, what: string): ObjectVersion {
+    if (etag === null) {
+      throw new UnsupportedServerError(
+        `${what}: the server sent no ETag, so the object has no version and compare-and-swap is impossible. ` +
+          'Use a server that sends strong ETags (check it with probeServer()).',
+        ['etag-on-read'],
+      );
+    }
+    if (isWeakETag(etag)) {
+      throw new WeakETagError(
+        `${what}: the server sent the weak ETag ${etag}. If-Match uses strong comparison (RFC 9110 §13.1.1), so ` +
+          'a weak ETag can never match: compare-and-swap is impossible with it. Use a server that returns strong ETags.',
+      );
+    }
+    return etag;
+  }
+
+  async #get(key: string): Promise<ReadObject | null> {
+    const what = `GET ${key}`;
+    const reply = await this.#transport.read({ method: 'GET', url: this.#transport.urlOf(key), what });
+    if (reply.status === 404 || reply.status === 410) return null;
+    if (!ok(reply.status)) throw statusError(reply, what, 'read');
+    const etag = reply.headers.get('etag');
+    if (!this.#enveloped) return { data: reply.body, nonce: undefined, parent: undefined, etag };
+    const unwrapped = unwrap(reply.body);
+    if (unwrapped.kind === 'raw') return { data: unwrapped.data, nonce: undefined, parent: undefined, etag };
+    return {
+      data: unwrapped.kind === 'data' ? unwrapped.data : null,
+      nonce: unwrapped.nonce,
+      parent: unwrapped.parent,
+      etag,
+    };
+  }
+
+  /** A present object's ETag header (null when the server sends none), or null if absent. */
+  async #head(key: string): Promise<{ etag: string | null } | null> {
+    const what = `HEAD ${key}`;
+    const reply = await this.#transport.read({ method: 'HEAD', url: this.#transport.urlOf(key), what });
+    if (reply.status === 404 || reply.status === 410) return null;
+    if (!ok(reply.status)) throw statusError(reply, what, 'read');
+    const length = Number(reply.headers.get('content-length') ?? NaN);
+    if (this.#enveloped && (Number.isNaN(length) || mayBeTombstone(length))) {
+      const object = await this.#get(key);
+      return object?.data == null ? null : { etag: object.etag };
+    }
+    return { etag: reply.headers.get('etag') };
+  }
+
+  async #list(dialect: 'json' | 's3', prefix: string): Promise<string[]> {
+    assertPrefix(prefix);
+    const keys = await listKeys(this.#transport, dialect, prefix);
+    if (!this.#enveloped) return keys;
+    const live = await Promise.all(keys.map(async (key) => ((await this.#head(key)) !== null ? key : null)));
+    return live.filter((key): key is string => key !== null);
+  }
+}
+
+/** 412, S3's 409 ConditionalRequestConflict, and (for If-Match) 404: the condition did not hold. */
+function isPreconditionFailure(reply: HttpReply, ifMatch: boolean): boolean {
+  if (reply.status === 412) return true;
+  if (reply.status === 409 && fromUtf8(reply.body).includes('ConditionalRequestConflict')) return true;
+  return ifMatch && reply.status === 404;
+}
+
+/** The error for a non-2xx status. Writes answered with 5xx may have been applied. */
+function statusError(reply: HttpReply, what: string, kind: 'read' | 'write'): RemoteError {
+  const status = reply.status;
+  const detail = fromUtf8(reply.body.subarray(0, 200)).trim();
+  const answered = `${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`;
+  if (status === 401 || status === 403) {
+    return new UnauthorizedError(
+      `${answered}. Check the credentials (options.headers or the signing fetch).`,
+      {
+        status,
+      },
+    );
+  }
+  if (status >= 500 && kind === 'write') {
+    return new IndeterminateRemoteError(
+      `${answered} after receiving the request: it may or may not have been applied. Read the object back to find out.`,
+      { status },
+    );
+  }
+  return new DeterminateRemoteError(`${answered}; nothing was changed.`, { status });
+}

@@ -1,0 +1,20 @@
+/** The HTTP remote adapter: an AtomicRemoteBackend on fetch, its capability probe and the connecting factory. */
+export { HttpRemoteBackend } from './http-backend.js';
+export { connectRemote, forgetProbes, probeOnce, type ConnectRemoteOptions } from './connect.js';
+export {
+  probeServer,
+  type ProbeCheck,
+  type ProbeCheckResult,
+  type ProbeOptions,
+  type ProbeReport,
+} from './probe.js';
+export {
+  NO_QUIRKS,
+  type FetchLike,
+  type HeadersSource,
+  type HttpBackendOptions,
+  type HttpTransportOptions,
+  type ListDialect,
+  type ReadRetryOptions,
+  type ServerQuirks,
+} from './options.js';

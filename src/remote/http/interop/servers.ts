@@ -1,0 +1,227 @@
+/**
+ * Test support (Node only): real third-party servers on 127.0.0.1 with throwaway configs in a temp
+ * dir — Apache mod_dav, nginx dav, Ceph RADOS Gateway — and the Debian packages they need.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The repo root (this file is src/remote/http/interop/servers.ts). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Makes sure `binaries` exist, installing `packages` with apt-get when running as root. Returns
+ * null when ready, else the reason to skip (not root). Under CI=true a missing package is an error.
+ */
+export async function requirePackages(binaries: string[], packages: string[]): Promise<string | null> {
+  const absent = binaries.filter((binary) => !existsSync(binary));
+  if (absent.length === 0) return null;
+  if (!isRoot()) {
+    const reason = `${absent.join(', ')} missing, and installing ${packages.join(' ')} needs root`;
+    if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: interop tests may not be skipped)`);
+    console.warn(`skipping: ${reason}`);
+    return reason;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update', '-qq'], { env }).catch(() => undefined);
+  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env });
+  const still = binaries.filter((binary) => !existsSync(binary));
+  if (still.length > 0)
+    throw new Error(`installing ${packages.join(' ')} did not provide ${still.join(', ')}`);
+  return null;
+}
+
+/** A running server and how to stop it. */
+export interface RunningServer {
+  readonly baseUrl: string;
+  stop(): Promise<void>;
+}
+
+async function waitForHttp(url: string, child: ChildProcess | undefined, logFile: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child && child.exitCode !== null) break;
+    try {
+      await fetch(url, { method: 'HEAD' });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const log = await readFile(logFile, 'utf8').catch(() => '(no log)');
+  throw new Error(`server at ${url} did not come up; log:\n${log.slice(-2000)}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Apache 2.4 with mod_dav + mod_dav_fs serving a temp dir. */
+export async function startApache(): Promise<RunningServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'chainsync-apache-'));
+  const www = join(dir, 'www');
+  const locks = join(dir, 'locks');
+  await mkdir(www);
+  await mkdir(locks);
+  const port = await freePort();
+  const modules = '/usr/lib/apache2/modules';
+  // As root Apache switches to `User` for its workers: give that user the document root.
+  if (isRoot()) {
+    const { stdout } = await run('id', ['-u', 'www-data']).catch(() => ({ stdout: '' }));
+    const uid = Number(stdout.trim());
+    if (uid > 0) for (const owned of [www, locks]) await chown(owned, uid, uid);
+    await chmod(dir, 0o755);
+  }
+  const conf = join(dir, 'apache2.conf');
+  await writeFile(
+    conf,
+    [
+      `ServerRoot ${dir}`,
+      `ServerName 127.0.0.1`,
+      `Listen 127.0.0.1:${port}`,
+      `PidFile ${dir}/apache2.pid`,
+      `ErrorLog ${dir}/error.log`,
+      `LogLevel warn`,
+      `DefaultRuntimeDir ${dir}`,
+      `Mutex file:${dir}`,
+      ...(isRoot() ? ['User www-data', 'Group www-data'] : []),
+      `LoadModule mpm_event_module ${modules}/mod_mpm_event.so`,
+      `LoadModule authz_core_module ${modules}/mod_authz_core.so`,
+      `LoadModule dav_module ${modules}/mod_dav.so`,
+      `LoadModule dav_fs_module ${modules}/mod_dav_fs.so`,
+      `DAVLockDB ${locks}/davlock`,
+      `DocumentRoot ${www}`,
+      `<Directory ${www}>`,
+      `  Dav On`,
+      `  Require all granted`,
+      `</Directory>`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], { stdio: 'ignore' });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${baseUrl}/`, child, join(dir, 'error.log'));
+  return {
+    baseUrl,
+    async stop() {
+      await stopChild(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** nginx with its dav module (PUT / DELETE) serving a temp dir. */
+export async function startNginx(): Promise<RunningServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'chainsync-nginx-'));
+  const www = join(dir, 'www');
+  await mkdir(www);
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  await writeFile(
+    conf,
+    `
+${isRoot() ? 'user root root;' : ''}
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    root ${www};
+    location / {
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      client_max_body_size 16m;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('/usr/sbin/nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;'], { stdio: 'ignore' });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${baseUrl}/`, child, join(dir, 'error.log'));
+  return {
+    baseUrl,
+    async stop() {
+      await stopChild(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** S3 credentials of the throwaway Ceph cluster (see ../shared/interop/README.md). */
+export const CEPH_CREDENTIALS = {
+  accessKeyId: 'testaccesskey',
+  secretAccessKey: 'testsecretkey',
+  region: 'us-east-1',
+} as const;
+
+/** A single-node Ceph with its RADOS Gateway (S3) on 127.0.0.1, via ../shared/interop/ceph-up.sh. */
+export async function startCeph(): Promise<RunningServer & { readonly endpoint: string }> {
+  const scripts = join(repoRoot, '..', 'shared', 'interop');
+  if (!existsSync(join(scripts, 'ceph-up.sh'))) {
+    throw new Error(`${scripts}/ceph-up.sh not found: the repo must sit next to shared/ (as in CI)`);
+  }
+  const parent = await mkdtemp(join(tmpdir(), 'chainsync-ceph-'));
+  const base = join(parent, 'cluster');
+  const env = {
+    ...process.env,
+    BASE: base,
+    RGW_PORT: String(await freePort()),
+    MON_PORT: String(await freePort()),
+  };
+  let stdout: string;
+  try {
+    ({ stdout } = await run(join(scripts, 'ceph-up.sh'), { env, timeout: 120_000 }));
+  } catch (error) {
+    await run(join(scripts, 'ceph-down.sh'), { env }).catch(() => undefined);
+    await rm(parent, { recursive: true, force: true });
+    throw error;
+  }
+  const endpoint = /S3_ENDPOINT=(\S+)/.exec(stdout)?.[1];
+  if (!endpoint) throw new Error(`ceph-up.sh printed no S3_ENDPOINT:\n${stdout}`);
+  return {
+    endpoint,
+    baseUrl: endpoint,
+    async stop() {
+      await run(join(scripts, 'ceph-down.sh'), { env }).catch(() => undefined);
+      await rm(parent, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/** Headers for every request: static, or computed per request (e.g. a fresh bearer token). */
+export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+
+/** A `fetch`-compatible function. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Backoff of idempotent reads (GET, HEAD, list). Writes are never retried blindly. */
+export interface ReadRetryOptions {
+  /** Retries after the first attempt (default 3). */
+  readonly retries?: number;
+  /** First backoff delay in ms, doubled per retry with jitter (default 100). */
+  readonly baseDelayMs?: number;
+  /** Longest backoff delay in ms (default 2000). */
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * How the server lists keys, when it can:
+ * - `'json'`: `GET <base>/?list=<prefix>` answers `{ "keys": [...] }` (the reference server, the msw handlers);
+ * - `'s3'`: S3 ListObjectsV2 (`GET <base>?list-type=2&prefix=…`, XML, continuation tokens), with
+ *   `baseUrl` the path-style bucket URL.
+ */
+export type ListDialect = 'json' | 's3';
+
+/**
+ * Deviations from RFC 9110 that {@link probeServer} measured and the backend works around. Found by
+ * capability, never by server name. A server needing none of them leaves all `false`.
+ */
+export interface ServerQuirks {
+  /**
+   * `If-Match` on PUT only matches the ETag sent WITHOUT its quotes (Ceph RGW 16): the backend sends
+   * it unquoted. Versions handed to callers keep the quotes, exactly as the server sent them.
+   */
+  readonly ifMatchUnquoted: boolean;
+  /**
+   * The same bytes written twice get the same ETag (S3's MD5 ETags), so a version is not unique per
+   * write (ABA). The backend then wraps every object in a small envelope with a random nonce, which
+   * makes each write's ETag unique. See `envelope.ts`.
+   */
+  readonly contentDerivedETags: boolean;
+  /**
+   * DELETE ignores `If-Match` (Ceph RGW 16). `deleteConditional` is then emulated safely, never made
+   * unconditional: it replaces the object by a tombstone through a conditional PUT, and reads treat
+   * a tombstone as absent (a later create-only write replaces it by compare-and-swap).
+   */
+  readonly deleteIgnoresIfMatch: boolean;
+  /**
+   * A conditional PUT that loses a race may be answered with a 5xx instead of 412 (Ceph RGW 16).
+   * The backend reports it as indeterminate unless reading back proves the outcome (envelope mode).
+   */
+  readonly lostRaceAs5xx: boolean;
+  /** Reads right after a write return a weak (`W/`) ETag for a while (Apache mod_dav). */
+  readonly weakETagAfterWrite: boolean;
+  /** The PUT response carries no ETag (Apache mod_dav). */
+  readonly noETagOnPut: boolean;
+}
+
+/** A standards-conforming server: no workaround needed. */
+export const NO_QUIRKS: ServerQuirks = Object.freeze({
+  ifMatchUnquoted: false,
+  contentDerivedETags: false,
+  deleteIgnoresIfMatch: false,
+  lostRaceAs5xx: false,
+  weakETagAfterWrite: false,
+  noETagOnPut: false,
+});
+
+/** Where and how to reach an object server over HTTP. */
+export interface HttpTransportOptions {
+  /**
+   * URL under which each key is a path (`<baseUrl>/<key>`, each `/`-separated segment
+   * percent-encoded). For S3 / R2 use the path-style bucket URL, e.g. `http://127.0.0.1:7480/bucket`.
+   */
+  readonly baseUrl: string;
+  /** Extra request headers (auth), static or computed before each request. */
+  readonly headers?: HeadersSource;
+  /**
+   * The `fetch` to use (default: the global one, looked up per request). For S3, R2 and other SigV4
+   * stores pass a signer, e.g. with `aws4fetch`:
+   *
+   * ```ts
+   * import { AwsClient } from 'aws4fetch';
+   * // retries: 0 — aws4fetch retries 5xx by default, which would blindly repeat a compare-and-swap.
+   * const aws = new AwsClient({ accessKeyId, secretAccessKey, region: 'us-east-1', service: 's3', retries: 0 });
+   * const backend = await connectRemote({
+   *   baseUrl: 'http://127.0.0.1:7480/my-bucket',
+   *   fetch: (url, init) => aws.fetch(url, init),
+   *   list: 's3',
+   * });
+   * ```
+   */
+  readonly fetch?: FetchLike;
+  /** Time limit of one request attempt in ms (default 30 000). */
+  readonly timeoutMs?: number;
+  /** Aborts every pending and future request of this backend. */
+  readonly signal?: AbortSignal;
+  /** Backoff of idempotent reads. */
+  readonly readRetry?: ReadRetryOptions;
+}
+
+/** Options of {@link HttpRemoteBackend}. */
+export interface HttpBackendOptions extends HttpTransportOptions {
+  /** How the server lists keys; without it the backend has no `list` (sync never needs it). */
+  readonly list?: ListDialect;
+  /** Workarounds for measured server deviations (normally filled in by `connectRemote`'s probe). */
+  readonly quirks?: Partial<ServerQuirks>;
+}

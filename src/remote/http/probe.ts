@@ -1,0 +1,408 @@
+import { fromUtf8, utf8 } from '../../core/bytes.js';
+import { isWeakETag } from '../../core/remote-rules.js';
+import { DeterminateRemoteError, InvalidArgumentError, UnauthorizedError } from '../../contracts/errors.js';
+import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
+import { HttpTransport, type HttpReply } from './transport.js';
+
+/** The capabilities compare-and-swap needs, each checked by {@link probeServer}. */
+export type ProbeCheck =
+  /** Reads return strong ETags, also right after a write. */
+  | 'strong-etags'
+  /** The PUT response carries the new ETag (a follow-up read would race). */
+  | 'etag-on-put'
+  /** `If-None-Match: *` refuses to overwrite an existing object, and creates an absent one. */
+  | 'if-none-match'
+  /** `If-Match` on PUT refuses a stale version and accepts the current one. */
+  | 'if-match-put'
+  /** `If-Match` on DELETE refuses a stale version and accepts the current one. */
+  | 'if-match-delete'
+  /** Of several concurrent `If-Match` PUTs from the same version, at most one succeeds. */
+  | 'atomic-cas';
+
+/** Outcome of one check, with what was observed. */
+export interface ProbeCheckResult {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** What {@link probeServer} found. */
+export interface ProbeReport {
+  readonly baseUrl: string;
+  readonly checks: Readonly<Record<ProbeCheck, ProbeCheckResult>>;
+  /** Measured deviations the backend works around (see {@link ServerQuirks}). */
+  readonly quirks: ServerQuirks;
+  /** Every failed check. */
+  readonly failed: readonly ProbeCheck[];
+  /**
+   * Failed checks that make the server unusable for compare-and-swap. `if-match-delete` is never
+   * among them: the backend then emulates conditional deletes with tombstones written by conditional
+   * PUT (see {@link ServerQuirks.deleteIgnoresIfMatch}).
+   */
+  readonly blocking: readonly ProbeCheck[];
+}
+
+/** Options of {@link probeServer}. */
+export interface ProbeOptions extends HttpTransportOptions {
+  /** Prefix of the probe's scratch keys (default none); they are deleted afterwards. */
+  readonly keyPrefix?: string;
+  /** Concurrent conditional writers per race round (default 8). */
+  readonly writers?: number;
+  /** Race rounds (default 3); the probe stops at the first lost update. */
+  readonly rounds?: number;
+  /** How long to wait for a weak ETag after a write to become strong, in ms (default 3000). */
+  readonly strongETagWaitMs?: number;
+}
+
+const ok = (status: number): boolean => status >= 200 && status <= 299;
+const refused = (reply: HttpReply): boolean =>
+  reply.status === 412 ||
+  (reply.status === 409 && fromUtf8(reply.body).includes('ConditionalRequestConflict'));
+const unquoted = (etag: string): string => etag.replace(/^"(.*)"$/, '$1');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The probe cannot measure anything without access: say so instead of failing every check. */
+function refuseAuth(reply: HttpReply, what: string): void {
+  if (reply.status === 401 || reply.status === 403) {
+    throw new UnauthorizedError(
+      `${what}: the server answered ${reply.status}. Give the probe credentials (options.headers or a signing fetch).`,
+      { status: reply.status },
+    );
+  }
+}
+
+/** Mutable quirks while probing. */
+type QuirkDraft = { -readonly [K in keyof ServerQuirks]: ServerQuirks[K] };
+
+/** One probe run against one server; every step writes only the probe's own scratch keys. */
+class Prober {
+  readonly quirks: QuirkDraft = { ...NO_QUIRKS };
+  readonly checks = new Map<ProbeCheck, ProbeCheckResult>();
+  readonly #transport: HttpTransport;
+  readonly #keys = new Set<string>();
+  readonly #prefix: string;
+  readonly #waitMs: number;
+  #sawWeak = false;
+  #putETagMissing = 0;
+  #putETags = 0;
+
+  constructor(transport: HttpTransport, prefix: string, waitMs: number) {
+    this.#transport = transport;
+    this.#prefix = prefix;
+    this.#waitMs = waitMs;
+  }
+
+  key(name: string): string {
+    const key = `${this.#prefix}${name}`;
+    this.#keys.add(key);
+    return key;
+  }
+
+  check(name: ProbeCheck, passed: boolean, detail: string): void {
+    this.checks.set(name, { ok: passed, detail });
+  }
+
+  async put(key: string, body: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+    const reply = await this.#transport.write({
+      method: 'PUT',
+      url: this.#transport.urlOf(key),
+      body: utf8(body),
+      headers,
+      what: `probe PUT ${key}`,
+    });
+    refuseAuth(reply, `probe PUT ${key}`);
+    if (ok(reply.status)) {
+      const etag = reply.headers.get('etag');
+      if (etag === null) this.#putETagMissing++;
+      else this.#putETags++;
+      if (etag !== null && isWeakETag(etag)) this.#sawWeak = true;
+    }
+    return reply;
+  }
+
+  async del(key: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+    return this.#transport.write({
+      method: 'DELETE',
+      url: this.#transport.urlOf(key),
+      headers,
+      what: `probe DELETE ${key}`,
+    });
+  }
+
+  async get(key: string): Promise<{ body: string; etag: string | null } | null> {
+    const reply = await this.#transport.read({
+      method: 'GET',
+      url: this.#transport.urlOf(key),
+      what: `probe GET ${key}`,
+    });
+    if (reply.status === 404) return null;
+    refuseAuth(reply, `probe GET ${key}`);
+    if (!ok(reply.status)) {
+      throw new DeterminateRemoteError(`probe GET ${key}: the server answered ${reply.status}.`, {
+        status: reply.status,
+      });
+    }
+    return { body: fromUtf8(reply.body), etag: reply.headers.get('etag') };
+  }
+
+  /**
+   * The object's strong version after a write: the PUT's ETag if it sent a strong one, else a read
+   * (noting a weak ETag right after the write), polled until strong or the wait is over.
+   */
+  async versionAfter(key: string, put: HttpReply): Promise<string | null> {
+    const fromPut = put.headers.get('etag');
+    if (fromPut !== null && !isWeakETag(fromPut)) return fromPut;
+    const deadline = Date.now() + this.#waitMs;
+    for (let first = true; ; first = false) {
+      const etag = (await this.get(key))?.etag ?? null;
+      if (etag === null) return null;
+      if (!isWeakETag(etag)) return etag;
+      if (first) this.quirks.weakETagAfterWrite = true;
+      this.#sawWeak = true;
+      if (Date.now() > deadline) return null;
+      await sleep(200);
+    }
+  }
+
+  /** `If-Match` value in the form the server accepts. */
+  ifMatch(version: string): string {
+    return this.quirks.ifMatchUnquoted ? unquoted(version) : version;
+  }
+
+  finishETagChecks(): void {
+    this.quirks.noETagOnPut = this.#putETagMissing > 0;
+    this.check(
+      'etag-on-put',
+      this.#putETagMissing === 0 && this.#putETags > 0,
+      this.#putETagMissing === 0
+        ? 'every successful PUT returned an ETag'
+        : `${this.#putETagMissing} of ${this.#putETagMissing + this.#putETags} successful PUTs returned no ETag`,
+    );
+    const weakAfterWrite = this.quirks.weakETagAfterWrite;
+    this.check(
+      'strong-etags',
+      !this.#sawWeak,
+      this.#sawWeak
+        ? weakAfterWrite
+          ? 'reads right after a write returned a weak (W/) ETag'
+          : 'the server returned weak (W/) ETags'
+        : 'all ETags were strong',
+    );
+  }
+
+  async cleanUp(): Promise<void> {
+    await Promise.all([...this.#keys].map((key) => this.del(key).catch(() => undefined)));
+  }
+}
+
+async function checkCreateOnly(p: Prober, main: string): Promise<void> {
+  const overwrite = await p.put(main, 'B', { 'If-None-Match': '*' });
+  const after = await p.get(main);
+  const kept = refused(overwrite) && after?.body === 'A';
+  const fresh = p.key('create-only');
+  const create = await p.put(fresh, 'created', { 'If-None-Match': '*' });
+  const created = ok(create.status) && (await p.get(fresh))?.body === 'created';
+  p.check(
+    'if-none-match',
+    kept && created,
+    !kept
+      ? `If-None-Match: * on an existing object was answered ${overwrite.status}${after?.body === 'B' ? ' and overwrote it' : ''}`
+      : !created
+        ? `If-None-Match: * on an absent object was answered ${create.status} instead of creating it`
+        : 'refused to overwrite (412), created when absent',
+  );
+}
+
+/** Replaces from the current version (learning the accepted form), then retries from the now stale one. */
+async function checkIfMatchPut(p: Prober, main: string, current: string): Promise<string | null> {
+  let reply = await p.put(main, 'D', { 'If-Match': current });
+  let form = 'quoted, as sent by the server';
+  if (refused(reply) && current.startsWith('"')) {
+    reply = await p.put(main, 'D', { 'If-Match': unquoted(current) });
+    if (ok(reply.status)) {
+      p.quirks.ifMatchUnquoted = true;
+      form = 'only in its UNQUOTED form (the quoted ETag, as the server sent it, got 412)';
+    }
+  }
+  const applied = ok(reply.status) && (await p.get(main))?.body === 'D';
+  const next = applied ? await p.versionAfter(main, reply) : null;
+  const staleReply = await p.put(main, 'C', { 'If-Match': p.ifMatch(current) });
+  const afterStale = await p.get(main);
+  const staleRefused = refused(staleReply) && afterStale?.body !== 'C';
+  p.check(
+    'if-match-put',
+    staleRefused && applied,
+    !applied
+      ? `a PUT with the current ETag in If-Match was answered ${reply.status}`
+      : !staleRefused
+        ? `a PUT with a stale If-Match was answered ${staleReply.status}${afterStale?.body === 'C' ? ' and overwrote the object (precondition ignored)' : ''}`
+        : `accepted the current version ${form}, refused the stale one (412)`,
+  );
+  return next;
+}
+
+async function checkIfMatchDelete(
+  p: Prober,
+  main: string,
+  stale: string,
+  current: string | null,
+): Promise<void> {
+  const staleReply = await p.del(main, { 'If-Match': p.ifMatch(stale) });
+  const survived = (await p.get(main)) !== null;
+  if (!survived || !refused(staleReply)) {
+    p.quirks.deleteIgnoresIfMatch = true;
+    p.check(
+      'if-match-delete',
+      false,
+      `a DELETE with a stale If-Match was answered ${staleReply.status}${survived ? '' : ' and deleted the object (precondition ignored)'}`,
+    );
+    return;
+  }
+  if (current === null) {
+    p.quirks.deleteIgnoresIfMatch = true;
+    p.check(
+      'if-match-delete',
+      false,
+      'refused a stale version, but no strong current version was available to test',
+    );
+    return;
+  }
+  const reply = await p.del(main, { 'If-Match': p.ifMatch(current) });
+  const gone = ok(reply.status) && (await p.get(main)) === null;
+  if (!gone) p.quirks.deleteIgnoresIfMatch = true;
+  p.check(
+    'if-match-delete',
+    gone,
+    gone
+      ? 'refused a stale version (412), deleted with the current one'
+      : `a DELETE with the current ETag in If-Match was answered ${reply.status}`,
+  );
+}
+
+async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<void> {
+  let lost5xx = 0;
+  for (let round = 0; round < rounds; round++) {
+    const key = p.key(`race-${round}`);
+    const v0 = await p.versionAfter(key, await p.put(key, 'start'));
+    if (v0 === null) {
+      p.check('atomic-cas', false, 'not testable: no strong version to race from');
+      return;
+    }
+    const bodies = Array.from({ length: writers }, (_, w) => `writer-${w}-${crypto.randomUUID()}`);
+    const replies = await Promise.all(
+      bodies.map((body) =>
+        p.put(key, body, { 'If-Match': p.ifMatch(v0) }).then(
+          (reply) => reply.status,
+          () => 0,
+        ),
+      ),
+    );
+    const final = (await p.get(key))?.body;
+    const winners = replies.filter(ok).length;
+    const landed = bodies.findIndex((body) => body === final);
+    if (winners > 1) {
+      p.check(
+        'atomic-cas',
+        false,
+        `round ${round + 1}: ${winners} of ${writers} concurrent If-Match PUTs from the same version succeeded (lost updates)`,
+      );
+      return;
+    }
+    if (landed >= 0 && !ok(replies[landed] ?? 0)) {
+      p.check(
+        'atomic-cas',
+        false,
+        `round ${round + 1}: a writer answered ${replies[landed]} (not success) is the one whose bytes were stored`,
+      );
+      return;
+    }
+    if (winners === 0 && landed < 0) {
+      p.check(
+        'atomic-cas',
+        false,
+        `round ${round + 1}: none of ${writers} If-Match PUTs from the current version succeeded`,
+      );
+      return;
+    }
+    lost5xx += replies.filter((status) => status >= 500).length;
+  }
+  if (lost5xx > 0) p.quirks.lostRaceAs5xx = true;
+  p.check(
+    'atomic-cas',
+    true,
+    `${rounds} rounds of ${writers} concurrent If-Match PUTs: one winner each` +
+      (lost5xx > 0 ? `; ${lost5xx} losers were answered 5xx instead of 412 (nothing written)` : ''),
+  );
+}
+
+/**
+ * Measures whether an HTTP object server can carry compare-and-swap: strong ETags, the ETag on PUT,
+ * `If-None-Match: *`, `If-Match` on PUT and on DELETE, and atomicity of concurrent conditional PUTs.
+ * It also detects, by behaviour, deviations the backend can work around ({@link ServerQuirks}):
+ * `If-Match` matching only unquoted ETags, 5xx for a lost race, the same ETag for the same bytes,
+ * DELETE ignoring `If-Match`, weak ETags right after a write, no ETag on PUT.
+ *
+ * It writes and then deletes a handful of scratch keys (`<keyPrefix>chainsync-probe-<uuid>-…`).
+ * Network failures reject with the {@link RemoteError} of the failing request.
+ */
+export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
+  const transport = new HttpTransport(options);
+  const { keyPrefix = '', writers = 8, rounds = 3, strongETagWaitMs = 3_000 } = options;
+  if (typeof keyPrefix !== 'string')
+    throw new InvalidArgumentError('options.keyPrefix', 'expected a string.');
+  for (const [name, value] of Object.entries({ writers, rounds })) {
+    if (!Number.isSafeInteger(value) || value < 2 - (name === 'rounds' ? 1 : 0)) {
+      throw new InvalidArgumentError(
+        `options.${name}`,
+        `expected an integer ≥ ${name === 'rounds' ? 1 : 2}.`,
+      );
+    }
+  }
+  const p = new Prober(transport, `${keyPrefix}chainsync-probe-${crypto.randomUUID()}-`, strongETagWaitMs);
+  try {
+    const main = p.key('main');
+    const first = await p.put(main, 'A');
+    if (!ok(first.status)) {
+      throw new DeterminateRemoteError(
+        `probe PUT ${main}: the server answered ${first.status} to a plain PUT, so nothing can be measured. ` +
+          'Check options.baseUrl (for S3: the path-style bucket URL, and that the bucket exists).',
+        { status: first.status },
+      );
+    }
+    const v1 = await p.versionAfter(main, first);
+    const v2 = await p.versionAfter(main, await p.put(main, 'A'));
+    p.quirks.contentDerivedETags = v1 !== null && v1 === v2;
+    await checkCreateOnly(p, main);
+    if (v2 === null) {
+      p.check('if-match-put', false, 'not testable: the server gave no strong ETag for the object');
+      p.check('if-match-delete', false, 'not testable: the server gave no strong ETag for the object');
+      p.quirks.deleteIgnoresIfMatch = true;
+    } else {
+      // After the replace, v2 is stale (the bytes differ, so even repeating ETags differ).
+      const v3 = await checkIfMatchPut(p, main, v2);
+      await checkIfMatchDelete(p, main, v2, v3);
+    }
+    await checkAtomic(p, writers, rounds);
+    p.finishETagChecks();
+  } finally {
+    await p.cleanUp();
+  }
+  const order: ProbeCheck[] = [
+    'strong-etags',
+    'etag-on-put',
+    'if-none-match',
+    'if-match-put',
+    'if-match-delete',
+    'atomic-cas',
+  ];
+  const checks = Object.fromEntries(
+    order.map((name) => [name, p.checks.get(name) ?? { ok: false, detail: 'not run' }]),
+  ) as Record<ProbeCheck, ProbeCheckResult>;
+  const failed = order.filter((name) => !checks[name].ok);
+  return {
+    baseUrl: transport.baseUrl,
+    checks,
+    quirks: Object.freeze({ ...p.quirks }),
+    failed,
+    blocking: failed.filter((name) => name !== 'if-match-delete'),
+  };
+}

@@ -1,0 +1,237 @@
+import { HttpResponse, delay, http, type HttpHandler } from 'msw';
+import { uniqueTokens } from '../../core/unique.js';
+
+/** Methods the object server answers. */
+export type ObjectMethod = 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+
+/**
+ * A one-shot fault for the next matching request(s):
+ * - `status`: answer with `status` (default 503) instead of serving the request;
+ * - `drop`: break the connection (the client's `fetch` rejects with a network error).
+ * With `applied: true` the request is carried out first (a write is stored), THEN the fault
+ * happens: the indeterminate case, where the client cannot know its write landed.
+ */
+export interface ObjectServerFault {
+  readonly kind: 'status' | 'drop';
+  /** Only requests with this method (default: any). */
+  readonly method?: ObjectMethod;
+  /** How many matching requests it hits (default 1). */
+  readonly times?: number;
+  readonly status?: number;
+  /** Body of a `status` fault (default `injected fault`), e.g. an S3 XML error. */
+  readonly body?: string;
+  readonly applied?: boolean;
+}
+
+/** Behaviour switches, changeable while the server runs. */
+export interface ObjectServerBehaviour {
+  /** Delay before each request is handled, in ms. */
+  latencyMs: number;
+  /** A broken server: `If-Match` / `If-None-Match` are ignored (stale writes win). */
+  ignorePreconditions: boolean;
+  /** ETags are sent weak (`W/"…"`), so `If-Match` can never match them (strong comparison). */
+  weakETags: boolean;
+  /** Answer `GET <base>/?list=<prefix>` with `{ "keys": [...] }`. */
+  list: boolean;
+}
+
+/** Options of {@link createObjectServer}. */
+export interface ObjectServerOptions extends Partial<ObjectServerBehaviour> {
+  /** URL the server answers under, e.g. `https://objects.test/space` (no trailing slash needed). */
+  readonly baseUrl: string;
+}
+
+/** One request as the server saw it (for asserting what a client sent). */
+export interface ObjectServerRequest {
+  readonly method: string;
+  readonly key: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** An in-memory RFC 9110 object server for msw, with fault injection. */
+export interface ObjectServer {
+  /** Pass to `setupServer(...handlers)` (msw/node) or `setupWorker(...handlers)` (browser). */
+  readonly handlers: HttpHandler[];
+  readonly baseUrl: string;
+  /** Live switches: set e.g. `server.behaviour.latencyMs = 200` mid-test. */
+  readonly behaviour: ObjectServerBehaviour;
+  /** Every request received, in order. */
+  readonly requests: ObjectServerRequest[];
+  /** Queues a one-shot fault. */
+  inject(fault: ObjectServerFault): void;
+  /** Stored objects' bytes by key (a copy). */
+  snapshot(): Map<string, Uint8Array>;
+  /** Forgets objects, faults and the request log. */
+  reset(): void;
+}
+
+interface StoredObject {
+  readonly data: Uint8Array;
+  readonly etag: string;
+}
+
+function parseTags(header: string): string[] {
+  return header
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag.length > 0);
+}
+
+const opaque = (tag: string): string => tag.replace(/^W\//, '');
+
+/**
+ * msw 2 handlers implementing an object server in memory: GET / HEAD / PUT / DELETE with strong
+ * ETags unique per write, `If-Match` / `If-None-Match` evaluated per RFC 9110 §13.2 on every method,
+ * an optional JSON listing, and fault injection (latency, 5xx, applied-then-dropped, a server that
+ * ignores preconditions, weak ETags). Writes are atomic: each request's check and write happen in
+ * one synchronous step.
+ */
+export function createObjectServer(options: ObjectServerOptions): ObjectServer {
+  const base = new URL(options.baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const origin = base.origin;
+  const objects = new Map<string, StoredObject>();
+  const faults: Array<ObjectServerFault & { left: number }> = [];
+  const requests: ObjectServerRequest[] = [];
+  const nextTag = uniqueTokens();
+  let resets = 0;
+  const behaviour: ObjectServerBehaviour = {
+    latencyMs: options.latencyMs ?? 0,
+    ignorePreconditions: options.ignorePreconditions ?? false,
+    weakETags: options.weakETags ?? false,
+    list: options.list ?? true,
+  };
+
+  const shown = (etag: string): string => (behaviour.weakETags ? `W/${etag}` : etag);
+
+  function takeFault(method: string): ObjectServerFault | undefined {
+    const index = faults.findIndex((f) => f.method === undefined || f.method === method);
+    if (index < 0) return undefined;
+    const fault = faults[index]!;
+    if (--fault.left <= 0) faults.splice(index, 1);
+    return fault;
+  }
+
+  /** RFC 9110 §13.2.2 order: If-Match, then If-None-Match. Returns the failure status, if any. */
+  function preconditionFailure(request: Request, current: StoredObject | undefined): number | undefined {
+    if (behaviour.ignorePreconditions) return undefined;
+    const ifMatch = request.headers.get('if-match');
+    if (ifMatch !== null) {
+      const tags = parseTags(ifMatch);
+      // Strong comparison: a weak tag (ours or theirs) never matches.
+      const matches =
+        current !== undefined &&
+        (tags.includes('*') ||
+          (!behaviour.weakETags && tags.some((tag) => !tag.startsWith('W/') && tag === current.etag)));
+      if (!matches) return 412;
+    }
+    const ifNoneMatch = request.headers.get('if-none-match');
+    if (ifNoneMatch !== null && current !== undefined) {
+      const tags = parseTags(ifNoneMatch);
+      // Weak comparison.
+      if (tags.includes('*') || tags.some((tag) => opaque(tag) === current.etag)) {
+        return request.method === 'GET' || request.method === 'HEAD' ? 304 : 412;
+      }
+    }
+    return undefined;
+  }
+
+  function serve(request: Request, key: string, body: Uint8Array | undefined): Response {
+    const current = objects.get(key);
+    const failed = preconditionFailure(request, current);
+    if (failed !== undefined) {
+      return new HttpResponse(null, {
+        status: failed,
+        headers: current ? { ETag: shown(current.etag) } : {},
+      });
+    }
+    switch (request.method) {
+      case 'GET':
+      case 'HEAD': {
+        if (!current) return new HttpResponse(null, { status: 404 });
+        const headers = { ETag: shown(current.etag), 'Content-Length': String(current.data.length) };
+        return new HttpResponse(request.method === 'GET' ? current.data.slice() : null, {
+          status: 200,
+          headers,
+        });
+      }
+      case 'PUT': {
+        const etag = `"${nextTag()}"`;
+        objects.set(key, { data: body!, etag });
+        return new HttpResponse(null, { status: current ? 204 : 201, headers: { ETag: shown(etag) } });
+      }
+      case 'DELETE': {
+        if (!current) return new HttpResponse(null, { status: 404 });
+        objects.delete(key);
+        return new HttpResponse(null, { status: 204 });
+      }
+      default:
+        return new HttpResponse(null, { status: 405, headers: { Allow: 'GET, HEAD, PUT, DELETE' } });
+    }
+  }
+
+  /** `GET <base>/<dir>/?list=<prefix>`: keys under `<dir>/<prefix>`, relative to `<dir>/`. */
+  function listing(dir: string, url: URL): Response {
+    if (!behaviour.list) return new HttpResponse(null, { status: 404 });
+    const prefix = dir + (url.searchParams.get('list') ?? '');
+    const keys = [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    return HttpResponse.json({ keys: keys.map((k) => k.slice(dir.length)) });
+  }
+
+  const handler = http.all(
+    ({ request }) => {
+      const url = new URL(request.url);
+      return url.origin === origin && url.pathname.startsWith(`${basePath}/`);
+    },
+    async ({ request }) => {
+      const url = new URL(request.url);
+      const path = url.pathname.slice(basePath.length + 1);
+      // Read the body before anything else: the check and the write below must not be split by an await.
+      const body = request.method === 'PUT' ? new Uint8Array(await request.arrayBuffer()) : undefined;
+      let key: string;
+      try {
+        key = path.split('/').map(decodeURIComponent).join('/');
+      } catch {
+        return new HttpResponse('malformed percent-encoding', { status: 400 });
+      }
+      const isListing =
+        (key === '' || key.endsWith('/')) && request.method === 'GET' && url.searchParams.has('list');
+      if (!isListing)
+        requests.push({ method: request.method, key, headers: Object.fromEntries(request.headers) });
+      if (behaviour.latencyMs > 0) {
+        const generation = resets;
+        await delay(behaviour.latencyMs);
+        // A request still waiting when the server was reset belongs to a finished test: drop it
+        // rather than let it take a later test's faults or write into its objects.
+        if (generation !== resets) return HttpResponse.error();
+      }
+      if (isListing) return listing(key, url);
+      if (key === '') return new HttpResponse('missing key', { status: 400 });
+      const fault = takeFault(request.method);
+      // `applied` faults carry the request out first: the client cannot tell that it landed.
+      const response = !fault || fault.applied ? serve(request, key, body) : undefined;
+      if (!fault) return response;
+      if (fault.kind === 'drop') return HttpResponse.error();
+      return new HttpResponse(fault.body ?? 'injected fault', { status: fault.status ?? 503 });
+    },
+  );
+
+  return {
+    handlers: [handler],
+    baseUrl: `${origin}${basePath}`,
+    behaviour,
+    requests,
+    inject(fault) {
+      faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    snapshot() {
+      return new Map([...objects].map(([k, v]) => [k, v.data.slice()]));
+    },
+    reset() {
+      resets++;
+      objects.clear();
+      faults.length = 0;
+      requests.length = 0;
+    },
+  };
+}
