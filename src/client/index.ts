@@ -12,3 +12,15 @@ export {
 export { ClientBlobReader, ClientBlobStorage, type BrowserGarbageOptions } from './client-blob-storage.js';
 export type { BatchCasKv, KvOp, KvOpResult } from '../../worker/idb/idb-cas-kv.js';
 export { requestPersistence } from './persistence.js';
+export {
+  openReplica,
+  type OpenReplicaOptions,
+  type ReplicaClient,
+  type ReplicaChange,
+  type ReplicaEvent,
+  type ReplicaStatus,
+  type SyncProgress,
+  type RemoteConfig,
+  type HttpRemoteConfig,
+  type SyncSchedule,
+} from './open-replica.js';
