@@ -257,8 +257,10 @@ export class ReplicaHost {
         break;
       case 'status':
         if (!leader) {
-          const { syncing, lastError, lastSyncAt } = message.status;
+          const { syncing, lastError, lastSyncAt, pending } = message.status;
           this.#shared = { syncing, lastError, lastSyncAt };
+          // The queue is shared: the leader's count after its sync is this tab's too.
+          this.#pending = pending;
           this.#emitStatus();
         }
         break;
