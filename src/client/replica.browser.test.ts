@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { AlreadyExistsError } from '../contracts/errors.js';
+import { rejectsWith } from '../testing/conformance/support.js';
 import { defaultWorker } from './open-store.js';
 import {
   openReplica,
@@ -175,5 +177,44 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect(counts.length).toBeGreaterThanOrEqual(5);
     expect(counts).toEqual([...counts].sort((x, y) => x - y));
     expect((await reader.list('c')).length).toBe(25);
+  });
+
+  it('two tabs writing at once while the leader syncs lose nothing (one write lock across tabs)', async () => {
+    const clientId = crypto.randomUUID();
+    const name = `race-${clientId}`;
+    const [t1, t2] = [(await tab({ name, clientId })).replica, (await tab({ name, clientId })).replica];
+    const writes = (t: ReplicaClient, who: string) =>
+      Promise.all(Array.from({ length: 15 }, (_, i) => t.create('c', `${who}-${i}`, { who })));
+    await Promise.all([writes(t1, 't1'), writes(t2, 't2'), t1.sync(), t2.sync()]);
+    await t1.sync();
+    expect((await t1.status()).pending).toBe(0);
+    const device = (await tab({ name: `race-device-${clientId}`, clientId })).replica;
+    await device.sync();
+    const got = ids(await device.list('c'));
+    expect(got).toHaveLength(30);
+    expect(await device.list('c')).toEqual(await t2.list('c'));
+  });
+
+  it('typed errors cross the worker boundary', async () => {
+    const clientId = crypto.randomUUID();
+    const r = (await tab({ name: `errors-${clientId}`, clientId })).replica;
+    await r.create('c', 'x');
+    const error = await rejectsWith(r.create('c', 'x'), 'ALREADY_EXISTS');
+    expect(error).toBeInstanceOf(AlreadyExistsError);
+    await rejectsWith(r.update('c', 'missing', { a: 1 }), 'NOT_FOUND');
+    await rejectsWith(r.get('', 'x'), 'INVALID_ARGUMENT');
+    await rejectsWith(
+      openReplica({ name: `errors-bad-${clientId}`, clientId: 'not-a-uuid', worker: defaultWorker }),
+      'INVALID_ARGUMENT',
+    );
+    await rejectsWith(
+      openReplica({
+        name: `errors-bad2-${clientId}`,
+        clientId,
+        remote: { kind: 'http', url: 'ftp://example', prefix: 'p' } as never,
+        worker: defaultWorker,
+      }),
+      'INVALID_ARGUMENT',
+    );
   });
 });
