@@ -177,6 +177,17 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect(counts.length).toBeGreaterThanOrEqual(5);
     expect(counts).toEqual([...counts].sort((x, y) => x - y));
     expect((await reader.list('c')).length).toBe(25);
+    // A fresh device starts from the writer's snapshot, then pulls the versions after it.
+    const fresh = (
+      await tab({ name: `prog-f-${clientId}`, clientId, pullPageSize: 5, schedule: { syncOnStart: false } })
+    ).replica;
+    const freshProgress: SyncProgress[] = [];
+    fresh.onProgress((p) => freshProgress.push(p));
+    const freshResult = await fresh.sync();
+    expect(freshResult?.reset).toBe('bootstrap');
+    expect(freshProgress[0]?.phase).toBe('bootstrap');
+    expect(freshProgress.some((p) => p.phase === 'bootstrap' && p.bytes > 0)).toBe(true);
+    expect(ids(await fresh.list('c'))).toEqual(ids(await reader.list('c')));
   });
 
   it('two tabs writing at once while the leader syncs lose nothing (one write lock across tabs)', async () => {
@@ -203,6 +214,15 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect(error).toBeInstanceOf(AlreadyExistsError);
     await rejectsWith(r.update('c', 'missing', { a: 1 }), 'NOT_FOUND');
     await rejectsWith(r.get('', 'x'), 'INVALID_ARGUMENT');
+    await rejectsWith(
+      openReplica({
+        name: `errors-bad3-${clientId}`,
+        clientId,
+        schedule: { intervalMs: -1 },
+        worker: defaultWorker,
+      }),
+      'INVALID_ARGUMENT',
+    );
     await rejectsWith(
       openReplica({ name: `errors-bad-${clientId}`, clientId: 'not-a-uuid', worker: defaultWorker }),
       'INVALID_ARGUMENT',

@@ -22,7 +22,7 @@ import {
   type ReplicaEvent,
   type ReplicaStatus,
 } from './replica-channel.js';
-import { SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
+import { assertSchedule, SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
 import { WebLockMutex } from './web-lock-mutex.js';
 
 /** Options of {@link ReplicaHost.open}: plain data, as they cross the worker boundary. */
@@ -86,6 +86,7 @@ export class ReplicaHost {
     }
     assertUuid(options.clientId, 'options.clientId');
     if (options.remote !== undefined) assertRemoteConfig(options.remote);
+    if (options.schedule !== undefined) assertSchedule(options.schedule);
     const connection = this.#connection();
     const store = new IdbReplicaStore(connection);
     const remote = options.remote && openRemote(options.remote);

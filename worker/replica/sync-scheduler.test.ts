@@ -218,6 +218,16 @@ describe('SyncScheduler', () => {
     expect(off.runs).toHaveLength(1);
   });
 
+  it('with syncOnStart: false, a new leader waits for a change or the interval', async () => {
+    const h = harness({ syncOnStart: false });
+    h.scheduler.start();
+    await h.clock.advance(50);
+    expect(h.runs).toHaveLength(0);
+    h.scheduler.changed();
+    await h.clock.advance(100);
+    expect(h.runs).toHaveLength(1);
+  });
+
   it('does nothing on its own unless it leads, and stops when it stops leading', async () => {
     const h = harness();
     h.scheduler.changed();

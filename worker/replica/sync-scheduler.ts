@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../../src/contracts/errors.js';
 import type { SyncResult } from '../../src/sync/sync.js';
 
 /** When the leader syncs on its own. */
@@ -10,6 +11,31 @@ export interface SyncSchedule {
   readonly backoffBaseMs?: number;
   /** Longest retry delay. Default 60 000 ms. */
   readonly backoffMaxMs?: number;
+  /** Sync as soon as this tab becomes the leader. Default true. */
+  readonly syncOnStart?: boolean;
+}
+
+/** Checks a {@link SyncSchedule}; throws INVALID_ARGUMENT naming the bad field. */
+export function assertSchedule(schedule: unknown): asserts schedule is SyncSchedule {
+  if (typeof schedule !== 'object' || schedule === null) {
+    throw new InvalidArgumentError(
+      'schedule',
+      'expected { debounceMs?, intervalMs?, backoffBaseMs?, backoffMaxMs? }.',
+    );
+  }
+  const s = schedule as Record<string, unknown>;
+  for (const name of ['debounceMs', 'intervalMs', 'backoffBaseMs', 'backoffMaxMs']) {
+    const value = s[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
+      throw new InvalidArgumentError(
+        `schedule.${name}`,
+        'expected a whole number of milliseconds, 0 or more.',
+      );
+    }
+  }
+  if (s.syncOnStart !== undefined && typeof s.syncOnStart !== 'boolean') {
+    throw new InvalidArgumentError('schedule.syncOnStart', 'expected true or false.');
+  }
 }
 
 /** What the scheduler tells its host about the sync it runs. */
@@ -48,6 +74,7 @@ export class SyncScheduler {
   readonly #intervalMs: number;
   readonly #backoffBaseMs: number;
   readonly #backoffMaxMs: number;
+  readonly #syncOnStart: boolean;
   #active = false;
   #timer: unknown = null;
   #timerDue = Infinity;
@@ -68,6 +95,7 @@ export class SyncScheduler {
     this.#intervalMs = schedule.intervalMs ?? 30_000;
     this.#backoffBaseMs = schedule.backoffBaseMs ?? 1_000;
     this.#backoffMaxMs = schedule.backoffMaxMs ?? 60_000;
+    this.#syncOnStart = schedule.syncOnStart ?? true;
   }
 
   /** Failed syncs in a row (0 after a success). */
@@ -79,11 +107,11 @@ export class SyncScheduler {
     return this.#running !== null;
   }
 
-  /** Starts syncing on its own (this instance became the leader): syncs at once. */
+  /** Starts syncing on its own (this instance became the leader): at once, unless told otherwise. */
   start(): void {
     if (this.#active) return;
     this.#active = true;
-    this.#schedule(0);
+    this.#schedule(this.#syncOnStart ? 0 : this.#intervalMs === 0 ? null : this.#intervalMs);
   }
 
   /** Stops syncing on its own; a sync under way finishes. */
