@@ -45,7 +45,7 @@ export default defineConfig({
           exclude: ['**/*.node.test.ts'],
           testTimeout: 30_000,
           // The reference server that replica tests sync through (its URL is `inject`ed).
-          globalSetup: ['src/client/replica-server.setup.ts'],
+          globalSetup: ['e2e/replica-server.global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,

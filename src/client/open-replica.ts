@@ -45,6 +45,11 @@ export interface ReplicaClient {
    * its current contents; once at once with the current contents.
    */
   watch(collection: string, listener: (objects: StoredObject[]) => void): Unsubscribe;
+  /**
+   * Calls `listener` with the object's properties (`null` when absent) now and whenever it may have
+   * changed: this tab's writes, other tabs' and pulled changes.
+   */
+  watchObject(collection: string, id: string, listener: (properties: Properties | null) => void): Unsubscribe;
   /** Syncs now: in the leader tab, returns what it did; elsewhere asks the leader and returns `null`. */
   sync(): Promise<SyncResult | null>;
   status(): Promise<ReplicaStatus>;
@@ -106,6 +111,36 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
     set.add(listener);
     return () => set.delete(listener);
   };
+  /** Re-reads on every relevant change; reads run in order, so the last delivered is the newest. */
+  const watchReads = <T>(
+    relevant: (change: ReplicaChange) => boolean,
+    read: () => Promise<T>,
+    listener: (value: T) => void,
+  ): Unsubscribe => {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
+    let live = true;
+    let reading: Promise<void> = Promise.resolve();
+    const refresh = () => {
+      reading = reading.then(async () => {
+        if (!live) return;
+        let value: T;
+        try {
+          value = await read();
+        } catch {
+          return; // the replica closed or its worker died: nothing more to deliver
+        }
+        if (live) listener(value);
+      });
+    };
+    const off = on(changes, (change: ReplicaChange) => {
+      if (relevant(change)) refresh();
+    });
+    refresh();
+    return () => {
+      live = false;
+      off();
+    };
+  };
   const client: ReplicaClient = {
     name,
     create: (collection, id, properties) => link.call((r) => r.replica.create(collection, id, properties)),
@@ -117,25 +152,21 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
     subscribe: (listener) => on(changes, listener),
     watch: (collection, listener) => {
       assertKey(collection, 'collection');
-      if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
-      let live = true;
-      // Re-read on every relevant change; reads are ordered, so the last delivered is the newest.
-      let reading: Promise<void> = Promise.resolve();
-      const refresh = () => {
-        reading = reading.then(async () => {
-          if (!live) return;
-          const objects = await client.list(collection).catch(() => null);
-          if (live && objects) listener(objects);
-        });
-      };
-      const off = on(changes, (change) => {
-        if (change.objects === 'all' || change.objects.some((o) => o.collection === collection)) refresh();
-      });
-      refresh();
-      return () => {
-        live = false;
-        off();
-      };
+      return watchReads(
+        (change) => change.objects === 'all' || change.objects.some((o) => o.collection === collection),
+        () => client.list(collection),
+        listener,
+      );
+    },
+    watchObject: (collection, id, listener) => {
+      assertKey(collection, 'collection');
+      assertKey(id, 'id');
+      return watchReads(
+        (change) =>
+          change.objects === 'all' || change.objects.some((o) => o.collection === collection && o.id === id),
+        () => client.get(collection, id),
+        listener,
+      );
     },
     sync: () => link.call((r) => r.replica.sync()),
     status: () => link.call((r) => r.replica.status()),

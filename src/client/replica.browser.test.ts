@@ -137,10 +137,15 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     leader.subscribe((c) => heard.push(c));
     const watched: string[][] = [];
     leader.watch('todos', (objects) => watched.push(ids(objects)));
+    const watchedObject: unknown[] = [];
+    leader.watchObject('todos', 'written-in-follower', (p) => watchedObject.push(p));
     await follower.create('todos', 'written-in-follower', { v: 1 });
     await waitFor(() => heard.some((c) => c.source === 'tab'), 'the other tab’s change');
     expect(await leader.get('todos', 'written-in-follower')).toEqual({ v: 1 });
     await waitFor(() => watched.some((w) => w.includes('written-in-follower')), 'watch to fire');
+    await waitFor(() => watchedObject.length >= 2, 'watchObject to fire');
+    expect(watchedObject[0]).toBeNull();
+    expect(watchedObject.at(-1)).toEqual({ v: 1 });
     // The follower's sync() is served by the leader.
     expect(await follower.sync()).toBeNull();
     expect((await follower.status()).pending).toBe(0);
@@ -236,5 +241,26 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
       }),
       'INVALID_ARGUMENT',
     );
+  });
+
+  it('with a secret, devices converge and the server holds no plaintext', async () => {
+    const clientId = crypto.randomUUID();
+    const secret = 'correct horse battery staple';
+    const common = { clientId, secret, testOnlyPbkdf2Iterations: 1000 };
+    const a = (await tab({ name: `enc-a-${clientId}`, ...common })).replica;
+    await a.create('secrets', 's1', { text: 'plaintext-marker-42' });
+    await a.sync();
+    const b = (await tab({ name: `enc-b-${clientId}`, ...common })).replica;
+    await b.sync();
+    expect(await b.get('secrets', 's1')).toEqual({ text: 'plaintext-marker-42' });
+    const listing = await fetch(`${serverUrl}?list=${encodeURIComponent(`set-${clientId}/`)}`);
+    const { keys: names } = (await listing.json()) as { keys: string[] };
+    expect(names.length).toBeGreaterThan(0);
+    for (const key of names) {
+      const body = await (await fetch(`${serverUrl}${key}`)).arrayBuffer();
+      expect(new TextDecoder().decode(body)).not.toContain('plaintext-marker-42');
+    }
+    const wrong = (await tab({ name: `enc-c-${clientId}`, ...common, secret: 'wrong' })).replica;
+    await rejectsWith(wrong.sync(), 'WRONG_SECRET');
   });
 });

@@ -18,6 +18,10 @@ vi.mock('../../src/sync/memory-replica-store.js', async () => {
   };
 });
 
-await import('./fake-indexeddb-in-node.js');
+// Node has no IndexedDB: install fake-indexeddb there; the browser keeps its own.
+if (typeof indexedDB === 'undefined') {
+  // @ts-expect-error -- side effects only; the package's exports map hides auto.d.ts from this resolution
+  await import('fake-indexeddb/auto');
+}
 await import('../../src/sync/replica.test.js');
 await import('../../src/sync/sync.test.js');

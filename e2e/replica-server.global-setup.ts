@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startServer } from '../server/index.js';
+import { startServer } from '../src/server/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
