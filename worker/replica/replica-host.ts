@@ -42,6 +42,9 @@ export interface HostedReplicaOptions {
   readonly testOnlyPbkdf2Iterations?: number;
 }
 
+/** How often a follower repeats a sync request the leader has not answered. */
+const RESEND_MS = 10_000;
+
 /** The part of the status the leader decides and broadcasts. */
 type SharedStatus = Pick<ReplicaStatus, 'syncing' | 'lastError' | 'lastSyncAt'>;
 
@@ -190,7 +193,14 @@ export class ReplicaHost {
     const id = crypto.randomUUID();
     const done = new Promise<void>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
     opened.channel.post({ kind: 'sync-request', id });
-    await done;
+    // If the leader dies before answering and another tab takes over, that tab never heard the
+    // request: ask again now and then (a repeated request costs one more sync, nothing else).
+    const again = setInterval(() => this.#opened?.channel.post({ kind: 'sync-request', id }), RESEND_MS);
+    try {
+      await done;
+    } finally {
+      clearInterval(again);
+    }
     return null;
   }
 
@@ -272,7 +282,13 @@ export class ReplicaHost {
         if (!leader) this.#emit({ type: 'progress', progress: message.progress });
         break;
       case 'sync-request':
-        if (leader && opened.scheduler) {
+        if (leader && !opened.scheduler) {
+          const error = new InvalidArgumentError(
+            'options.remote',
+            'the leader tab opened this replica without a remote; open every tab with the same options.',
+          );
+          opened.channel.post({ kind: 'synced', id: message.id, error: serializeError(error) });
+        } else if (leader && opened.scheduler) {
           opened.scheduler.syncNow().then(
             () => opened.channel.post({ kind: 'synced', id: message.id, error: null }),
             (error: unknown) =>
