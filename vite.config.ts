@@ -44,6 +44,8 @@ export default defineConfig({
           include: [...shared, 'src/**/*.browser.test.ts', 'worker/**/*.browser.test.ts'],
           exclude: ['**/*.node.test.ts'],
           testTimeout: 30_000,
+          // The reference server that replica tests sync through (its URL is `inject`ed).
+          globalSetup: ['e2e/replica-server.global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,

@@ -15,6 +15,7 @@ import {
 import { BroadcastKvChangeFeed } from './multitab/change-feed.js';
 import { LeaderElection } from './multitab/leader.js';
 import { holdPidLock, livePids } from './multitab/pid-lock.js';
+import { ReplicaHost } from './replica/replica-host.js';
 
 /** An object the main thread reaches by path through comlink. */
 type ByPath<T> = T & ProxyMarked;
@@ -50,6 +51,11 @@ export class Engine {
   #nextReader = 1;
   #unsubscribe: (() => void) | null = null;
   #election: LeaderElection | null = null;
+
+  /** The store's sync replica (worker/replica/), opened on demand by `openReplica`. Reached by path. */
+  readonly replica: ByPath<ReplicaHost> = new ReplicaHost(
+    () => this.#require().connection,
+  ) as ByPath<ReplicaHost>;
 
   /** Opens the store `name` (once per worker) and takes this instance's pid lock. */
   async open(name: string): Promise<OpenedStore> {
@@ -143,6 +149,7 @@ export class Engine {
 
   /** Closes the store, releases leadership and the pid lock. */
   close(): void {
+    this.replica.close();
     this.resign();
     this.unsubscribeKv();
     this.#store?.close();

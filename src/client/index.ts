@@ -13,3 +13,15 @@ export { ClientBlobReader, ClientBlobStorage, type BrowserGarbageOptions } from 
 export type { BatchCasKv, KvOp, KvOpResult } from '../../worker/idb/idb-cas-kv.js';
 export { requestPersistence } from './persistence.js';
 export { LeaderElection } from '../../worker/multitab/leader.js';
+export {
+  openReplica,
+  type OpenReplicaOptions,
+  type ReplicaClient,
+  type ReplicaChange,
+  type ReplicaEvent,
+  type ReplicaStatus,
+  type SyncProgress,
+  type RemoteConfig,
+  type HttpRemoteConfig,
+  type SyncSchedule,
+} from './open-replica.js';

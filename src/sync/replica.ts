@@ -75,18 +75,24 @@ export interface ReplicaOptions {
   readonly snapshotPolicy?: SnapshotPolicy;
   /** TEST ONLY: fewer PBKDF2 iterations, for fast tests. Never set this in an application. */
   readonly testOnlyPbkdf2Iterations?: number;
+  /**
+   * The write lock of local writes and sync commits (default: one per replica). Replicas of one
+   * store in several tabs pass a lock shared between them (the worker's Web Lock).
+   */
+  readonly lock?: Mutex;
 }
 
 /** One replica of a replicated data set. */
 export class Replica {
   readonly #store: ReplicaStore;
-  readonly #lock = new Mutex();
+  readonly #lock: Mutex;
   readonly #listeners = new Set<(event: ReplicaChangeEvent) => void>();
   readonly #clock: () => number;
   readonly #engine: SyncEngine | null;
 
   private constructor(options: ReplicaOptions) {
     this.#store = options.store;
+    this.#lock = options.lock ?? new Mutex();
     this.#clock = options.clock ?? Date.now;
     const { storage, clientId } = options;
     this.#engine = storage

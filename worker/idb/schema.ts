@@ -1,5 +1,11 @@
 import type { DBSchema, IDBPDatabase } from 'idb';
 import type { Client, Snapshot } from '../../src/contracts/storage.js';
+import type {
+  PendingOperation,
+  ReplicaState,
+  ShadowObject,
+  StoredObject,
+} from '../../src/sync/replica-store.js';
 
 /** A CasKv record: an empty `value` is a tombstone. */
 export interface KvRecord {
@@ -50,10 +56,21 @@ export interface ChainsyncDb extends DBSchema {
   blobLeases: { key: [string, string, string]; value: LeaseRow; indexes: { byPid: string } };
   /** Pids advised terminated (`true`) or alive (`false`). */
   blobPids: { key: string; value: boolean };
+  /** Schema 2: the store's sync replica (worker/replica/): its working set, keyed by [collection, id]. */
+  replicaObjects: { key: [string, string]; value: StoredObject };
+  /** Base-version state of objects that pending operations touch, keyed by [collection, id]. */
+  replicaShadows: { key: [string, string]; value: ShadowObject };
+  /** The pending queue, keyed by seq. */
+  replicaPending: { key: number; value: PendingOperation };
+  /** One record, {@link REPLICA_STATE_KEY}. */
+  replicaState: { key: string; value: ReplicaState };
 }
 
+/** The key of the replica's state record. */
+export const REPLICA_STATE_KEY = 'state';
+
 /** The schema version this code writes. Each step of {@link upgradeSteps} brings the database one version up. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Every object store this code needs, checked when a newer schema is found. */
 export const STORE_NAMES = [
@@ -66,6 +83,10 @@ export const STORE_NAMES = [
   'blobContent',
   'blobLeases',
   'blobPids',
+  'replicaObjects',
+  'replicaShadows',
+  'replicaPending',
+  'replicaState',
 ] as const;
 
 type UpgradeDb = IDBPDatabase<ChainsyncDb>;
@@ -87,6 +108,12 @@ export const upgradeSteps: ReadonlyArray<(db: UpgradeDb) => void> = [
     const leases = db.createObjectStore('blobLeases', { keyPath: ['contentId', 'pid', 'id'] });
     leases.createIndex('byPid', 'pid');
     db.createObjectStore('blobPids');
+  },
+  (db) => {
+    db.createObjectStore('replicaObjects', { keyPath: ['collection', 'id'] });
+    db.createObjectStore('replicaShadows', { keyPath: ['collection', 'id'] });
+    db.createObjectStore('replicaPending', { keyPath: 'seq' });
+    db.createObjectStore('replicaState');
   },
 ];
 

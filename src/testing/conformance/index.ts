@@ -7,3 +7,4 @@ export {
   type AtomicRemoteBackendConformanceOptions,
 } from './atomic-remote-backend.js';
 export type { Factory } from './support.js';
+export { replicaStoreConformance, type ReplicaStoreHarness } from './replica-store.js';

@@ -1,0 +1,27 @@
+/**
+ * Vitest globalSetup of the Chromium project: starts the reference server (Node, loopback only,
+ * in a fresh temporary directory) and `provide`s its URL, so browser tests sync replicas through
+ * a real HTTP server.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startServer } from '../src/server/index.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Base URL of the reference server the Chromium tests sync through. */
+    replicaServerUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await mkdtemp(join(tmpdir(), 'chainsync-replica-'));
+  const server = await startServer({ dir, port: 0 });
+  project.provide('replicaServerUrl', server.url);
+  return async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,269 @@
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { AlreadyExistsError } from '../contracts/errors.js';
+import { rejectsWith } from '../testing/conformance/support.js';
+import { defaultWorker } from './open-store.js';
+import {
+  openReplica,
+  type OpenReplicaOptions,
+  type ReplicaChange,
+  type ReplicaClient,
+  type ReplicaStatus,
+  type SyncProgress,
+} from './open-replica.js';
+
+// Workers stand in for tabs (same store name) and for devices (different store names); they sync
+// through the reference server the globalSetup started on 127.0.0.1.
+
+const serverUrl = inject('replicaServerUrl');
+
+interface Tab {
+  replica: ReplicaClient;
+  /** Kills the worker behind the client's back: a crash or a closed tab. */
+  kill(): void;
+}
+
+const opened: ReplicaClient[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((r) => r.close()));
+});
+
+async function tab(options: Partial<OpenReplicaOptions> & { name: string; clientId: string }): Promise<Tab> {
+  let worker: Worker | undefined;
+  const replica = await openReplica({
+    remote: { kind: 'http', url: serverUrl, prefix: `set-${options.clientId}` },
+    schedule: { intervalMs: 0, debounceMs: 20 },
+    ...options,
+    worker: () => (worker = defaultWorker()),
+  });
+  opened.push(replica);
+  const w = worker!;
+  return { replica, kill: () => Worker.prototype.terminate.call(w) };
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const ids = (objects: { id: string }[]) => objects.map((o) => o.id);
+
+describe('openReplica in Chromium, syncing through the reference server', () => {
+  it('two devices (separate databases) converge, and subscribers see pulled changes', async () => {
+    const clientId = crypto.randomUUID();
+    const a = (await tab({ name: `dev-a-${clientId}`, clientId })).replica;
+    const b = (await tab({ name: `dev-b-${clientId}`, clientId })).replica;
+    const seenByB: ReplicaChange[] = [];
+    b.subscribe((c) => seenByB.push(c));
+    await a.create('todos', 'from-a', { title: 'A', done: false });
+    await b.create('todos', 'from-b', { title: 'B' });
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    expect(ids(await a.list('todos'))).toEqual(['from-a', 'from-b']);
+    expect(await b.list('todos')).toEqual(await a.list('todos'));
+    expect(seenByB.some((c) => c.source === 'local')).toBe(true);
+    // Pulled as a version (naming the object) or, if A's snapshot came first, as a bootstrap ('all').
+    const pulledFromA = (c: ReplicaChange) =>
+      c.source === 'sync' && (c.objects === 'all' || c.objects.some((o) => o.id === 'from-a'));
+    expect(seenByB.some(pulledFromA)).toBe(true);
+    await b.update('todos', 'from-a', { done: true });
+    await b.sync();
+    await a.sync();
+    expect(await a.get('todos', 'from-a')).toEqual({ title: 'A', done: true });
+  });
+
+  it('syncs on its own: after a local change (debounced) and on the interval', async () => {
+    const clientId = crypto.randomUUID();
+    const a = (await tab({ name: `auto-a-${clientId}`, clientId })).replica;
+    const b = (await tab({ name: `auto-b-${clientId}`, clientId, schedule: { intervalMs: 200 } })).replica;
+    await a.create('notes', 'n1', { text: 'pushed without sync()' });
+    await waitFor(async () => (await b.get('notes', 'n1')) !== null, 'the note to reach the other device');
+    expect(await b.get('notes', 'n1')).toEqual({ text: 'pushed without sync()' });
+    // The push is visible before the writer's sync ends (it may still upload a snapshot).
+    let status: ReplicaStatus | null = null;
+    await waitFor(async () => {
+      status = await a.status();
+      return !status.syncing && status.pending === 0;
+    }, 'the writer’s sync to end');
+    expect(status).toMatchObject({ pending: 0, leader: true, syncing: false, lastError: null });
+    expect(status!.lastSyncAt).not.toBeNull();
+  });
+
+  it('a reload keeps the data and the pending queue; a failing remote shows in the status', async () => {
+    const clientId = crypto.randomUUID();
+    const name = `reload-${clientId}`;
+    // Port 9 on loopback refuses connections: every sync fails.
+    const down = { kind: 'http', url: 'http://127.0.0.1:9/', prefix: 'x', timeoutMs: 2000 } as const;
+    const first = await tab({ name, clientId, remote: down, schedule: { backoffBaseMs: 60_000 } });
+    const statuses: ReplicaStatus[] = [];
+    first.replica.onStatus((s) => statuses.push(s));
+    await first.replica.change([
+      { type: 'create', collection: 'c', id: 'one', properties: { n: 1 } },
+      { type: 'create', collection: 'c', id: 'two', properties: { n: 2 } },
+    ]);
+    await waitFor(() => statuses.some((s) => s.lastError !== null), 'the failed sync to show');
+    const failed = statuses.find((s) => s.lastError !== null)!;
+    expect(failed.lastError?.code).toMatch(/^REMOTE_|UNSUPPORTED_SERVER/);
+    expect((await first.replica.status()).pending).toBe(4); // 2 creates + 2 property updates
+    first.kill();
+
+    const second = await tab({ name, clientId, remote: down, schedule: { backoffBaseMs: 60_000 } });
+    expect(await second.replica.list('c')).toEqual([
+      { collection: 'c', id: 'one', properties: { n: 1 } },
+      { collection: 'c', id: 'two', properties: { n: 2 } },
+    ]);
+    expect((await second.replica.status()).pending).toBe(4);
+    await second.replica.close();
+
+    const third = (await tab({ name, clientId })).replica;
+    await third.sync();
+    expect((await third.status()).pending).toBe(0);
+    const other = (await tab({ name: `reload-other-${clientId}`, clientId })).replica;
+    await other.sync();
+    expect(ids(await other.list('c'))).toEqual(['one', 'two']);
+  });
+
+  it('of two tabs on one database only the leader syncs; a write in one appears in the other', async () => {
+    const clientId = crypto.randomUUID();
+    const name = `tabs-${clientId}`;
+    const t1 = (await tab({ name, clientId })).replica;
+    const t2 = (await tab({ name, clientId })).replica;
+    await waitFor(async () => (await t1.status()).leader || (await t2.status()).leader, 'a leader');
+    const [s1, s2] = [await t1.status(), await t2.status()];
+    expect([s1.leader, s2.leader].filter(Boolean)).toHaveLength(1);
+    const [leader, follower] = s1.leader ? [t1, t2] : [t2, t1];
+    const heard: ReplicaChange[] = [];
+    leader.subscribe((c) => heard.push(c));
+    const watched: string[][] = [];
+    leader.watch('todos', (objects) => watched.push(ids(objects)));
+    const watchedObject: unknown[] = [];
+    leader.watchObject('todos', 'written-in-follower', (p) => watchedObject.push(p));
+    await waitFor(() => watched.length >= 1 && watchedObject.length >= 1, 'the watches’ first call');
+    await follower.create('todos', 'written-in-follower', { v: 1 });
+    await waitFor(() => heard.some((c) => c.source === 'tab'), 'the other tab’s change');
+    expect(await leader.get('todos', 'written-in-follower')).toEqual({ v: 1 });
+    await waitFor(() => watched.some((w) => w.includes('written-in-follower')), 'watch to fire');
+    await waitFor(() => watchedObject.length >= 2, 'watchObject to fire');
+    expect(watchedObject[0]).toBeNull();
+    expect(watchedObject.at(-1)).toEqual({ v: 1 });
+    // The follower's sync() is served by the leader.
+    expect(await follower.sync()).toBeNull();
+    expect((await follower.status()).pending).toBe(0);
+    const device = (await tab({ name: `tabs-device-${clientId}`, clientId })).replica;
+    await device.sync();
+    expect(await device.get('todos', 'written-in-follower')).toEqual({ v: 1 });
+    // Leadership moves when the leader goes.
+    await leader.close();
+    await waitFor(async () => (await follower.status()).leader, 'the follower to lead');
+    expect(await follower.sync()).not.toBeNull();
+  });
+
+  it('reports progress while a device catches up a long chain', async () => {
+    const clientId = crypto.randomUUID();
+    // The reader has a base first, so it catches up by pulling versions (a fresh replica would
+    // start from a snapshot instead).
+    const writer = (await tab({ name: `prog-w-${clientId}`, clientId, maxOperationsPerVersion: 1 })).replica;
+    await writer.create('c', 'first');
+    await writer.sync();
+    const reader = (await tab({ name: `prog-r-${clientId}`, clientId, pullPageSize: 5 })).replica;
+    await waitFor(async () => (await reader.get('c', 'first')) !== null, 'the reader’s first sync');
+    await waitFor(async () => !(await reader.status()).syncing, 'the reader’s first sync to end');
+    const progress: SyncProgress[] = [];
+    reader.onProgress((p) => progress.push(p));
+    await writer.change(
+      Array.from({ length: 24 }, (_, i) => ({ type: 'create' as const, collection: 'c', id: `o${i}` })),
+    );
+    await writer.sync();
+    expect((await writer.status()).pending).toBe(0);
+    const result = await reader.sync();
+    expect(result?.pulledVersions).toBe(24);
+    const counts = progress.filter((p) => p.phase === 'pull').map((p) => p.versions);
+    expect(counts.at(-1)).toBe(24);
+    expect(counts.length).toBeGreaterThanOrEqual(5);
+    expect(counts).toEqual([...counts].sort((x, y) => x - y));
+    expect((await reader.list('c')).length).toBe(25);
+    // A fresh device starts from the writer's snapshot, then pulls the versions after it.
+    const fresh = (
+      await tab({ name: `prog-f-${clientId}`, clientId, pullPageSize: 5, schedule: { syncOnStart: false } })
+    ).replica;
+    const freshProgress: SyncProgress[] = [];
+    fresh.onProgress((p) => freshProgress.push(p));
+    const freshResult = await fresh.sync();
+    expect(freshResult?.reset).toBe('bootstrap');
+    expect(freshProgress[0]?.phase).toBe('bootstrap');
+    expect(freshProgress.some((p) => p.phase === 'bootstrap' && p.bytes > 0)).toBe(true);
+    expect(ids(await fresh.list('c'))).toEqual(ids(await reader.list('c')));
+  });
+
+  it('two tabs writing at once while the leader syncs lose nothing (one write lock across tabs)', async () => {
+    const clientId = crypto.randomUUID();
+    const name = `race-${clientId}`;
+    const [t1, t2] = [(await tab({ name, clientId })).replica, (await tab({ name, clientId })).replica];
+    const writes = (t: ReplicaClient, who: string) =>
+      Promise.all(Array.from({ length: 15 }, (_, i) => t.create('c', `${who}-${i}`, { who })));
+    await Promise.all([writes(t1, 't1'), writes(t2, 't2'), t1.sync(), t2.sync()]);
+    await t1.sync();
+    expect((await t1.status()).pending).toBe(0);
+    const device = (await tab({ name: `race-device-${clientId}`, clientId })).replica;
+    await device.sync();
+    const got = ids(await device.list('c'));
+    expect(got).toHaveLength(30);
+    expect(await device.list('c')).toEqual(await t2.list('c'));
+  });
+
+  it('typed errors cross the worker boundary', async () => {
+    const clientId = crypto.randomUUID();
+    const r = (await tab({ name: `errors-${clientId}`, clientId })).replica;
+    await r.create('c', 'x');
+    const error = await rejectsWith(r.create('c', 'x'), 'ALREADY_EXISTS');
+    expect(error).toBeInstanceOf(AlreadyExistsError);
+    await rejectsWith(r.update('c', 'missing', { a: 1 }), 'NOT_FOUND');
+    await rejectsWith(r.get('', 'x'), 'INVALID_ARGUMENT');
+    await rejectsWith(
+      openReplica({
+        name: `errors-bad3-${clientId}`,
+        clientId,
+        schedule: { intervalMs: -1 },
+        worker: defaultWorker,
+      }),
+      'INVALID_ARGUMENT',
+    );
+    await rejectsWith(
+      openReplica({ name: `errors-bad-${clientId}`, clientId: 'not-a-uuid', worker: defaultWorker }),
+      'INVALID_ARGUMENT',
+    );
+    await rejectsWith(
+      openReplica({
+        name: `errors-bad2-${clientId}`,
+        clientId,
+        remote: { kind: 'http', url: 'ftp://example', prefix: 'p' } as never,
+        worker: defaultWorker,
+      }),
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('with a secret, devices converge and the server holds no plaintext', async () => {
+    const clientId = crypto.randomUUID();
+    const secret = 'correct horse battery staple';
+    const common = { clientId, secret, testOnlyPbkdf2Iterations: 1000 };
+    const a = (await tab({ name: `enc-a-${clientId}`, ...common })).replica;
+    await a.create('secrets', 's1', { text: 'plaintext-marker-42' });
+    await a.sync();
+    const b = (await tab({ name: `enc-b-${clientId}`, ...common })).replica;
+    await b.sync();
+    expect(await b.get('secrets', 's1')).toEqual({ text: 'plaintext-marker-42' });
+    const listing = await fetch(`${serverUrl}?list=${encodeURIComponent(`set-${clientId}/`)}`);
+    const { keys: names } = (await listing.json()) as { keys: string[] };
+    expect(names.length).toBeGreaterThan(0);
+    for (const key of names) {
+      const body = await (await fetch(`${serverUrl}${key}`)).arrayBuffer();
+      expect(new TextDecoder().decode(body)).not.toContain('plaintext-marker-42');
+    }
+    const wrong = (await tab({ name: `enc-c-${clientId}`, ...common, secret: 'wrong' })).replica;
+    await rejectsWith(wrong.sync(), 'WRONG_SECRET');
+  });
+});

@@ -1,0 +1,140 @@
+import { InvalidArgumentError } from '../../src/contracts/errors.js';
+import type { ObjectRef, Properties } from '../../src/sync/operations.js';
+import {
+  INITIAL_REPLICA_STATE,
+  type PendingOperation,
+  type ReplicaState,
+  type ReplicaStore,
+  type ReplicaWrite,
+  type ShadowObject,
+  type StoredObject,
+} from '../../src/sync/replica-store.js';
+import { quiet, type Durability, type IdbConnection } from '../idb/connection.js';
+import { REPLICA_STATE_KEY } from '../idb/schema.js';
+
+const ALL: ['replicaObjects', 'replicaShadows', 'replicaPending', 'replicaState'] = [
+  'replicaObjects',
+  'replicaShadows',
+  'replicaPending',
+  'replicaState',
+];
+
+/** The IndexedDB key of an object or shadow. */
+const keyOf = (ref: ObjectRef): [string, string] => [ref.collection, ref.id];
+
+/** Every key of `collection`: arrays sort after strings, so `[c, []]` is above every `[c, id]`. */
+const collectionRange = (collection: string) => IDBKeyRange.bound([collection], [collection, []]);
+
+/**
+ * The {@link ReplicaStore} of the worker, on the store's IndexedDB database (schema 2's `replica*`
+ * object stores). Every {@link commit} is one readwrite transaction over all four stores, so a
+ * commit that fails anywhere (bad data, quota, a crash) leaves nothing. Commits that record a push
+ * in flight or replace the data set from a snapshot are strictly durable: losing them to a power
+ * cut could re-send a push under a new id. Everything else is relaxed, as in the rest of the
+ * engine. IndexedDB's structured clone copies data in and out.
+ */
+export class IdbReplicaStore implements ReplicaStore {
+  readonly #db: IdbConnection;
+
+  constructor(connection: IdbConnection) {
+    this.#db = connection;
+  }
+
+  async readState(): Promise<ReplicaState> {
+    const state = await this.#db.read(['replicaState'], (tx) =>
+      tx.objectStore('replicaState').get(REPLICA_STATE_KEY),
+    );
+    return state ?? structuredClone(INITIAL_REPLICA_STATE);
+  }
+
+  async getObjects(refs: readonly ObjectRef[]): Promise<(Properties | null)[]> {
+    if (refs.length === 0) return [];
+    const rows = await this.#db.read(['replicaObjects'], (tx) => {
+      const store = tx.objectStore('replicaObjects');
+      return Promise.all(refs.map((ref) => store.get(keyOf(ref))));
+    });
+    return rows.map((row) => row?.properties ?? null);
+  }
+
+  async listObjects(collection?: string): Promise<StoredObject[]> {
+    return this.#db.read(['replicaObjects'], (tx) =>
+      tx
+        .objectStore('replicaObjects')
+        .getAll(collection === undefined ? undefined : collectionRange(collection)),
+    );
+  }
+
+  async getShadows(): Promise<ShadowObject[]> {
+    return this.#db.read(['replicaShadows'], (tx) => tx.objectStore('replicaShadows').getAll());
+  }
+
+  async getShadowsOf(refs: readonly ObjectRef[]): Promise<(ShadowObject | undefined)[]> {
+    if (refs.length === 0) return [];
+    return this.#db.read(['replicaShadows'], (tx) => {
+      const store = tx.objectStore('replicaShadows');
+      return Promise.all(refs.map((ref) => store.get(keyOf(ref))));
+    });
+  }
+
+  async getPending(limit?: number): Promise<PendingOperation[]> {
+    return this.#db.read(['replicaPending'], (tx) =>
+      tx.objectStore('replicaPending').getAll(undefined, limit),
+    );
+  }
+
+  async countPending(): Promise<number> {
+    return this.#db.read(['replicaPending'], (tx) => tx.objectStore('replicaPending').count());
+  }
+
+  async commit(write: ReplicaWrite): Promise<void> {
+    const durability: Durability =
+      write.clearObjects || (write.state?.inFlight ?? null) !== null ? 'strict' : 'relaxed';
+    try {
+      await this.#db.write(
+        ALL,
+        async (tx) => {
+          const objects = tx.objectStore('replicaObjects');
+          const shadows = tx.objectStore('replicaShadows');
+          const pending = tx.objectStore('replicaPending');
+          // Requests run in the order issued; the transaction commits after the last, so they are
+          // not awaited one by one (a failing one aborts the transaction and `done` reports it).
+          const requests: Promise<unknown>[] = [];
+          // Each is quieted at once: a later request that throws (unstorable data) aborts the
+          // earlier ones, and their rejections are reported through this call, not as unhandled.
+          const add = (request: Promise<unknown>) => {
+            quiet(request);
+            requests.push(request);
+          };
+          if (write.clearObjects) add(objects.clear());
+          for (const ref of write.deleteObjects ?? []) add(objects.delete(keyOf(ref)));
+          for (const o of write.putObjects ?? []) add(objects.put(o));
+          if (write.replaceShadows) {
+            add(shadows.clear());
+            for (const s of write.replaceShadows) add(shadows.put(s));
+          }
+          for (const s of write.addShadows ?? []) add(shadows.put(s));
+          for (const seq of write.removePending ?? []) add(pending.delete(seq));
+          for (const p of write.appendPending ?? []) add(pending.put(p));
+          if (write.state) add(tx.objectStore('replicaState').put(write.state, REPLICA_STATE_KEY));
+          await Promise.all(requests);
+        },
+        durability,
+      );
+    } catch (error) {
+      throw asTypedError(error);
+    }
+  }
+}
+
+/** Data IndexedDB cannot store (a function, a bad key) is the caller's bad input. */
+function asTypedError(error: unknown): unknown {
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === 'DataCloneError' || name === 'DataError') {
+    return new InvalidArgumentError(
+      'write',
+      `could not be stored (${(error as Error).message}); nothing was written. Pass JSON values and string keys.`,
+      { cause: error },
+    );
+  }
+  return error;
+}

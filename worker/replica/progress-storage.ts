@@ -1,0 +1,63 @@
+import type { Storage, StorageTxn, Uuid } from '../../src/contracts/storage.js';
+
+/** How far a long pull or bootstrap has come. */
+export interface SyncProgress {
+  /** `bootstrap`: reading the snapshot; `pull`: reading the versions after the base. */
+  readonly phase: 'bootstrap' | 'pull';
+  /** Versions read so far in this sync. */
+  readonly versions: number;
+  /** Bytes of versions and snapshot read so far in this sync. */
+  readonly bytes: number;
+}
+
+/**
+ * A {@link Storage} that reports what the sync engine reads from it, page by page: the engine
+ * itself stays unaware of progress reporting. `reset()` starts the counts of a new sync.
+ */
+export class ProgressStorage implements Storage {
+  readonly #inner: Storage;
+  readonly #report: (progress: SyncProgress) => void;
+  #versions = 0;
+  #bytes = 0;
+
+  constructor(inner: Storage, report: (progress: SyncProgress) => void) {
+    this.#inner = inner;
+    this.#report = report;
+  }
+
+  reset(): void {
+    this.#versions = 0;
+    this.#bytes = 0;
+  }
+
+  async txn(clientId: Uuid): Promise<StorageTxn> {
+    const txn = await this.#inner.txn(clientId);
+    const report = (phase: SyncProgress['phase']) =>
+      this.#report({ phase, versions: this.#versions, bytes: this.#bytes });
+    return {
+      getClient: () => txn.getClient(),
+      newClient: (latest) => txn.newClient(latest),
+      setSnapshot: (snapshot, data) => txn.setSnapshot(snapshot, data),
+      getSnapshotData: async (versionId) => {
+        report('bootstrap');
+        const data = await txn.getSnapshotData(versionId);
+        this.#bytes += data?.byteLength ?? 0;
+        report('bootstrap');
+        return data;
+      },
+      getVersionByParent: (parent) => txn.getVersionByParent(parent),
+      getVersion: (versionId) => txn.getVersion(versionId),
+      getVersionsAfter: async (parent, limit) => {
+        const versions = await txn.getVersionsAfter(parent, limit);
+        if (versions.length > 0) {
+          this.#versions += versions.length;
+          for (const v of versions) this.#bytes += v.historySegment.byteLength;
+          report('pull');
+        }
+        return versions;
+      },
+      addVersion: (versionId, parent, segment) => txn.addVersion(versionId, parent, segment),
+      commit: () => txn.commit(),
+    };
+  }
+}

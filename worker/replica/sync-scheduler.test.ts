@@ -1,0 +1,251 @@
+import { describe, expect, it } from 'vitest';
+import type { SyncResult } from '../../src/sync/sync.js';
+import { SyncScheduler, type SchedulerClock, type SyncSchedule } from './sync-scheduler.js';
+
+const RESULT: SyncResult = {
+  pulledVersions: 0,
+  pushedVersions: 0,
+  pushedOperations: 0,
+  dropped: [],
+  reset: null,
+  snapshotUploaded: false,
+};
+
+/** Timers that fire only when the test advances time. */
+class ManualClock implements SchedulerClock {
+  t = 0;
+  rand = 0.5;
+  #timers = new Map<number, { due: number; fn: () => void }>();
+  #next = 1;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.#next++;
+    this.#timers.set(id, { due: this.t + ms, fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+  now(): number {
+    return this.t;
+  }
+  random(): number {
+    return this.rand;
+  }
+  /** Moves time forward, firing due timers in order and letting their promises settle. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await settle();
+      const due = [...this.#timers.entries()]
+        .filter(([, t]) => t.due <= end)
+        .sort((a, b) => a[1].due - b[1].due)[0];
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.t = due[1].due;
+      due[1].fn();
+    }
+    this.t = end;
+    await settle();
+  }
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+
+/** A scheduler whose syncs the test finishes by hand, recording what happened. */
+function harness(schedule: SyncSchedule = {}) {
+  const clock = new ManualClock();
+  const runs: { resolve(): void; reject(e: unknown): void }[] = [];
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  const failures: number[] = [];
+  let succeeded = 0;
+  const scheduler = new SyncScheduler(
+    () =>
+      new Promise<SyncResult>((resolve, reject) => {
+        concurrent++;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        runs.push({
+          resolve: () => {
+            concurrent--;
+            resolve(RESULT);
+          },
+          reject: (e) => {
+            concurrent--;
+            reject(e);
+          },
+        });
+      }),
+    {
+      started: () => undefined,
+      succeeded: () => succeeded++,
+      failed: (_e, retryIn) => failures.push(retryIn),
+    },
+    { debounceMs: 100, intervalMs: 10_000, backoffBaseMs: 1_000, backoffMaxMs: 8_000, ...schedule },
+    clock,
+  );
+  return {
+    clock,
+    scheduler,
+    runs,
+    failures,
+    get succeeded() {
+      return succeeded;
+    },
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+    /** Finishes the latest sync. */
+    async finish(ok = true) {
+      const run = runs.at(-1)!;
+      if (ok) run.resolve();
+      else run.reject(new Error('offline'));
+      await settle();
+    },
+  };
+}
+
+describe('SyncScheduler', () => {
+  it('syncs at once when it starts leading, then debounces a burst of changes into one sync', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    expect(h.runs).toHaveLength(1);
+    await h.finish();
+    // Changes at 0, 30, 60 and 90 ms: one sync, 100 ms after the first (latency stays bounded).
+    for (let i = 0; i < 4; i++) {
+      h.scheduler.changed();
+      if (i < 3) await h.clock.advance(30);
+    }
+    await h.clock.advance(9);
+    expect(h.runs).toHaveLength(1);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(2);
+    expect(h.clock.t).toBe(100);
+  });
+
+  it('never runs two syncs at once: a change during a sync runs one more after it', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    h.scheduler.changed();
+    h.scheduler.changed();
+    const explicit = h.scheduler.syncNow();
+    await h.clock.advance(500);
+    expect(h.runs).toHaveLength(1);
+    await h.finish();
+    // syncNow runs after the first, and covers the changes made before it started.
+    expect(h.runs).toHaveLength(2);
+    await h.finish();
+    await expect(explicit).resolves.toEqual(RESULT);
+    await h.clock.advance(1_000);
+    expect(h.runs).toHaveLength(2);
+    // A change during a sync runs one more sync after it.
+    h.scheduler.changed();
+    await h.clock.advance(100);
+    expect(h.runs).toHaveLength(3);
+    h.scheduler.changed();
+    await h.clock.advance(1_000);
+    expect(h.runs).toHaveLength(3);
+    await h.finish();
+    await h.clock.advance(100);
+    expect(h.runs).toHaveLength(4);
+    await h.finish();
+    expect(h.maxConcurrent).toBe(1);
+  });
+
+  it('backs off exponentially with jitter after failures, capped, and ignores changes meanwhile', async () => {
+    const h = harness();
+    h.clock.rand = 1; // the top of the jitter range: the full delay
+    h.scheduler.start();
+    await h.clock.advance(0);
+    const expected = [1_000, 2_000, 4_000, 8_000, 8_000];
+    for (const delay of expected) {
+      await h.finish(false);
+      expect(h.failures.at(-1)).toBe(delay);
+      const before = h.runs.length;
+      h.scheduler.changed();
+      await h.clock.advance(delay - 1);
+      expect(h.runs).toHaveLength(before);
+      await h.clock.advance(1);
+      expect(h.runs).toHaveLength(before + 1);
+    }
+    expect(h.scheduler.failures).toBe(5);
+    await h.finish();
+    expect(h.scheduler.failures).toBe(0);
+  });
+
+  it('jitter spreads the delay over its upper half', async () => {
+    const h = harness();
+    h.clock.rand = 0;
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish(false);
+    await h.clock.advance(500);
+    await h.finish(false);
+    expect(h.failures).toEqual([500, 1_000]);
+  });
+
+  it('coming online forgets the backoff and syncs now', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish(false);
+    expect(h.runs).toHaveLength(1);
+    h.scheduler.online();
+    await h.clock.advance(0);
+    expect(h.runs).toHaveLength(2);
+    await h.finish();
+    expect(h.scheduler.failures).toBe(0);
+  });
+
+  it('syncs on the interval while idle; an interval of 0 turns that off', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish();
+    await h.clock.advance(9_999);
+    expect(h.runs).toHaveLength(1);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(2);
+
+    const off = harness({ intervalMs: 0 });
+    off.scheduler.start();
+    await off.clock.advance(0);
+    await off.finish();
+    await off.clock.advance(1_000_000);
+    expect(off.runs).toHaveLength(1);
+  });
+
+  it('with syncOnStart: false, a new leader waits for a change or the interval', async () => {
+    const h = harness({ syncOnStart: false });
+    h.scheduler.start();
+    await h.clock.advance(50);
+    expect(h.runs).toHaveLength(0);
+    h.scheduler.changed();
+    await h.clock.advance(100);
+    expect(h.runs).toHaveLength(1);
+  });
+
+  it('does nothing on its own unless it leads, and stops when it stops leading', async () => {
+    const h = harness();
+    h.scheduler.changed();
+    h.scheduler.online();
+    await h.clock.advance(100_000);
+    expect(h.runs).toHaveLength(0);
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish();
+    h.scheduler.changed();
+    h.scheduler.stop();
+    await h.clock.advance(100_000);
+    expect(h.runs).toHaveLength(1);
+    // An explicit sync still runs.
+    const explicit = h.scheduler.syncNow();
+    await settle();
+    expect(h.runs).toHaveLength(2);
+    await h.finish();
+    await expect(explicit).resolves.toEqual(RESULT);
+  });
+});
