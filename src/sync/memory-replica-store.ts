@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../contracts/errors.js';
 import { copyJson, objectKey, type ObjectRef, type Properties } from './operations.js';
 import {
   INITIAL_REPLICA_STATE,
@@ -14,7 +15,9 @@ export class MemoryReplicaStore implements ReplicaStore {
   #state: ReplicaState = INITIAL_REPLICA_STATE;
   #objects = new Map<string, StoredObject>();
   #shadows = new Map<string, ShadowObject>();
-  readonly #pending = new Map<number, PendingOperation>();
+  #pending = new Map<number, PendingOperation>();
+  /** Largest seq in the queue: while appends stay above it, insertion order is seq order. */
+  #maxSeq = -Infinity;
 
   async readState(): Promise<ReplicaState> {
     return structuredClone(this.#state);
@@ -47,7 +50,6 @@ export class MemoryReplicaStore implements ReplicaStore {
   }
 
   async getPending(limit = Infinity): Promise<PendingOperation[]> {
-    // Seqs only grow, so insertion order is queue order.
     const out: PendingOperation[] = [];
     for (const p of this.#pending.values()) {
       if (out.length >= limit) break;
@@ -63,7 +65,7 @@ export class MemoryReplicaStore implements ReplicaStore {
   async commit(write: ReplicaWrite): Promise<void> {
     // Copy everything first, so a bad input throws before anything changes. (JSON is the data
     // model, and a JSON round trip is much faster than structuredClone for it.)
-    const w = JSON.parse(JSON.stringify(write)) as ReplicaWrite;
+    const w = JSON.parse(JSON.stringify(write, refuseUnstorable)) as ReplicaWrite;
     if (w.clearObjects) this.#objects = new Map();
     for (const ref of w.deleteObjects ?? []) this.#objects.delete(objectKey(ref));
     for (const o of w.putObjects ?? []) this.#objects.set(objectKey(o), o);
@@ -71,9 +73,24 @@ export class MemoryReplicaStore implements ReplicaStore {
     for (const ref of w.deleteShadows ?? []) this.#shadows.delete(objectKey(ref));
     for (const s of w.putShadows ?? []) this.#shadows.set(objectKey(s), s);
     for (const seq of w.removePending ?? []) this.#pending.delete(seq);
-    for (const p of w.appendPending ?? []) this.#pending.set(p.seq, p);
+    for (const p of w.appendPending ?? []) {
+      this.#pending.set(p.seq, p);
+      if (p.seq < this.#maxSeq) this.#pending = new Map([...this.#pending].sort(([a], [b]) => a - b));
+      this.#maxSeq = Math.max(this.#maxSeq, p.seq);
+    }
     if (w.state) this.#state = w.state;
   }
+}
+
+/** JSON.stringify would silently drop these; IndexedDB refuses them, and so does this store. */
+function refuseUnstorable(key: string, value: unknown): unknown {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new InvalidArgumentError(
+      'write',
+      `${key ? `"${key}" ` : ''}holds a ${typeof value}, which cannot be stored; nothing was written. Pass JSON values.`,
+    );
+  }
+  return value;
 }
 
 function compare(a: string, b: string): number {

@@ -108,11 +108,9 @@ export class IdbReplicaStore implements ReplicaStore {
           if (write.clearObjects) add(objects.clear());
           for (const ref of write.deleteObjects ?? []) add(objects.delete(keyOf(ref)));
           for (const o of write.putObjects ?? []) add(objects.put(o));
-          if (write.replaceShadows) {
-            add(shadows.clear());
-            for (const s of write.replaceShadows) add(shadows.put(s));
-          }
-          for (const s of write.addShadows ?? []) add(shadows.put(s));
+          if (write.clearShadows) add(shadows.clear());
+          for (const ref of write.deleteShadows ?? []) add(shadows.delete(keyOf(ref)));
+          for (const s of write.putShadows ?? []) add(shadows.put(s));
           for (const seq of write.removePending ?? []) add(pending.delete(seq));
           for (const p of write.appendPending ?? []) add(pending.put(p));
           if (write.state) add(tx.objectStore('replicaState').put(write.state, REPLICA_STATE_KEY));

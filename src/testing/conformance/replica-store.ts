@@ -117,7 +117,7 @@ export function replicaStoreConformance(name: string, factory: Factory<ReplicaSt
     it('adds shadows, replaces them all, and reads them by ref', async () => {
       const { store } = await factory();
       await store.commit({
-        addShadows: [
+        putShadows: [
           { collection: 'c', id: 'a', properties: { v: 1 } },
           { collection: 'c', id: 'b', properties: null },
         ],
@@ -133,10 +133,39 @@ export function replicaStoreConformance(name: string, factory: Factory<ReplicaSt
         undefined,
         { collection: 'c', id: 'a', properties: { v: 1 } },
       ]);
-      await store.commit({ replaceShadows: [{ collection: 'd', id: 'z', properties: {} }] });
+      await store.commit({ clearShadows: true, putShadows: [{ collection: 'd', id: 'z', properties: {} }] });
       expect(await store.getShadows()).toEqual([{ collection: 'd', id: 'z', properties: {} }]);
-      await store.commit({ replaceShadows: [] });
+      await store.commit({ deleteShadows: [{ collection: 'd', id: 'z' }] });
       expect(await store.getShadows()).toEqual([]);
+    });
+
+    it('keeps collection and id apart (no ambiguous keys)', async () => {
+      const { store } = await factory();
+      await store.commit({
+        putObjects: [
+          obj('a/b', 'c', { which: 1 }),
+          obj('a', 'b/c', { which: 2 }),
+          obj('a\u0000b', 'c', { which: 3 }),
+        ],
+      });
+      expect((await store.listObjects()).length).toBe(3);
+      expect(await store.getObjects([{ collection: 'a', id: 'b/c' }])).toEqual([{ which: 2 }]);
+    });
+
+    it('an update that removes a property (value undefined) reads back without a value', async () => {
+      const { store } = await factory();
+      const removal: Operation = {
+        type: 'update',
+        collection: 'c',
+        id: 'x',
+        property: 'p',
+        value: undefined,
+        timestamp: 3,
+      };
+      await store.commit({ appendPending: [{ seq: 1, op: removal }] });
+      const [read] = await store.getPending();
+      expect(read?.op.type === 'update' && read.op.value).toBeUndefined();
+      expect(read?.op).toMatchObject({ type: 'update', property: 'p', timestamp: 3 });
     });
 
     it('keeps the pending queue in numeric seq order, with limit, count and removal', async () => {
@@ -199,7 +228,7 @@ export function replicaStoreConformance(name: string, factory: Factory<ReplicaSt
         store.commit({
           clearObjects: true,
           putObjects: [obj('c', 'new')],
-          addShadows: [{ collection: 'c', id: 'new', properties: null }],
+          putShadows: [{ collection: 'c', id: 'new', properties: null }],
           appendPending: [op(2)],
           removePending: [1],
           state: state({ baseVersionId: UNSTORABLE }),
@@ -257,7 +286,7 @@ export function replicaStoreConformance(name: string, factory: Factory<ReplicaSt
       const ops: Operation[] = [];
       await harness.store.commit({
         putObjects: [obj('c', 'a', { title: 'kept' })],
-        addShadows: [{ collection: 'c', id: 'a', properties: null }],
+        putShadows: [{ collection: 'c', id: 'a', properties: null }],
         appendPending: [op(1, 'a'), op(2, 'a')],
         state: state({ nextSeq: 3 }),
       });

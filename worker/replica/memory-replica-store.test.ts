@@ -1,5 +1,0 @@
-import { MemoryReplicaStore } from '../../src/sync/memory-replica-store.js';
-import { replicaStoreConformance } from '../../src/testing/index.js';
-
-// The reference store runs the same suite as the IndexedDB one (no reload: it keeps nothing).
-replicaStoreConformance('memory', () => ({ store: new MemoryReplicaStore() }));
