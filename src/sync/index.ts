@@ -23,6 +23,8 @@ export {
   type InFlightPush,
 } from './replica-store.js';
 export { MemoryReplicaStore } from './memory-replica-store.js';
+export { blobRef, isBlobRef, findBlobRefs, type BlobRef, type SealedBlob } from './blob-ref.js';
+export type { RemoteBlobStore } from './blobs.js';
 export { PBKDF2_ITERATIONS } from './crypto.js';
 export {
   DEFAULT_SNAPSHOT_POLICY,

@@ -3,11 +3,14 @@
  * set at once and are queued, in one atomic commit; {@link Replica.sync} reconciles the queue
  * with the remote chain.
  */
+import type { BlobStorage, ContentId, GarbageReport } from '../contracts/blob-storage.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../contracts/errors.js';
 import type { Storage, Uuid } from '../contracts/storage.js';
 import { assertCount, assertKey, assertUuid } from '../core/validate.js';
+import type { BlobRef } from './blob-ref.js';
+import { ReplicaBlobs, type RemoteBlobStore } from './blobs.js';
 import { Mutex } from './mutex.js';
 import {
   assertJsonValue,
@@ -80,6 +83,10 @@ export interface ReplicaOptions {
    * store in several tabs pass a lock shared between them (the worker's Web Lock).
    */
   readonly lock?: Mutex;
+  /** Local blob storage; enables {@link Replica.putBlob} and {@link Replica.getBlob}. */
+  readonly blobs?: BlobStorage;
+  /** Where blobs are uploaded and downloaded from (a `RemoteBlobs`); needs `blobs` and `storage`. */
+  readonly remoteBlobs?: RemoteBlobStore;
 }
 
 /** One replica of a replicated data set. */
@@ -89,12 +96,15 @@ export class Replica {
   readonly #listeners = new Set<(event: ReplicaChangeEvent) => void>();
   readonly #clock: () => number;
   readonly #engine: SyncEngine | null;
+  readonly #blobs: ReplicaBlobs | null;
 
   private constructor(options: ReplicaOptions) {
     this.#store = options.store;
     this.#lock = options.lock ?? new Mutex();
     this.#clock = options.clock ?? Date.now;
     const { storage, clientId } = options;
+    this.#blobs = options.blobs ? newReplicaBlobs(options) : null;
+    const blobs = this.#blobs;
     this.#engine = storage
       ? new SyncEngine(
           {
@@ -112,6 +122,7 @@ export class Replica {
             snapshotPolicy: options.snapshotPolicy,
             clock: options.clock,
             testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
+            beforePush: blobs ? (ops) => blobs.uploadReferenced(ops) : undefined,
           },
         )
       : null;
@@ -143,6 +154,7 @@ export class Replica {
         if (value === 0) throw new InvalidArgumentError(`options.${name}`, 'must be at least 1.');
       }
     }
+    validateBlobOptions(options);
     await options.store.readState(); // fail now, not on first use, if the store is unusable
     return new Replica(options);
   }
@@ -212,6 +224,35 @@ export class Replica {
       );
     }
     return this.#engine.sync(options);
+  }
+
+  /**
+   * Stores a blob locally (leased while unreferenced by this instance, then while an object
+   * references it) and returns the reference to put in a property value. A sync uploads it before
+   * pushing the first version that references it.
+   */
+  putBlob(data: Uint8Array, type?: string): Promise<BlobRef> {
+    return this.#needBlobs().put(data, type);
+  }
+
+  /**
+   * A blob's bytes: local, else downloaded (verified) and kept locally while referenced.
+   * @throws ContentNotFoundError, ContentMismatchError or ChainIntegrityError (nothing local changed).
+   */
+  getBlob(blob: BlobRef | ContentId): Promise<Uint8Array> {
+    return this.#needBlobs().get(blob);
+  }
+
+  /** Runs the local blob storage's GC; blobs live objects reference are kept. */
+  collectBlobGarbage(): Promise<GarbageReport> {
+    return this.#needBlobs().collectGarbage();
+  }
+
+  #needBlobs(): ReplicaBlobs {
+    if (!this.#blobs) {
+      throw new InvalidArgumentError('options.blobs', 'this replica was opened without a BlobStorage.');
+    }
+    return this.#blobs;
   }
 
   async #record(changes: readonly Change[]): Promise<ObjectRef[]> {
@@ -292,6 +333,7 @@ export class Replica {
   }
 
   #emit(event: ReplicaChangeEvent): void {
+    this.#blobs?.refresh(event.objects).catch(() => undefined); // logged by ReplicaBlobs
     for (const listener of this.#listeners) {
       try {
         listener(event);
@@ -300,6 +342,37 @@ export class Replica {
       }
     }
   }
+}
+
+function validateBlobOptions(options: ReplicaOptions): void {
+  const { blobs, remoteBlobs } = options;
+  const methods = ['store', 'getData', 'leaseByContent', 'adviseLeaseDropped', 'collectGarbage'] as const;
+  if (blobs !== undefined && !methods.every((m) => typeof blobs?.[m] === 'function')) {
+    throw new InvalidArgumentError(
+      'options.blobs',
+      'expected a BlobStorage such as new MemoryBlobStorage().',
+    );
+  }
+  if (remoteBlobs === undefined) return;
+  if (typeof remoteBlobs?.put !== 'function' || typeof remoteBlobs.get !== 'function') {
+    throw new InvalidArgumentError('options.remoteBlobs', 'expected a RemoteBlobs (put/get).');
+  }
+  if (!blobs || !options.storage) {
+    throw new InvalidArgumentError('options.remoteBlobs', 'needs options.blobs and options.storage too.');
+  }
+}
+
+function newReplicaBlobs(options: ReplicaOptions): ReplicaBlobs {
+  const store = options.store;
+  return new ReplicaBlobs({
+    local: options.blobs as BlobStorage,
+    remote: options.remoteBlobs ?? null,
+    encrypted: options.secret !== undefined,
+    replicaName: options.clientId ?? 'local',
+    pid: crypto.randomUUID(),
+    listObjects: () => store.listObjects(),
+    getObjects: (refs) => store.getObjects(refs),
+  });
 }
 
 function describe(ref: ObjectRef): string {

@@ -70,6 +70,8 @@ export interface SyncConfig {
    * replica of a chain must use the same value. Never set this in an application.
    */
   readonly testOnlyPbkdf2Iterations?: number | undefined;
+  /** Runs before each version is pushed, with its operations (the replica uploads their blobs). */
+  readonly beforePush?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
 }
 
 /** Options of one {@link SyncEngine.sync} call. */
@@ -325,6 +327,7 @@ export class SyncEngine {
       const prepared = await this.#preparePush();
       if (!prepared) return 'done';
       const { push, ops, height } = prepared;
+      await this.#config.beforePush?.(ops);
       const segment = await encodeSegment(
         env,
         {
