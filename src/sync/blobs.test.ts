@@ -39,17 +39,20 @@ function setup(secret?: string) {
   const kv = new MemoryCasKv();
   const bucket = new CountingBackend();
   const clientId = crypto.randomUUID();
-  const open = (remote: RemoteBlobStore = new RemoteBlobs(bucket, { prefix: 'blobs' })) => {
-    const blobs = new MemoryBlobStorage();
+  const open = (
+    remote: RemoteBlobStore = new RemoteBlobs(bucket, { prefix: 'blobs' }),
+    blobs = new MemoryBlobStorage(),
+    store = new MemoryReplicaStore(),
+  ) => {
     return Replica.open({
-      store: new MemoryReplicaStore(),
+      store,
       storage,
       clientId,
       kv,
       blobs,
       remoteBlobs: remote,
       ...(secret === undefined ? {} : { secret, testOnlyPbkdf2Iterations: 1000 }),
-    }).then((replica) => ({ replica, blobs }));
+    }).then((replica) => ({ replica, blobs, store }));
   };
   return { bucket, open };
 }
@@ -206,6 +209,20 @@ describe('Replica blobs', () => {
     expect(await a.getBlob(kept)).toEqual(bytes(500, 8));
   });
 
+  it('refuses bytes that do not match the reference from any remote store, writing nothing', async () => {
+    const { open } = setup();
+    const wrong: RemoteBlobStore = {
+      put: () => Promise.reject(new Error('read-only')),
+      get: async () => bytes(10, 99), // a store without its own verification
+    };
+    const { replica: b, blobs } = await open(wrong);
+    const ref = blobRef(await contentIdOf(bytes(10, 1)), 10);
+    await expect(b.getBlob(ref)).rejects.toMatchObject({ code: 'CONTENT_MISMATCH' });
+    await expect(blobs.getData(ref.$blob, { id: 'x', pid: 'test' })).rejects.toBeInstanceOf(
+      ContentNotFoundError,
+    );
+  });
+
   it('uploads a referenced blob on the next sync after the blob store was unreachable', async () => {
     const { bucket, open } = setup();
     let offline = true;
@@ -215,7 +232,7 @@ describe('Replica blobs', () => {
         offline ? Promise.reject(new IndeterminateRemoteError('offline')) : real.put(data, id),
       get: (id) => real.get(id),
     };
-    const { replica: a } = await open(flaky);
+    const { replica: a, blobs: aLocal, store: aStore } = await open(flaky);
     const data = bytes(4000, 4);
     const ref = await a.putBlob(data);
     await a.create('files', 'f', { content: ref as never });
@@ -225,8 +242,10 @@ describe('Replica blobs', () => {
     expect(await b.get('files', 'f')).toBeNull(); // the version waited for its blob
     expect(await a.pendingCount()).toBeGreaterThan(0);
     offline = false;
-    await a.sync();
-    expect(await a.pendingCount()).toBe(0);
+    // The app restarts before the next sync: a new instance over the same stores.
+    const { replica: a2 } = await open(flaky, aLocal, aStore);
+    await a2.sync();
+    expect(await a2.pendingCount()).toBe(0);
     expect(bucket.uploads.map((u) => u.key)).toEqual([`blobs/${ref.$blob}`]);
     await b.sync();
     expect(await b.getBlob((await b.get('files', 'f'))?.content as unknown as BlobRef)).toEqual(data);
