@@ -199,6 +199,7 @@ describe('Replica blobs', () => {
     await a.create('files', 'one', { content: ref as never });
     await a.create('files', 'two', { nested: { list: [ref] } as never });
     expect((await a.collectBlobGarbage()).deleted).toEqual([]);
+    await a.sync(); // afterwards no unpushed operation references the blob
     await a.delete('files', 'one');
     expect((await a.collectBlobGarbage()).deleted).toEqual([]); // 'two' still references it
     await a.update('files', 'two', { nested: undefined });
@@ -221,6 +222,20 @@ describe('Replica blobs', () => {
     await expect(blobs.getData(ref.$blob, { id: 'x', pid: 'test' })).rejects.toBeInstanceOf(
       ContentNotFoundError,
     );
+  });
+
+  it('keeps a blob that an unpushed operation references, even once its object is gone', async () => {
+    const { bucket, open } = setup();
+    const { replica: a } = await open();
+    const data = bytes(700, 6);
+    const ref = await a.putBlob(data);
+    await a.create('files', 'f', { content: ref as never });
+    await a.delete('files', 'f');
+    expect((await a.collectBlobGarbage()).deleted).toEqual([]);
+    await a.sync();
+    expect(await bucket.list('blobs/')).toEqual([`blobs/${ref.$blob}`]);
+    expect((await a.collectBlobGarbage()).deleted).toEqual([ref.$blob]);
+    expect(await a.getBlob(ref)).toEqual(data); // downloaded again on demand
   });
 
   it('uploads a referenced blob on the next sync after the blob store was unreachable', async () => {

@@ -43,6 +43,8 @@ export interface BlobHost {
   readonly pid: string;
   listObjects(): Promise<{ collection: string; id: string; properties: Properties }[]>;
   getObjects(refs: readonly ObjectRef[]): Promise<(Properties | null)[]>;
+  /** The operations not pushed yet: their blobs must survive until uploaded. */
+  getPendingOperations(): Promise<Operation[]>;
 }
 
 const SEAL_AAD = utf8('chainsync/v1/blob');
@@ -147,7 +149,7 @@ export class ReplicaBlobs {
       try {
         data = await this.#host.local.getData(ref.$blob, this.lease(ref.$blob));
       } catch (error) {
-        // Not here: it came from another replica (already remote) or its object is gone.
+        // Not here: it came from another replica, so it is already remote.
         if (error instanceof ContentNotFoundError) continue;
         throw error;
       }
@@ -172,10 +174,19 @@ export class ReplicaBlobs {
     return this.#refCount.has(contentId);
   }
 
-  /** Runs the local store's GC with the working set as its reference check. */
+  /**
+   * Runs the local store's GC. Kept: blobs live objects reference, and blobs that operations not
+   * pushed yet reference (they are uploaded with the push, even if their object is gone by then).
+   */
   async collectGarbage(): Promise<GarbageReport> {
     await this.#queue;
-    return this.#host.local.collectGarbage({ isReferenced: (id) => this.isReferenced(id) });
+    const pending = new Set<ContentId>();
+    for (const op of await this.#host.getPendingOperations()) {
+      if (op.type === 'update') for (const r of findBlobRefs(op.value)) pending.add(r.$blob);
+    }
+    return this.#host.local.collectGarbage({
+      isReferenced: (id) => this.isReferenced(id) || pending.has(id),
+    });
   }
 
   #resolve(refOrId: BlobRef | ContentId): BlobRef {

@@ -372,6 +372,7 @@ function newReplicaBlobs(options: ReplicaOptions): ReplicaBlobs {
     pid: crypto.randomUUID(),
     listObjects: () => store.listObjects(),
     getObjects: (refs) => store.getObjects(refs),
+    getPendingOperations: async () => (await store.getPending()).map((p) => p.op),
   });
 }
 
