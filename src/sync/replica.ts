@@ -364,12 +364,14 @@ function validateBlobOptions(options: ReplicaOptions): void {
 
 function newReplicaBlobs(options: ReplicaOptions): ReplicaBlobs {
   const store = options.store;
+  const blobPid: unknown = (options.blobs as { pid?: unknown } | undefined)?.pid;
   return new ReplicaBlobs({
     local: options.blobs as BlobStorage,
     remote: options.remoteBlobs ?? null,
     encrypted: options.secret !== undefined,
     replicaName: options.clientId ?? 'local',
-    pid: crypto.randomUUID(),
+    // A store bound to its instance (IdbBlobStorage: the tab's or worker's Web Lock) lends its pid.
+    pid: typeof blobPid === 'string' && blobPid.length > 0 ? blobPid : crypto.randomUUID(),
     listObjects: () => store.listObjects(),
     getObjects: (refs) => store.getObjects(refs),
     getPendingOperations: async () => (await store.getPending()).map((p) => p.op),
