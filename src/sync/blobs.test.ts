@@ -105,8 +105,10 @@ describe('Replica blobs', () => {
     await b.sync();
     expect((await b.get('files', 'f'))?.content).toEqual(ref);
     expect(bucket.downloads).toBe(0); // lazy: nothing fetched by sync
-    expect(await b.getBlob(ref.$blob)).toEqual(data);
-    expect(bucket.downloads).toBe(1);
+    const [first, second] = await Promise.all([b.getBlob(ref.$blob), b.getBlob(ref)]);
+    expect(first).toEqual(data);
+    expect(second).toEqual(data);
+    expect(bucket.downloads).toBe(1); // concurrent reads share one download
     expect(await b.getBlob(ref)).toEqual(data);
     expect(bucket.downloads).toBe(1); // the second read is local
     expect(await bLocal.getData(ref.$blob, { id: 'x', pid: 'test' })).toEqual(data);
@@ -144,6 +146,7 @@ describe('Replica blobs', () => {
     expect(stored.length).toBeGreaterThan(data.length);
     expect(new TextDecoder('latin1').decode(stored)).not.toContain('top secret');
 
+    expect(await a.putBlob(data)).toEqual(ref); // the same bytes again: the same sealed object
     const { replica: b } = await open();
     await b.sync();
     expect(await b.getBlob(ref.$blob)).toEqual(data); // the reference (with its key) came from the chain

@@ -65,6 +65,7 @@ export class ReplicaBlobs {
   readonly #fresh = new Set<ContentId>();
   /** Remote names known to be uploaded (saves a HEAD per push). */
   readonly #uploaded = new Set<ContentId>();
+  readonly #reading = new Map<ContentId, Promise<Uint8Array>>();
   #queue: Promise<void> = Promise.resolve();
 
   constructor(host: BlobHost) {
@@ -88,8 +89,12 @@ export class ReplicaBlobs {
       throw new InvalidArgumentError('type', 'expected a MIME type string or undefined.');
     }
     const contentId = await contentIdOf(data);
+    await this.#queue; // the reference index must include the latest changes
     let sealed: BlobRef['sealed'];
-    if (this.#host.encrypted) {
+    // The same bytes again reuse the known key: same sealed object, uploaded once.
+    const known = this.#refs.get(contentId)?.sealed;
+    if (known) sealed = known;
+    else if (this.#host.encrypted) {
       const key = crypto.getRandomValues(new Uint8Array(32));
       const remote = await contentIdOf(await sealWith(key, data));
       sealed = { remote, key: toBase64(key) };
@@ -112,6 +117,15 @@ export class ReplicaBlobs {
   async get(refOrId: BlobRef | ContentId): Promise<Uint8Array> {
     await this.#queue;
     const ref = this.#resolve(refOrId);
+    // Concurrent reads of one missing blob share a single download.
+    const running = this.#reading.get(ref.$blob);
+    if (running) return (await running).slice();
+    const read = this.#read(ref).finally(() => this.#reading.delete(ref.$blob));
+    this.#reading.set(ref.$blob, read);
+    return (await read).slice();
+  }
+
+  async #read(ref: BlobRef): Promise<Uint8Array> {
     const contentId = ref.$blob;
     const lease = this.lease(contentId);
     try {
