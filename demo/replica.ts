@@ -1,0 +1,176 @@
+/**
+ * One replica of the demo, in its own iframe: its own IndexedDB database (named after the replica)
+ * and its own engine worker. Query parameters: `name` (replica), `server` (the object server's URL,
+ * default the reference server `npm run demo` started), `set` (the data set: its remote prefix and
+ * client id), `secret` (optional encryption secret).
+ */
+import { openReplica, type ReplicaClient, type ReplicaStatus } from '../src/client/open-replica.js';
+import type { StoredObject } from '../src/sync/replica-store.js';
+
+declare const __CHAINSYNC_SERVER__: string;
+
+const params = new URLSearchParams(location.search);
+const name = params.get('name') ?? 'A';
+const set = params.get('set') ?? '00000000-0000-4000-8000-000000000001';
+const secret = params.get('secret') ?? undefined;
+const serverUrl = params.get('server') ?? __CHAINSYNC_SERVER__;
+const offlineKey = `chainsync-demo:${set}:${name}:offline`;
+const logKey = `chainsync-demo:${set}:${name}:pending-log`;
+const COLLECTION = 'tasks';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) =>
+  document.querySelector(`[data-testid="${id}"]`) as T;
+
+$('name').textContent = `Replica ${name}`;
+document.title = `Replica ${name} — chainsync`;
+const offlineBox = $<HTMLInputElement>('offline');
+offlineBox.checked = localStorage.getItem(offlineKey) === '1';
+
+let replica: ReplicaClient | null = null;
+let detach: (() => void)[] = [];
+let opening: Promise<void> = Promise.resolve();
+
+/** The local writes not yet pushed, as the demo describes them (kept across reloads). */
+const pendingLog: string[] = JSON.parse(localStorage.getItem(logKey) ?? '[]') as string[];
+function logPending(text: string): void {
+  pendingLog.push(text);
+  localStorage.setItem(logKey, JSON.stringify(pendingLog));
+}
+
+function renderStatus(status: ReplicaStatus): void {
+  const offline = offlineBox.checked;
+  document.body.classList.toggle('offline', offline);
+  $('connection').textContent = offline ? 'offline' : 'online';
+  $('pending').textContent = String(status.pending);
+  $('sync-state').textContent = status.syncing
+    ? 'syncing…'
+    : status.lastSyncAt
+      ? `synced ${new Date(status.lastSyncAt).toLocaleTimeString()}`
+      : 'not synced yet';
+  $('sync-state').dataset.leader = String(status.leader);
+  const error = $('error');
+  error.hidden = status.lastError === null;
+  error.textContent = status.lastError ? `${status.lastError.code}: ${status.lastError.message}` : '';
+  if (status.pending === 0 && pendingLog.length > 0) {
+    pendingLog.length = 0;
+    localStorage.setItem(logKey, '[]');
+  }
+  const list = $('pending-list');
+  list.replaceChildren(
+    ...pendingLog.map((text) => Object.assign(document.createElement('li'), { textContent: text })),
+  );
+  document.body.dataset.pending = String(status.pending);
+}
+
+function renderTasks(objects: StoredObject[]): void {
+  const items = objects.map((object) => {
+    const li = document.createElement('li');
+    li.dataset.testid = `task-${object.id}`;
+    const done = document.createElement('input');
+    done.type = 'checkbox';
+    done.checked = object.properties.done === true;
+    done.dataset.testid = 'done';
+    done.addEventListener(
+      'change',
+      () =>
+        void write(`update ${object.id}.done = ${done.checked}`, (r) =>
+          r.update(COLLECTION, object.id, { done: done.checked }),
+        ),
+    );
+    const title = document.createElement('input');
+    title.type = 'text';
+    title.value = String(object.properties.title ?? '');
+    title.dataset.testid = 'title';
+    title.addEventListener(
+      'change',
+      () =>
+        void write(`update ${object.id}.title = ${JSON.stringify(title.value)}`, (r) =>
+          r.update(COLLECTION, object.id, { title: title.value }),
+        ),
+    );
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = '✕';
+    remove.dataset.testid = 'delete';
+    remove.addEventListener(
+      'click',
+      () => void write(`delete ${object.id}`, (r) => r.delete(COLLECTION, object.id)),
+    );
+    li.append(done, ' ', title, ' ', remove);
+    return li;
+  });
+  $('tasks').replaceChildren(...items);
+  // One line a machine can compare across replicas.
+  $('tasks').dataset.state = JSON.stringify(objects.map((o) => [o.id, o.properties]));
+}
+
+async function refreshStatus(): Promise<void> {
+  if (replica) renderStatus(await replica.status());
+}
+
+async function write(description: string, body: (r: ReplicaClient) => Promise<unknown>): Promise<void> {
+  if (!replica) return;
+  await body(replica);
+  logPending(description);
+  await refreshStatus();
+}
+
+/** Offline means the replica runs without a remote: it works on its own and keeps its queue. */
+async function open(): Promise<void> {
+  for (const off of detach) off();
+  detach = [];
+  await replica?.close();
+  replica = null;
+  document.body.dataset.ready = 'false';
+  const online = !offlineBox.checked;
+  const r = await openReplica({
+    name: `demo-${set}-${name}`,
+    clientId: set,
+    ...(online ? { remote: { kind: 'http', url: serverUrl, prefix: `demo-${set}` } } : {}),
+    ...(secret ? { secret } : {}),
+    schedule: { debounceMs: 50, intervalMs: 1000 },
+  });
+  replica = r;
+  detach.push(
+    r.watch(COLLECTION, renderTasks),
+    r.onStatus(renderStatus),
+    r.subscribe((change) => {
+      if (change.source === 'sync') {
+        for (const op of change.dropped) {
+          const li = document.createElement('li');
+          li.textContent = `lost: ${JSON.stringify(op)}`;
+          $('conflicts').append(li);
+        }
+      }
+      void refreshStatus();
+    }),
+  );
+  await refreshStatus();
+  document.body.dataset.ready = 'true';
+}
+
+function reopen(): void {
+  opening = opening.then(open).catch((error: unknown) => {
+    const el = $('error');
+    el.hidden = false;
+    el.textContent = String(error);
+  });
+}
+
+offlineBox.addEventListener('change', () => {
+  localStorage.setItem(offlineKey, offlineBox.checked ? '1' : '0');
+  reopen();
+});
+$('sync-now').addEventListener('click', () => void replica?.sync().then(refreshStatus));
+$<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = $<HTMLInputElement>('new-title');
+  const title = input.value.trim();
+  if (!title) return;
+  input.value = '';
+  const id = `t-${crypto.randomUUID().slice(0, 8)}`;
+  void write(`create ${id} ${JSON.stringify(title)}`, (r) =>
+    r.create(COLLECTION, id, { title, done: false }),
+  );
+});
+reopen();
