@@ -6,6 +6,8 @@
  */
 import { openReplica, type ReplicaClient, type ReplicaStatus } from '../src/client/open-replica.js';
 import type { StoredObject } from '../src/sync/replica-store.js';
+import type { RemoteConfig } from '../worker/replica/remote-config.js';
+import { Authors, drawChain, RemoteChain } from './chain.js';
 
 declare const __CHAINSYNC_SERVER__: string;
 
@@ -15,7 +17,6 @@ const set = params.get('set') ?? '00000000-0000-4000-8000-000000000001';
 const secret = params.get('secret') ?? undefined;
 const serverUrl = params.get('server') ?? __CHAINSYNC_SERVER__;
 const offlineKey = `chainsync-demo:${set}:${name}:offline`;
-const logKey = `chainsync-demo:${set}:${name}:pending-log`;
 const COLLECTION = 'tasks';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) =>
@@ -30,12 +31,9 @@ let replica: ReplicaClient | null = null;
 let detach: (() => void)[] = [];
 let opening: Promise<void> = Promise.resolve();
 
-/** The local writes not yet pushed, as the demo describes them (kept across reloads). */
-const pendingLog: string[] = JSON.parse(localStorage.getItem(logKey) ?? '[]') as string[];
-function logPending(text: string): void {
-  pendingLog.push(text);
-  localStorage.setItem(logKey, JSON.stringify(pendingLog));
-}
+const remoteConfig: RemoteConfig = { kind: 'http', url: serverUrl, prefix: `demo-${set}` };
+const remoteChain = new RemoteChain(remoteConfig, set);
+const authors = new Authors(set);
 
 function renderStatus(status: ReplicaStatus): void {
   const offline = offlineBox.checked;
@@ -51,15 +49,31 @@ function renderStatus(status: ReplicaStatus): void {
   const error = $('error');
   error.hidden = status.lastError === null;
   error.textContent = status.lastError ? `${status.lastError.code}: ${status.lastError.message}` : '';
-  if (status.pending === 0 && pendingLog.length > 0) {
-    pendingLog.length = 0;
-    localStorage.setItem(logKey, '[]');
-  }
-  const list = $('pending-list');
-  list.replaceChildren(
-    ...pendingLog.map((text) => Object.assign(document.createElement('li'), { textContent: text })),
-  );
   document.body.dataset.pending = String(status.pending);
+  void refreshChain();
+}
+
+let drawing: Promise<void> = Promise.resolve();
+/** Re-reads the replica's place in the chain (and the remote chain when online), then redraws. */
+function refreshChain(): Promise<void> {
+  drawing = drawing.then(async () => {
+    const r = replica;
+    if (!r) return;
+    try {
+      const inspection = await r.inspect();
+      if (inspection.state.inFlight) authors.record(inspection.state.inFlight.versionId, name);
+      if (!offlineBox.checked) await remoteChain.refresh().catch(() => undefined);
+      $('pending-list').replaceChildren(
+        ...inspection.pending.map(({ op }) =>
+          Object.assign(document.createElement('li'), { textContent: JSON.stringify(op) }),
+        ),
+      );
+      drawChain($('chain'), remoteChain.ids, inspection, authors.all());
+    } catch {
+      // The replica is being closed or reopened: the next refresh draws it.
+    }
+  });
+  return drawing;
 }
 
 function renderTasks(objects: StoredObject[]): void {
@@ -72,10 +86,7 @@ function renderTasks(objects: StoredObject[]): void {
     done.dataset.testid = 'done';
     done.addEventListener(
       'change',
-      () =>
-        void write(`update ${object.id}.done = ${done.checked}`, (r) =>
-          r.update(COLLECTION, object.id, { done: done.checked }),
-        ),
+      () => void write((r) => r.update(COLLECTION, object.id, { done: done.checked })),
     );
     const title = document.createElement('input');
     title.type = 'text';
@@ -83,19 +94,13 @@ function renderTasks(objects: StoredObject[]): void {
     title.dataset.testid = 'title';
     title.addEventListener(
       'change',
-      () =>
-        void write(`update ${object.id}.title = ${JSON.stringify(title.value)}`, (r) =>
-          r.update(COLLECTION, object.id, { title: title.value }),
-        ),
+      () => void write((r) => r.update(COLLECTION, object.id, { title: title.value })),
     );
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.textContent = '✕';
     remove.dataset.testid = 'delete';
-    remove.addEventListener(
-      'click',
-      () => void write(`delete ${object.id}`, (r) => r.delete(COLLECTION, object.id)),
-    );
+    remove.addEventListener('click', () => void write((r) => r.delete(COLLECTION, object.id)));
     li.append(done, ' ', title, ' ', remove);
     return li;
   });
@@ -108,10 +113,9 @@ async function refreshStatus(): Promise<void> {
   if (replica) renderStatus(await replica.status());
 }
 
-async function write(description: string, body: (r: ReplicaClient) => Promise<unknown>): Promise<void> {
+async function write(body: (r: ReplicaClient) => Promise<unknown>): Promise<void> {
   if (!replica) return;
   await body(replica);
-  logPending(description);
   await refreshStatus();
 }
 
@@ -126,7 +130,7 @@ async function open(): Promise<void> {
   const r = await openReplica({
     name: `demo-${set}-${name}`,
     clientId: set,
-    ...(online ? { remote: { kind: 'http', url: serverUrl, prefix: `demo-${set}` } } : {}),
+    ...(online ? { remote: remoteConfig } : {}),
     ...(secret ? { secret } : {}),
     schedule: { debounceMs: 50, intervalMs: 1000 },
   });
@@ -160,6 +164,7 @@ function reopen(): void {
 offlineBox.addEventListener('change', () => {
   localStorage.setItem(offlineKey, offlineBox.checked ? '1' : '0');
   reopen();
+  setInterval(() => void refreshChain(), 1000);
 });
 $('sync-now').addEventListener('click', () => void replica?.sync().then(refreshStatus));
 $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
@@ -169,8 +174,7 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
   if (!title) return;
   input.value = '';
   const id = `t-${crypto.randomUUID().slice(0, 8)}`;
-  void write(`create ${id} ${JSON.stringify(title)}`, (r) =>
-    r.create(COLLECTION, id, { title, done: false }),
-  );
+  void write((r) => r.create(COLLECTION, id, { title, done: false }));
 });
 reopen();
+setInterval(() => void refreshChain(), 1000);
