@@ -5,9 +5,11 @@
  * client id), `secret` (optional encryption secret).
  */
 import { openReplica, type ReplicaClient, type ReplicaStatus } from '../src/client/open-replica.js';
+import type { Operation } from '../src/sync/operations.js';
 import type { StoredObject } from '../src/sync/replica-store.js';
 import type { RemoteConfig } from '../worker/replica/remote-config.js';
 import { Authors, drawChain, RemoteChain } from './chain.js';
+import { startMswServer } from './msw-mode.js';
 
 declare const __CHAINSYNC_SERVER__: string;
 
@@ -15,7 +17,11 @@ const params = new URLSearchParams(location.search);
 const name = params.get('name') ?? 'A';
 const set = params.get('set') ?? '00000000-0000-4000-8000-000000000001';
 const secret = params.get('secret') ?? undefined;
-const serverUrl = params.get('server') ?? __CHAINSYNC_SERVER__;
+// A replica page opened on its own in msw mode runs its own in-browser server.
+const serverUrl =
+  params.get('server') === 'msw'
+    ? await startMswServer(params)
+    : (params.get('server') ?? __CHAINSYNC_SERVER__);
 const offlineKey = `chainsync-demo:${set}:${name}:offline`;
 const COLLECTION = 'tasks';
 
@@ -53,6 +59,12 @@ function renderStatus(status: ReplicaStatus): void {
   void refreshChain();
 }
 
+/** One pending operation, short. */
+function describe(op: Operation): string {
+  if (op.type === 'update') return `update ${op.id}.${op.property} = ${JSON.stringify(op.value)}`;
+  return `${op.type} ${op.id}`;
+}
+
 let drawing: Promise<void> = Promise.resolve();
 /** Re-reads the replica's place in the chain (and the remote chain when online), then redraws. */
 function refreshChain(): Promise<void> {
@@ -65,7 +77,7 @@ function refreshChain(): Promise<void> {
       if (!offlineBox.checked) await remoteChain.refresh().catch(() => undefined);
       $('pending-list').replaceChildren(
         ...inspection.pending.map(({ op }) =>
-          Object.assign(document.createElement('li'), { textContent: JSON.stringify(op) }),
+          Object.assign(document.createElement('li'), { textContent: describe(op) }),
         ),
       );
       drawChain($('chain'), remoteChain.ids, inspection, authors.all());
@@ -142,7 +154,7 @@ async function open(): Promise<void> {
       if (change.source === 'sync') {
         for (const op of change.dropped) {
           const li = document.createElement('li');
-          li.textContent = `lost: ${JSON.stringify(op)}`;
+          li.textContent = `lost: ${describe(op)}`;
           $('conflicts').append(li);
         }
       }
@@ -173,7 +185,8 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
   const title = input.value.trim();
   if (!title) return;
   input.value = '';
-  const id = `t-${crypto.randomUUID().slice(0, 8)}`;
+  // Time first, so tasks list in the order they were added.
+  const id = `t-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 4)}`;
   void write((r) => r.create(COLLECTION, id, { title, done: false }));
 });
 reopen();

@@ -28,7 +28,7 @@ const vite = await createServer({
   logLevel: 'warn',
   server: { host: '127.0.0.1', port: Number(process.env.PORT ?? 5173), strictPort: true },
   define: { __CHAINSYNC_SERVER__: JSON.stringify(server.url) },
-  optimizeDeps: { include: ['idb', 'comlink'] },
+  optimizeDeps: { include: ['idb', 'comlink', 'msw/browser'] },
   build: {
     rollupOptions: { input: { main: join(demoDir, 'index.html'), replica: join(demoDir, 'replica.html') } },
   },
