@@ -144,7 +144,8 @@ async function open(): Promise<void> {
     clientId: set,
     ...(online ? { remote: remoteConfig } : {}),
     ...(secret ? { secret } : {}),
-    schedule: { debounceMs: 50, intervalMs: 1000 },
+    // Short intervals and backoff, so a person sees changes travel (an app would keep the defaults).
+    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000 },
   });
   replica = r;
   detach.push(

@@ -2,7 +2,7 @@
  * Drives one replica page of the demo (replica.html) through its data-testid attributes. Each
  * replica gets its own browser context, so replicas share nothing but the server.
  */
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 
 export interface ReplicaPage {
   readonly page: Page;
@@ -24,8 +24,10 @@ export async function openReplicaPage(
   name: string,
   set: string,
   extra: Record<string, string> = {},
+  /** Another tab of the same browser profile; a new context (another device) by default. */
+  context?: BrowserContext,
 ): Promise<ReplicaPage> {
-  const context = await browser.newContext();
+  context ??= await browser.newContext();
   const page = await context.newPage();
   const query = new URLSearchParams({ name, set, ...extra });
   await page.goto(`replica.html?${query.toString()}`);
