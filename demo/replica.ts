@@ -6,7 +6,15 @@
  */
 import { openReplica, type ReplicaClient, type ReplicaStatus } from '../src/client/open-replica.js';
 import type { Operation } from '../src/sync/operations.js';
-import type { StoredObject } from '../src/sync/replica-store.js';
+import { MutationObserver, QueryClient, QueryObserver } from '@tanstack/query-core';
+import {
+  bindQueryClient,
+  defineCollection,
+  replicaMutations,
+  replicaQueries,
+  type CollectionItem,
+  type ReplicaMutations,
+} from '../src/query/index.js';
 import type { RemoteConfig } from '../worker/replica/remote-config.js';
 import { Authors, drawChain, RemoteChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
@@ -23,7 +31,12 @@ const serverUrl =
     ? await startMswServer(params)
     : (params.get('server') ?? __CHAINSYNC_SERVER__);
 const offlineKey = `chainsync-demo:${set}:${name}:offline`;
-const COLLECTION = 'tasks';
+/** The shared data: a task list, read and written through chainsync/query (TanStack Query). */
+interface Task {
+  title: string;
+  done: boolean;
+}
+const tasks = defineCollection<Task>('tasks');
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) =>
   document.querySelector(`[data-testid="${id}"]`) as T;
@@ -34,6 +47,8 @@ const offlineBox = $<HTMLInputElement>('offline');
 offlineBox.checked = localStorage.getItem(offlineKey) === '1';
 
 let replica: ReplicaClient | null = null;
+let mutations: ReplicaMutations | null = null;
+const queryClient = new QueryClient();
 let detach: (() => void)[] = [];
 let opening: Promise<void> = Promise.resolve();
 
@@ -88,46 +103,50 @@ function refreshChain(): Promise<void> {
   return drawing;
 }
 
-function renderTasks(objects: StoredObject[]): void {
+function renderTasks(objects: CollectionItem<Task>[]): void {
   const items = objects.map((object) => {
     const li = document.createElement('li');
     li.dataset.testid = `task-${object.id}`;
     const done = document.createElement('input');
     done.type = 'checkbox';
-    done.checked = object.properties.done === true;
+    done.checked = object.data.done;
     done.dataset.testid = 'done';
     done.addEventListener(
       'change',
-      () => void write((r) => r.update(COLLECTION, object.id, { done: done.checked })),
+      () => void write((m) => m.update(tasks), { id: object.id, set: { done: done.checked } }),
     );
     const title = document.createElement('input');
     title.type = 'text';
-    title.value = String(object.properties.title ?? '');
+    title.value = object.data.title;
     title.dataset.testid = 'title';
     title.addEventListener(
       'change',
-      () => void write((r) => r.update(COLLECTION, object.id, { title: title.value })),
+      () => void write((m) => m.update(tasks), { id: object.id, set: { title: title.value } }),
     );
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.textContent = '✕';
     remove.dataset.testid = 'delete';
-    remove.addEventListener('click', () => void write((r) => r.delete(COLLECTION, object.id)));
+    remove.addEventListener('click', () => void write((m) => m.delete(tasks), { id: object.id }));
     li.append(done, ' ', title, ' ', remove);
     return li;
   });
   $('tasks').replaceChildren(...items);
   // One line a machine can compare across replicas.
-  $('tasks').dataset.state = JSON.stringify(objects.map((o) => [o.id, o.properties]));
+  $('tasks').dataset.state = JSON.stringify(objects.map((o) => [o.id, o.data]));
 }
 
 async function refreshStatus(): Promise<void> {
   if (replica) renderStatus(await replica.status());
 }
 
-async function write(body: (r: ReplicaClient) => Promise<unknown>): Promise<void> {
-  if (!replica) return;
-  await body(replica);
+/** Runs one TanStack mutation made by chainsync/query's factories. */
+async function write<V>(
+  make: (m: ReplicaMutations) => { mutationFn?: (variables: V) => Promise<unknown> },
+  variables: V,
+): Promise<void> {
+  if (!mutations) return;
+  await new MutationObserver(queryClient, make(mutations)).mutate(variables);
   await refreshStatus();
 }
 
@@ -148,8 +167,15 @@ async function open(): Promise<void> {
     schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000 },
   });
   replica = r;
+  queryClient.clear();
+  const binding = bindQueryClient(queryClient, r);
+  mutations = replicaMutations(r, { binding });
+  const observer = new QueryObserver(queryClient, replicaQueries(r).collection(tasks));
   detach.push(
-    r.watch(COLLECTION, renderTasks),
+    () => binding.dispose(),
+    observer.subscribe((result) => {
+      if (result.data) renderTasks(result.data);
+    }),
     r.onStatus(renderStatus),
     r.subscribe((change) => {
       if (change.source === 'sync') {
@@ -177,7 +203,6 @@ function reopen(): void {
 offlineBox.addEventListener('change', () => {
   localStorage.setItem(offlineKey, offlineBox.checked ? '1' : '0');
   reopen();
-  setInterval(() => void refreshChain(), 1000);
 });
 $('sync-now').addEventListener('click', () => void replica?.sync().then(refreshStatus));
 $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
@@ -188,7 +213,7 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
   input.value = '';
   // Time first, so tasks list in the order they were added.
   const id = `t-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 4)}`;
-  void write((r) => r.create(COLLECTION, id, { title, done: false }));
+  void write((m) => m.create(tasks), { id, data: { title, done: false } });
 });
 reopen();
 setInterval(() => void refreshChain(), 1000);

@@ -41,6 +41,8 @@ test('a reload keeps the data and the pending queue', async ({ browser }) => {
   const state = await a.state();
   const pending = await a.pending();
   expect(pending).toBeGreaterThan(0);
+  // The page lists every pending operation (read from the replica's queue).
+  await expect(a.page.getByTestId('pending-list').locator('li')).toHaveCount(pending);
   const pendingList = await a.page.getByTestId('pending-list').textContent();
 
   await a.reload();
