@@ -204,7 +204,14 @@ offlineBox.addEventListener('change', () => {
   localStorage.setItem(offlineKey, offlineBox.checked ? '1' : '0');
   reopen();
 });
-$('sync-now').addEventListener('click', () => void replica?.sync().then(refreshStatus));
+$('sync-now').addEventListener('click', () => {
+  replica?.sync().then(refreshStatus, (error: unknown) => {
+    // Offline, the replica has no remote: say so instead of failing silently.
+    const el = $('error');
+    el.hidden = false;
+    el.textContent = error instanceof Error ? error.message : String(error);
+  });
+});
 $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const input = $<HTMLInputElement>('new-title');
