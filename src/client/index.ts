@@ -19,6 +19,7 @@ export {
   type ReplicaClient,
   type ReplicaChange,
   type ReplicaEvent,
+  type ReplicaInspection,
   type ReplicaStatus,
   type SyncProgress,
   type RemoteConfig,

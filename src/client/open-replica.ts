@@ -6,13 +6,13 @@ import type { JsonValue, Properties } from '../sync/operations.js';
 import type { Change } from '../sync/replica.js';
 import type { StoredObject } from '../sync/replica-store.js';
 import type { SyncResult } from '../sync/sync.js';
-import type { HostedReplicaOptions } from '../../worker/replica/replica-host.js';
+import type { HostedReplicaOptions, ReplicaInspection } from '../../worker/replica/replica-host.js';
 import type { ReplicaEvent, ReplicaStatus } from '../../worker/replica/replica-channel.js';
 import type { SyncProgress } from '../../worker/replica/progress-storage.js';
 import { defaultWorker } from './open-store.js';
 import { WorkerLink } from './worker-link.js';
 
-export type { ReplicaEvent, ReplicaStatus, SyncProgress };
+export type { ReplicaEvent, ReplicaInspection, ReplicaStatus, SyncProgress };
 export type { RemoteConfig, HttpRemoteConfig } from '../../worker/replica/remote-config.js';
 export type { SyncSchedule } from '../../worker/replica/sync-scheduler.js';
 
@@ -53,6 +53,8 @@ export interface ReplicaClient {
   /** Syncs now: in the leader tab, returns what it did; elsewhere asks the leader and returns `null`. */
   sync(): Promise<SyncResult | null>;
   status(): Promise<ReplicaStatus>;
+  /** Read-only: the replica's base version, a push under way and the first `limit` pending operations. */
+  inspect(limit?: number): Promise<ReplicaInspection>;
   onStatus(listener: (status: ReplicaStatus) => void): Unsubscribe;
   /** Progress of long pulls and snapshot bootstraps (reported by the tab that syncs). */
   onProgress(listener: (progress: SyncProgress) => void): Unsubscribe;
@@ -170,6 +172,7 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
     },
     sync: () => link.call((r) => r.replica.sync()),
     status: () => link.call((r) => r.replica.status()),
+    inspect: (limit) => link.call((r) => r.replica.inspect(limit)),
     onStatus: (listener) => on(statuses, listener),
     onProgress: (listener) => on(progresses, listener),
     close: async () => {

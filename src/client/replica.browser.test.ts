@@ -266,4 +266,24 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     const wrong = (await tab({ name: `enc-c-${clientId}`, ...common, secret: 'wrong' })).replica;
     await rejectsWith(wrong.sync(), 'WRONG_SECRET');
   });
+
+  it('inspect() shows the base version and the pending operations, before and after a push', async () => {
+    const clientId = crypto.randomUUID();
+    const name = `inspect-${clientId}`;
+    // Offline first (no remote), so no sync can race the reads below.
+    const offline = (await tab({ name, clientId, remote: undefined })).replica;
+    await offline.create('c', 'x', { n: 1 });
+    const before = await offline.inspect();
+    expect(before.state).toMatchObject({ baseHeight: 0, inFlight: null });
+    expect(before.pending.map((p) => p.op.type)).toEqual(['create', 'update']);
+    expect((await offline.inspect(1)).pending).toHaveLength(1);
+    await offline.close();
+
+    const online = (await tab({ name, clientId })).replica;
+    await online.sync();
+    const after = await online.inspect();
+    expect(after.pending).toEqual([]);
+    expect(after.state.baseHeight).toBeGreaterThan(0);
+    expect(after.state.baseVersionId).not.toBe(before.state.baseVersionId);
+  });
 });

@@ -40,11 +40,12 @@ export type QueryReplicaChange =
 
 /**
  * Which data changed, and why: a write of this tab (`local`), data a sync pulled or rebased
- * (`sync`), or a write another tab announced (`remote-tab`). `objects: 'all'` means the whole data
- * set may have changed (a snapshot replaced it).
+ * (`sync`), or a write another tab announced (`remote-tab` through `shareChangesAcrossTabs`,
+ * `tab` from a replica that shares its tabs' writes itself, as `openReplica`'s does). `objects:
+ * 'all'` means the whole data set may have changed (a snapshot replaced it).
  */
 export interface QueryChangeEvent {
-  readonly source: 'local' | 'sync' | 'remote-tab';
+  readonly source: 'local' | 'sync' | 'tab' | 'remote-tab';
   readonly objects: readonly QueryObjectRef[] | 'all';
 }
 

@@ -63,7 +63,8 @@ export function shareChangesAcrossTabs(
     }
   };
   const unsubscribe = replica.subscribe((event) => {
-    if (event.source !== 'remote-tab') {
+    // Another tab's write came from that tab: passing it on would echo it back.
+    if (event.source !== 'remote-tab' && event.source !== 'tab') {
       const message: ChangeMessage = { chainsync: 'change', objects: event.objects };
       feed.postMessage(message);
     }

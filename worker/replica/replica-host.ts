@@ -9,7 +9,7 @@ import type { Uuid } from '../../src/contracts/storage.js';
 import { assertUuid } from '../../src/core/validate.js';
 import type { JsonValue, Properties } from '../../src/sync/operations.js';
 import { Replica, type Change, type ReplicaChangeEvent } from '../../src/sync/replica.js';
-import type { StoredObject } from '../../src/sync/replica-store.js';
+import type { PendingOperation, ReplicaState, StoredObject } from '../../src/sync/replica-store.js';
 import type { SyncResult } from '../../src/sync/sync.js';
 import type { IdbConnection } from '../idb/connection.js';
 import { LeaderElection } from '../multitab/leader.js';
@@ -40,6 +40,12 @@ export interface HostedReplicaOptions {
   readonly maxOperationsPerVersion?: number;
   /** TEST ONLY: fewer PBKDF2 iterations. Never set this in an application. */
   readonly testOnlyPbkdf2Iterations?: number;
+}
+
+/** What {@link ReplicaHost.inspect} returns. */
+export interface ReplicaInspection {
+  readonly state: ReplicaState;
+  readonly pending: PendingOperation[];
 }
 
 /** How often a follower repeats a sync request the leader has not answered. */
@@ -202,6 +208,16 @@ export class ReplicaHost {
       clearInterval(again);
     }
     return null;
+  }
+
+  /**
+   * A read-only look at the replica's place in the chain: its base (last applied version), the
+   * push that may be under way, and the first `limit` pending operations. For tools and the demo.
+   */
+  async inspect(limit = 50): Promise<ReplicaInspection> {
+    const { store } = this.#require();
+    const [state, pending] = await Promise.all([store.readState(), store.getPending(limit)]);
+    return { state, pending };
   }
 
   async status(): Promise<ReplicaStatus> {

@@ -1,0 +1,127 @@
+/**
+ * The chain drawing of one replica: the remote chain (read from the server, the way the engine
+ * reads it) on top, this replica's applied versions below it, and its pending operations hanging
+ * off its base, so pulls (the local row catching up), rebases (the pending branch moving to the new
+ * base) and pushes (the branch becoming a version on top) can be seen.
+ */
+import type { Uuid } from '../src/contracts/storage.js';
+import type { ReplicaInspection } from '../src/client/open-replica.js';
+import { openRemote, type RemoteConfig } from '../worker/replica/remote-config.js';
+
+const NIL: Uuid = '00000000-0000-0000-0000-000000000000';
+const SVG = 'http://www.w3.org/2000/svg';
+/** Versions drawn (the newest ones). */
+const WINDOW = 12;
+const STEP = 30;
+
+/** Follows the remote chain of one data set, a page of versions at a time. */
+export class RemoteChain {
+  readonly ids: Uuid[] = [];
+  readonly #storage;
+  readonly #clientId: Uuid;
+
+  constructor(config: RemoteConfig, clientId: Uuid) {
+    this.#storage = openRemote(config).storage;
+    this.#clientId = clientId;
+  }
+
+  /** Reads the versions added since the last call. */
+  async refresh(): Promise<void> {
+    const txn = await this.#storage.txn(this.#clientId);
+    for (;;) {
+      const after = this.ids.at(-1) ?? NIL;
+      const page = await txn.getVersionsAfter(after, 100);
+      if (page.length === 0) return;
+      for (const version of page) this.ids.push(version.versionId);
+    }
+  }
+}
+
+/** Who pushed which version, as far as the replicas of this page have seen (shared localStorage). */
+export class Authors {
+  readonly #key: string;
+  constructor(set: string) {
+    this.#key = `chainsync-demo:${set}:authors`;
+  }
+  all(): Record<string, string> {
+    return JSON.parse(localStorage.getItem(this.#key) ?? '{}') as Record<string, string>;
+  }
+  record(versionId: Uuid, name: string): void {
+    const all = this.all();
+    if (all[versionId] === name) return;
+    all[versionId] = name;
+    localStorage.setItem(this.#key, JSON.stringify(all));
+  }
+}
+
+const colors: Record<string, string> = { A: '#2f6fdf', B: '#d9731a', C: '#2a9d5b' };
+const colorOf = (name: string | undefined) => (name ? (colors[name] ?? '#7a52c7') : '#9aa3ad');
+
+function el<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string | number>,
+  text?: string,
+): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Draws the two rows into `container`. */
+export function drawChain(
+  container: HTMLElement,
+  remote: readonly Uuid[] | null,
+  local: ReplicaInspection,
+  authors: Record<string, string>,
+): void {
+  const base = local.state.baseHeight;
+  const top = Math.max(remote?.length ?? 0, base + (local.pending.length > 0 ? 1 : 0));
+  const first = Math.max(1, top - WINDOW + 1);
+  const x = (height: number) => 70 + (height - first) * STEP;
+  const svg = el('svg', { width: x(top + 1) + 60, height: 120, role: 'img' });
+  svg.append(
+    el('text', { x: 4, y: 34, class: 'lane' }, 'remote'),
+    el('text', { x: 4, y: 84, class: 'lane' }, 'local'),
+  );
+  const remoteIds = remote ?? [];
+  for (let height = first; height <= remoteIds.length; height += 1) {
+    const id = remoteIds[height - 1] ?? NIL;
+    const author = authors[id];
+    const node = el('circle', { cx: x(height), cy: 30, r: 10, fill: colorOf(author) });
+    node.append(el('title', {}, `version ${height} ${id}${author ? ` pushed by ${author}` : ''}`));
+    svg.append(node, el('text', { x: x(height), y: 34, class: 'label' }, author ?? String(height)));
+    if (height > first)
+      svg.append(el('line', { x1: x(height - 1) + 10, y1: 30, x2: x(height) - 10, y2: 30, class: 'edge' }));
+  }
+  for (let height = first; height <= base; height += 1) {
+    const id = remoteIds[height - 1];
+    svg.append(
+      el('circle', {
+        cx: x(height),
+        cy: 80,
+        r: 8,
+        fill: colorOf(id ? authors[id] : undefined),
+        class: 'applied',
+      }),
+    );
+    if (height > first)
+      svg.append(el('line', { x1: x(height - 1) + 8, y1: 80, x2: x(height) - 8, y2: 80, class: 'edge' }));
+  }
+  if (local.pending.length > 0) {
+    const from = base >= first ? x(base) : x(first) - STEP;
+    const at = from + STEP;
+    svg.append(
+      el('line', { x1: from + 8, y1: 80, x2: at - 12, y2: 100, class: 'edge pending' }),
+      el('rect', { x: at - 12, y: 90, width: 60, height: 20, rx: 4, class: 'pending' }),
+      el('text', { x: at + 18, y: 104, class: 'label dark' }, `+${local.pending.length} ops`),
+    );
+  }
+  if (local.state.inFlight) {
+    const at = x(base + 1);
+    svg.append(el('circle', { cx: at, cy: 30, r: 12, class: 'inflight' }));
+  }
+  svg.dataset.remoteHeight = String(remoteIds.length);
+  svg.dataset.localHeight = String(base);
+  container.replaceChildren(svg);
+}

@@ -1,0 +1,226 @@
+/**
+ * One replica of the demo, in its own iframe: its own IndexedDB database (named after the replica)
+ * and its own engine worker. Query parameters: `name` (replica), `server` (the object server's URL,
+ * default the reference server `npm run demo` started), `set` (the data set: its remote prefix and
+ * client id), `secret` (optional encryption secret).
+ */
+import { openReplica, type ReplicaClient, type ReplicaStatus } from '../src/client/open-replica.js';
+import type { Operation } from '../src/sync/operations.js';
+import { MutationObserver, QueryClient, QueryObserver } from '@tanstack/query-core';
+import {
+  bindQueryClient,
+  defineCollection,
+  replicaMutations,
+  replicaQueries,
+  type CollectionItem,
+  type ReplicaMutations,
+} from '../src/query/index.js';
+import type { RemoteConfig } from '../worker/replica/remote-config.js';
+import { Authors, drawChain, RemoteChain } from './chain.js';
+import { startMswServer } from './msw-mode.js';
+
+declare const __CHAINSYNC_SERVER__: string;
+
+const params = new URLSearchParams(location.search);
+const name = params.get('name') ?? 'A';
+const set = params.get('set') ?? '00000000-0000-4000-8000-000000000001';
+const secret = params.get('secret') ?? undefined;
+// A replica page opened on its own in msw mode runs its own in-browser server.
+const serverUrl =
+  params.get('server') === 'msw'
+    ? await startMswServer(params)
+    : (params.get('server') ?? __CHAINSYNC_SERVER__);
+const offlineKey = `chainsync-demo:${set}:${name}:offline`;
+/** The shared data: a task list, read and written through chainsync/query (TanStack Query). */
+interface Task {
+  title: string;
+  done: boolean;
+}
+const tasks = defineCollection<Task>('tasks');
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) =>
+  document.querySelector(`[data-testid="${id}"]`) as T;
+
+$('name').textContent = `Replica ${name}`;
+document.title = `Replica ${name} — chainsync`;
+const offlineBox = $<HTMLInputElement>('offline');
+offlineBox.checked = localStorage.getItem(offlineKey) === '1';
+
+let replica: ReplicaClient | null = null;
+let mutations: ReplicaMutations | null = null;
+const queryClient = new QueryClient();
+let detach: (() => void)[] = [];
+let opening: Promise<void> = Promise.resolve();
+
+const remoteConfig: RemoteConfig = { kind: 'http', url: serverUrl, prefix: `demo-${set}` };
+const remoteChain = new RemoteChain(remoteConfig, set);
+const authors = new Authors(set);
+
+function renderStatus(status: ReplicaStatus): void {
+  const offline = offlineBox.checked;
+  document.body.classList.toggle('offline', offline);
+  $('connection').textContent = offline ? 'offline' : 'online';
+  $('pending').textContent = String(status.pending);
+  $('sync-state').textContent = status.syncing
+    ? 'syncing…'
+    : status.lastSyncAt
+      ? `synced ${new Date(status.lastSyncAt).toLocaleTimeString()}`
+      : 'not synced yet';
+  $('sync-state').dataset.leader = String(status.leader);
+  const error = $('error');
+  error.hidden = status.lastError === null;
+  error.textContent = status.lastError ? `${status.lastError.code}: ${status.lastError.message}` : '';
+  document.body.dataset.pending = String(status.pending);
+  void refreshChain();
+}
+
+/** One pending operation, short. */
+function describe(op: Operation): string {
+  if (op.type === 'update') return `update ${op.id}.${op.property} = ${JSON.stringify(op.value)}`;
+  return `${op.type} ${op.id}`;
+}
+
+let drawing: Promise<void> = Promise.resolve();
+/** Re-reads the replica's place in the chain (and the remote chain when online), then redraws. */
+function refreshChain(): Promise<void> {
+  drawing = drawing.then(async () => {
+    const r = replica;
+    if (!r) return;
+    try {
+      const inspection = await r.inspect();
+      if (inspection.state.inFlight) authors.record(inspection.state.inFlight.versionId, name);
+      if (!offlineBox.checked) await remoteChain.refresh().catch(() => undefined);
+      $('pending-list').replaceChildren(
+        ...inspection.pending.map(({ op }) =>
+          Object.assign(document.createElement('li'), { textContent: describe(op) }),
+        ),
+      );
+      drawChain($('chain'), remoteChain.ids, inspection, authors.all());
+    } catch {
+      // The replica is being closed or reopened: the next refresh draws it.
+    }
+  });
+  return drawing;
+}
+
+function renderTasks(objects: CollectionItem<Task>[]): void {
+  const items = objects.map((object) => {
+    const li = document.createElement('li');
+    li.dataset.testid = `task-${object.id}`;
+    const done = document.createElement('input');
+    done.type = 'checkbox';
+    done.checked = object.data.done;
+    done.dataset.testid = 'done';
+    done.addEventListener(
+      'change',
+      () => void write((m) => m.update(tasks), { id: object.id, set: { done: done.checked } }),
+    );
+    const title = document.createElement('input');
+    title.type = 'text';
+    title.value = object.data.title;
+    title.dataset.testid = 'title';
+    title.addEventListener(
+      'change',
+      () => void write((m) => m.update(tasks), { id: object.id, set: { title: title.value } }),
+    );
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = '✕';
+    remove.dataset.testid = 'delete';
+    remove.addEventListener('click', () => void write((m) => m.delete(tasks), { id: object.id }));
+    li.append(done, ' ', title, ' ', remove);
+    return li;
+  });
+  $('tasks').replaceChildren(...items);
+  // One line a machine can compare across replicas.
+  $('tasks').dataset.state = JSON.stringify(objects.map((o) => [o.id, o.data]));
+}
+
+async function refreshStatus(): Promise<void> {
+  if (replica) renderStatus(await replica.status());
+}
+
+/** Runs one TanStack mutation made by chainsync/query's factories. */
+async function write<V>(
+  make: (m: ReplicaMutations) => { mutationFn?: (variables: V) => Promise<unknown> },
+  variables: V,
+): Promise<void> {
+  if (!mutations) return;
+  await new MutationObserver(queryClient, make(mutations)).mutate(variables);
+  await refreshStatus();
+}
+
+/** Offline means the replica runs without a remote: it works on its own and keeps its queue. */
+async function open(): Promise<void> {
+  for (const off of detach) off();
+  detach = [];
+  await replica?.close();
+  replica = null;
+  document.body.dataset.ready = 'false';
+  const online = !offlineBox.checked;
+  const r = await openReplica({
+    name: `demo-${set}-${name}`,
+    clientId: set,
+    ...(online ? { remote: remoteConfig } : {}),
+    ...(secret ? { secret } : {}),
+    // Short intervals and backoff, so a person sees changes travel (an app would keep the defaults).
+    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000 },
+  });
+  replica = r;
+  queryClient.clear();
+  const binding = bindQueryClient(queryClient, r);
+  mutations = replicaMutations(r, { binding });
+  const observer = new QueryObserver(queryClient, replicaQueries(r).collection(tasks));
+  detach.push(
+    () => binding.dispose(),
+    observer.subscribe((result) => {
+      if (result.data) renderTasks(result.data);
+    }),
+    r.onStatus(renderStatus),
+    r.subscribe((change) => {
+      if (change.source === 'sync') {
+        for (const op of change.dropped) {
+          const li = document.createElement('li');
+          li.textContent = `lost: ${describe(op)}`;
+          $('conflicts').append(li);
+        }
+      }
+      void refreshStatus();
+    }),
+  );
+  await refreshStatus();
+  document.body.dataset.ready = 'true';
+}
+
+function reopen(): void {
+  opening = opening.then(open).catch((error: unknown) => {
+    const el = $('error');
+    el.hidden = false;
+    el.textContent = String(error);
+  });
+}
+
+offlineBox.addEventListener('change', () => {
+  localStorage.setItem(offlineKey, offlineBox.checked ? '1' : '0');
+  reopen();
+});
+$('sync-now').addEventListener('click', () => {
+  replica?.sync().then(refreshStatus, (error: unknown) => {
+    // Offline, the replica has no remote: say so instead of failing silently.
+    const el = $('error');
+    el.hidden = false;
+    el.textContent = error instanceof Error ? error.message : String(error);
+  });
+});
+$<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = $<HTMLInputElement>('new-title');
+  const title = input.value.trim();
+  if (!title) return;
+  input.value = '';
+  // Time first, so tasks list in the order they were added.
+  const id = `t-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 4)}`;
+  void write((m) => m.create(tasks), { id, data: { title, done: false } });
+});
+reopen();
+setInterval(() => void refreshChain(), 1000);

@@ -1,0 +1,68 @@
+/**
+ * Drives one replica page of the demo (replica.html) through its data-testid attributes. Each
+ * replica gets its own browser context, so replicas share nothing but the server.
+ */
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+
+export interface ReplicaPage {
+  readonly page: Page;
+  addTask(title: string): Promise<void>;
+  setOffline(offline: boolean): Promise<void>;
+  setTitle(index: number, title: string): Promise<void>;
+  toggleDone(index: number): Promise<void>;
+  /** The replica's tasks as `[id, properties]` pairs (what the page renders). */
+  state(): Promise<unknown>;
+  pending(): Promise<number>;
+  reload(): Promise<void>;
+}
+
+/** A fresh data set id, so tests never see each other's objects. */
+export const newSet = (): string => crypto.randomUUID();
+
+export async function openReplicaPage(
+  browser: Browser,
+  name: string,
+  set: string,
+  extra: Record<string, string> = {},
+  /** Another tab of the same browser profile; a new context (another device) by default. */
+  context?: BrowserContext,
+): Promise<ReplicaPage> {
+  context ??= await browser.newContext();
+  const page = await context.newPage();
+  const query = new URLSearchParams({ name, set, ...extra });
+  await page.goto(`replica.html?${query.toString()}`);
+  const ready = () => expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  await ready();
+  const tid = (id: string) => page.getByTestId(id);
+  const task = (index: number) => tid('tasks').locator('li').nth(index);
+  return {
+    page,
+    async addTask(title) {
+      const before = await tid('tasks').locator('li').count();
+      await tid('new-title').fill(title);
+      await tid('new-title').press('Enter');
+      await expect(tid('tasks').locator('li')).toHaveCount(before + 1);
+    },
+    async setOffline(offline) {
+      const box = tid('offline');
+      if ((await box.isChecked()) !== offline) await box.click();
+      await expect(tid('connection')).toHaveText(offline ? 'offline' : 'online');
+      await ready();
+    },
+    async setTitle(index, title) {
+      const input = task(index).getByTestId('title');
+      await input.fill(title);
+      await input.blur();
+      await expect(task(index).getByTestId('title')).toHaveValue(title);
+    },
+    async toggleDone(index) {
+      await task(index).getByTestId('done').click();
+    },
+    state: async () => JSON.parse((await tid('tasks').getAttribute('data-state')) ?? 'null') as unknown,
+    pending: async () => Number(await tid('pending').textContent()),
+    async reload() {
+      await page.reload();
+      await ready();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import { defineConfig } from '@playwright/test';
+import { chromiumArgs, chromiumPath } from './vite.config.js';
+
+/** Port of the demo the e2e tests drive (`npm run demo` on a fixed port, started by Playwright). */
+export const demoPort = Number(process.env.DEMO_PORT ?? 5199);
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '**/*.e2e.ts',
+  timeout: 90_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: false,
+  workers: 1,
+  reporter: 'list',
+  use: {
+    baseURL: `http://127.0.0.1:${demoPort}/`,
+    browserName: 'chromium',
+    launchOptions: { executablePath: chromiumPath, args: chromiumArgs },
+  },
+  webServer: {
+    command: 'node demo/serve.mjs',
+    env: { PORT: String(demoPort) },
+    url: `http://127.0.0.1:${demoPort}/`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+  },
+});
