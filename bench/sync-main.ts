@@ -9,6 +9,7 @@ import type { Storage, StorageTxn } from '../src/contracts/storage.js';
 import { connectRemote } from '../src/remote/http/connect.js';
 import type { FetchLike } from '../src/remote/http/options.js';
 import { RemoteStorage } from '../src/remote/remote-storage.js';
+import { MemoryReplicaStore } from '../src/sync/memory-replica-store.js';
 import { Replica, type Change, type ReplicaOptions } from '../src/sync/replica.js';
 import { IdbConnection } from '../worker/idb/connection.js';
 import { IdbReplicaStore } from '../worker/replica/idb-replica-store.js';
@@ -59,17 +60,24 @@ function delayed(rttMs: number): FetchLike {
 }
 
 let stores = 0;
-async function storage(clientPrefix: string, fetchImpl?: FetchLike): Promise<RemoteStorage> {
+async function storage(
+  clientPrefix: string,
+  fetchImpl?: FetchLike,
+  concurrency?: number,
+): Promise<RemoteStorage> {
   const backend = await connectRemote({ baseUrl: serverUrl!, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
-  return new RemoteStorage(backend, { prefix: clientPrefix });
+  return new RemoteStorage(backend, { prefix: clientPrefix, ...(concurrency ? { concurrency } : {}) });
 }
 
 async function replica(
   remote: Storage,
   clientId: string,
   extra: Partial<ReplicaOptions> = {},
+  inMemory = false,
 ): Promise<Replica> {
-  const store = new IdbReplicaStore(new IdbConnection(`chainsync-sync-bench-${Date.now()}-${++stores}`));
+  const store = inMemory
+    ? new MemoryReplicaStore()
+    : new IdbReplicaStore(new IdbConnection(`chainsync-sync-bench-${Date.now()}-${++stores}`));
   return Replica.open({ store, storage: remote, clientId, snapshotPolicy: NO_SNAPSHOTS, ...extra });
 }
 
@@ -81,16 +89,23 @@ function creates(n: number, tag: string): Change[] {
   }));
 }
 
-/** (a) 10,000 operations pushed by A and pulled by B, B already past A's first version. */
+/**
+ * (a) 10,000 operations pushed by A and pulled by B, B already past A's first version. Run with
+ * the IndexedDB store, then with MemoryReplicaStore to show what the local store costs.
+ */
 async function pushPull(): Promise<SyncBenchRow[]> {
+  return [...(await pushPullWith(false)), ...(await pushPullWith(true))];
+}
+
+async function pushPullWith(inMemory: boolean): Promise<SyncBenchRow[]> {
   const total: number[] = [];
   const push: number[] = [];
   const pull: number[] = [];
   for (let run = 0; run < PUSH_PULL_RUNS + 1; run++) {
     const clientId = crypto.randomUUID();
     const remote = await storage(`bench/push-pull/${clientId}`);
-    const a = await replica(remote, clientId);
-    const b = await replica(remote, clientId);
+    const a = await replica(remote, clientId, {}, inMemory);
+    const b = await replica(remote, clientId, {}, inMemory);
     await a.create('tasks', 'seed');
     await a.sync();
     await b.sync(); // b's base is now a's first version: what follows is pulled, not bootstrapped
@@ -110,11 +125,13 @@ async function pushPull(): Promise<SyncBenchRow[]> {
   }
   return [
     {
-      workload: `${PUSH_PULL_OPS} ops: A pushes + B pulls`,
+      workload: `${PUSH_PULL_OPS} ops: A pushes + B pulls (replicas on ${inMemory ? 'MemoryReplicaStore' : 'IndexedDB'})`,
       medianMs: median(total),
       samples: total.length,
       detail: `push ${median(push).toFixed(0)} ms, pull ${median(pull).toFixed(0)} ms (versions of 1000 ops)`,
-      quoted: { label: 'PouchDB 10,000 docs from pouchdb-server (quoted in issue 5)', ms: 8_800 },
+      ...(inMemory
+        ? {}
+        : { quoted: { label: 'PouchDB 10,000 docs from pouchdb-server (quoted in issue 5)', ms: 8_800 } }),
     },
   ];
 }
@@ -128,35 +145,42 @@ async function catchUp(): Promise<SyncBenchRow[]> {
   await writer.sync(); // the snapshot (the chain's first): a fresh replica starts here
   await writer.change(creates(CATCH_UP_VERSIONS, 'v'));
   check((await writer.sync()).pushedVersions === CATCH_UP_VERSIONS, 'writer pushed one version per op');
-  const times: number[] = [];
-  let requests = 0;
-  for (let run = 0; run < CATCH_UP_RUNS; run++) {
-    const slow = delayed(CATCH_UP_RTT_MS);
-    let counted = 0;
-    const counting: FetchLike = (url, init) => {
-      counted++;
-      return slow(url, init);
-    };
-    const fresh = await replica(await storage(prefix, counting), clientId);
-    counted = 0; // the probe in connectRemote is not part of the catch-up
-    const t0 = performance.now();
-    const result = await fresh.sync();
-    times.push(performance.now() - t0);
-    requests = counted;
-    check(
-      result.reset === 'bootstrap' && result.pulledVersions === CATCH_UP_VERSIONS,
-      'fresh replica caught up',
-    );
-    check((await fresh.list('tasks')).length === CATCH_UP_VERSIONS + 1, 'fresh replica holds every object');
-  }
-  return [
-    {
-      workload: `fresh replica catches up ${CATCH_UP_VERSIONS} versions, +${CATCH_UP_RTT_MS} ms RTT`,
+  const rows: SyncBenchRow[] = [];
+  // Defaults (pages of 100 versions, 16 downloads in flight), then the two public knobs raised.
+  for (const tuned of [false, true]) {
+    const times: number[] = [];
+    let requests = 0;
+    for (let run = 0; run < CATCH_UP_RUNS; run++) {
+      const slow = delayed(CATCH_UP_RTT_MS);
+      let counted = 0;
+      const counting: FetchLike = (url, init) => {
+        counted++;
+        return slow(url, init);
+      };
+      const fresh = await replica(
+        await storage(prefix, counting, tuned ? 64 : undefined),
+        clientId,
+        tuned ? { pullPageSize: 1000 } : {},
+      );
+      counted = 0; // the probe in connectRemote is not part of the catch-up
+      const t0 = performance.now();
+      const result = await fresh.sync();
+      times.push(performance.now() - t0);
+      requests = counted;
+      check(
+        result.reset === 'bootstrap' && result.pulledVersions === CATCH_UP_VERSIONS,
+        'fresh replica caught up',
+      );
+      check((await fresh.list('tasks')).length === CATCH_UP_VERSIONS + 1, 'fresh replica holds every object');
+    }
+    rows.push({
+      workload: `fresh replica catches up ${CATCH_UP_VERSIONS} versions, +${CATCH_UP_RTT_MS} ms RTT${tuned ? ' (pullPageSize 1000, concurrency 64)' : ' (defaults)'}`,
       medianMs: median(times),
       samples: times.length,
       detail: `${requests} HTTP requests; one round trip per version would take ≥ ${(CATCH_UP_VERSIONS * CATCH_UP_RTT_MS) / 1000} s`,
-    },
-  ];
+    });
+  }
+  return rows;
 }
 
 /** (c) A fresh replica bootstrapping 100,000 objects from a snapshot. */
@@ -196,10 +220,14 @@ async function bootstrap(): Promise<SyncBenchRow[]> {
   ];
 }
 
-/** A Storage that counts commits refused because the chain moved (the engine then rebases and retries). */
-function countingConflicts(inner: Storage, counter: { conflicts: number }): Storage {
+/**
+ * A Storage that counts its transactions and the commits the server refused because another
+ * replica committed first (the engine then pulls, rebases and pushes again).
+ */
+function countingConflicts(inner: Storage, counter: { conflicts: number; txns: number }): Storage {
   return {
     async txn(clientId): Promise<StorageTxn> {
+      counter.txns++;
       const txn = await inner.txn(clientId);
       return {
         getClient: () => txn.getClient(),
@@ -227,10 +255,11 @@ function countingConflicts(inner: Storage, counter: { conflicts: number }): Stor
 async function concurrentWriters(): Promise<SyncBenchRow[]> {
   const times: number[] = [];
   const conflicts: number[] = [];
+  const txnsPerVersion: number[] = [];
   let versions = 0;
   for (let run = 0; run < CONCURRENT_RUNS; run++) {
     const clientId = crypto.randomUUID();
-    const counter = { conflicts: 0 };
+    const counter = { conflicts: 0, txns: 0 };
     const prefix = `bench/writers/${clientId}`;
     const seed = await replica(await storage(prefix), clientId);
     await seed.create('tasks', 'seed');
@@ -243,18 +272,21 @@ async function concurrentWriters(): Promise<SyncBenchRow[]> {
       }),
     );
     counter.conflicts = 0;
+    counter.txns = 0;
     let pushed = 0;
     const t0 = performance.now();
     await Promise.all(
       writers.map(async (w, k) => {
         for (let round = 0; round < WRITER_ROUNDS; round++) {
           await w.change(creates(WRITER_OPS_PER_ROUND, `w${k}-r${round}`));
-          pushed += (await w.sync()).pushedVersions;
+          const result = await w.sync();
+          pushed += result.pushedVersions;
         }
       }),
     );
     times.push(performance.now() - t0);
     conflicts.push(counter.conflicts);
+    txnsPerVersion.push(counter.txns / pushed);
     versions = pushed;
     check(pushed === WRITERS * WRITER_ROUNDS, `every round pushed one version (${pushed})`);
     for (const w of writers) await w.sync();
@@ -267,7 +299,7 @@ async function concurrentWriters(): Promise<SyncBenchRow[]> {
       workload: `${WRITERS} replicas commit ${WRITER_ROUNDS} versions each to one chain`,
       medianMs: ms,
       samples: times.length,
-      detail: `${((versions / ms) * 1000).toFixed(1)} versions/s, ${(((versions * WRITER_OPS_PER_ROUND) / ms) * 1000).toFixed(0)} ops/s; conflicts (rebase + retry) per run: median ${median(conflicts)} of ${versions} commits`,
+      detail: `${((versions / ms) * 1000).toFixed(1)} versions/s, ${(((versions * WRITER_OPS_PER_ROUND) / ms) * 1000).toFixed(0)} ops/s; commits refused (lost CAS race, then rebase + retry): median ${median(conflicts)} per run; remote transactions per committed version: ${median(txnsPerVersion).toFixed(1)}`,
     },
   ];
 }
