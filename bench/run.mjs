@@ -1,9 +1,12 @@
 // @ts-check
-/* global console, window */
+/* global console, process, window */
 /**
  * `npm run bench`: serves bench/ with Vite on 127.0.0.1, opens it in Debian's Chromium with an
  * ON-DISK profile (Playwright's default contexts keep IndexedDB in RAM, which flatters every
  * library), waits for the page's medians and prints them with the ratio to raw `idb`.
+ * Then the sync page (bench/sync.html): replicas syncing through chainsync's reference server,
+ * which this script starts on 127.0.0.1 with a fresh directory.
+ * `npm run bench -- store` or `npm run bench -- sync` runs one of the two.
  * No thresholds: the figures are for people to read.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,6 +30,10 @@ await server.listen();
 const address = server.httpServer?.address();
 if (!address || typeof address === 'string') throw new Error('Vite did not listen on a port');
 const { chromiumArgs, chromiumPath } = await server.ssrLoadModule('/vite.config.ts');
+const { startServer } = await server.ssrLoadModule('/src/server/index.ts');
+const only = process.argv[2];
+if (only !== undefined && only !== 'store' && only !== 'sync')
+  throw new Error('usage: npm run bench [-- store|sync]');
 
 const profile = await mkdtemp(join(tmpdir(), 'chainsync-bench-'));
 const context = await chromium.launchPersistentContext(profile, {
@@ -37,6 +44,22 @@ const context = await chromium.launchPersistentContext(profile, {
 try {
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error('page error:', error));
+  // The page's own progress lines only: Chromium also logs every 404/412, which are the sync
+  // protocol's ordinary answers (absent objects, lost compare-and-swap races).
+  page.on('console', (message) => {
+    if (message.type() === 'log' && !message.text().startsWith('[vite]'))
+      console.log('page:', message.text());
+  });
+  if (only !== 'sync') await storeBench(page);
+  if (only !== 'store') await syncBench(page);
+} finally {
+  await context.close();
+  await server.close();
+  await rm(profile, { recursive: true, force: true });
+}
+
+/** The local-store page: chainsync's client against raw idb, idb-keyval and Dexie. */
+async function storeBench(page) {
   await page.goto(`http://127.0.0.1:${address.port}/bench/index.html`);
   await page.waitForFunction(() => window.benchResult !== undefined, undefined, { timeout: 600_000 });
   const result = await page.evaluate(() => window.benchResult);
@@ -52,8 +75,34 @@ try {
       samples: r.samples,
     })),
   );
-} finally {
-  await context.close();
-  await server.close();
-  await rm(profile, { recursive: true, force: true });
+}
+
+/** The sync page, against a reference server started here on a fresh directory. */
+async function syncBench(page) {
+  const dir = await mkdtemp(join(tmpdir(), 'chainsync-bench-server-'));
+  const remote = await startServer({ dir, port: 0 });
+  try {
+    await page.goto(
+      `http://127.0.0.1:${address.port}/bench/sync.html?server=${encodeURIComponent(remote.url)}`,
+    );
+    await page.waitForFunction(() => window.syncBenchResult !== undefined, undefined, { timeout: 1_800_000 });
+    const result = await page.evaluate(() => window.syncBenchResult);
+    if (!result?.rows) throw new Error(`sync benchmark failed in the page: ${result?.error}`);
+    console.log(
+      `chainsync sync benchmark — Chromium, IndexedDB on disk, reference server on ${remote.url}, medians`,
+    );
+    for (const r of result.rows) {
+      console.log(`\n${r.workload}: median ${r.medianMs.toFixed(0)} ms over ${r.samples} runs`);
+      console.log(`  ${r.detail}`);
+      if (r.quoted) {
+        const ratio = r.quoted.ms / r.medianMs;
+        console.log(
+          `  vs ${r.quoted.label}: ${r.quoted.ms} ms quoted, not measured here -> ${ratio.toFixed(1)}x faster`,
+        );
+      }
+    }
+  } finally {
+    await remote.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,0 +1,46 @@
+/**
+ * The sync suite (replica.test.ts, sync.test.ts) again, with every chain that those suites keep
+ * in a MemoryStorage kept instead by RemoteStorage on chainsync's reference server: a real HTTP
+ * server on 127.0.0.1 writing to a real directory, reached through connectRemote.
+ * Cases built on ControllableStorage (they prune, tamper with, roll back or count reads of the
+ * chain in-process) stay on that in-memory double here: see src/sync/README.md.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { connectRemote } from '../remote/http/connect.js';
+import { startServer, type RunningServer } from '../server/index.js';
+import { remoteSlot } from './remote-suite-support.js';
+
+vi.mock('../memory/memory-storage.js', async () => ({
+  MemoryStorage: (await import('./remote-suite-support.js')).SlotRemoteStorage,
+}));
+
+// Real round trips on a loaded machine: give the cases room (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000 });
+
+let server: RunningServer | undefined;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'chainsync-sync-suite-'));
+  server = await startServer({ dir, port: 0, token: 'sync-suite-token' });
+  remoteSlot.backend = await connectRemote({
+    baseUrl: server.url,
+    headers: { authorization: 'Bearer sync-suite-token' },
+  });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+await import('./replica.test.js');
+await import('./sync.test.js');
+
+describe('sync suite over the reference server', () => {
+  it('kept the chains of the cases above on the server, not in memory', () => {
+    expect(remoteSlot.stores, 'the MemoryStorage mock did not take effect').toBeGreaterThan(0);
+  });
+});
