@@ -9,23 +9,13 @@ import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { casKvConformance, consensusConformance, storageConformance } from '../testing/index.js';
 import { connectRemote } from './http/connect.js';
 import type { HttpRemoteBackend } from './http/http-backend.js';
-import { CEPH_CREDENTIALS, requirePackages, startCeph, type RunningServer } from './http/interop/servers.js';
+import { CEPH_CREDENTIALS, requireCeph, startCeph, type RunningServer } from './http/interop/servers.js';
 import type { FetchLike } from './http/options.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteConsensus } from './remote-consensus.js';
 import { RemoteStorage } from './remote-storage.js';
 
-const missing = await requirePackages(
-  [
-    '/usr/bin/radosgw',
-    '/usr/bin/ceph-mon',
-    '/usr/bin/ceph-osd',
-    '/usr/bin/ceph',
-    '/usr/bin/uuidgen',
-    '/usr/bin/bc',
-  ],
-  ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph-common', 'uuid-runtime', 'bc'],
-);
+const missing = await requireCeph();
 
 // retries: 0 — aws4fetch would otherwise repeat a 5xx'd compare-and-swap blindly.
 const aws = new AwsClient({ ...CEPH_CREDENTIALS, service: 's3', retries: 0 });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRemote } from '../remote/http/connect.js';
 import {
   CEPH_CREDENTIALS,
-  requirePackages,
+  requireCeph,
   startCeph,
   type RunningServer,
 } from '../remote/http/interop/servers.js';
@@ -21,17 +21,7 @@ vi.mock('../memory/memory-storage.js', async () => ({
   MemoryStorage: (await import('./remote-suite-support.js')).SlotRemoteStorage,
 }));
 
-const missing = await requirePackages(
-  [
-    '/usr/bin/radosgw',
-    '/usr/bin/ceph-mon',
-    '/usr/bin/ceph-osd',
-    '/usr/bin/ceph',
-    '/usr/bin/uuidgen',
-    '/usr/bin/bc',
-  ],
-  ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph-common', 'uuid-runtime', 'bc'],
-);
+const missing = await requireCeph();
 
 // Real round trips to a distributed store: give the cases room (no timing is asserted).
 vi.setConfig({ testTimeout: 180_000 });

@@ -11,21 +11,9 @@ import { connectRemote } from '../connect.js';
 import { HttpRemoteBackend } from '../http-backend.js';
 import type { FetchLike } from '../options.js';
 import { probeServer, type ProbeReport } from '../probe.js';
-import { CEPH_CREDENTIALS, requirePackages, startCeph, type RunningServer } from './servers.js';
+import { CEPH_CREDENTIALS, requireCeph, startCeph, type RunningServer } from './servers.js';
 
-// ceph-up.sh also needs uuidgen, bc and curl.
-const missing = await requirePackages(
-  [
-    '/usr/bin/radosgw',
-    '/usr/bin/ceph-mon',
-    '/usr/bin/ceph-osd',
-    '/usr/bin/ceph',
-    '/usr/bin/uuidgen',
-    '/usr/bin/bc',
-    '/usr/bin/curl',
-  ],
-  ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph-common', 'uuid-runtime', 'bc', 'curl'],
-);
+const missing = await requireCeph();
 
 // retries: 0 — aws4fetch would otherwise repeat a 5xx'd compare-and-swap blindly.
 const aws = new AwsClient({ ...CEPH_CREDENTIALS, service: 's3', retries: 0 });

@@ -212,6 +212,25 @@ http {
 }
 
 /** S3 credentials of the throwaway Ceph cluster (see ../shared/interop/README.md). */
+/**
+ * Makes sure Ceph and what ceph-up.sh needs (uuidgen, bc, curl) are installed, as
+ * {@link requirePackages} does: null when ready, else the reason to skip.
+ */
+export function requireCeph(): Promise<string | null> {
+  return requirePackages(
+    [
+      '/usr/bin/radosgw',
+      '/usr/bin/ceph-mon',
+      '/usr/bin/ceph-osd',
+      '/usr/bin/ceph',
+      '/usr/bin/uuidgen',
+      '/usr/bin/bc',
+      '/usr/bin/curl',
+    ],
+    ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph-common', 'uuid-runtime', 'bc', 'curl'],
+  );
+}
+
 export const CEPH_CREDENTIALS = {
   accessKeyId: 'testaccesskey',
   secretAccessKey: 'testsecretkey',
