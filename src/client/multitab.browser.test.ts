@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KvChange } from '../contracts/cas-kv.js';
 import { bytesEqual } from '../core/bytes.js';
 import { contentIdOf } from '../core/content-id.js';
-import { concurrently, rejectsWith } from '../testing/conformance/support.js';
+import { casIncrementRace, concurrently, rejectsWith } from '../testing/conformance/support.js';
 import { defaultWorker, openStore, type ChainsyncStore } from './index.js';
 
 // Several workers on one database stand in for several tabs: each has its own IndexedDB
@@ -48,22 +48,11 @@ describe('many tabs on one store', () => {
     const all = await tabs(name, 4);
     await all[0]!.store.kv.put('counter', b('0'));
     const rounds = 25;
-    const winners = new Set<string>();
-    await concurrently(all.length, async (i) => {
-      const kv = all[i]!.store.kv;
-      for (let done = 0; done < rounds;) {
-        const cur = (await kv.get('counter'))!;
-        try {
-          await kv.update('counter', b(String(Number(s(cur.value)) + 1)), cur.version);
-        } catch (error) {
-          if ((error as { code?: string }).code === 'REVISION_MISMATCH') continue;
-          throw error;
-        }
-        expect(winners.has(cur.version), `two workers won from ${cur.version}`).toBe(false);
-        winners.add(cur.version);
-        done++;
-      }
-    });
+    const winners = await casIncrementRace(
+      all.map((t) => t.store.kv),
+      'counter',
+      rounds,
+    );
     expect(winners.size).toBe(4 * rounds);
     for (const t of all) expect(s((await t.store.kv.get('counter'))?.value)).toBe(String(4 * rounds));
   });

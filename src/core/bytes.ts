@@ -1,3 +1,5 @@
+import { assertCount } from './validate.js';
+
 /** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let out = '';
@@ -28,4 +30,14 @@ export function utf8(text: string): Uint8Array {
 /** UTF-8 decode. */
 export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+/**
+ * Bytes [offset, offset + length) of `data`, clamped to its end: the seekable read every
+ * BlobReader offers. Checks both numbers first.
+ */
+export function readRange(data: Uint8Array, offset: number, length: number): Uint8Array {
+  assertCount(offset, 'offset');
+  assertCount(length, 'length');
+  return data.slice(offset, Math.min(data.length, offset + length));
 }

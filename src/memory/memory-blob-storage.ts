@@ -7,9 +7,9 @@ import type {
   LeaseId,
 } from '../contracts/blob-storage.js';
 import { ContentMismatchError, ContentNotFoundError, StoreClosedError } from '../contracts/errors.js';
-import { copyBytes } from '../core/bytes.js';
+import { copyBytes, readRange } from '../core/bytes.js';
 import { contentIdOf } from '../core/content-id.js';
-import { assertBytes, assertContentId, assertCount, assertLeaseId, assertPid } from '../core/validate.js';
+import { assertBytes, assertContentId, assertLeaseId, assertPid } from '../core/validate.js';
 
 /** One lease, keyed so the same lease held twice is still one lease (a set, never a counter). */
 function leaseKey(lease: LeaseId): string {
@@ -137,9 +137,7 @@ export class MemoryBlobReader implements BlobReader {
 
   async read(offset = 0, length = this.size): Promise<Uint8Array> {
     this.#open();
-    assertCount(offset, 'offset');
-    assertCount(length, 'length');
-    return this.#data.slice(offset, Math.min(this.size, offset + length));
+    return readRange(this.#data, offset, length);
   }
 
   stream(): ReadableStream<Uint8Array> {

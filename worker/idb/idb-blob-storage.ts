@@ -7,15 +7,9 @@ import type {
   LeaseId,
 } from '../../src/contracts/blob-storage.js';
 import { ContentMismatchError, ContentNotFoundError, StoreClosedError } from '../../src/contracts/errors.js';
-import { copyBytes } from '../../src/core/bytes.js';
+import { copyBytes, readRange } from '../../src/core/bytes.js';
 import { contentIdOf } from '../../src/core/content-id.js';
-import {
-  assertBytes,
-  assertContentId,
-  assertCount,
-  assertLeaseId,
-  assertPid,
-} from '../../src/core/validate.js';
+import { assertBytes, assertContentId, assertLeaseId, assertPid } from '../../src/core/validate.js';
 import type { IDBPObjectStore } from 'idb';
 import { quiet, type IdbConnection } from './connection.js';
 import type { ChainsyncDb } from './schema.js';
@@ -208,10 +202,7 @@ export class IdbBlobReader implements BlobReader {
 
   async read(offset = 0, length = this.size): Promise<Uint8Array> {
     this.#open();
-    assertCount(offset, 'offset');
-    assertCount(length, 'length');
-    const data = await this.#bytes();
-    return data.slice(offset, Math.min(data.length, offset + length));
+    return readRange(await this.#bytes(), offset, length);
   }
 
   stream(): ReadableStream<Uint8Array> {

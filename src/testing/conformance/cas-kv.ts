@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CasKv, KvChange } from '../../contracts/cas-kv.js';
 import { bytesEqual } from '../../core/bytes.js';
-import { BAD_BYTES, BAD_KEYS, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import { BAD_BYTES, BAD_KEYS, b, casIncrementRace, rejectsWith, s, type Factory } from './support.js';
 
 /** Options of {@link casKvConformance}. */
 export interface CasKvConformanceOptions {
@@ -277,21 +277,11 @@ export function casKvConformance(
     it(`a race of ${writers} CAS writers x ${rounds} rounds: no update is lost, no version wins twice`, async () => {
       const kv = await factory();
       await kv.put('counter', b('0'));
-      const winners = new Set<string>();
-      await concurrently(writers, async () => {
-        for (let done = 0; done < rounds;) {
-          const cur = (await kv.get('counter'))!;
-          try {
-            await kv.update('counter', b(String(Number(s(cur.value)) + 1)), cur.version);
-          } catch (error) {
-            if ((error as { code?: string }).code === 'REVISION_MISMATCH') continue;
-            throw error;
-          }
-          expect(winners.has(cur.version), `two writers won from version ${cur.version}`).toBe(false);
-          winners.add(cur.version);
-          done++;
-        }
-      });
+      const winners = await casIncrementRace(
+        Array.from({ length: writers }, () => kv),
+        'counter',
+        rounds,
+      );
       expect(s((await kv.get('counter'))?.value)).toBe(String(writers * rounds));
       expect(winners.size).toBe(writers * rounds);
     });

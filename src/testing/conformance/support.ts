@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import type { CasKv } from '../../contracts/cas-kv.js';
 import type { ErrorCode } from '../../contracts/errors.js';
 import { ChainsyncError } from '../../contracts/errors.js';
 
@@ -62,4 +63,33 @@ export const BAD_BYTES: ReadonlyArray<[string, unknown]> = [
 /** Runs `tasks` concurrently. */
 export function concurrently<T>(count: number, task: (index: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => task(i)));
+}
+
+/**
+ * Each handle in `kvs` (one store, or many handles on one database) increments the counter at
+ * `key` by CAS until it has won `rounds` times, retrying on REVISION_MISMATCH. Fails if two
+ * writers ever win from the same version. Returns the versions that were won from.
+ */
+export async function casIncrementRace(
+  kvs: readonly CasKv[],
+  key: string,
+  rounds: number,
+): Promise<Set<string>> {
+  const winners = new Set<string>();
+  await concurrently(kvs.length, async (i) => {
+    const kv = kvs[i]!;
+    for (let done = 0; done < rounds;) {
+      const cur = (await kv.get(key))!;
+      try {
+        await kv.update(key, b(String(Number(s(cur.value)) + 1)), cur.version);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'REVISION_MISMATCH') continue;
+        throw error;
+      }
+      expect(winners.has(cur.version), `two writers won from version ${cur.version}`).toBe(false);
+      winners.add(cur.version);
+      done++;
+    }
+  });
+  return winners;
 }

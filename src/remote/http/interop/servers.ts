@@ -153,16 +153,7 @@ export async function startApache(): Promise<RunningServer> {
       '',
     ].join('\n'),
   );
-  const child = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], { stdio: 'ignore' });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${baseUrl}/`, child, join(dir, 'error.log'));
-  return {
-    baseUrl,
-    async stop() {
-      await stopChild(child);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return serveFromDir(dir, port, '/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND']);
 }
 
 /** nginx with its dav module (PUT / DELETE) serving a temp dir. */
@@ -199,7 +190,17 @@ http {
 }
 `,
   );
-  const child = spawn('/usr/sbin/nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;'], { stdio: 'ignore' });
+  return serveFromDir(dir, port, '/usr/sbin/nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;']);
+}
+
+/** Starts `command` (a server configured to use `dir`, logging to `dir`/error.log) and waits for it. */
+async function serveFromDir(
+  dir: string,
+  port: number,
+  command: string,
+  args: string[],
+): Promise<RunningServer> {
+  const child = spawn(command, args, { stdio: 'ignore' });
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(`${baseUrl}/`, child, join(dir, 'error.log'));
   return {
