@@ -4,6 +4,9 @@
  */
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 
+/** One task as the page renders it: its id and its properties. */
+export type TaskEntry = [id: string, properties: Record<string, unknown>];
+
 export interface ReplicaPage {
   readonly page: Page;
   addTask(title: string): Promise<void>;
@@ -11,7 +14,7 @@ export interface ReplicaPage {
   setTitle(index: number, title: string): Promise<void>;
   toggleDone(index: number): Promise<void>;
   /** The replica's tasks as `[id, properties]` pairs (what the page renders). */
-  state(): Promise<unknown>;
+  state(): Promise<TaskEntry[]>;
   pending(): Promise<number>;
   reload(): Promise<void>;
 }
@@ -58,7 +61,7 @@ export async function openReplicaPage(
     async toggleDone(index) {
       await task(index).getByTestId('done').click();
     },
-    state: async () => JSON.parse((await tid('tasks').getAttribute('data-state')) ?? 'null') as unknown,
+    state: async () => JSON.parse((await tid('tasks').getAttribute('data-state')) ?? '[]') as TaskEntry[],
     pending: async () => Number(await tid('pending').textContent()),
     async reload() {
       await page.reload();
