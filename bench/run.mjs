@@ -6,7 +6,8 @@
  * library), waits for the page's medians and prints them with the ratio to raw `idb`.
  * Then the sync page (bench/sync.html): replicas syncing through chainsync's reference server,
  * which this script starts on 127.0.0.1 with a fresh directory.
- * `npm run bench -- store` or `npm run bench -- sync` runs one of the two.
+ * `npm run bench -- store` or `npm run bench -- sync` runs one of the two; `npm run bench -- sync
+ * catch-up` runs one sync workload (push-pull, catch-up, bootstrap, writers).
  * No thresholds: the figures are for people to read.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,8 +33,10 @@ if (!address || typeof address === 'string') throw new Error('Vite did not liste
 const { chromiumArgs, chromiumPath } = await server.ssrLoadModule('/vite.config.ts');
 const { startServer } = await server.ssrLoadModule('/src/server/index.ts');
 const only = process.argv[2];
+/** With `sync`, the workloads to run (names in bench/sync-main.ts), e.g. `catch-up`. */
+const syncWorkloads = process.argv.slice(3);
 if (only !== undefined && only !== 'store' && only !== 'sync')
-  throw new Error('usage: npm run bench [-- store|sync]');
+  throw new Error('usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers ...]]');
 
 const profile = await mkdtemp(join(tmpdir(), 'chainsync-bench-'));
 const context = await chromium.launchPersistentContext(profile, {
@@ -83,7 +86,10 @@ async function syncBench(page) {
   const remote = await startServer({ dir, port: 0 });
   try {
     await page.goto(
-      `http://127.0.0.1:${address.port}/bench/sync.html?server=${encodeURIComponent(remote.url)}`,
+      `http://127.0.0.1:${address.port}/bench/sync.html?${new URLSearchParams([
+        ['server', remote.url],
+        ...syncWorkloads.map((name) => ['workload', name]),
+      ]).toString()}`,
     );
     await page.waitForFunction(() => window.syncBenchResult !== undefined, undefined, { timeout: 1_800_000 });
     const result = await page.evaluate(() => window.syncBenchResult);

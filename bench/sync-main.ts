@@ -38,7 +38,10 @@ const CONCURRENT_RUNS = 3;
 /** Never snapshot on its own: the workloads decide what the chain looks like. */
 const NO_SNAPSHOTS = { versions: 1e12, days: 1e12 };
 
-const serverUrl = new URL(location.href).searchParams.get('server');
+const params = new URL(location.href).searchParams;
+const serverUrl = params.get('server');
+/** `?workload=catch-up&workload=...` runs only those; all by default. */
+const selected = params.getAll('workload');
 if (!serverUrl) throw new Error('open this page with ?server=<reference server URL>');
 
 function median(xs: number[]): number {
@@ -312,7 +315,17 @@ declare global {
 
 async function run(): Promise<SyncBenchRow[]> {
   const rows: SyncBenchRow[] = [];
-  for (const workload of [pushPull, catchUp, bootstrap, concurrentWriters]) {
+  const workloads = {
+    'push-pull': pushPull,
+    'catch-up': catchUp,
+    bootstrap,
+    writers: concurrentWriters,
+  };
+  const unknown = selected.filter((name) => !(name in workloads));
+  if (unknown.length > 0)
+    throw new Error(`unknown workload ${unknown.join(', ')}: use ${Object.keys(workloads).join(', ')}`);
+  for (const [name, workload] of Object.entries(workloads)) {
+    if (selected.length > 0 && !selected.includes(name)) continue;
     rows.push(...(await workload()));
     console.log(JSON.stringify(rows.at(-1)));
   }

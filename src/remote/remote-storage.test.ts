@@ -76,10 +76,13 @@ async function buildChain(storage: RemoteStorage, client: Uuid, count: number): 
 }
 
 describe('RemoteStorage layout', () => {
-  it('catches up many versions with parallel downloads, one per commit, and never lists', async () => {
+  it('catches up many versions with parallel downloads of packs and records, and never lists', async () => {
     const backend = new CountingBackend();
     const client = crypto.randomUUID();
+    // Commit 1 creates the client; commits 2 … 201 add one version each. The writer packs
+    // commits 1-64, 65-128 and 129-192 as it completes them.
     const ids = await buildChain(new RemoteStorage(backend, { prefix: 'chain' }), client, 200);
+    expect(await backend.inner.list(`chain/${client}/k/`)).toHaveLength(3);
 
     const reader = new RemoteStorage(backend, { prefix: 'chain', concurrency: 16 });
     const txn = await reader.txn(client);
@@ -93,9 +96,65 @@ describe('RemoteStorage layout', () => {
     );
     expect(backend.maxInFlight).toBeGreaterThan(1);
     expect(backend.maxInFlight).toBeLessThanOrEqual(16);
-    // The parent's index, then each commit record exactly once (the latest has no child: no probe).
-    expect(backend.downloads).toBe(1 + ids.length);
+    // The parent's index, the three packs, then commits 193-201 one by one.
+    expect(backend.downloads).toBe(1 + 3 + 9);
     expect(backend.lists).toBe(0);
+  });
+
+  it('reads a chain without packs record by record, and writes the packs for the next reader', async () => {
+    const backend = new CountingBackend();
+    const client = crypto.randomUUID();
+    const ids = await buildChain(new RemoteStorage(backend, { prefix: 'chain' }), client, 140);
+    for (const name of await backend.inner.list(`chain/${client}/k/`)) await backend.inner.delete(name);
+
+    const first = await new RemoteStorage(backend, { prefix: 'chain' }).txn(client);
+    await first.getClient();
+    backend.reset();
+    expect((await first.getVersionsAfter(NIL_UUID, 1000)).map((v) => v.versionId)).toEqual(ids);
+    // Index, two missing packs, then all 141 commits (the first holds no version, but completes
+    // the first pack).
+    expect(backend.downloads).toBe(1 + 2 + 141);
+    expect(await backend.inner.list(`chain/${client}/k/`)).toHaveLength(2);
+
+    const second = await new RemoteStorage(backend, { prefix: 'chain' }).txn(client);
+    await second.getClient();
+    backend.reset();
+    expect((await second.getVersionsAfter(NIL_UUID, 1000)).map((v) => v.versionId)).toEqual(ids);
+    expect(backend.downloads).toBe(1 + 2 + 13);
+  });
+
+  it('pages on through one transaction without index lookups, downloading each commit once', async () => {
+    const backend = new CountingBackend();
+    const client = crypto.randomUUID();
+    const ids = await buildChain(new RemoteStorage(backend, { prefix: 'chain' }), client, 150);
+    for (const name of await backend.inner.list(`chain/${client}/k/`)) await backend.inner.delete(name);
+    const txn = await new RemoteStorage(backend, { prefix: 'chain', concurrency: 4 }).txn(client);
+    await txn.getClient();
+    backend.reset();
+    const seen: string[] = [];
+    for (let cursor: Uuid = NIL_UUID; ;) {
+      const page = await txn.getVersionsAfter(cursor, 7);
+      if (page.length === 0) break;
+      seen.push(...page.map((v) => v.versionId));
+      cursor = page.at(-1)!.versionId;
+    }
+    expect(seen).toEqual(ids);
+    // The first page's index lookup, commits 2-151 once each; no pack is ever wanted whole
+    // (pages of 7), so none is read.
+    expect(backend.downloads).toBe(1 + 150);
+  });
+
+  it('refuses a pack that does not hold the commits its name says, with CHAIN_INTEGRITY', async () => {
+    const backend = new MemoryRemoteBackend();
+    const client = crypto.randomUUID();
+    await buildChain(new RemoteStorage(backend, { prefix: 'chain' }), client, 70);
+    const [pack] = await backend.list(`chain/${client}/k/`);
+    const json = JSON.parse(fromUtf8((await backend.download(pack!))!)) as { records: unknown[] };
+    json.records.reverse();
+    await backend.upload(pack!, utf8(JSON.stringify(json)));
+    const txn = await new RemoteStorage(backend, { prefix: 'chain' }).txn(client);
+    await txn.getClient();
+    await expect(txn.getVersionsAfter(NIL_UUID, 100)).rejects.toMatchObject({ code: 'CHAIN_INTEGRITY' });
   });
 
   it('honours the limit of getVersionsAfter without fetching the whole chain', async () => {

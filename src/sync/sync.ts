@@ -191,15 +191,25 @@ export class SyncEngine {
       let cursor = state.baseVersionId;
       let height = state.baseHeight;
       let reachedLatest = cursor === client.latestVersionId;
+      // The next page downloads while this one is decrypted and applied.
+      let page = txn.getVersionsAfter(cursor, this.#pageSize);
       for (;;) {
-        const versions = await txn.getVersionsAfter(cursor, this.#pageSize);
+        const versions = await page;
         if (versions.length === 0) break;
-        const ops = await this.#decodePage(env, versions, cursor, height);
-        await this.#applyPage(versions, ops, height, result);
+        const last = versions.at(-1)?.versionId ?? cursor;
+        const more = versions.length === this.#pageSize && last !== client.latestVersionId;
+        page = more ? txn.getVersionsAfter(last, this.#pageSize) : Promise.resolve([]);
+        try {
+          const ops = await this.#decodePage(env, versions, cursor, height);
+          await this.#applyPage(versions, ops, height, result);
+        } catch (error) {
+          page.catch(() => undefined); // its outcome no longer matters
+          throw error;
+        }
         reachedLatest ||= versions.some((v) => v.versionId === client.latestVersionId);
-        cursor = versions.at(-1)?.versionId ?? cursor;
+        cursor = last;
         height += versions.length;
-        if (versions.length < this.#pageSize) break;
+        if (!more) break;
       }
       if (reachedLatest) return;
       // The base is not an ancestor of the remote head: pruned (recover) or rolled back (refuse).
