@@ -1,5 +1,5 @@
 // @ts-check
-/* global console, process, window */
+/* global console, process, window, URLSearchParams */
 /**
  * `npm run bench`: serves bench/ with Vite on 127.0.0.1, opens it in Debian's Chromium with an
  * ON-DISK profile (Playwright's default contexts keep IndexedDB in RAM, which flatters every

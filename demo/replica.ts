@@ -88,7 +88,7 @@ function refreshChain(): Promise<void> {
     if (!r) return;
     try {
       const inspection = await r.inspect();
-      if (inspection.state.inFlight) authors.record(inspection.state.inFlight.versionId, name);
+      for (const v of inspection.state.inFlight?.versions ?? []) authors.record(v.versionId, name);
       if (!offlineBox.checked) await remoteChain.refresh().catch(() => undefined);
       $('pending-list').replaceChildren(
         ...inspection.pending.map(({ op }) =>

@@ -28,13 +28,25 @@ export interface ShadowObject extends ObjectRef {
   readonly properties: Properties | null;
 }
 
-/** A push that may have reached the remote: recognised by its id when it shows up in the chain. */
-export interface InFlightPush {
+/** One version of a push: it carries `count` pending operations, the first of which is `firstSeq`. */
+export interface PushedVersion {
   readonly versionId: Uuid;
-  readonly parentVersionId: Uuid;
-  /** The pending operations it carries: the first `count` of the queue, from `firstSeq`. */
   readonly firstSeq: number;
   readonly count: number;
+}
+
+/**
+ * A push that may have reached the remote, recorded before anything is sent: its versions are
+ * recognised by their ids when they show up in the chain, so none is ever applied twice.
+ */
+export interface InFlightPush {
+  /** The parent of the first version (the base when the push was planned). */
+  readonly parentVersionId: Uuid;
+  /**
+   * The versions in chain order, each the child of the one before, carrying the head of the
+   * pending queue in order.
+   */
+  readonly versions: readonly PushedVersion[];
 }
 
 /** Small replica metadata, read and replaced as a whole. */

@@ -367,7 +367,9 @@ describe('sync: pruned base with a push in flight', () => {
     expect((await b.sync()).snapshotUploaded).toBe(true);
     const [first] = inner.chain();
     expect(inner.prune(first!.versionId, { forgetLinks: true })).toBe(1); // a's base is gone, its push is not
-    expect(await inner.txn(client).then((t) => t.getVersion(inFlight!.versionId))).not.toBeNull();
+    expect(
+      await inner.txn(client).then((t) => t.getVersion(inFlight!.versions[0]!.versionId)),
+    ).not.toBeNull();
 
     const r = await a.sync();
     expect(r.reset).toBe('recovered');

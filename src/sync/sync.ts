@@ -26,7 +26,13 @@ import type { EnvelopeKey } from './envelope.js';
 import type { Mutex } from './mutex.js';
 import type { ObjectRef, Operation } from './operations.js';
 import { objectKey } from './operations.js';
-import type { InFlightPush, PendingOperation, ReplicaStore, StoredObject } from './replica-store.js';
+import type {
+  InFlightPush,
+  PendingOperation,
+  PushedVersion,
+  ReplicaStore,
+  StoredObject,
+} from './replica-store.js';
 import { decodeSegment, encodeSegment } from './segments.js';
 import {
   type SnapshotContent,
@@ -92,6 +98,36 @@ export interface SyncResult {
   /** How the base was replaced from a snapshot, if it was. */
   reset: 'bootstrap' | 'recovered' | null;
   snapshotUploaded: boolean;
+}
+
+/** Most versions one push plans (and records in flight) before the local state moves. */
+const VERSIONS_PER_PUSH = 16;
+
+/** The versions of `push` after its first `landed`, as a push of their own (`null` when none). */
+function landedUpTo(push: InFlightPush, landed: number): InFlightPush | null {
+  if (landed >= push.versions.length) return null;
+  const parent = landed === 0 ? push.parentVersionId : push.versions[landed - 1]?.versionId;
+  return { parentVersionId: parent ?? push.parentVersionId, versions: push.versions.slice(landed) };
+}
+
+/** Whether `push` still carries exactly the head of the queue `pending`. */
+function heads(push: InFlightPush, pending: readonly PendingOperation[]): boolean {
+  let offset = 0;
+  for (const v of push.versions) {
+    if (pending[offset]?.seq !== v.firstSeq || offset + v.count > pending.length) return false;
+    offset += v.count;
+  }
+  return true;
+}
+
+/** A new push of `pending` (the queue's head) in versions of at most `maxOps` operations. */
+function plan(parentVersionId: Uuid, pending: readonly PendingOperation[], maxOps: number): InFlightPush {
+  const versions: PushedVersion[] = [];
+  for (let i = 0; i < pending.length; i += maxOps) {
+    const batch = pending.slice(i, i + maxOps);
+    versions.push({ versionId: crypto.randomUUID(), firstSeq: batch[0]?.seq ?? 0, count: batch.length });
+  }
+  return { parentVersionId, versions };
 }
 
 /** Pulls, rebases and pushes one replica's chain. Calls to {@link SyncEngine.sync} run one at a time. */
@@ -265,13 +301,24 @@ export class SyncEngine {
     const { store, lock } = this.#host;
     await lock.run(async () => {
       const state = await store.readState();
-      const steps: ChainStep[] = versions.map((v, i) =>
-        state.inFlight?.versionId === v.versionId
-          ? { kind: 'own', count: state.inFlight.count }
-          : { kind: 'foreign', ops: ops[i] ?? [] },
-      );
+      // Our versions in flight show up in order, from the first; a foreign version ends them (the
+      // rest can no longer land: their parent is not the latest any more).
+      const push = state.inFlight;
+      let own = 0;
+      let foreign = false;
+      const steps: ChainStep[] = versions.map((v, i) => {
+        const mine = push?.versions[own];
+        if (!foreign && mine?.versionId === v.versionId) {
+          own++;
+          return { kind: 'own', count: mine.count };
+        }
+        foreign = true;
+        return { kind: 'foreign', ops: ops[i] ?? [] };
+      });
       const last = versions.at(-1)?.versionId ?? state.baseVersionId;
-      const advance = await advanceBase(store, steps, movedTo(last, height + versions.length));
+      const inFlight = push && !foreign ? landedUpTo(push, own) : null;
+      const moved = movedTo(last, height + versions.length);
+      const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
       await store.commit(advance.write);
       for (const step of steps) {
         if (step.kind === 'own') {
@@ -307,9 +354,18 @@ export class SyncEngine {
     const push = state.inFlight;
     let included = 0;
     let keep: InFlightPush | null = null;
-    if (push && (await txn.getVersion(push.versionId))) {
-      if (state.baseHeight + 1 <= snapshot.height) included = push.count;
-      else keep = push;
+    for (const [j, version] of (push?.versions ?? []).entries()) {
+      if (!push) break;
+      if (!(await txn.getVersion(version.versionId))) {
+        // Not (yet) in the chain: it can still land only if its parent is the snapshot's version.
+        if (j > 0 && push.versions[j - 1]?.versionId === snapshot.versionId) keep = landedUpTo(push, j);
+        break;
+      }
+      if (state.baseHeight + 1 + j > snapshot.height) {
+        keep = landedUpTo(push, j); // pulled after the snapshot, and recognised then
+        break;
+      }
+      included += version.count;
     }
     await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, included, keep);
   }
@@ -331,80 +387,97 @@ export class SyncEngine {
 
   // ---- push -------------------------------------------------------------------------------------
 
-  /** Pushes the pending queue in batches; `'conflict'` when another replica got there first. */
+  /**
+   * Pushes the pending queue in batches, several versions per plan; `'conflict'` when another
+   * replica got there first. The local state moves once per plan, not per version: pushing the
+   * whole queue ends in one commit that empties it.
+   */
   async #pushAll(env: EnvelopeKey, result: SyncResult): Promise<'done' | 'conflict'> {
     for (;;) {
-      const prepared = await this.#preparePush();
-      if (!prepared) return 'done';
-      const { push, ops, height } = prepared;
-      await this.#config.beforePush?.(ops);
-      const segment = await encodeSegment(
-        env,
-        {
-          clientId: this.#config.clientId,
-          versionId: push.versionId,
-          parentVersionId: push.parentVersionId,
-          height,
-        },
-        ops,
-      );
-      if ((await this.#addVersion(push, segment)) === 'conflict') return 'conflict';
-      const { store, lock } = this.#host;
-      await lock.run(async () => {
-        const advance = await advanceBase(
-          store,
-          [{ kind: 'own', count: push.count }],
-          movedTo(push.versionId, height),
+      const plan = await this.#preparePush();
+      if (!plan) return 'done';
+      const { push, batches, height } = plan;
+      let landed = 0;
+      let parent = push.parentVersionId;
+      for (const [j, version] of push.versions.entries()) {
+        const ops = batches[j] ?? [];
+        await this.#config.beforePush?.(ops);
+        const segment = await encodeSegment(
+          env,
+          {
+            clientId: this.#config.clientId,
+            versionId: version.versionId,
+            parentVersionId: parent,
+            height: height + j,
+          },
+          ops,
         );
-        await store.commit(advance.write);
-        if (advance.changed.length > 0) this.#host.notify(advance.changed, []);
-      });
-      result.pushedVersions++;
-      result.pushedOperations += push.count;
+        if ((await this.#addVersion(version.versionId, parent, segment)) === 'conflict') break;
+        landed++;
+        parent = version.versionId;
+      }
+      if (landed > 0) await this.#advanceOwn(push, landed, height, result);
+      if (landed < push.versions.length) return 'conflict';
     }
   }
 
+  /** Moves the base over the first `landed` versions of `push`, which are now in the chain. */
+  async #advanceOwn(push: InFlightPush, landed: number, height: number, result: SyncResult): Promise<void> {
+    const { store, lock } = this.#host;
+    const versions = push.versions.slice(0, landed);
+    const moved = movedTo(versions.at(-1)?.versionId ?? push.parentVersionId, height + landed - 1);
+    const inFlight = landedUpTo(push, landed);
+    await lock.run(async () => {
+      const advance = await advanceBase(
+        store,
+        versions.map((v) => ({ kind: 'own', count: v.count })),
+        (s) => ({ ...moved(s), inFlight }),
+      );
+      await store.commit(advance.write);
+      if (advance.changed.length > 0) this.#host.notify(advance.changed, []);
+    });
+    result.pushedVersions += landed;
+    result.pushedOperations += versions.reduce((n, v) => n + v.count, 0);
+  }
+
   /**
-   * Picks the next batch and records it as in flight before it is sent, so a push whose outcome
-   * is unknown (a crash, an indeterminate error) is recognised when it shows up in the chain and
-   * never applied twice. An unresolved push is retried under the same version id.
+   * Plans the next push (up to {@link VERSIONS_PER_PUSH} versions of the queue's head) and records
+   * it as in flight before anything is sent, so a push whose outcome is unknown (a crash, an
+   * indeterminate error) is recognised when its versions show up in the chain and never applied
+   * twice. An unresolved plan is retried under the same version ids.
    */
-  async #preparePush(): Promise<{ push: InFlightPush; ops: Operation[]; height: number } | null> {
+  async #preparePush(): Promise<{ push: InFlightPush; batches: Operation[][]; height: number } | null> {
     const { store, lock } = this.#host;
     return lock.run(async () => {
       const state = await store.readState();
-      const pending: PendingOperation[] = await store.getPending(this.#maxOps);
-      const first = pending[0];
-      if (!first) return null;
+      const pending: PendingOperation[] = await store.getPending(this.#maxOps * VERSIONS_PER_PUSH);
+      if (pending.length === 0) return null;
       const previous = state.inFlight;
-      const reuse =
-        previous !== null &&
-        previous.parentVersionId === state.baseVersionId &&
-        previous.firstSeq === first.seq &&
-        previous.count <= pending.length;
-      const push: InFlightPush = reuse
-        ? previous
-        : {
-            versionId: crypto.randomUUID(),
-            parentVersionId: state.baseVersionId,
-            firstSeq: first.seq,
-            count: pending.length,
-          };
-      if (!reuse) await store.commit({ state: { ...state, inFlight: push } });
-      return { push, ops: pending.slice(0, push.count).map((p) => p.op), height: state.baseHeight + 1 };
+      const push =
+        previous && previous.parentVersionId === state.baseVersionId && heads(previous, pending)
+          ? previous
+          : plan(state.baseVersionId, pending, this.#maxOps);
+      if (push !== previous) await store.commit({ state: { ...state, inFlight: push } });
+      let offset = 0;
+      const batches = push.versions.map((v) => pending.slice(offset, (offset += v.count)).map((p) => p.op));
+      return { push, batches, height: state.baseHeight + 1 };
     });
   }
 
-  async #addVersion(push: InFlightPush, segment: Uint8Array): Promise<'added' | 'conflict'> {
+  async #addVersion(
+    versionId: Uuid,
+    parentVersionId: Uuid,
+    segment: Uint8Array,
+  ): Promise<'added' | 'conflict'> {
     const { storage, clientId } = this.#config;
     try {
       const txn = await storage.txn(clientId);
       const client = await txn.getClient();
       if (!client) await txn.newClient(NIL_UUID);
-      else if (client.latestVersionId !== push.parentVersionId && client.latestVersionId !== NIL_UUID) {
+      else if (client.latestVersionId !== parentVersionId && client.latestVersionId !== NIL_UUID) {
         return 'conflict';
       }
-      await txn.addVersion(push.versionId, push.parentVersionId, segment);
+      await txn.addVersion(versionId, parentVersionId, segment);
       await txn.commit();
       return 'added';
     } catch (error) {
@@ -419,7 +492,7 @@ export class SyncEngine {
         // The write may have landed: read back instead of retrying blindly. If it has not, the
         // next round pulls (recognising it, should it land late) and retries under the same id.
         const check = await storage.txn(clientId);
-        const landed = await check.getVersion(push.versionId);
+        const landed = await check.getVersion(versionId);
         return landed ? 'added' : 'conflict';
       }
       throw error;

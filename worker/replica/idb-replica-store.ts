@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../src/contracts/errors.js';
-import type { ObjectRef, Properties } from '../../src/sync/operations.js';
+import { objectKey, type ObjectRef, type Properties } from '../../src/sync/operations.js';
 import {
   INITIAL_REPLICA_STATE,
   type PendingOperation,
@@ -49,10 +49,9 @@ export class IdbReplicaStore implements ReplicaStore {
 
   async getObjects(refs: readonly ObjectRef[]): Promise<(Properties | null)[]> {
     if (refs.length === 0) return [];
-    const rows = await this.#db.read(['replicaObjects'], (tx) => {
-      const store = tx.objectStore('replicaObjects');
-      return Promise.all(refs.map((ref) => store.get(keyOf(ref))));
-    });
+    const rows = await this.#db.read(['replicaObjects'], (tx) =>
+      readMany(tx.objectStore('replicaObjects'), refs),
+    );
     return rows.map((row) => row?.properties ?? null);
   }
 
@@ -70,10 +69,7 @@ export class IdbReplicaStore implements ReplicaStore {
 
   async getShadowsOf(refs: readonly ObjectRef[]): Promise<(ShadowObject | undefined)[]> {
     if (refs.length === 0) return [];
-    return this.#db.read(['replicaShadows'], (tx) => {
-      const store = tx.objectStore('replicaShadows');
-      return Promise.all(refs.map((ref) => store.get(keyOf(ref))));
-    });
+    return this.#db.read(['replicaShadows'], (tx) => readMany(tx.objectStore('replicaShadows'), refs));
   }
 
   async getPending(limit?: number): Promise<PendingOperation[]> {
@@ -111,7 +107,9 @@ export class IdbReplicaStore implements ReplicaStore {
           if (write.clearShadows) add(shadows.clear());
           for (const ref of write.deleteShadows ?? []) add(shadows.delete(keyOf(ref)));
           for (const s of write.putShadows ?? []) add(shadows.put(s));
-          for (const seq of write.removePending ?? []) add(pending.delete(seq));
+          for (const [first, last] of runs(write.removePending ?? [])) {
+            add(pending.delete(first === last ? first : IDBKeyRange.bound(first, last)));
+          }
           for (const p of write.appendPending ?? []) add(pending.put(p));
           if (write.state) add(tx.objectStore('replicaState').put(write.state, REPLICA_STATE_KEY));
           await Promise.all(requests);
@@ -122,6 +120,62 @@ export class IdbReplicaStore implements ReplicaStore {
       throw asTypedError(error);
     }
   }
+}
+
+/** The part of an object store {@link readMany} needs (objects and shadows alike). */
+interface KeyedRows<T> {
+  get(key: [string, string]): Promise<T | undefined>;
+  getAll(range: IDBKeyRange): Promise<T[]>;
+  count(range: IDBKeyRange): Promise<number>;
+}
+
+/** A batch this large is worth one `count` to see whether a ranged read can replace its gets. */
+const RANGED_READ_MIN = 32;
+
+/**
+ * The rows of `refs`, in order. Many keys cost one IndexedDB request each; when the rows between
+ * the smallest and largest key are few (a pull of new objects, ids that sort together), one
+ * ranged `getAll` reads them all, at the price of one `count` to find out.
+ */
+async function readMany<T extends ObjectRef>(
+  store: KeyedRows<T>,
+  refs: readonly ObjectRef[],
+): Promise<(T | undefined)[]> {
+  const [head] = refs;
+  if (head && refs.length >= RANGED_READ_MIN) {
+    let [min, max] = [head, head];
+    for (const ref of refs) {
+      if (compareRefs(ref, min) < 0) min = ref;
+      if (compareRefs(ref, max) > 0) max = ref;
+    }
+    const range = IDBKeyRange.bound(keyOf(min), keyOf(max));
+    if ((await store.count(range)) <= 2 * refs.length) {
+      const byKey = new Map((await store.getAll(range)).map((row) => [objectKey(row), row]));
+      return refs.map((ref) => byKey.get(objectKey(ref)));
+    }
+  }
+  return Promise.all(refs.map((ref) => store.get(keyOf(ref))));
+}
+
+/** IndexedDB's order of `[collection, id]` keys: strings compare by UTF-16 code units, as here. */
+function compareRefs(a: ObjectRef, b: ObjectRef): number {
+  if (a.collection !== b.collection) return a.collection < b.collection ? -1 : 1;
+  return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
+}
+
+/**
+ * `seqs` as runs of consecutive integers, `[first, last]`: a push removes a prefix of the queue,
+ * which one ranged delete does in a single request instead of one per operation.
+ */
+export function runs(seqs: readonly number[]): Array<[number, number]> {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const out: Array<[number, number]> = [];
+  for (const seq of sorted) {
+    const last = out.at(-1);
+    if (last && seq === last[1] + 1) last[1] = seq;
+    else if (!last || seq !== last[1]) out.push([seq, seq]);
+  }
+  return out;
 }
 
 /** Data IndexedDB cannot store (a function, a bad key) is the caller's bad input. */

@@ -180,13 +180,58 @@ export function replicaStoreConformance(name: string, factory: Factory<ReplicaSt
       expect(await store.countPending()).toBe(3);
     });
 
+    it('reads many objects and shadows by ref, dense or scattered among others, in order', async () => {
+      const { store } = await factory();
+      const ids = Array.from({ length: 120 }, (_, i) => `k${String(i).padStart(3, '0')}`);
+      // Every third id exists; the refs asked for are every other id (dense: few rows between
+      // the smallest and largest), then a scattered few among many rows.
+      const present = ids.filter((_, i) => i % 3 === 0);
+      await store.commit({
+        putObjects: present.map((id) => obj('c', id, { id })),
+        putShadows: present.map((id) => ({
+          collection: 'c',
+          id,
+          properties: id.endsWith('0') ? null : { id },
+        })),
+      });
+      const asked = ids.filter((_, i) => i % 2 === 0).reverse();
+      const refs = asked.map((id) => ({ collection: 'c', id }));
+      const expected = asked.map((id) => (present.includes(id) ? { id } : null));
+      expect(await store.getObjects(refs)).toEqual(expected);
+      expect(await store.getShadowsOf(refs)).toEqual(
+        asked.map((id) =>
+          present.includes(id)
+            ? { collection: 'c', id, properties: id.endsWith('0') ? null : { id } }
+            : undefined,
+        ),
+      );
+      const scattered = [...present.slice(0, 20), 'k001', 'k119'].map((id) => ({ collection: 'c', id }));
+      await store.commit({ putObjects: ids.map((id) => obj('c', id, { id })) });
+      expect(await store.getObjects(scattered)).toEqual(scattered.map(({ id }) => ({ id })));
+      expect(await store.getObjects([...scattered, { collection: 'other', id: 'k001' }])).toEqual([
+        ...scattered.map(({ id }) => ({ id })),
+        null,
+      ]);
+    });
+
+    it('removes pending operations given as runs and stragglers, keeping the rest in order', async () => {
+      const { store } = await factory();
+      await store.commit({ appendPending: Array.from({ length: 40 }, (_, i) => op(i + 1)) });
+      const remove = [...Array.from({ length: 15 }, (_, i) => i + 1), 17, 20, 21, 22, 39];
+      await store.commit({ removePending: [22, ...remove.slice(0, -1).reverse(), 39] });
+      const kept = Array.from({ length: 40 }, (_, i) => i + 1).filter((seq) => !remove.includes(seq));
+      expect((await store.getPending()).map((p) => p.seq)).toEqual(kept);
+      expect(await store.countPending()).toBe(kept.length);
+    });
+
     it('replaces the state as a whole', async () => {
       const { store } = await factory();
       const inFlight = {
-        versionId: '0b0f1f49-7c4c-4d0a-8a4e-8d7b6a1d2c3e',
         parentVersionId: '6f7a2f65-2c8a-4b43-9a87-0c8d3cf1f0b1',
-        firstSeq: 1,
-        count: 2,
+        versions: [
+          { versionId: '0b0f1f49-7c4c-4d0a-8a4e-8d7b6a1d2c3e', firstSeq: 1, count: 2 },
+          { versionId: '3c1d8e2a-5b7f-4e0a-9c6d-2f8b1a7e4d90', firstSeq: 3, count: 1 },
+        ],
       };
       await store.commit({ state: state({ inFlight }) });
       expect(await store.readState()).toEqual(state({ inFlight }));
