@@ -53,9 +53,7 @@ export class Engine {
   #election: LeaderElection | null = null;
 
   /** The store's sync replica (worker/replica/), opened on demand by `openReplica`. Reached by path. */
-  readonly replica: ByPath<ReplicaHost> = new ReplicaHost(
-    () => this.#require().connection,
-  ) as ByPath<ReplicaHost>;
+  readonly replica: ByPath<ReplicaHost> = new ReplicaHost(() => this.#require()) as ByPath<ReplicaHost>;
 
   /** Opens the store `name` (once per worker) and takes this instance's pid lock. */
   async open(name: string): Promise<OpenedStore> {

@@ -24,5 +24,6 @@ export {
   type SyncProgress,
   type RemoteConfig,
   type HttpRemoteConfig,
+  type S3RemoteConfig,
   type SyncSchedule,
 } from './open-replica.js';

@@ -1,7 +1,9 @@
-import { proxy } from 'comlink';
+import { proxy, transfer } from 'comlink';
+import type { ContentId } from '../contracts/blob-storage.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { InvalidArgumentError, WorkerTerminatedError } from '../contracts/errors.js';
-import { assertKey } from '../core/validate.js';
+import { assertBytes, assertContentId, assertKey } from '../core/validate.js';
+import { isBlobRef, type BlobRef } from '../sync/blob-ref.js';
 import type { JsonValue, Properties } from '../sync/operations.js';
 import type { Change } from '../sync/replica.js';
 import type { StoredObject } from '../sync/replica-store.js';
@@ -13,7 +15,7 @@ import { defaultWorker } from './open-store.js';
 import { WorkerLink } from './worker-link.js';
 
 export type { ReplicaEvent, ReplicaInspection, ReplicaStatus, SyncProgress };
-export type { RemoteConfig, HttpRemoteConfig } from '../../worker/replica/remote-config.js';
+export type { RemoteConfig, HttpRemoteConfig, S3RemoteConfig } from '../../worker/replica/remote-config.js';
 export type { SyncSchedule } from '../../worker/replica/sync-scheduler.js';
 
 /** Options of {@link openReplica}. */
@@ -38,6 +40,25 @@ export interface ReplicaClient {
   change(changes: readonly Change[]): Promise<void>;
   get(collection: string, id: string): Promise<Properties | null>;
   list(collection: string): Promise<StoredObject[]>;
+  /**
+   * Stores `data` as a blob (in the store's IndexedDB, uploaded by the sync before the first version
+   * that references it) and returns its reference: put that in a property, e.g.
+   * `update('notes', id, { photo: await replica.putBlob(bytes, 'image/png') })`.
+   *
+   * `data` is copied once, here, and the copy is transferred to the worker: `data` stays usable
+   * (its buffer is never detached), and changing it afterwards does not change the stored blob.
+   * @throws InvalidArgumentError if `data` is not a Uint8Array or `type` not a string.
+   */
+  putBlob(data: Uint8Array, type?: string): Promise<BlobRef>;
+  /**
+   * The bytes of a blob, by the reference {@link ReplicaClient.putBlob} returned (as read back from a
+   * property) or its content id: from IndexedDB, else downloaded from the remote, verified, and kept.
+   * On an encrypted data set pass the whole reference (it holds the blob's key). The bytes are
+   * transferred from the worker, not copied; the array is the caller's own.
+   * @throws InvalidArgumentError for anything else; ContentNotFoundError if the blob is neither
+   * local nor remote; ContentMismatchError or ChainIntegrityError if the remote copy is corrupt.
+   */
+  getBlob(blob: BlobRef | ContentId): Promise<Uint8Array>;
   /** Fires for this tab's writes (`local`), other tabs' (`tab`) and pulled changes (`sync`). */
   subscribe(listener: (change: ReplicaChange) => void): Unsubscribe;
   /**
@@ -151,6 +172,31 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
     change: (list) => link.call((r) => r.replica.change(list)),
     get: (collection, id) => link.call((r) => r.replica.get(collection, id)),
     list: (collection) => link.call((r) => r.replica.list(collection)),
+    putBlob: async (data, type) => {
+      assertBytes(data, 'data');
+      if (type !== undefined && typeof type !== 'string') {
+        throw new InvalidArgumentError(
+          'type',
+          "expected a MIME type string such as 'image/png', or leave it out.",
+        );
+      }
+      // Posting `data` itself would copy it (its whole buffer, even for a small subarray) or, with
+      // transfer, detach the caller's buffer. One copy of just the viewed bytes, transferred, is
+      // the least work that leaves `data` alone; it also stops later writes to `data` racing the
+      // worker's hashing.
+      const copy = data.slice();
+      return link.call((r) => r.replica.putBlob(transfer(copy, [copy.buffer]), type));
+    },
+    getBlob: async (blob) => {
+      if (typeof blob === 'string') assertContentId(blob, 'blob');
+      else if (!isBlobRef(blob)) {
+        throw new InvalidArgumentError(
+          'blob',
+          'expected the reference putBlob returned ({ $blob, size, type?, sealed? }, as read back from a property) or its content id (64 lowercase hex digits).',
+        );
+      }
+      return link.call((r) => r.replica.getBlob(blob));
+    },
     subscribe: (listener) => on(changes, listener),
     watch: (collection, listener) => {
       assertKey(collection, 'collection');

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { AlreadyExistsError } from '../contracts/errors.js';
+import { contentIdOf } from '../core/content-id.js';
+import type { BlobRef } from '../sync/blob-ref.js';
 import { rejectsWith } from '../testing/conformance/support.js';
 import { defaultWorker } from './open-store.js';
 import {
@@ -265,6 +267,89 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     }
     const wrong = (await tab({ name: `enc-c-${clientId}`, ...common, secret: 'wrong' })).replica;
     await rejectsWith(wrong.sync(), 'WRONG_SECRET');
+  });
+
+  it('blobs: put on one device, referenced from a property, synced, read on another', async () => {
+    const clientId = crypto.randomUUID();
+    const a = (await tab({ name: `blob-a-${clientId}`, clientId })).replica;
+    const b = (await tab({ name: `blob-b-${clientId}`, clientId })).replica;
+    const backing = new Uint8Array(300_000).map((_, i) => (i * 7 + 3) & 0xff);
+    // A view into a larger buffer: only its bytes are the blob.
+    const data = backing.subarray(1_000, 250_000);
+    const expected = data.slice();
+    const ref = await a.putBlob(data, 'application/octet-stream');
+    expect(ref).toEqual({
+      $blob: await contentIdOf(expected),
+      size: 249_000,
+      type: 'application/octet-stream',
+    });
+    // The caller's buffer was not transferred away (detached): it is whole and unchanged.
+    expect(backing.buffer.byteLength).toBe(300_000);
+    expect(data).toEqual(expected);
+    await a.create('files', 'f', { name: 'data.bin', content: ref as never });
+    await a.sync();
+    await b.sync();
+    const props = await b.get('files', 'f');
+    expect(props?.content).toEqual(ref);
+    const read = await b.getBlob(props!.content as unknown as BlobRef);
+    expect(read).toEqual(expected);
+    expect(read.buffer.byteLength).toBe(249_000);
+    expect(await b.getBlob(ref.$blob)).toEqual(expected); // by content id, now from IndexedDB
+    expect(await a.getBlob(ref)).toEqual(expected);
+    // A blob nobody stored: the worker's typed error reaches the caller.
+    const unknown = await contentIdOf(new Uint8Array([1, 2, 3]));
+    await rejectsWith(b.getBlob(unknown), 'CONTENT_NOT_FOUND');
+  });
+
+  it('blobs of an encrypted data set are sealed on the server and opened on the other device', async () => {
+    const clientId = crypto.randomUUID();
+    const common = { clientId, secret: 'blob secret', testOnlyPbkdf2Iterations: 1000 };
+    const a = (await tab({ name: `eblob-a-${clientId}`, ...common })).replica;
+    const b = (await tab({ name: `eblob-b-${clientId}`, ...common })).replica;
+    const marker = new TextEncoder().encode('blob-plaintext-marker-'.repeat(100));
+    const ref = await a.putBlob(marker, 'text/plain');
+    expect(ref.sealed).toBeDefined();
+    await a.create('files', 'f', { content: ref as never });
+    await a.sync();
+    await b.sync();
+    const sealed = await fetch(`${serverUrl}set-${clientId}/blobs/${ref.sealed!.remote}`);
+    expect(sealed.status).toBe(200);
+    expect(new TextDecoder().decode(await sealed.arrayBuffer())).not.toContain('blob-plaintext-marker');
+    const content = (await b.get('files', 'f'))!.content as unknown as BlobRef;
+    expect(await b.getBlob(content)).toEqual(marker);
+    // A bare id cannot open a sealed blob the device has not seen referenced (this one has not
+    // synced yet): the worker says so.
+    const other = (await tab({ name: `eblob-c-${clientId}`, ...common, schedule: { syncOnStart: false } }))
+      .replica;
+    await rejectsWith(other.getBlob(ref.$blob), 'INVALID_ARGUMENT');
+  });
+
+  it('blobs: bad input is refused with INVALID_ARGUMENT before anything is sent', async () => {
+    const clientId = crypto.randomUUID();
+    const r = (await tab({ name: `blob-bad-${clientId}`, clientId })).replica;
+    const badData: unknown[] = ['text', new ArrayBuffer(4), [1, 2], null, new DataView(new ArrayBuffer(2))];
+    for (const data of badData) {
+      const error = await rejectsWith(r.putBlob(data as Uint8Array), 'INVALID_ARGUMENT');
+      expect(error.message).toMatch(/Invalid data: expected a Uint8Array/);
+    }
+    const typeError = await rejectsWith(r.putBlob(new Uint8Array(1), 42 as never), 'INVALID_ARGUMENT');
+    expect(typeError.message).toMatch(/Invalid type: expected a MIME type string/);
+    const badBlobs: unknown[] = [
+      'not-a-content-id',
+      'A'.repeat(64),
+      42,
+      null,
+      { $blob: 'x', size: 1 },
+      { $blob: '0'.repeat(64), size: -1 },
+      { $blob: '0'.repeat(64), size: 1, extra: true },
+    ];
+    for (const blob of badBlobs) {
+      const error = await rejectsWith(r.getBlob(blob as BlobRef), 'INVALID_ARGUMENT');
+      expect(error.message).toMatch(/Invalid blob: /);
+    }
+    // The replica still works: nothing bad reached the worker.
+    const ref = await r.putBlob(new Uint8Array([9, 8, 7]));
+    expect(await r.getBlob(ref)).toEqual(new Uint8Array([9, 8, 7]));
   });
 
   it('inspect() shows the base version and the pending operations, before and after a push', async () => {

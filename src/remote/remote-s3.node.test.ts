@@ -4,22 +4,19 @@
  * quirks its probe measures (unquoted If-Match, MD5 ETags, DELETE ignoring If-Match, 500 on a lost
  * race). Nothing here names the server: the adaptations come from the probe.
  */
-import { AwsClient } from 'aws4fetch';
 import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { casKvConformance, consensusConformance, storageConformance } from '../testing/index.js';
 import { connectRemote } from './http/connect.js';
 import type { HttpRemoteBackend } from './http/http-backend.js';
 import { CEPH_CREDENTIALS, requireCeph, startCeph, type RunningServer } from './http/interop/servers.js';
-import type { FetchLike } from './http/options.js';
+import { s3Fetch } from './http/s3-fetch.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteConsensus } from './remote-consensus.js';
 import { RemoteStorage } from './remote-storage.js';
 
 const missing = await requireCeph();
 
-// retries: 0 — aws4fetch would otherwise repeat a 5xx'd compare-and-swap blindly.
-const aws = new AwsClient({ ...CEPH_CREDENTIALS, service: 's3', retries: 0 });
-const signed: FetchLike = (url, init) => aws.fetch(url, init);
+const signed = s3Fetch(CEPH_CREDENTIALS);
 
 let ceph: (RunningServer & { endpoint: string }) | undefined;
 let backend: HttpRemoteBackend;

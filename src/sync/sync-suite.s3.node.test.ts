@@ -5,7 +5,6 @@
  * to the quirks its probe measures. Cases built on ControllableStorage stay on that in-memory
  * double here: see src/sync/README.md.
  */
-import { AwsClient } from 'aws4fetch';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRemote } from '../remote/http/connect.js';
 import {
@@ -14,7 +13,7 @@ import {
   startCeph,
   type RunningServer,
 } from '../remote/http/interop/servers.js';
-import type { FetchLike } from '../remote/http/options.js';
+import { s3Fetch } from '../remote/http/s3-fetch.js';
 import { remoteSlot } from './remote-suite-support.js';
 
 vi.mock('../memory/memory-storage.js', async () => ({
@@ -27,9 +26,7 @@ const missing = await requireCeph();
 vi.setConfig({ testTimeout: 180_000 });
 
 if (missing === null) {
-  // retries: 0 — aws4fetch would otherwise repeat a 5xx'd compare-and-swap blindly.
-  const aws = new AwsClient({ ...CEPH_CREDENTIALS, service: 's3', retries: 0 });
-  const signed: FetchLike = (url, init) => aws.fetch(url, init);
+  const signed = s3Fetch(CEPH_CREDENTIALS);
   let ceph: (RunningServer & { endpoint: string }) | undefined;
 
   beforeAll(async () => {

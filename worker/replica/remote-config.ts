@@ -3,7 +3,9 @@ import type { CasKv } from '../../src/contracts/cas-kv.js';
 import type { Storage } from '../../src/contracts/storage.js';
 import { InvalidArgumentError } from '../../src/contracts/errors.js';
 import { assertKey } from '../../src/core/validate.js';
-import { connectRemote } from '../../src/remote/http/connect.js';
+import { connectRemote, type ConnectRemoteOptions } from '../../src/remote/http/connect.js';
+import { s3Fetch } from '../../src/remote/http/s3-fetch.js';
+import { RemoteBlobs } from '../../src/remote/remote-blobs.js';
 import { RemoteCasKv } from '../../src/remote/remote-cas-kv.js';
 import { RemoteStorage } from '../../src/remote/remote-storage.js';
 
@@ -22,55 +24,224 @@ export interface HttpRemoteConfig {
   readonly timeoutMs?: number;
 }
 
+/**
+ * An S3-compatible bucket (AWS S3, Cloudflare R2, Ceph RGW, MinIO, …) reached with SigV4-signed
+ * requests. Objects live at `<endpoint>/<bucket>/<prefix>/…` (path-style URLs, which every
+ * S3-compatible store accepts and Ceph RGW requires).
+ *
+ * The credentials are used inside the browser, so whoever runs the page can read them: give each
+ * user keys (ideally temporary ones, with `sessionToken`) that reach only their own prefix.
+ */
+export interface S3RemoteConfig {
+  readonly kind: 's3';
+  /**
+   * The store's base URL, without the bucket: `https://<account>.r2.cloudflarestorage.com`,
+   * `https://s3.eu-west-1.amazonaws.com`, `http://127.0.0.1:7480`. With `bucket` left out it must
+   * already name the bucket (a virtual-hosted URL such as `https://<bucket>.s3.<region>.amazonaws.com`).
+   */
+  readonly endpoint: string;
+  /** The signing region: e.g. `eu-west-1`; `auto` for R2; `us-east-1` for Ceph RGW and MinIO defaults. */
+  readonly region: string;
+  /** The bucket, appended to `endpoint` as a path segment. It must exist already. */
+  readonly bucket?: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** The session token of temporary credentials (STS, R2 temporary access). */
+  readonly sessionToken?: string;
+  /** Names this data set's objects in the bucket. */
+  readonly prefix: string;
+  /** Time limit of one request attempt in ms (default 30 000). */
+  readonly timeoutMs?: number;
+}
+
 /** Every kind of serializable remote. */
-export type RemoteConfig = HttpRemoteConfig;
+export type RemoteConfig = HttpRemoteConfig | S3RemoteConfig;
 
 /** The remote contracts a replica syncs through. */
 export interface ReplicaRemote {
   readonly storage: Storage;
   readonly kv: CasKv;
+  /** Content-addressed blobs (`Replica.putBlob` uploads, `getBlob` downloads), beside the chain. */
+  readonly blobs: RemoteBlobs;
 }
+
+const HTTP_SHAPE = "{ kind: 'http', url, prefix, token?, timeoutMs? }";
+const S3_SHAPE =
+  "{ kind: 's3', endpoint, region, bucket?, accessKeyId, secretAccessKey, sessionToken?, prefix, timeoutMs? }";
+const HTTP_KEYS = ['kind', 'url', 'token', 'prefix', 'timeoutMs'];
+const S3_KEYS = [
+  'kind',
+  'endpoint',
+  'region',
+  'bucket',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'prefix',
+  'timeoutMs',
+];
+
+// AWS's current bucket naming rules (R2 and Ceph accept the same): 3–63 of a-z 0-9 . -, starting
+// and ending with a letter or digit, no "..", not shaped like an IP address.
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IP_LIKE = /^\d+\.\d+\.\d+\.\d+$/;
+// Region names are lowercase words and digits joined by hyphens (us-east-1, auto, eu-central-2).
+const REGION = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** Checks a {@link RemoteConfig}; throws INVALID_ARGUMENT saying what to pass. */
 export function assertRemoteConfig(config: unknown): asserts config is RemoteConfig {
-  const c = config as Partial<HttpRemoteConfig> | null;
-  if (typeof c !== 'object' || c === null || c.kind !== 'http') {
-    throw new InvalidArgumentError('remote', "expected { kind: 'http', url, prefix, token? }.");
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new InvalidArgumentError('remote', `expected ${HTTP_SHAPE} or ${S3_SHAPE}.`);
   }
-  let url: URL;
-  try {
-    url = new URL(String(c.url));
-  } catch {
-    throw new InvalidArgumentError('remote.url', `expected an absolute http(s) URL, got ${String(c.url)}.`);
+  const c = config as Record<string, unknown>;
+  if (c.kind === 'http') assertHttp(c);
+  else if (c.kind === 's3') assertS3(c);
+  else {
+    throw new InvalidArgumentError(
+      'remote.kind',
+      `expected 'http' (${HTTP_SHAPE}) or 's3' (${S3_SHAPE}), got ${JSON.stringify(c.kind) ?? 'undefined'}.`,
+    );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError('remote.url', `expected an http(s) URL, got ${url.protocol}.`);
+}
+
+function assertHttp(c: Record<string, unknown>): void {
+  assertOnlyKeys(c, HTTP_KEYS, HTTP_SHAPE);
+  assertHttpUrl(c.url, 'remote.url');
+  assertCommon(c);
+  assertOptionalString(c.token, 'remote.token');
+}
+
+function assertS3(c: Record<string, unknown>): void {
+  assertOnlyKeys(c, S3_KEYS, S3_SHAPE);
+  const endpoint = assertHttpUrl(c.endpoint, 'remote.endpoint');
+  if (endpoint.search !== '' || endpoint.hash !== '') {
+    throw new InvalidArgumentError(
+      'remote.endpoint',
+      'must not have a query or fragment: pass the store URL only (e.g. https://<account>.r2.cloudflarestorage.com).',
+    );
   }
+  if (endpoint.username !== '' || endpoint.password !== '') {
+    throw new InvalidArgumentError(
+      'remote.endpoint',
+      'must not carry credentials: pass them as accessKeyId and secretAccessKey.',
+    );
+  }
+  if (typeof c.region !== 'string' || !REGION.test(c.region)) {
+    throw new InvalidArgumentError(
+      'remote.region',
+      `expected the bucket's signing region such as 'us-east-1' ('auto' for R2), got ${describe(c.region)}.`,
+    );
+  }
+  if (c.bucket !== undefined) {
+    const bucket = c.bucket;
+    if (typeof bucket !== 'string' || !BUCKET.test(bucket) || bucket.includes('..') || IP_LIKE.test(bucket)) {
+      throw new InvalidArgumentError(
+        'remote.bucket',
+        `expected an S3 bucket name (3–63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit), got ${describe(bucket)}. ` +
+          'A bucket with an older-style name can be reached by putting it in the endpoint URL and leaving bucket out.',
+      );
+    }
+  }
+  assertNonEmptyString(c.accessKeyId, 'remote.accessKeyId', 'the access key id of the S3 credentials');
+  assertNonEmptyString(
+    c.secretAccessKey,
+    'remote.secretAccessKey',
+    'the secret access key of the S3 credentials',
+  );
+  assertOptionalString(c.sessionToken, 'remote.sessionToken');
+  assertCommon(c);
+}
+
+function assertCommon(c: Record<string, unknown>): void {
   assertKey(c.prefix, 'remote.prefix');
-  if (c.token !== undefined && (typeof c.token !== 'string' || c.token.length === 0)) {
-    throw new InvalidArgumentError('remote.token', 'expected a non-empty string, or leave it out.');
-  }
-  if (c.timeoutMs !== undefined && !(Number.isInteger(c.timeoutMs) && c.timeoutMs > 0)) {
+  const timeout = c.timeoutMs;
+  if (
+    timeout !== undefined &&
+    !(typeof timeout === 'number' && Number.isSafeInteger(timeout) && timeout > 0)
+  ) {
     throw new InvalidArgumentError('remote.timeoutMs', 'expected a positive integer (milliseconds).');
   }
 }
 
-/**
- * The remote Storage and CasKv of `config`. Nothing is sent until the first sync: the server's
- * capability probe runs then (a replica opens offline), and is retried on the next sync if the
- * server could not be reached.
- */
-export function openRemote(config: RemoteConfig): ReplicaRemote {
-  const backend = lazyBackend(() =>
-    connectRemote({
+function assertOnlyKeys(c: Record<string, unknown>, allowed: readonly string[], shape: string): void {
+  const unknown = Object.keys(c).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    throw new InvalidArgumentError(
+      'remote',
+      `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} for kind ${JSON.stringify(c.kind)}; expected ${shape}.`,
+    );
+  }
+}
+
+function assertHttpUrl(value: unknown, argument: string): URL {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new InvalidArgumentError(argument, `expected an absolute http(s) URL, got ${describe(value)}.`);
+  }
+  if (typeof value !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new InvalidArgumentError(argument, `expected an http(s) URL, got ${describe(value)}.`);
+  }
+  return url;
+}
+
+function assertNonEmptyString(value: unknown, argument: string, what: string): void {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(argument, `expected ${what}, a non-empty string; got ${describe(value)}.`);
+  }
+}
+
+function assertOptionalString(value: unknown, argument: string): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+    throw new InvalidArgumentError(argument, 'expected a non-empty string, or leave it out.');
+  }
+}
+
+/** Names a bad value without echoing it whole (it may be a secret). */
+function describe(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `a ${value.length}-character string` : JSON.stringify(value);
+  return typeof value;
+}
+
+/** How `connectRemote` reaches the server of `config` (exported for tests). */
+export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
+  // The probe's scratch objects go under the data set's prefix too: credentials scoped to that
+  // prefix (as they should be in a browser) could not write anywhere else.
+  const probe = { keyPrefix: `${config.prefix}/` };
+  if (config.kind === 'http') {
+    return {
       baseUrl: config.url,
       headers: config.token ? { Authorization: `Bearer ${config.token}` } : undefined,
       timeoutMs: config.timeoutMs,
-    }),
-  );
+      probe,
+    };
+  }
+  const endpoint = config.endpoint.replace(/\/+$/, '');
+  return {
+    // Path-style: the bucket is the first path segment under the endpoint.
+    baseUrl: config.bucket === undefined ? endpoint : `${endpoint}/${config.bucket}`,
+    fetch: s3Fetch(config),
+    timeoutMs: config.timeoutMs,
+    probe,
+  };
+}
+
+/**
+ * The remote Storage, CasKv and blob store of `config`. Nothing is sent until the first sync: the
+ * server's capability probe runs then (a replica opens offline), and is retried on the next sync if
+ * the server could not be reached.
+ */
+export function openRemote(config: RemoteConfig): ReplicaRemote {
+  assertRemoteConfig(config);
+  const options = connectOptions(config);
+  const backend = lazyBackend(() => connectRemote(options));
   return {
     storage: new RemoteStorage(backend, { prefix: `${config.prefix}/chain` }),
     kv: new RemoteCasKv(backend, { prefix: `${config.prefix}/meta` }),
+    blobs: new RemoteBlobs(backend, { prefix: `${config.prefix}/blobs` }),
   };
 }
 

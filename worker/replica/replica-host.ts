@@ -1,3 +1,5 @@
+import { transfer } from 'comlink';
+import type { ContentId } from '../../src/contracts/blob-storage.js';
 import {
   InvalidArgumentError,
   reviveError,
@@ -7,11 +9,13 @@ import {
 } from '../../src/contracts/errors.js';
 import type { Uuid } from '../../src/contracts/storage.js';
 import { assertUuid } from '../../src/core/validate.js';
+import type { BlobRef } from '../../src/sync/blob-ref.js';
 import type { JsonValue, Properties } from '../../src/sync/operations.js';
 import { Replica, type Change, type ReplicaChangeEvent } from '../../src/sync/replica.js';
 import type { PendingOperation, ReplicaState, StoredObject } from '../../src/sync/replica-store.js';
 import type { SyncResult } from '../../src/sync/sync.js';
 import type { IdbConnection } from '../idb/connection.js';
+import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
 import { IdbReplicaStore } from './idb-replica-store.js';
 import { ProgressStorage, type SyncProgress } from './progress-storage.js';
@@ -48,6 +52,13 @@ export interface ReplicaInspection {
   readonly pending: PendingOperation[];
 }
 
+/** The parts of the worker's store a replica lives in. */
+export interface ReplicaHostStore {
+  readonly connection: IdbConnection;
+  /** The store's blob storage, bound to this worker's pid (its leases die with the worker). */
+  readonly blobs: IdbBlobStorage;
+}
+
 /** How often a follower repeats a sync request the leader has not answered. */
 const RESEND_MS = 10_000;
 
@@ -71,7 +82,7 @@ interface Opened {
  * sync progress reach the main thread through the listener given to {@link ReplicaHost.open}.
  */
 export class ReplicaHost {
-  readonly #connection: () => IdbConnection;
+  readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
   #listener: ((event: ReplicaEvent) => void) | null = null;
   /** The leader's status as last heard (this tab's own when it leads). */
@@ -83,8 +94,9 @@ export class ReplicaHost {
   #pending = 0;
   readonly #waiting = new Map<string, { resolve(): void; reject(error: unknown): void }>();
 
-  constructor(connection: () => IdbConnection) {
-    this.#connection = connection;
+  /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
+  constructor(store: () => ReplicaHostStore) {
+    this.#store = store;
   }
 
   /** Opens the replica (once per worker); `listener` receives every {@link ReplicaEvent}. */
@@ -96,7 +108,7 @@ export class ReplicaHost {
     assertUuid(options.clientId, 'options.clientId');
     if (options.remote !== undefined) assertRemoteConfig(options.remote);
     if (options.schedule !== undefined) assertSchedule(options.schedule);
-    const connection = this.#connection();
+    const { connection, blobs } = this.#store();
     const store = new IdbReplicaStore(connection);
     const remote = options.remote && openRemote(options.remote);
     const progress = remote ? new ProgressStorage(remote.storage, (p) => this.#progress(p)) : null;
@@ -110,6 +122,10 @@ export class ReplicaHost {
       maxOperationsPerVersion: options.maxOperationsPerVersion,
       testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
       lock: new WebLockMutex(connection.name),
+      // Blobs live in the store's own blob storage, leased under this worker's pid, and travel to
+      // and from `<prefix>/blobs/` on the remote.
+      blobs,
+      remoteBlobs: remote?.blobs,
     });
     this.#listener = listener;
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
@@ -181,6 +197,24 @@ export class ReplicaHost {
 
   list(collection: string): Promise<StoredObject[]> {
     return this.#require().replica.list(collection);
+  }
+
+  /** Stores `data` as a blob of the replica; put the returned reference in a property. */
+  putBlob(data: Uint8Array, type?: string): Promise<BlobRef> {
+    return this.#require().replica.putBlob(data, type);
+  }
+
+  /**
+   * The bytes of a blob: local, else downloaded (by this tab, whether it leads or not). Its buffer
+   * is transferred to the main thread, not copied: `Replica.getBlob` returns a fresh copy per call,
+   * which nothing in the worker keeps.
+   */
+  async getBlob(blob: BlobRef | ContentId): Promise<Uint8Array> {
+    const bytes = await this.#require().replica.getBlob(blob);
+    // Transfer moves the whole buffer: only when the view spans it (always, for a fresh copy).
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const own = whole && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+    return transfer(own, [own.buffer as ArrayBuffer]);
   }
 
   /**

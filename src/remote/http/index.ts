@@ -18,3 +18,4 @@ export {
   type ReadRetryOptions,
   type ServerQuirks,
 } from './options.js';
+export { s3Fetch, type S3Credentials } from './s3-fetch.js';

@@ -76,15 +76,12 @@ export interface HttpTransportOptions {
   readonly headers?: HeadersSource;
   /**
    * The `fetch` to use (default: the global one, looked up per request). For S3, R2 and other SigV4
-   * stores pass a signer, e.g. with `aws4fetch`:
+   * stores pass a signer, e.g. `s3Fetch` from `./s3-fetch.ts` (`aws4fetch` with its blind 5xx retries off):
    *
    * ```ts
-   * import { AwsClient } from 'aws4fetch';
-   * // retries: 0 — aws4fetch retries 5xx by default, which would blindly repeat a compare-and-swap.
-   * const aws = new AwsClient({ accessKeyId, secretAccessKey, region: 'us-east-1', service: 's3', retries: 0 });
    * const backend = await connectRemote({
    *   baseUrl: 'http://127.0.0.1:7480/my-bucket',
-   *   fetch: (url, init) => aws.fetch(url, init),
+   *   fetch: s3Fetch({ accessKeyId, secretAccessKey, region: 'us-east-1' }),
    *   list: 's3',
    * });
    * ```

@@ -3,21 +3,19 @@
  * aws4fetch. The probe must find its measured quirks, and the backend must pass the shared
  * AtomicRemoteBackend conformance suite on it by working around them.
  */
-import { AwsClient } from 'aws4fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atomicRemoteBackendConformance } from '../../../testing/conformance/index.js';
 import { b, s } from '../../../testing/conformance/support.js';
 import { connectRemote } from '../connect.js';
 import { HttpRemoteBackend } from '../http-backend.js';
 import type { FetchLike } from '../options.js';
+import { s3Fetch } from '../s3-fetch.js';
 import { probeServer, type ProbeReport } from '../probe.js';
 import { CEPH_CREDENTIALS, requireCeph, startCeph, type RunningServer } from './servers.js';
 
 const missing = await requireCeph();
 
-// retries: 0 — aws4fetch would otherwise repeat a 5xx'd compare-and-swap blindly.
-const aws = new AwsClient({ ...CEPH_CREDENTIALS, service: 's3', retries: 0 });
-const signed: FetchLike = (url, init) => aws.fetch(url, init);
+const signed = s3Fetch(CEPH_CREDENTIALS);
 
 let ceph: (RunningServer & { endpoint: string }) | undefined;
 let report: ProbeReport;

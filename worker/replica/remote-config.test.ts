@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/contracts/errors.js';
+import { assertRemoteConfig, connectOptions, openRemote, type S3RemoteConfig } from './remote-config.js';
+
+const s3: S3RemoteConfig = {
+  kind: 's3',
+  endpoint: 'https://account.r2.cloudflarestorage.com',
+  region: 'auto',
+  bucket: 'my-bucket',
+  accessKeyId: 'AKIAEXAMPLE',
+  secretAccessKey: 'secret-example',
+  prefix: 'alice/todos',
+};
+
+/** The InvalidArgumentError `run` throws (failing the test if it throws nothing or something else). */
+function invalid(run: () => unknown): InvalidArgumentError {
+  let thrown: unknown = null;
+  try {
+    run();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'expected an InvalidArgumentError').toBeInstanceOf(InvalidArgumentError);
+  const error = thrown as InvalidArgumentError;
+  expect(error.code).toBe('INVALID_ARGUMENT');
+  return error;
+}
+
+describe('assertRemoteConfig', () => {
+  it('accepts well-formed http and s3 configs', () => {
+    expect(() =>
+      assertRemoteConfig({ kind: 'http', url: 'https://sync.example.com/', prefix: 'p', token: 't' }),
+    ).not.toThrow();
+    expect(() => assertRemoteConfig(s3)).not.toThrow();
+    const minimal = { ...s3, bucket: undefined, endpoint: 'https://b.s3.eu-west-1.amazonaws.com' };
+    expect(() => assertRemoteConfig(minimal)).not.toThrow();
+    expect(() =>
+      assertRemoteConfig({ ...s3, region: 'eu-central-2', sessionToken: 'tok', timeoutMs: 5000 }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'https://sync.example.com'],
+    ['an array', []],
+  ])('rejects %s as the whole config, naming both shapes', (_, config) => {
+    const error = invalid(() => assertRemoteConfig(config));
+    expect(error.argument).toBe('remote');
+    expect(error.message).toMatch(/kind: 'http'/);
+    expect(error.message).toMatch(/kind: 's3'/);
+  });
+
+  it('rejects an unknown kind, naming the kinds there are', () => {
+    const error = invalid(() => assertRemoteConfig({ ...s3, kind: 'r2' }));
+    expect(error.argument).toBe('remote.kind');
+    expect(error.message).toMatch(/'http'.*'s3'/);
+    expect(error.message).toMatch(/"r2"/);
+  });
+
+  it('rejects unknown fields (a typo would otherwise be ignored silently)', () => {
+    const error = invalid(() => assertRemoteConfig({ ...s3, secretKey: 'x' }));
+    expect(error.argument).toBe('remote');
+    expect(error.message).toMatch(/"secretKey"/);
+    expect(error.message).toMatch(/secretAccessKey/);
+    expect(invalid(() => assertRemoteConfig({ ...s3, url: 'https://x' })).message).toMatch(/"url"/);
+    const http = { kind: 'http', url: 'https://x/', prefix: 'p', bucket: 'b' };
+    expect(invalid(() => assertRemoteConfig(http)).message).toMatch(/"bucket"/);
+  });
+
+  const bad: [keyof S3RemoteConfig, unknown, RegExp][] = [
+    ['endpoint', undefined, /absolute http\(s\) URL/],
+    ['endpoint', 'not a url', /absolute http\(s\) URL/],
+    ['endpoint', 'ftp://store.example.com', /http\(s\) URL/],
+    ['endpoint', 'https://store.example.com/?x-id=1', /query or fragment/],
+    ['endpoint', 'https://key:secret@store.example.com', /must not carry credentials/],
+    ['region', undefined, /signing region/],
+    ['region', '', /signing region/],
+    ['region', 'US East', /signing region/],
+    ['bucket', 'ab', /bucket name/],
+    ['bucket', 'My_Bucket', /bucket name/],
+    ['bucket', 'a/b', /bucket name/],
+    ['bucket', 'a..b', /bucket name/],
+    ['bucket', '192.168.0.1', /bucket name/],
+    ['bucket', 'x'.repeat(64), /bucket name/],
+    ['bucket', 42, /bucket name/],
+    ['accessKeyId', undefined, /access key id/],
+    ['accessKeyId', '', /access key id/],
+    ['secretAccessKey', undefined, /secret access key/],
+    ['secretAccessKey', 7, /secret access key/],
+    ['sessionToken', '', /non-empty string, or leave it out/],
+    ['sessionToken', 1, /non-empty string, or leave it out/],
+    ['prefix', undefined, /string/],
+    ['prefix', '', /must not be empty/],
+    ['timeoutMs', 0, /positive integer/],
+    ['timeoutMs', 1.5, /positive integer/],
+    ['timeoutMs', '1000', /positive integer/],
+  ];
+  it.each(bad)('rejects s3 %s = %j with a message saying what to pass', (field, value, message) => {
+    const error = invalid(() => assertRemoteConfig({ ...s3, [field]: value }));
+    expect(error.argument).toBe(`remote.${field}`);
+    expect(error.message).toMatch(message);
+  });
+
+  it('never echoes a long secret back in a message', () => {
+    const secret = 'S'.repeat(60);
+    const error = invalid(() => assertRemoteConfig({ ...s3, region: secret }));
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('keeps rejecting bad http fields as before', () => {
+    const http = { kind: 'http', url: 'https://x/', prefix: 'p' };
+    expect(invalid(() => assertRemoteConfig({ ...http, url: 'ftp://x' })).argument).toBe('remote.url');
+    expect(invalid(() => assertRemoteConfig({ ...http, token: '' })).argument).toBe('remote.token');
+    expect(invalid(() => assertRemoteConfig({ ...http, prefix: 3 })).argument).toBe('remote.prefix');
+    expect(invalid(() => assertRemoteConfig({ ...http, timeoutMs: -1 })).argument).toBe('remote.timeoutMs');
+  });
+});
+
+describe('connectOptions and openRemote', () => {
+  it('addresses an s3 bucket path-style and signs its requests', () => {
+    const options = connectOptions({ ...s3, endpoint: 'https://account.r2.cloudflarestorage.com/' });
+    expect(options.baseUrl).toBe('https://account.r2.cloudflarestorage.com/my-bucket');
+    expect(typeof options.fetch).toBe('function');
+    expect(options.probe?.keyPrefix).toBe('alice/todos/');
+    expect(connectOptions({ ...s3, bucket: undefined }).baseUrl).toBe(s3.endpoint);
+  });
+
+  it('sends the http token as a bearer token', () => {
+    const options = connectOptions({ kind: 'http', url: 'https://x/', prefix: 'p', token: 't' });
+    expect(options).toMatchObject({ baseUrl: 'https://x/', headers: { Authorization: 'Bearer t' } });
+    expect(options.fetch).toBeUndefined();
+  });
+
+  it('openRemote validates too, and sends nothing until used', () => {
+    expect(invalid(() => openRemote({ ...s3, region: '' })).argument).toBe('remote.region');
+    const remote = openRemote(s3);
+    expect(Object.keys(remote).sort()).toEqual(['blobs', 'kv', 'storage']);
+  });
+});
