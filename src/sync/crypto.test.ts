@@ -1,6 +1,7 @@
 /**
  * End-to-end encryption: a published test vector, wrong secrets, a scan of every byte the server
- * holds for plaintext, and a server that tampers with, reorders or rolls back the chain.
+ * holds for plaintext, and a server that tampers with, reorders or rolls back the chain (in memory,
+ * and on a live remote in the reruns: see remote-suite-support.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { ChainIntegrityError, WrongSecretError } from '../contracts/errors.js';
@@ -11,7 +12,7 @@ import { deriveKey, PBKDF2_ITERATIONS, seal, unseal } from './crypto.js';
 import { MemoryReplicaStore } from './memory-replica-store.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 import { encodeSegment } from './segments.js';
-import { ControllableStorage } from './test-support.js';
+import { controlledChains } from './test-support.js';
 import { VECTOR } from './test-vector.js';
 
 const hex = (h: string) => new Uint8Array(h.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -48,7 +49,7 @@ async function open(storage: Storage, kv: MemoryCasKv, clientId: Uuid, extra: Pa
 
 describe('encrypted replicas (default 600,000 iterations)', () => {
   it('the server never sees plaintext, and a wrong or missing secret is a clear error', async () => {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const kv = new MemoryCasKv();
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, kv, client);
@@ -70,7 +71,7 @@ describe('encrypted replicas (default 600,000 iterations)', () => {
     await b.sync();
     expect(await b.get(collection, id)).toEqual({ [property]: `${title} v2`, n: 42 });
 
-    const stored = [...storage.storedBytes(), ...(await kv.scan('')).map((item) => item.value)];
+    const stored = [...(await storage.storedBytes()), ...(await kv.scan('')).map((item) => item.value)];
     expect(stored.length).toBeGreaterThan(3);
     const haystacks = stored.map((bytes) => latin1(bytes));
     for (const needle of [...SECRETS, 'hunter2']) {
@@ -92,7 +93,7 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
   const fast = { testOnlyPbkdf2Iterations: 1_000 };
 
   async function setup() {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const kv = new MemoryCasKv();
     const client = crypto.randomUUID();
     const a = await open(storage, kv, client, fast);
@@ -120,8 +121,8 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
 
   it('detects a tampered segment', async () => {
     const { storage, a, unchanged } = await setup();
-    const target = storage.chain()[2]!;
-    storage.replaceVersion(target.versionId, (v) => {
+    const target = (await storage.chain())[2]!;
+    await storage.replaceVersion(target.versionId, (v) => {
       const seg = v.historySegment.slice();
       seg[seg.length - 1]! ^= 0x40;
       return { ...v, historySegment: seg };
@@ -133,9 +134,9 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
 
   it('detects segments swapped between versions (a reorder)', async () => {
     const { storage, a, unchanged } = await setup();
-    const [, v2, v3] = storage.chain();
-    storage.replaceVersion(v2!.versionId, (v) => ({ ...v, historySegment: v3!.historySegment }));
-    storage.replaceVersion(v3!.versionId, (v) => ({ ...v, historySegment: v2!.historySegment }));
+    const [, v2, v3] = await storage.chain();
+    await storage.replaceVersion(v2!.versionId, (v) => ({ ...v, historySegment: v3!.historySegment }));
+    await storage.replaceVersion(v3!.versionId, (v) => ({ ...v, historySegment: v2!.historySegment }));
     await expect(a.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
     await unchanged();
   });
@@ -173,23 +174,23 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
 
   it('refuses an unencrypted segment injected into an encrypted chain', async () => {
     const { storage, client, a, unchanged } = await setup();
-    const target = storage.chain()[1]!;
+    const target = (await storage.chain())[1]!;
     const forged = await encodeSegment(
       { key: null },
       { clientId: client, versionId: target.versionId, parentVersionId: target.parentVersionId, height: 2 },
       [{ type: 'delete', collection: 't', id: 'b' }],
     );
-    storage.replaceVersion(target.versionId, (v) => ({ ...v, historySegment: forged }));
+    await storage.replaceVersion(target.versionId, (v) => ({ ...v, historySegment: forged }));
     await expect(a.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
     await unchanged();
   });
 
   it('detects a rollback, even after the rolled-back chain grows again', async () => {
     const { storage, kv, client, a, b } = await setup();
-    const old = storage.checkpoint(); // a has not pulled b's last three versions yet...
+    const rollBack = await storage.checkpoint(); // a has not pulled b's last three versions yet...
     await a.replica.sync(); // ...now it has (and pushed its own)
     const seen = await a.store.readState();
-    storage.restore(old);
+    await rollBack();
     await expect(a.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
     expect(await a.store.readState()).toEqual(seen);
     // another replica that never saw the newer versions extends the old chain past a's height
@@ -206,10 +207,11 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
 
   it('detects a tampered snapshot when bootstrapping', async () => {
     const { storage, kv, client } = await setup();
-    const snapshotHolder = storage.checkpoint();
-    expect(snapshotHolder.snapshotData).not.toBeNull();
-    snapshotHolder.snapshotData![snapshotHolder.snapshotData!.length - 2]! ^= 1;
-    storage.restore(snapshotHolder);
+    expect((await storage.client())?.snapshot).not.toBeNull();
+    await storage.replaceSnapshotData((data) => {
+      data[data.length - 2]! ^= 1;
+      return data;
+    });
     const fresh = await open(storage, kv, client, fast);
     await expect(fresh.replica.sync()).rejects.toBeInstanceOf(ChainIntegrityError);
     expect(await fresh.store.listObjects()).toEqual([]);

@@ -1,9 +1,10 @@
 /**
- * The sync suite (replica.test.ts, sync.test.ts) again, with every chain that those suites keep
- * in a MemoryStorage kept instead by RemoteStorage on a real S3-compatible store: Ceph's RADOS
- * Gateway on 127.0.0.1, reached through a SigV4 signer (aws4fetch) and connectRemote, which adapts
- * to the quirks its probe measures. Cases built on ControllableStorage stay on that in-memory
- * double here: see src/sync/README.md.
+ * The sync suite (replica.test.ts, sync.test.ts, crypto.test.ts) again, with every chain those
+ * suites keep kept instead by RemoteStorage on a real S3-compatible store: Ceph's RADOS Gateway on
+ * 127.0.0.1, reached through a SigV4 signer (aws4fetch) and connectRemote, which adapts to the
+ * quirks its probe measures. That includes the chains the cases prune, tamper with, reorder, roll
+ * back or count reads of: they are damaged by rewriting the bucket's objects (remote-control.ts).
+ * See src/sync/README.md.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRemote } from '../remote/http/connect.js';
@@ -14,7 +15,7 @@ import {
   type RunningServer,
 } from '../remote/http/interop/servers.js';
 import { s3Fetch } from '../remote/http/s3-fetch.js';
-import { remoteSlot } from './remote-suite-support.js';
+import { controlChainsOnRemote, remoteSlot } from './remote-suite-support.js';
 
 vi.mock('../memory/memory-storage.js', async () => ({
   MemoryStorage: (await import('./remote-suite-support.js')).SlotRemoteStorage,
@@ -34,16 +35,21 @@ if (missing === null) {
     const bucket = `${ceph.endpoint}/chainsync-sync-suite-${remoteSlot.run}`;
     const created = await signed(bucket, { method: 'PUT' });
     if (!created.ok) throw new Error(`creating bucket ${bucket}: ${created.status}`);
-    remoteSlot.backend = await connectRemote({ baseUrl: bucket, fetch: signed });
+    // list: the controllable chains copy and scan everything under their prefix.
+    remoteSlot.backend = await connectRemote({ baseUrl: bucket, fetch: signed, list: 's3' });
   }, 180_000);
   afterAll(() => ceph?.stop());
 
+  controlChainsOnRemote();
+
   await import('./replica.test.js');
   await import('./sync.test.js');
+  await import('./crypto.test.js');
 
   describe('sync suite over Ceph RGW', () => {
     it('kept the chains of the cases above in the bucket, not in memory', () => {
       expect(remoteSlot.stores, 'the MemoryStorage mock did not take effect').toBeGreaterThan(0);
+      expect(remoteSlot.controlled, 'the controllable chains stayed in memory').toBeGreaterThan(0);
     });
   });
 } else {

@@ -1,9 +1,9 @@
 /**
- * The sync suite (replica.test.ts, sync.test.ts) again, with every chain that those suites keep
- * in a MemoryStorage kept instead by RemoteStorage on chainsync's reference server: a real HTTP
- * server on 127.0.0.1 writing to a real directory, reached through connectRemote.
- * Cases built on ControllableStorage (they prune, tamper with, roll back or count reads of the
- * chain in-process) stay on that in-memory double here: see src/sync/README.md.
+ * The sync suite (replica.test.ts, sync.test.ts, crypto.test.ts) again, with every chain those
+ * suites keep kept instead by RemoteStorage on chainsync's reference server: a real HTTP server on
+ * 127.0.0.1 writing to a real directory, reached through connectRemote. That includes the chains
+ * the cases prune, tamper with, reorder, roll back or count reads of: they are damaged by rewriting
+ * the server's objects (remote-control.ts). See src/sync/README.md.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRemote } from '../remote/http/connect.js';
 import { startServer, type RunningServer } from '../server/index.js';
-import { remoteSlot } from './remote-suite-support.js';
+import { controlChainsOnRemote, remoteSlot } from './remote-suite-support.js';
 
 vi.mock('../memory/memory-storage.js', async () => ({
   MemoryStorage: (await import('./remote-suite-support.js')).SlotRemoteStorage,
@@ -29,6 +29,7 @@ beforeAll(async () => {
   remoteSlot.backend = await connectRemote({
     baseUrl: server.url,
     headers: { authorization: 'Bearer sync-suite-token' },
+    list: 'json', // the controllable chains copy and scan everything under their prefix
   });
 });
 afterAll(async () => {
@@ -36,11 +37,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+controlChainsOnRemote();
+
 await import('./replica.test.js');
 await import('./sync.test.js');
+await import('./crypto.test.js');
 
 describe('sync suite over the reference server', () => {
   it('kept the chains of the cases above on the server, not in memory', () => {
     expect(remoteSlot.stores, 'the MemoryStorage mock did not take effect').toBeGreaterThan(0);
+    expect(remoteSlot.controlled, 'the controllable chains stayed in memory').toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * TaskChampion's sync cases, in TypeScript, against the contracts only (a Storage in memory):
- * conflicting updates, create/delete races, batching (every batch rebased), snapshot bootstrap,
- * snapshot avoidance, pruned-base recovery, and remote faults resolved without loss or duplicates.
+ * TaskChampion's sync cases, in TypeScript, against the contracts only (a Storage in memory, or on
+ * a live remote in the reruns): conflicting updates, create/delete races, batching (every batch
+ * rebased), snapshot bootstrap, snapshot avoidance, pruned-base recovery, and remote faults
+ * resolved without loss or duplicates.
  */
 import { describe, expect, it } from 'vitest';
 import { DeterminateRemoteError } from '../contracts/errors.js';
@@ -9,7 +10,7 @@ import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { MemoryReplicaStore } from './memory-replica-store.js';
 import { Replica, type ReplicaOptions } from './replica.js';
-import { ControllableStorage, FaultyStorage } from './test-support.js';
+import { controlledChains, FaultyStorage } from './test-support.js';
 
 function clock(start = 1_000) {
   let t = start;
@@ -144,7 +145,7 @@ describe('sync: TaskChampion cases', () => {
   });
 
   it('batches large pushes into several versions', async () => {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, client, { maxOperationsPerVersion: 10 });
     const { replica: b } = await open(storage, client, { pullPageSize: 2 });
@@ -156,7 +157,7 @@ describe('sync: TaskChampion cases', () => {
     const ra = await a.sync();
     expect(ra.pushedVersions).toBe(3);
     expect(ra.pushedOperations).toBe(25);
-    expect(storage.chain().length).toBe(4);
+    expect((await storage.chain()).length).toBe(4);
     const rb = await b.sync();
     expect(rb.pulledVersions).toBe(3);
     expect((await b.list('tasks')).length).toBe(26);
@@ -211,7 +212,7 @@ describe('sync: TaskChampion cases', () => {
   });
 
   it('catches up many versions in pages, without one round trip per version', async () => {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, client, { maxOperationsPerVersion: 1 });
     const { replica: b } = await open(storage, client); // default page: 100 versions
@@ -221,21 +222,23 @@ describe('sync: TaskChampion cases', () => {
       Array.from({ length: 250 }, (_, i) => ({ type: 'create' as const, collection: 'c', id: `o${i}` })),
     );
     await a.sync({ avoidSnapshots: true });
-    expect(storage.chain().length).toBe(251);
-    storage.calls.readVersionsAfter = 0;
-    storage.calls.readVersionByParent = 0;
+    expect((await storage.chain()).length).toBe(251);
+    storage.resetCounts();
     const rb = await b.sync();
     expect(rb.pulledVersions).toBe(250);
-    expect(storage.calls.readVersionsAfter).toBe(3);
-    // 100 + 100 + 50 in three bulk reads; the core's txn then probes once for a child of the last.
-    expect(storage.calls.readVersionByParent).toBe(1);
+    // 100 + 100 + 50 in three bulk reads, never one version at a time...
+    expect(storage.calls.getVersionsAfter).toBe(3);
+    expect(storage.calls.getVersion).toBe(0);
+    expect(storage.calls.getVersionByParent).toBe(0);
+    // ...and the Storage serves them without a read of the server per version either.
+    expect(storage.serverReads).toBeLessThan(rb.pulledVersions);
     expect((await b.list('c')).length).toBe(251);
   });
 });
 
 describe('sync: concurrency', () => {
   it('local writes made while a sync runs are kept and pushed by the next sync', async () => {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, client, { maxOperationsPerVersion: 3 });
     const { replica: b } = await open(storage, client);
@@ -258,13 +261,13 @@ describe('sync: concurrency', () => {
 
 describe('sync: snapshots', () => {
   it('uploads a snapshot when urgency is high, and a fresh replica bootstraps from it', async () => {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, client);
     await a.create('tasks', 't1', { title: 'one' });
     const r1 = await a.sync(); // no snapshot yet: urgency high
     expect(r1.snapshotUploaded).toBe(true);
-    expect(storage.client?.snapshot?.versionId).toBe(storage.chain()[0]!.versionId);
+    expect((await storage.client())?.snapshot?.versionId).toBe((await storage.chain())[0]!.versionId);
     await a.create('tasks', 't2', { title: 'two' });
     await a.update('tasks', 't1', { title: 'one!' });
     expect((await a.sync()).snapshotUploaded).toBe(false);
@@ -280,7 +283,7 @@ describe('sync: snapshots', () => {
   });
 
   it('avoids a low-urgency snapshot when asked, but not a high-urgency one', async () => {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const client = crypto.randomUUID();
     const policy = { versions: 4, days: 14 };
     const { replica: a } = await open(storage, client, { snapshotPolicy: policy });
@@ -291,13 +294,13 @@ describe('sync: snapshots', () => {
     await a.create('tasks', 'c');
     const low = await a.sync({ avoidSnapshots: true }); // 2 versions since: low
     expect(low.snapshotUploaded).toBe(false);
-    expect(storage.client?.snapshot?.versionsSince).toBe(2);
+    expect((await storage.client())?.snapshot?.versionsSince).toBe(2);
     await a.create('tasks', 'd');
     await a.sync({ avoidSnapshots: true });
     await a.create('tasks', 'e');
     const high = await a.sync({ avoidSnapshots: true }); // 4 since: high
     expect(high.snapshotUploaded).toBe(true);
-    expect(storage.client?.snapshot?.versionsSince).toBe(0);
+    expect((await storage.client())?.snapshot?.versionsSince).toBe(0);
     await a.create('tasks', 'f');
     await a.sync();
     await a.create('tasks', 'g');
@@ -305,7 +308,7 @@ describe('sync: snapshots', () => {
   });
 
   it('a replica whose base was pruned recovers from the snapshot and keeps its pending operations', async () => {
-    const storage = new ControllableStorage();
+    const storage = controlledChains.open();
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, client);
     const { replica: b } = await open(storage, client);
@@ -327,8 +330,8 @@ describe('sync: snapshots', () => {
     await a.sync();
     await a.create('tasks', 'after-snapshot');
     expect((await a.sync()).snapshotUploaded).toBe(false);
-    expect(storage.prune()).toBeGreaterThan(1); // everything up to the snapshot; one version follows it
-    expect(storage.chain().length).toBe(1);
+    expect(await storage.prune()).toBeGreaterThan(1); // everything up to the snapshot; one version follows it
+    expect((await storage.chain()).length).toBe(1);
 
     const rb = await b.sync();
     expect(rb.reset).toBe('recovered');
@@ -346,7 +349,7 @@ describe('sync: snapshots', () => {
 
 describe('sync: pruned base with a push in flight', () => {
   it('a push that landed before the snapshot is recognised during recovery, not sent again', async () => {
-    const inner = new ControllableStorage();
+    const inner = controlledChains.open();
     const plan: ('none' | 'fail-before' | 'fail-after')[] = [];
     const storage = new FaultyStorage(inner, () => plan.shift() ?? 'none');
     const client = crypto.randomUUID();
@@ -365,8 +368,8 @@ describe('sync: pruned base with a push in flight', () => {
     await b.sync();
     await b.create('tasks', 'b2');
     expect((await b.sync()).snapshotUploaded).toBe(true);
-    const [first] = inner.chain();
-    expect(inner.prune(first!.versionId, { forgetLinks: true })).toBe(1); // a's base is gone, its push is not
+    const [first] = await inner.chain();
+    expect(await inner.prune(first!.versionId, { forgetLinks: true })).toBe(1); // a's base is gone, its push is not
     expect(
       await inner.txn(client).then((t) => t.getVersion(inFlight!.versions[0]!.versionId)),
     ).not.toBeNull();
@@ -375,9 +378,9 @@ describe('sync: pruned base with a push in flight', () => {
     expect(r.reset).toBe('recovered');
     expect(r.pushedVersions).toBe(0);
     expect(await a.pendingCount()).toBe(0);
-    const ops = inner.chain().length;
+    const ops = (await inner.chain()).length;
     await b.sync();
-    expect(inner.chain().length).toBe(ops);
+    expect((await inner.chain()).length).toBe(ops);
     expect(await dump(a)).toEqual(await dump(b));
     expect(await a.get('tasks', 'mine')).toEqual({ n: 1 });
   });
@@ -385,7 +388,7 @@ describe('sync: pruned base with a push in flight', () => {
 
 describe('sync: remote faults', () => {
   it('a push that lands but reports an indeterminate error is resolved by reading back, not duplicated', async () => {
-    const inner = new ControllableStorage();
+    const inner = controlledChains.open();
     let faults = ['fail-after'];
     const storage = new FaultyStorage(inner, (call) =>
       call === 'commit' ? ((faults.shift() as 'fail-after') ?? 'none') : 'none',
@@ -395,13 +398,13 @@ describe('sync: remote faults', () => {
     await a.create('tasks', 't', { n: 1 });
     const r = await a.sync();
     expect(r.pushedVersions).toBe(1);
-    expect(inner.chain().length).toBe(1);
+    expect((await inner.chain()).length).toBe(1);
     expect(await a.pendingCount()).toBe(0);
     faults = [];
   });
 
   it('an unresolved push is recognised by its id on the next sync, never pushed twice', async () => {
-    const inner = new ControllableStorage();
+    const inner = controlledChains.open();
     const plan: ('none' | 'fail-before' | 'fail-after')[] = [];
     const storage = new FaultyStorage(inner, () => plan.shift() ?? 'none');
     const client = crypto.randomUUID();
@@ -411,31 +414,31 @@ describe('sync: remote faults', () => {
     // commit applied-then-fails, read-back fails.
     plan.push('none', 'none', 'fail-after', 'fail-before');
     await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
-    expect(inner.chain().length).toBe(1);
+    expect((await inner.chain()).length).toBe(1);
     expect((await store.readState()).inFlight).not.toBeNull();
     expect(await a.pendingCount()).toBe(2);
     const r = await a.sync();
     expect(r.pushedVersions).toBe(1);
     expect(await a.pendingCount()).toBe(0);
-    expect(inner.chain().length).toBe(1);
+    expect((await inner.chain()).length).toBe(1);
     const { replica: b } = await open(inner, client);
     await b.sync();
     expect(await b.get('tasks', 't')).toEqual({ n: 1 });
   });
 
   it('a determinate failure changes nothing; the next sync pushes', async () => {
-    const inner = new ControllableStorage();
+    const inner = controlledChains.open();
     let fail = true;
     const storage = new FaultyStorage(inner, (call) => (call === 'commit' && fail ? 'fail-before' : 'none'));
     const client = crypto.randomUUID();
     const { replica: a } = await open(storage, client);
     await a.create('tasks', 't');
     await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
-    expect(inner.chain().length).toBe(0);
+    expect((await inner.chain()).length).toBe(0);
     expect(await a.pendingCount()).toBe(1);
     fail = false;
     await a.sync();
-    expect(inner.chain().length).toBe(1);
+    expect((await inner.chain()).length).toBe(1);
     expect(await a.pendingCount()).toBe(0);
   });
 });

@@ -1,6 +1,10 @@
 /**
  * Test doubles for the engine's tests (not part of the public API): a Storage whose state a test
  * can checkpoint, roll back, prune and tamper with, and a Storage that injects remote faults.
+ *
+ * The sync suites reach a controllable chain only through {@link ControlledStorage}, opened by
+ * {@link controlledChains}: in memory here, on a live remote when a rerun file swaps the factory
+ * (remote-suite-support.ts, remote-control.ts), so the same cases run over both.
  */
 import {
   DeterminateRemoteError,
@@ -26,9 +30,19 @@ interface ChainState {
 export class ControllableStorage implements Storage {
   #state: ChainState = { record: null, snapshotData: null, versions: new Map(), childOf: new Map() };
   /** Calls per StorageAccess method, to show how many round trips a sync needed. */
-  readonly calls = { readVersion: 0, readVersionByParent: 0, readVersionsAfter: 0, apply: 0 };
+  readonly calls = {
+    readClient: 0,
+    readVersion: 0,
+    readVersionByParent: 0,
+    readVersionsAfter: 0,
+    readSnapshotData: 0,
+    apply: 0,
+  };
   readonly #access: StorageAccess<number> = {
-    readClient: async () => this.#state.record && structuredClone(this.#state.record),
+    readClient: async () => {
+      this.calls.readClient++;
+      return this.#state.record && structuredClone(this.#state.record);
+    },
     readVersion: async (_c, id) => {
       this.calls.readVersion++;
       return copyOrNull(this.#state.versions.get(id));
@@ -52,7 +66,10 @@ export class ControllableStorage implements Storage {
       }
       return out;
     },
-    readSnapshotData: async () => this.#state.snapshotData && this.#state.snapshotData.slice(),
+    readSnapshotData: async () => {
+      this.calls.readSnapshotData++;
+      return this.#state.snapshotData && this.#state.snapshotData.slice();
+    },
     apply: async (_c, base, writes) => this.#apply(base, writes),
   };
 
@@ -115,6 +132,12 @@ export class ControllableStorage implements Storage {
     this.#state.versions.set(versionId, replaced);
   }
 
+  /** Replaces the current snapshot's data (tampering). */
+  replaceSnapshotData(next: (data: Uint8Array) => Uint8Array): void {
+    if (!this.#state.snapshotData) throw new Error('no snapshot to replace');
+    this.#state.snapshotData = next(this.#state.snapshotData.slice()).slice();
+  }
+
   /** Every byte the server holds (segments and snapshot). */
   storedBytes(): Uint8Array[] {
     const out = [...this.#state.versions.values()].map((v) => v.historySegment);
@@ -138,6 +161,137 @@ export class ControllableStorage implements Storage {
     }
   }
 }
+
+/** How often the engine called each read of {@link StorageTxn} (what it asked of the Storage). */
+export interface TxnCalls {
+  getClient: number;
+  getVersion: number;
+  getVersionByParent: number;
+  getVersionsAfter: number;
+  getSnapshotData: number;
+}
+
+/**
+ * One client's chain on some server, which a test can inspect and damage the way a hostile or
+ * pruning server would. Every operation acts on what the server holds, not on a copy: a replica
+ * syncing through this Storage afterwards sees the damage. Meant for one client id per instance.
+ */
+export interface ControlledStorage extends Storage {
+  /** The engine's StorageTxn reads since construction or {@link ControlledStorage.resetCounts}. */
+  readonly calls: TxnCalls;
+  /**
+   * Reads this Storage sent to the server since the last reset: requests to a remote, calls of
+   * the in-memory double's StorageAccess (what a remote implementation would have to serve).
+   */
+  readonly serverReads: number;
+  resetCounts(): void;
+  /** The client record as the server holds it, or null before the first commit. */
+  client(): Promise<Client | null>;
+  /** The chain from its first stored version to the head, in order. */
+  chain(): Promise<Version[]>;
+  /** Copies everything the server holds; calling the result puts it all back (a rollback). */
+  checkpoint(): Promise<() => Promise<void>>;
+  /**
+   * Deletes every version up to and including `upTo` (default: the snapshot's version), as a
+   * server's pruning does, and returns how many. The surviving versions stay reachable from their
+   * parent's id, unless `forgetLinks` simulates a server that loses that index too.
+   */
+  prune(upTo?: Uuid, options?: { forgetLinks?: boolean }): Promise<number>;
+  /** Replaces a stored version (tampering). */
+  replaceVersion(versionId: Uuid, next: (v: Version) => Version): Promise<void>;
+  /** Replaces the current snapshot's data (tampering). */
+  replaceSnapshotData(next: (data: Uint8Array) => Uint8Array): Promise<void>;
+  /** Every byte the server holds for this chain, in every form it holds it. */
+  storedBytes(): Promise<Uint8Array[]>;
+}
+
+function noCalls(): TxnCalls {
+  return { getClient: 0, getVersion: 0, getVersionByParent: 0, getVersionsAfter: 0, getSnapshotData: 0 };
+}
+
+/** Counts the reads of every transaction of `inner` into `calls`. */
+export function countingStorage(inner: Storage, calls: TxnCalls): Storage {
+  return {
+    txn: async (clientId) => {
+      const txn = await inner.txn(clientId);
+      const count = <T>(name: keyof TxnCalls, read: () => Promise<T>) => {
+        calls[name]++;
+        return read();
+      };
+      return {
+        getClient: () => count('getClient', () => txn.getClient()),
+        newClient: (id) => txn.newClient(id),
+        setSnapshot: (s, d) => txn.setSnapshot(s, d),
+        getSnapshotData: (id) => count('getSnapshotData', () => txn.getSnapshotData(id)),
+        getVersionByParent: (id) => count('getVersionByParent', () => txn.getVersionByParent(id)),
+        getVersion: (id) => count('getVersion', () => txn.getVersion(id)),
+        getVersionsAfter: (id, limit) => count('getVersionsAfter', () => txn.getVersionsAfter(id, limit)),
+        addVersion: (id, parent, seg) => txn.addVersion(id, parent, seg),
+        commit: () => txn.commit(),
+      };
+    },
+  };
+}
+
+/** {@link ControlledStorage} over the in-memory {@link ControllableStorage}. */
+export class MemoryControlledStorage implements ControlledStorage {
+  readonly memory = new ControllableStorage();
+  readonly calls = noCalls();
+  readonly #counted = countingStorage(this.memory, this.calls);
+
+  txn(clientId: Uuid): Promise<StorageTxn> {
+    return this.#counted.txn(clientId);
+  }
+
+  get serverReads(): number {
+    const c = this.memory.calls;
+    return c.readClient + c.readVersion + c.readVersionByParent + c.readVersionsAfter + c.readSnapshotData;
+  }
+
+  resetCounts(): void {
+    Object.assign(this.calls, noCalls());
+    for (const key of Object.keys(this.memory.calls) as (keyof ControllableStorage['calls'])[]) {
+      this.memory.calls[key] = 0;
+    }
+  }
+
+  async client(): Promise<Client | null> {
+    return this.memory.client && structuredClone(this.memory.client);
+  }
+
+  async chain(): Promise<Version[]> {
+    return this.memory.chain();
+  }
+
+  async checkpoint(): Promise<() => Promise<void>> {
+    const saved = this.memory.checkpoint();
+    return async () => this.memory.restore(saved);
+  }
+
+  async prune(upTo?: Uuid, options?: { forgetLinks?: boolean }): Promise<number> {
+    return this.memory.prune(upTo, options);
+  }
+
+  async replaceVersion(versionId: Uuid, next: (v: Version) => Version): Promise<void> {
+    this.memory.replaceVersion(versionId, next);
+  }
+
+  async replaceSnapshotData(next: (data: Uint8Array) => Uint8Array): Promise<void> {
+    this.memory.replaceSnapshotData(next);
+  }
+
+  async storedBytes(): Promise<Uint8Array[]> {
+    return this.memory.storedBytes();
+  }
+}
+
+/**
+ * Where the suites (sync.test.ts, crypto.test.ts) get a fresh controllable chain: in memory,
+ * unless a rerun file points `open` at a live remote (remote-suite-support.ts).
+ */
+export const controlledChains: { open: () => ControlledStorage } = {
+  open: () => new MemoryControlledStorage(),
+};
 
 /** Decides the fault, if any, for one remote call. */
 export type FaultPlan = (call: 'read' | 'commit') => 'none' | 'fail-before' | 'fail-after';
