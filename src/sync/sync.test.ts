@@ -426,6 +426,38 @@ describe('sync: remote faults', () => {
     expect(await b.get('tasks', 't')).toEqual({ n: 1 });
   });
 
+  it('a push of several versions cut off after its second resumes under the same ids: each op lands once', async () => {
+    const inner = controlledChains.open();
+    const plan: ('none' | 'fail-before' | 'fail-after')[] = [];
+    const storage = new FaultyStorage(inner, () => plan.shift() ?? 'none');
+    const client = crypto.randomUUID();
+    const { replica: a, store } = await open(storage, client, { maxOperationsPerVersion: 2 });
+    await a.change(['t1', 't2', 't3', 't4', 't5'].map((id) => ({ type: 'create', collection: 'tasks', id })));
+    // pull: getClient; version 1: getClient, commit; version 2: getClient, commit applied then
+    // dropped, read-back fails. Version 3 is never sent.
+    plan.push('none', 'none', 'none', 'none', 'fail-after', 'fail-before');
+    await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    expect((await inner.chain()).length).toBe(2);
+    // The first version is folded in; the second may have landed, so it stays in flight with the third.
+    const state = await store.readState();
+    expect(state.baseHeight).toBe(1);
+    expect(state.inFlight?.versions.map((v) => v.count)).toEqual([2, 1]);
+    expect(state.inFlight?.parentVersionId).toBe(state.baseVersionId);
+    expect(await a.pendingCount()).toBe(3);
+
+    const r = await a.sync();
+    expect(r).toMatchObject({ pushedVersions: 2, pushedOperations: 3, pulledVersions: 0 });
+    const chain = await inner.chain();
+    expect(chain.map((v) => v.versionId)).toEqual(
+      state.inFlight ? [state.baseVersionId, ...state.inFlight.versions.map((v) => v.versionId)] : [],
+    );
+    expect(await a.pendingCount()).toBe(0);
+    expect((await store.readState()).inFlight).toBeNull();
+    const { replica: b } = await open(inner, client);
+    await b.sync();
+    expect(await dump(b)).toEqual(['t1', 't2', 't3', 't4', 't5'].map((id) => [id, {}]));
+  });
+
   it('a determinate failure changes nothing; the next sync pushes', async () => {
     const inner = controlledChains.open();
     let fail = true;

@@ -399,24 +399,30 @@ export class SyncEngine {
       const { push, batches, height } = plan;
       let landed = 0;
       let parent = push.parentVersionId;
-      for (const [j, version] of push.versions.entries()) {
-        const ops = batches[j] ?? [];
-        await this.#config.beforePush?.(ops);
-        const segment = await encodeSegment(
-          env,
-          {
-            clientId: this.#config.clientId,
-            versionId: version.versionId,
-            parentVersionId: parent,
-            height: height + j,
-          },
-          ops,
-        );
-        if ((await this.#addVersion(version.versionId, parent, segment)) === 'conflict') break;
-        landed++;
-        parent = version.versionId;
+      let failure: { error: unknown } | null = null;
+      try {
+        for (const [j, version] of push.versions.entries()) {
+          const ops = batches[j] ?? [];
+          await this.#config.beforePush?.(ops);
+          const segment = await encodeSegment(
+            env,
+            {
+              clientId: this.#config.clientId,
+              versionId: version.versionId,
+              parentVersionId: parent,
+              height: height + j,
+            },
+            ops,
+          );
+          if ((await this.#addVersion(version.versionId, parent, segment)) === 'conflict') break;
+          landed++;
+          parent = version.versionId;
+        }
+      } catch (error) {
+        failure = { error }; // what landed before it is folded in all the same
       }
       if (landed > 0) await this.#advanceOwn(push, landed, height, result);
+      if (failure) throw failure.error;
       if (landed < push.versions.length) return 'conflict';
     }
   }
