@@ -100,6 +100,11 @@ async function syncBench(page) {
     for (const r of result.rows) {
       console.log(`\n${r.workload}: median ${r.medianMs.toFixed(0)} ms over ${r.samples} runs`);
       console.log(`  ${r.detail}`);
+      if (r.baseline) {
+        console.log(
+          `  vs ${r.baseline.label}: ${r.baseline.ms.toFixed(0)} ms measured in this run -> ratio ${(r.medianMs / r.baseline.ms).toFixed(2)}`,
+        );
+      }
       if (r.quoted) {
         const ratio = r.quoted.ms / r.medianMs;
         console.log(

@@ -13,6 +13,7 @@ import { MemoryReplicaStore } from '../src/sync/memory-replica-store.js';
 import { Replica, type Change, type ReplicaOptions } from '../src/sync/replica.js';
 import { IdbConnection } from '../worker/idb/connection.js';
 import { IdbReplicaStore } from '../worker/replica/idb-replica-store.js';
+import { openDB } from 'idb';
 
 export interface SyncBenchRow {
   readonly workload: string;
@@ -22,6 +23,8 @@ export interface SyncBenchRow {
   readonly detail: string;
   /** A figure quoted from the issue, not measured here, with the ratio to it. */
   readonly quoted?: { readonly label: string; readonly ms: number };
+  /** What bounds the workload, measured in the same run: raw `idb` doing the unavoidable writes. */
+  readonly baseline?: { readonly label: string; readonly ms: number };
 }
 
 const PUSH_PULL_OPS = 10_000;
@@ -84,6 +87,34 @@ async function replica(
   return Replica.open({ store, storage: remote, clientId, snapshotPolicy: NO_SNAPSHOTS, ...extra });
 }
 
+/**
+ * Raw `idb`: `count` objects put into a fresh object store in one readwrite transaction, the
+ * writes a replica cannot avoid when it takes in `count` new objects. Median of `runs`.
+ */
+async function rawIdbPuts(count: number, runs: number): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const name = `chainsync-sync-bench-raw-${Date.now()}-${run}`;
+    const db = await openDB(name, 1, {
+      upgrade: (d) => d.createObjectStore('objects', { keyPath: ['collection', 'id'] }),
+    });
+    const rows = Array.from({ length: count }, (_, i) => ({
+      collection: 'tasks',
+      id: `o-${String(i).padStart(6, '0')}`,
+      properties: { title: `task ${i}`, done: i % 3 === 0 },
+    }));
+    const t0 = performance.now();
+    const tx = db.transaction('objects', 'readwrite', { durability: 'relaxed' });
+    for (const row of rows) void tx.store.put(row);
+    await tx.done;
+    times.push(performance.now() - t0);
+    db.close();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    indexedDB.deleteDatabase(name);
+  }
+  return median(times);
+}
+
 function creates(n: number, tag: string): Change[] {
   return Array.from({ length: n }, (_, i) => ({
     type: 'create' as const,
@@ -134,7 +165,13 @@ async function pushPullWith(inMemory: boolean): Promise<SyncBenchRow[]> {
       detail: `push ${median(push).toFixed(0)} ms, pull ${median(pull).toFixed(0)} ms (versions of 1000 ops)`,
       ...(inMemory
         ? {}
-        : { quoted: { label: 'PouchDB 10,000 docs from pouchdb-server (quoted in issue 5)', ms: 8_800 } }),
+        : {
+            quoted: { label: 'PouchDB 10,000 docs from pouchdb-server (quoted in issue 5)', ms: 8_800 },
+            baseline: {
+              label: `raw idb putting B's ${PUSH_PULL_OPS} new objects in one transaction`,
+              ms: await rawIdbPuts(PUSH_PULL_OPS, PUSH_PULL_RUNS),
+            },
+          }),
     },
   ];
 }
@@ -219,6 +256,10 @@ async function bootstrap(): Promise<SyncBenchRow[]> {
       medianMs: median(times),
       samples: times.length,
       detail: `snapshot built by one writer from ${ops.length} ops (setup ${setup.pushedVersions} versions, not timed)`,
+      baseline: {
+        label: `raw idb putting ${BOOTSTRAP_OBJECTS} objects in one transaction`,
+        ms: await rawIdbPuts(BOOTSTRAP_OBJECTS, BOOTSTRAP_RUNS),
+      },
     },
   ];
 }
