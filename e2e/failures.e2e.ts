@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { newSet, openReplicaPage } from './demo-page.js';
+import { startHoldingProxy } from './holding-proxy.js';
 import { startServerProcess } from './server-process.js';
 
 test('a server that ignores preconditions is refused with a clear message', async ({ browser }) => {
@@ -47,21 +48,34 @@ test('two tabs of one replica: only one syncs, and a write in one appears in the
   await expect.poll(() => other.state()).toEqual(await first.state());
 });
 
-test('a page closed in the middle of a sync loses nothing', async ({ browser }) => {
-  const set = newSet();
-  const a = await openReplicaPage(browser, 'A', set);
-  await a.setOffline(true);
-  for (const title of ['one', 'two', 'three']) await a.addTask(title);
-  const state = await a.state();
-  // Going online starts a sync at once; the page is closed while it runs.
-  await a.page.getByTestId('offline').click();
-  await a.page.close();
+test('a page closed in the middle of a sync loses nothing, and its push lands once', async ({ browser }) => {
+  const server = await startServerProcess();
+  // The proxy holds the push's commit until the page is closed, then delivers it: applied, with
+  // nobody left to hear the answer.
+  const proxy = await startHoldingProxy(server.url);
+  try {
+    const set = newSet();
+    const a = await openReplicaPage(browser, 'A', set, { server: proxy.url });
+    await a.setOffline(true);
+    for (const title of ['one', 'two', 'three']) await a.addTask(title);
+    const state = await a.state();
+    const held = proxy.holdNextWrite(/\/chain\/[^/]+\/c\/\d+$/);
+    await a.page.getByTestId('offline').click(); // going online starts a sync at once
+    const release = await held;
+    await a.page.close();
+    release();
 
-  const again = await openReplicaPage(browser, 'A', set, {}, a.page.context());
-  expect(await again.state()).toEqual(state);
-  await expect.poll(() => again.pending()).toBe(0);
-  const b = await openReplicaPage(browser, 'B', set);
-  await expect.poll(() => b.state()).toEqual(state);
+    const again = await openReplicaPage(browser, 'A', set, { server: proxy.url }, a.page.context());
+    expect(await again.state()).toEqual(state);
+    await expect.poll(() => again.pending(), { timeout: 30_000 }).toBe(0);
+    const b = await openReplicaPage(browser, 'B', set, { server: server.url });
+    await expect.poll(() => b.state()).toEqual(state);
+    // The reopened page recognised the push that landed without an answer: one version, not two.
+    await expect(b.page.locator('[data-remote-height]')).toHaveAttribute('data-remote-height', '1');
+  } finally {
+    await proxy.close();
+    await server.dispose();
+  }
 });
 
 test('the reference server killed and restarted during sync: replicas converge afterwards', async ({
