@@ -80,6 +80,17 @@ function describe(op: Operation): string {
   return `${op.type} ${op.id}`;
 }
 
+/** Adds one line under "Conflicts": a conflict this replica won or lost. */
+function showConflict(outcome: 'won' | 'lost', op: Operation, text: string): void {
+  const li = document.createElement('li');
+  li.className = outcome;
+  li.dataset.testid = `conflict-${outcome}`;
+  li.dataset.id = op.id;
+  if (op.type === 'update') li.dataset.property = op.property;
+  li.textContent = `${outcome}: ${text}`;
+  $('conflicts').append(li);
+}
+
 let drawing: Promise<void> = Promise.resolve();
 /** Re-reads the replica's place in the chain (and the remote chain when online), then redraws. */
 function refreshChain(): Promise<void> {
@@ -91,9 +102,12 @@ function refreshChain(): Promise<void> {
       for (const v of inspection.state.inFlight?.versions ?? []) authors.record(v.versionId, name);
       if (!offlineBox.checked) await remoteChain.refresh().catch(() => undefined);
       $('pending-list').replaceChildren(
-        ...inspection.pending.map(({ op }) =>
-          Object.assign(document.createElement('li'), { textContent: describe(op) }),
-        ),
+        ...inspection.pending.map(({ op }) => {
+          const li = Object.assign(document.createElement('li'), { textContent: describe(op) });
+          // When the edit was made: a later update of the same property wins a conflict.
+          if (op.type === 'update') li.dataset.timestamp = String(op.timestamp);
+          return li;
+        }),
       );
       drawChain($('chain'), remoteChain.ids, inspection, authors.all());
     } catch {
@@ -179,11 +193,20 @@ async function open(): Promise<void> {
     r.onStatus(renderStatus),
     r.subscribe((change) => {
       if (change.source === 'sync') {
-        for (const op of change.dropped) {
-          const li = document.createElement('li');
-          li.textContent = `lost: ${describe(op)}`;
-          $('conflicts').append(li);
-        }
+        // Only the replica that rebases learns how a conflict went: the other one had already
+        // pushed its edit when this one pulled it.
+        for (const op of change.overridden)
+          showConflict(
+            'won',
+            op,
+            `${describe(op)} (another replica's edit) was overridden by this replica's edit`,
+          );
+        for (const op of change.dropped)
+          showConflict(
+            'lost',
+            op,
+            `${describe(op)} (this replica's edit) was discarded: another replica's edit won`,
+          );
       }
       void refreshStatus();
     }),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* global console, crypto, process, URL */
 /**
- * Takes demo/screenshot.png: three replicas mid-reconciliation. Run against a running demo:
+ * Takes demo/screenshot.png: three replicas mid-reconciliation, one showing a conflict it won. Run against a running demo:
  * `npm run demo` in one terminal, then `node demo/screenshot.mjs [url]`.
  */
 import { chromium } from 'playwright';
@@ -44,6 +44,8 @@ await add('C', 'Book the train');
 await add('A', 'Water the plants');
 await frame('B').getByTestId('offline').click();
 await frame('B').locator('body[data-pending="0"]').waitFor();
+// B's later title beat A's, already in the chain: B's panel lists the conflict it won.
+await frame('B').locator('[data-testid^="conflict-"]').first().waitFor();
 await page.waitForTimeout(1500); // let every panel redraw its chain before the picture
 await page.screenshot({ path: new URL('./screenshot.png', import.meta.url).pathname });
 console.log('wrote demo/screenshot.png');

@@ -16,7 +16,20 @@ export interface ReplicaPage {
   /** The replica's tasks as `[id, properties]` pairs (what the page renders). */
   state(): Promise<TaskEntry[]>;
   pending(): Promise<number>;
+  /** When the pending update whose line contains `text` was made (ms since the epoch), or `null`. */
+  pendingEditAt(text: string): Promise<number | null>;
+  /** The page's clock: the same machine clock the replica's worker stamps updates with. */
+  now(): Promise<number>;
+  /** The lines under "Conflicts": those this replica won, and those it lost. */
+  conflicts(): Promise<Record<'won' | 'lost', ConflictLine[]>>;
   reload(): Promise<void>;
+}
+
+/** One line under "Conflicts": the object and property of the operation it names, and its text. */
+export interface ConflictLine {
+  readonly id: string;
+  readonly property: string | null;
+  readonly text: string;
 }
 
 /** A fresh data set id, so tests never see each other's objects. */
@@ -63,6 +76,23 @@ export async function openReplicaPage(
     },
     state: async () => JSON.parse((await tid('tasks').getAttribute('data-state')) ?? '[]') as TaskEntry[],
     pending: async () => Number(await tid('pending').textContent()),
+    async pendingEditAt(text) {
+      const stamps = await tid('pending-list')
+        .locator('li[data-timestamp]', { hasText: text })
+        .evaluateAll((items) => items.map((li) => Number((li as HTMLElement).dataset.timestamp)));
+      return stamps.length > 0 ? Math.max(...stamps) : null;
+    },
+    now: () => page.evaluate(() => Date.now()),
+    async conflicts() {
+      const lines = (outcome: 'won' | 'lost') =>
+        tid(`conflict-${outcome}`).evaluateAll((items) =>
+          items.map((li) => {
+            const { id = '', property = null } = (li as HTMLElement).dataset;
+            return { id, property, text: li.textContent ?? '' };
+          }),
+        );
+      return { won: await lines('won'), lost: await lines('lost') };
+    },
     async reload() {
       await page.reload();
       await ready();

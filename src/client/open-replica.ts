@@ -26,7 +26,11 @@ export interface OpenReplicaOptions extends HostedReplicaOptions {
   readonly worker?: () => Worker;
 }
 
-/** A change event as subscribers receive it. */
+/**
+ * A change event as subscribers receive it. Pulled changes (`source: 'sync'`) also say how
+ * conflicts went for this replica: `dropped` lists its operations that lost and were discarded,
+ * `overridden` the other replicas' operations that one of its operations beat (in chain order).
+ */
 export type ReplicaChange = Extract<ReplicaEvent, { type: 'change' }>;
 
 /** A replica of a synced data set, run in a worker; every call is one message to it. */

@@ -77,6 +77,60 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect(await a.get('todos', 'from-a')).toEqual({ title: 'A', done: true });
   });
 
+  it('a conflict this device won reaches its tabs as `overridden`, through the worker and across tabs', async () => {
+    const clientId = crypto.randomUUID();
+    const [nameA, nameB] = [`won-a-${clientId}`, `won-b-${clientId}`];
+    // Syncs only when asked, so the order of the pushes is the test's.
+    const manual = { syncOnStart: false, intervalMs: 0 };
+    const a = (await tab({ name: nameA, clientId, schedule: manual })).replica;
+    await a.create('todos', 't', { title: 'first' });
+    await a.sync();
+    await a.close();
+    const b = (await tab({ name: nameB, clientId, schedule: manual })).replica;
+    await b.sync();
+    await b.close();
+
+    // Offline edits of the same property: A's first, B's later (a later timestamp wins).
+    const offlineA = (await tab({ name: nameA, clientId, remote: undefined })).replica;
+    await offlineA.update('todos', 't', { title: 'from A' });
+    const [opA] = (await offlineA.inspect()).pending.map((p) => p.op);
+    await offlineA.close();
+    await waitFor(() => opA?.type === 'update' && Date.now() > opA.timestamp, 'the clock to pass A’s edit');
+    const offlineB = (await tab({ name: nameB, clientId, remote: undefined })).replica;
+    await offlineB.update('todos', 't', { title: 'from B' });
+    const [opB] = (await offlineB.inspect()).pending.map((p) => p.op);
+    await offlineB.close();
+    expect(opA?.type === 'update' && opB?.type === 'update' && opB.timestamp > opA.timestamp).toBe(true);
+
+    // A's edit reaches the chain first; B, in two tabs, rebases on it and wins.
+    const onlineA = (await tab({ name: nameA, clientId, schedule: manual })).replica;
+    await onlineA.sync();
+    const tabs = [
+      (await tab({ name: nameB, clientId, schedule: manual })).replica,
+      (await tab({ name: nameB, clientId, schedule: manual })).replica,
+    ];
+    const heard: ReplicaChange[][] = tabs.map(() => []);
+    tabs.forEach((t, i) => t.subscribe((c) => heard[i]?.push(c)));
+    await waitFor(
+      async () => (await tabs[0]!.status()).leader || (await tabs[1]!.status()).leader,
+      'a leader',
+    );
+    const leader = (await tabs[0]!.status()).leader ? 0 : 1;
+    await tabs[leader]!.sync();
+    const won = (list: ReplicaChange[] | undefined) => (list ?? []).filter((c) => c.overridden.length > 0);
+    await waitFor(() => won(heard[0]).length > 0 && won(heard[1]).length > 0, 'both tabs to hear the win');
+    for (const [i, list] of heard.entries()) {
+      // The syncing tab hears it from its worker; the other tab through the BroadcastChannel.
+      expect(won(list)).toEqual([
+        { type: 'change', source: 'sync', objects: [], dropped: [], overridden: [opA] },
+      ]);
+      expect(list.every((c) => c.dropped.length === 0)).toBe(true);
+      expect(await tabs[i]!.get('todos', 't')).toEqual({ title: 'from B' });
+    }
+    await onlineA.sync();
+    expect(await onlineA.get('todos', 't')).toEqual({ title: 'from B' });
+  });
+
   it('syncs on its own: after a local change (debounced) and on the interval', async () => {
     const clientId = crypto.randomUUID();
     const a = (await tab({ name: `auto-a-${clientId}`, clientId })).replica;

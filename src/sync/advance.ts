@@ -27,7 +27,7 @@ import type {
   ShadowObject,
   StoredObject,
 } from './replica-store.js';
-import { rebase } from './transform.js';
+import { rebase, type Overridden } from './transform.js';
 import { applyOperation } from './working-set.js';
 
 /** One version applied on top of the base. */
@@ -44,6 +44,11 @@ export interface Advance {
   readonly changed: ObjectRef[];
   /** Pending operations that lost a conflict and were discarded. */
   readonly dropped: PendingOperation[];
+  /**
+   * Other replicas' operations (from the versions applied, in chain order) that a pending operation
+   * still kept overrode: the conflicts this replica won.
+   */
+  readonly overridden: Operation[];
 }
 
 type Objects = Map<string, Properties | null>;
@@ -69,7 +74,7 @@ export async function advanceBase(
   if (!foreign && ownCount === total) {
     // The queue is all in the chain now: no object or shadow needs reading.
     const write = { removePending: loaded.map((p) => p.seq), clearShadows: true, state: nextState(state) };
-    return { write, changed: [], dropped: [] };
+    return { write, changed: [], dropped: [], overridden: [] };
   }
   const affected = new Set<string>();
   for (const step of steps)
@@ -91,6 +96,7 @@ export async function advanceBase(
 
   let pending = loaded;
   const dropped: PendingOperation[] = [];
+  const won: Overridden<PendingOperation>[] = [];
   for (const step of steps) {
     if (step.kind === 'own') {
       for (const p of pending.slice(0, step.count)) apply(base, p.op);
@@ -100,8 +106,12 @@ export async function advanceBase(
       const r = rebase(step.ops, pending);
       pending = r.kept;
       dropped.push(...r.dropped);
+      won.push(...r.overridden);
     }
   }
+  // A pending operation that won against one version and lost against a later one overrode nothing.
+  const lost = new Set(dropped.map((p) => p.seq));
+  const overridden = won.filter((o) => !lost.has(o.by.seq)).map((o) => o.server);
   const kept = new Set(pending.map((p) => p.seq));
   const removePending = loaded.filter((p) => !kept.has(p.seq)).map((p) => p.seq);
   const remaining = total - removePending.length;
@@ -111,8 +121,8 @@ export async function advanceBase(
   if (!foreign) {
     // Only our own operations reached the chain: the working set is already base + queue.
     return remaining === 0
-      ? { write: { ...stateWrite, clearShadows: true }, changed: [], dropped }
-      : { write: { ...stateWrite, putShadows: keys.map(putShadows) }, changed: [], dropped };
+      ? { write: { ...stateWrite, clearShadows: true }, changed: [], dropped, overridden }
+      : { write: { ...stateWrite, putShadows: keys.map(putShadows) }, changed: [], dropped, overridden };
   }
   const next: Objects = new Map(base);
   const stillPending = new Set<string>();
@@ -130,7 +140,12 @@ export async function advanceBase(
           putShadows: keys.filter((k) => stillPending.has(k)).map(putShadows),
           deleteShadows: keys.filter((k) => !stillPending.has(k)).map(parseObjectKey),
         };
-  return { write: { ...stateWrite, putObjects, deleteObjects, ...shadowWrite }, changed, dropped };
+  return {
+    write: { ...stateWrite, putObjects, deleteObjects, ...shadowWrite },
+    changed,
+    dropped,
+    overridden,
+  };
 }
 
 /**

@@ -115,7 +115,9 @@ describe('Replica: local changes', () => {
     const events: ReplicaChangeEvent[] = [];
     const stop = b.subscribe((e) => events.push(e));
     await b.create('c', 'x', { v: 'b' });
-    expect(events).toEqual([{ source: 'local', objects: [{ collection: 'c', id: 'x' }], dropped: [] }]);
+    expect(events).toEqual([
+      { source: 'local', objects: [{ collection: 'c', id: 'x' }], dropped: [], overridden: [] },
+    ]);
     await b.sync();
     await a.sync();
     t = 5;
@@ -130,6 +132,7 @@ describe('Replica: local changes', () => {
         source: 'sync',
         objects: [{ collection: 'c', id: 'x' }],
         dropped: [{ type: 'update', collection: 'c', id: 'x', property: 'v', value: 'b2', timestamp: 3 }],
+        overridden: [],
       },
     ]);
     stop();

@@ -55,6 +55,12 @@ export interface ReplicaChangeEvent {
   readonly objects: readonly ObjectRef[] | 'all';
   /** Local operations that lost a conflict to the chain and were discarded (sync only). */
   readonly dropped: readonly Operation[];
+  /**
+   * Other replicas' operations that a local operation beat, in chain order (sync only): the
+   * conflicts this replica won. The local operation stays queued; should a still later version beat
+   * it before it is pushed, a later event reports it in `dropped`.
+   */
+  readonly overridden: readonly Operation[];
 }
 
 /** Options of {@link Replica.open}. */
@@ -110,7 +116,8 @@ export class Replica {
           {
             store: this.#store,
             lock: this.#lock,
-            notify: (objects, dropped) => this.#emit({ source: 'sync', objects, dropped }),
+            notify: (objects, dropped, overridden) =>
+              this.#emit({ source: 'sync', objects, dropped, overridden }),
           },
           {
             storage,
@@ -185,7 +192,7 @@ export class Replica {
     const checked = validateChanges(changes);
     if (checked.length === 0) return;
     const changed = await this.#lock.run(() => this.#record(checked));
-    if (changed.length > 0) this.#emit({ source: 'local', objects: changed, dropped: [] });
+    if (changed.length > 0) this.#emit({ source: 'local', objects: changed, dropped: [], overridden: [] });
   }
 
   /** The object's properties, or `null` if it does not exist. */

@@ -9,7 +9,7 @@ import { DeterminateRemoteError } from '../contracts/errors.js';
 import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { MemoryReplicaStore } from './memory-replica-store.js';
-import { Replica, type ReplicaOptions } from './replica.js';
+import { Replica, type ReplicaChangeEvent, type ReplicaOptions } from './replica.js';
 import { controlledChains, FaultyStorage } from './test-support.js';
 
 function clock(start = 1_000) {
@@ -84,6 +84,91 @@ describe('sync: TaskChampion cases', () => {
     await a.sync();
     expect(await a.get('tasks', 't')).toEqual({ title: 'from a (later)', prio: 'A' });
     expect(await dump(b)).toEqual(await dump(a));
+  });
+
+  it('a conflict is reported on the side that rebases: overridden when it wins, dropped when it loses', async () => {
+    const storage = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const ca = clock();
+    const cb = clock();
+    const { replica: a } = await open(storage, client, { clock: ca });
+    const { replica: b } = await open(storage, client, { clock: cb });
+    await a.create('tasks', 't', { title: 'x' });
+    await a.sync();
+    await b.sync();
+    const events = { a: [] as ReplicaChangeEvent[], b: [] as ReplicaChangeEvent[] };
+    a.subscribe((e) => events.a.push(e));
+    b.subscribe((e) => events.b.push(e));
+    const title = (value: string, timestamp: number) =>
+      ({ type: 'update', collection: 'tasks', id: 't', property: 'title', value, timestamp }) as const;
+    const syncEvents = (list: ReplicaChangeEvent[]) => list.filter((e) => e.source === 'sync');
+
+    // B's later update beats A's, which reached the chain first: B rebases and wins.
+    ca.set(4_000);
+    cb.set(5_000);
+    await a.update('tasks', 't', { title: 'from a (earlier)' });
+    await b.update('tasks', 't', { title: 'from b (later)' });
+    events.a.length = events.b.length = 0;
+    const ra = await a.sync();
+    const rb = await b.sync();
+    expect([ra.dropped, ra.overridden]).toEqual([[], []]);
+    expect(rb.overridden).toEqual([title('from a (earlier)', 4_000)]);
+    expect(rb.dropped).toEqual([]);
+    expect(syncEvents(events.b)).toEqual([
+      { source: 'sync', objects: [], dropped: [], overridden: [title('from a (earlier)', 4_000)] },
+    ]);
+    const ra2 = await a.sync(); // A's update is in the chain already: it learns nothing to report
+    expect([ra2.dropped, ra2.overridden]).toEqual([[], []]);
+    expect(syncEvents(events.a).flatMap((e) => [...e.dropped, ...e.overridden])).toEqual([]);
+    for (const r of [a, b]) expect(await r.get('tasks', 't')).toEqual({ title: 'from b (later)' });
+
+    // The other way round: B's later update reaches the chain first; A rebases and loses.
+    ca.set(6_000);
+    cb.set(7_000);
+    await a.update('tasks', 't', { title: 'again from a (earlier)' });
+    await b.update('tasks', 't', { title: 'again from b (later)' });
+    events.a.length = events.b.length = 0;
+    const rb3 = await b.sync();
+    const ra3 = await a.sync();
+    expect([rb3.dropped, rb3.overridden]).toEqual([[], []]);
+    expect(ra3.dropped).toEqual([title('again from a (earlier)', 6_000)]);
+    expect(ra3.overridden).toEqual([]);
+    expect(syncEvents(events.a)).toEqual([
+      {
+        source: 'sync',
+        objects: [{ collection: 'tasks', id: 't' }],
+        dropped: [title('again from a (earlier)', 6_000)],
+        overridden: [],
+      },
+    ]);
+    await b.sync();
+    for (const r of [a, b]) expect(await r.get('tasks', 't')).toEqual({ title: 'again from b (later)' });
+  });
+
+  it('an update that beats one version but loses to a later one in the same pull overrode nothing', async () => {
+    const storage = new MemoryStorage();
+    const client = crypto.randomUUID();
+    const [ca, cb, cc] = [clock(), clock(), clock()];
+    const { replica: a } = await open(storage, client, { clock: ca });
+    const { replica: b } = await open(storage, client, { clock: cb });
+    const { replica: c } = await open(storage, client, { clock: cc });
+    await a.create('tasks', 't', { title: 'x' });
+    await a.sync();
+    await b.sync();
+    await c.sync();
+    ca.set(4_000);
+    cb.set(5_000);
+    cc.set(6_000);
+    await a.update('tasks', 't', { title: 'a' });
+    await b.update('tasks', 't', { title: 'b' });
+    await c.update('tasks', 't', { title: 'c' });
+    await a.sync();
+    const rc = await c.sync(); // C beats A
+    expect(rc.overridden).toEqual([expect.objectContaining({ property: 'title', value: 'a' })]);
+    const rb = await b.sync(); // B beats A's version, then loses to C's (both in one page)
+    expect(rb.overridden).toEqual([]);
+    expect(rb.dropped).toEqual([expect.objectContaining({ property: 'title', value: 'b' })]);
+    expect(await b.get('tasks', 't')).toEqual({ title: 'c' });
   });
 
   it('create/delete race: delete on one side, delete-and-recreate on the other', async () => {

@@ -49,10 +49,11 @@ export interface SyncHost {
   /** The replica's write lock: local writes and the engine's commits never interleave. */
   readonly lock: Mutex;
   /**
-   * Tells subscribers which objects sync changed (`'all'` after a snapshot reset) and which
-   * pending operations lost a conflict and were discarded.
+   * Tells subscribers which objects sync changed (`'all'` after a snapshot reset), which pending
+   * operations lost a conflict and were discarded (`dropped`), and which other replicas'
+   * operations a pending operation beat (`overridden`, in chain order).
    */
-  notify(changed: ObjectRef[] | 'all', dropped: readonly Operation[]): void;
+  notify(changed: ObjectRef[] | 'all', dropped: readonly Operation[], overridden: readonly Operation[]): void;
 }
 
 /** Configuration of {@link SyncEngine}. */
@@ -95,6 +96,13 @@ export interface SyncResult {
   pushedOperations: number;
   /** Pending operations that lost a conflict (by the transform rules) and were discarded. */
   dropped: Operation[];
+  /**
+   * Other replicas' operations that a pending operation of this replica beat (by the transform
+   * rules), in chain order: the conflicts this replica won. The pending operation stays queued and
+   * is pushed; should a still later version (of a later page, or a later sync) beat it before it
+   * lands, it is reported in `dropped` then.
+   */
+  overridden: Operation[];
   /** How the base was replaced from a snapshot, if it was. */
   reset: 'bootstrap' | 'recovered' | null;
   snapshotUploaded: boolean;
@@ -160,6 +168,7 @@ export class SyncEngine {
       pushedVersions: 0,
       pushedOperations: 0,
       dropped: [],
+      overridden: [],
       reset: null,
       snapshotUploaded: false,
     };
@@ -328,7 +337,9 @@ export class SyncEngine {
       }
       const dropped = advance.dropped.map((p) => p.op);
       result.dropped.push(...dropped);
-      if (advance.changed.length > 0 || dropped.length > 0) this.#host.notify(advance.changed, dropped);
+      result.overridden.push(...advance.overridden);
+      if (advance.changed.length > 0 || dropped.length > 0 || advance.overridden.length > 0)
+        this.#host.notify(advance.changed, dropped, advance.overridden);
     });
   }
 
@@ -381,7 +392,7 @@ export class SyncEngine {
     const next = movedTo(versionId, height);
     await lock.run(async () => {
       await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
-      this.#host.notify('all', []);
+      this.#host.notify('all', [], []);
     });
   }
 
@@ -440,7 +451,7 @@ export class SyncEngine {
         (s) => ({ ...moved(s), inFlight }),
       );
       await store.commit(advance.write);
-      if (advance.changed.length > 0) this.#host.notify(advance.changed, []);
+      if (advance.changed.length > 0) this.#host.notify(advance.changed, [], []);
     });
     result.pushedVersions += landed;
     result.pushedOperations += versions.reduce((n, v) => n + v.count, 0);

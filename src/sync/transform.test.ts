@@ -109,6 +109,76 @@ describe('rebase', () => {
     expect(dropped.map((d) => d.seq)).toEqual([1]);
   });
 
+  describe('overridden: chain operations a kept local operation beat', () => {
+    const seqs = (r: { overridden: { server: Operation; by: { seq: number } }[] }) =>
+      r.overridden.map((o) => [o.server, o.by.seq]);
+
+    it('a later local update of the same property, to another value, overrides the chain update', () => {
+      const server = update('p', 'S', 5);
+      expect(seqs(rebase([server], [p(1, update('p', 'L', 6))]))).toEqual([[server, 1]]);
+    });
+
+    it('a local delete overrides the chain update of that object', () => {
+      const server = update('p', 'S', 5);
+      expect(seqs(rebase([server], [p(1, del())]))).toEqual([[server, 1]]);
+    });
+
+    it('a local create overrides the chain delete of that object', () => {
+      const server = del();
+      const r = rebase([server], [p(1, create()), p(2, update('p', 1, 1))]);
+      expect(seqs(r)).toEqual([[server, 1]]);
+    });
+
+    it('several conflicts are reported in chain order, whatever the local order', () => {
+      const s1 = update('q', 'S', 1, 'y');
+      const s2 = update('p', 'S', 2);
+      const s3 = del('z');
+      const r = rebase(
+        [s1, update('p', 'other', 1, 'w'), s2, s3],
+        [p(1, create('z')), p(2, update('p', 'L', 9)), p(3, update('q', 'L', 9, 'y'))],
+      );
+      expect(seqs(r)).toEqual([
+        [s1, 3],
+        [s2, 2],
+        [s3, 1],
+      ]);
+      expect(r.dropped).toEqual([]);
+    });
+
+    const notConflicts: [string, Operation[], Operation[]][] = [
+      ['the chain update is later (local loses)', [update('p', 'S', 6)], [update('p', 'L', 5)]],
+      ['a tie (the chain wins)', [update('p', 'S', 5)], [update('p', 'L', 5)]],
+      ['both set the same value (collapse)', [update('p', 'same', 5)], [update('p', 'same', 9)]],
+      ['different properties', [update('q', 'S', 5)], [update('p', 'L', 9)]],
+      ['different objects', [update('p', 'S', 5, 'y')], [update('p', 'L', 9)]],
+      ['Create/Update: the local update applies on top of the create', [create()], [update('p', 'L', 9)]],
+      ['Create/Create collapse', [create()], [create()]],
+      ['Delete/Delete collapse', [del()], [del()]],
+      ['the chain delete beats a local update', [del()], [update('p', 'L', 9)]],
+      ['the chain create beats a local delete', [create()], [del()]],
+      ['the chain update beats a local create', [update('p', 'S', 1)], [create()]],
+      // The local update beats the first chain update, then loses to the second: the chain's own
+      // later update replaced the first, this replica's edit did not.
+      [
+        'a local winner that a later chain op beats',
+        [update('p', 'a', 5), update('p', 'b', 7)],
+        [update('p', 'L', 6)],
+      ],
+      // The local delete beats the update, then collapses with the chain's delete: not ours.
+      ['a local delete that collapses with a later chain delete', [update('p', 'S', 5), del()], [del()]],
+    ];
+    for (const [name, server, local] of notConflicts) {
+      it(`not reported: ${name}`, () => {
+        expect(
+          rebase(
+            server,
+            local.map((op, i) => p(i + 1, op)),
+          ).overridden,
+        ).toEqual([]);
+      });
+    }
+  });
+
   it('stays linear for many operations on distinct objects', () => {
     const n = 20_000;
     const local = Array.from({ length: n }, (_, i) => p(i, update('p', i, 1, `l${i}`)));

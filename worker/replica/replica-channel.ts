@@ -30,6 +30,11 @@ export type ReplicaEvent =
       readonly objects: readonly ObjectRef[] | 'all';
       /** Local operations that lost a conflict and were discarded (pulled changes only). */
       readonly dropped: readonly Operation[];
+      /**
+       * Other replicas' operations that a local operation beat, in chain order (pulled changes
+       * only): the conflicts this replica won.
+       */
+      readonly overridden: readonly Operation[];
     }
   | { readonly type: 'status'; readonly status: ReplicaStatus }
   | { readonly type: 'progress'; readonly progress: SyncProgress };
@@ -41,6 +46,7 @@ export type ChannelMessage =
       readonly source: 'local' | 'sync';
       readonly objects: readonly ObjectRef[] | 'all';
       readonly dropped: readonly Operation[];
+      readonly overridden: readonly Operation[];
     }
   | { readonly kind: 'status'; readonly status: ReplicaStatus }
   | { readonly kind: 'status-request' }

@@ -290,13 +290,9 @@ export class ReplicaHost {
   #changed(event: ReplicaChangeEvent): void {
     const opened = this.#opened;
     if (!opened) return;
-    this.#emit({ type: 'change', source: event.source, objects: event.objects, dropped: event.dropped });
-    opened.channel.post({
-      kind: 'change',
-      source: event.source,
-      objects: event.objects,
-      dropped: event.dropped,
-    });
+    const { source, objects, dropped, overridden } = event;
+    this.#emit({ type: 'change', source, objects, dropped, overridden });
+    opened.channel.post({ kind: 'change', source, objects, dropped, overridden });
     if (event.source === 'local') opened.scheduler?.changed();
     void this.#refreshPending();
   }
@@ -312,6 +308,8 @@ export class ReplicaHost {
           source: message.source === 'local' ? 'tab' : 'sync',
           objects: message.objects,
           dropped: message.dropped,
+          // A tab running an older build posts no `overridden`.
+          overridden: message.overridden ?? [],
         });
         if (message.source === 'local' && leader) opened.scheduler?.changed();
         void this.#refreshPending();

@@ -7,6 +7,7 @@ const RESULT: SyncResult = {
   pushedVersions: 0,
   pushedOperations: 0,
   dropped: [],
+  overridden: [],
   reset: null,
   snapshotUploaded: false,
 };
