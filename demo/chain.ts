@@ -37,7 +37,7 @@ export class RemoteChain {
   }
 }
 
-/** Who pushed which version, as far as the replicas of this page have seen (shared localStorage). */
+/** Who pushed which version, as each replica of this page reports its pushes (shared localStorage). */
 export class Authors {
   readonly #key: string;
   constructor(set: string) {

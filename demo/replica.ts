@@ -57,6 +57,8 @@ const remoteChain = new RemoteChain(remoteConfig, set);
 const authors = new Authors(set);
 
 function renderStatus(status: ReplicaStatus): void {
+  // The versions this replica's last sync added: drawn in its colour on every replica's chain.
+  for (const id of status.lastPushed) authors.record(id, name);
   const offline = offlineBox.checked;
   document.body.classList.toggle('offline', offline);
   $('connection').textContent = offline ? 'offline' : 'online';
@@ -99,7 +101,6 @@ function refreshChain(): Promise<void> {
     if (!r) return;
     try {
       const inspection = await r.inspect();
-      for (const v of inspection.state.inFlight?.versions ?? []) authors.record(v.versionId, name);
       if (!offlineBox.checked) await remoteChain.refresh().catch(() => undefined);
       $('pending-list').replaceChildren(
         ...inspection.pending.map(({ op }) => {

@@ -135,6 +135,8 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     const clientId = crypto.randomUUID();
     const a = (await tab({ name: `auto-a-${clientId}`, clientId })).replica;
     const b = (await tab({ name: `auto-b-${clientId}`, clientId, schedule: { intervalMs: 200 } })).replica;
+    const pushed: string[] = [];
+    a.onStatus((s) => pushed.push(...s.lastPushed));
     await a.create('notes', 'n1', { text: 'pushed without sync()' });
     await waitFor(async () => (await b.get('notes', 'n1')) !== null, 'the note to reach the other device');
     expect(await b.get('notes', 'n1')).toEqual({ text: 'pushed without sync()' });
@@ -146,6 +148,9 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     }, 'the writer’s sync to end');
     expect(status).toMatchObject({ pending: 0, leader: true, syncing: false, lastError: null });
     expect(status!.lastSyncAt).not.toBeNull();
+    // The status named the version the writer pushed: the one the other device now stands on.
+    const { state } = await b.inspect();
+    expect([...new Set(pushed)]).toEqual([state.baseVersionId]);
   });
 
   it('a reload keeps the data and the pending queue; a failing remote shows in the status', async () => {

@@ -532,6 +532,8 @@ describe('sync: remote faults', () => {
 
     const r = await a.sync();
     expect(r).toMatchObject({ pushedVersions: 2, pushedOperations: 3, pulledVersions: 0 });
+    // The second version was recognised when pulled, the third pushed: both count as this sync's.
+    expect(r.pushedVersionIds).toEqual(state.inFlight?.versions.map((v) => v.versionId));
     const chain = await inner.chain();
     expect(chain.map((v) => v.versionId)).toEqual(
       state.inFlight ? [state.baseVersionId, ...state.inFlight.versions.map((v) => v.versionId)] : [],

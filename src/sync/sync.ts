@@ -93,6 +93,8 @@ export interface SyncResult {
   pulledVersions: number;
   /** Versions this replica added to the chain. */
   pushedVersions: number;
+  /** Their ids, in chain order (including a push from an earlier sync recognised now). */
+  pushedVersionIds: Uuid[];
   pushedOperations: number;
   /** Pending operations that lost a conflict (by the transform rules) and were discarded. */
   dropped: Operation[];
@@ -166,6 +168,7 @@ export class SyncEngine {
     const result: SyncResult = {
       pulledVersions: 0,
       pushedVersions: 0,
+      pushedVersionIds: [],
       pushedOperations: 0,
       dropped: [],
       overridden: [],
@@ -329,12 +332,13 @@ export class SyncEngine {
       const moved = movedTo(last, height + versions.length);
       const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
       await store.commit(advance.write);
-      for (const step of steps) {
+      steps.forEach((step, i) => {
         if (step.kind === 'own') {
           result.pushedVersions++;
+          result.pushedVersionIds.push(versions[i]?.versionId ?? '');
           result.pushedOperations += step.count;
         } else result.pulledVersions++;
-      }
+      });
       const dropped = advance.dropped.map((p) => p.op);
       result.dropped.push(...dropped);
       result.overridden.push(...advance.overridden);
@@ -454,6 +458,7 @@ export class SyncEngine {
       if (advance.changed.length > 0) this.#host.notify(advance.changed, [], []);
     });
     result.pushedVersions += landed;
+    result.pushedVersionIds.push(...versions.map((v) => v.versionId));
     result.pushedOperations += versions.reduce((n, v) => n + v.count, 0);
   }
 

@@ -17,6 +17,8 @@ export interface ReplicaStatus {
   readonly lastError: SerializedError | null;
   /** When the last sync succeeded (ms since the epoch), or `null`. */
   readonly lastSyncAt: number | null;
+  /** The versions the last successful sync added to the chain for this store, in chain order. */
+  readonly lastPushed: readonly string[];
   /** This tab is the one that syncs. */
   readonly leader: boolean;
 }

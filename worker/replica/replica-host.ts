@@ -63,7 +63,7 @@ export interface ReplicaHostStore {
 const RESEND_MS = 10_000;
 
 /** The part of the status the leader decides and broadcasts. */
-type SharedStatus = Pick<ReplicaStatus, 'syncing' | 'lastError' | 'lastSyncAt'>;
+type SharedStatus = Pick<ReplicaStatus, 'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed'>;
 
 interface Opened {
   readonly replica: Replica;
@@ -90,6 +90,7 @@ export class ReplicaHost {
     syncing: false,
     lastError: null,
     lastSyncAt: null,
+    lastPushed: [],
   };
   #pending = 0;
   readonly #waiting = new Map<string, { resolve(): void; reject(error: unknown): void }>();
@@ -137,7 +138,13 @@ export class ReplicaHost {
           },
           {
             started: () => this.#setShared({ syncing: true }),
-            succeeded: () => this.#setShared({ syncing: false, lastError: null, lastSyncAt: Date.now() }),
+            succeeded: (result) =>
+              this.#setShared({
+                syncing: false,
+                lastError: null,
+                lastSyncAt: Date.now(),
+                lastPushed: result.pushedVersionIds,
+              }),
             failed: (error) => this.#setShared({ syncing: false, lastError: serializeError(error) }),
           },
           options.schedule,
@@ -317,7 +324,8 @@ export class ReplicaHost {
       case 'status':
         if (!leader) {
           const { syncing, lastError, lastSyncAt, pending } = message.status;
-          this.#shared = { syncing, lastError, lastSyncAt };
+          // A tab running an older build posts no `lastPushed`.
+          this.#shared = { syncing, lastError, lastSyncAt, lastPushed: message.status.lastPushed ?? [] };
           // The queue is shared: the leader's count after its sync is this tab's too.
           this.#pending = pending;
           this.#emitStatus();

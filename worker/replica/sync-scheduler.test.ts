@@ -5,6 +5,7 @@ import { SyncScheduler, type SchedulerClock, type SyncSchedule } from './sync-sc
 const RESULT: SyncResult = {
   pulledVersions: 0,
   pushedVersions: 0,
+  pushedVersionIds: [],
   pushedOperations: 0,
   dropped: [],
   overridden: [],
