@@ -1,5 +1,5 @@
 import { proxy, transfer } from 'comlink';
-import type { ContentId } from '../contracts/blob-storage.js';
+import type { ContentId, GarbageReport } from '../contracts/blob-storage.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { InvalidArgumentError, WorkerTerminatedError } from '../contracts/errors.js';
 import { assertBytes, assertContentId, assertKey } from '../core/validate.js';
@@ -63,6 +63,12 @@ export interface ReplicaClient {
    * local nor remote; ContentMismatchError or ChainIntegrityError if the remote copy is corrupt.
    */
   getBlob(blob: BlobRef | ContentId): Promise<Uint8Array>;
+  /**
+   * Deletes the local blobs that no object references and no reader or live tab leases (they stay
+   * on the remote). The leader tab also runs this after syncs, at most every
+   * `blobGarbageIntervalMs`.
+   */
+  collectBlobGarbage(): Promise<GarbageReport>;
   /** Fires for this tab's writes (`local`), other tabs' (`tab`) and pulled changes (`sync`). */
   subscribe(listener: (change: ReplicaChange) => void): Unsubscribe;
   /**
@@ -201,6 +207,7 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
       }
       return link.call((r) => r.replica.getBlob(blob));
     },
+    collectBlobGarbage: () => link.call((r) => r.replica.collectBlobGarbage()),
     subscribe: (listener) => on(changes, listener),
     watch: (collection, listener) => {
       assertKey(collection, 'collection');

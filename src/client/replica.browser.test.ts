@@ -360,6 +360,22 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     await rejectsWith(b.getBlob(unknown), 'CONTENT_NOT_FOUND');
   });
 
+  it('blobs: once no object references a blob, garbage collection deletes the local copy only', async () => {
+    const clientId = crypto.randomUUID();
+    const a = (await tab({ name: `blob-gc-${clientId}`, clientId })).replica;
+    const bytes = new TextEncoder().encode('collect me once nothing needs me');
+    const ref = await a.putBlob(bytes);
+    await a.create('files', 'f', { content: ref as never });
+    await a.sync();
+    expect((await a.collectBlobGarbage()).deleted).toEqual([]); // referenced: kept
+    await a.delete('files', 'f');
+    await a.sync();
+    expect((await a.collectBlobGarbage()).deleted).toEqual([ref.$blob]);
+    expect((await a.collectBlobGarbage()).deleted).toEqual([]);
+    // The remote copy stays: the blob can still be read (downloaded again, verified).
+    expect(await a.getBlob(ref)).toEqual(bytes);
+  });
+
   it('blobs of an encrypted data set are sealed on the server and opened on the other device', async () => {
     const clientId = crypto.randomUUID();
     const common = { clientId, secret: 'blob secret', testOnlyPbkdf2Iterations: 1000 };

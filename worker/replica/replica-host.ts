@@ -1,5 +1,5 @@
 import { transfer } from 'comlink';
-import type { ContentId } from '../../src/contracts/blob-storage.js';
+import type { ContentId, GarbageReport } from '../../src/contracts/blob-storage.js';
 import {
   InvalidArgumentError,
   reviveError,
@@ -17,6 +17,7 @@ import type { SyncResult } from '../../src/sync/sync.js';
 import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
+import { assertBlobGarbageInterval, BlobCollector } from './blob-collector.js';
 import { IdbReplicaStore } from './idb-replica-store.js';
 import { ProgressStorage, type SyncProgress } from './progress-storage.js';
 import { assertRemoteConfig, openRemote, type RemoteConfig } from './remote-config.js';
@@ -42,6 +43,11 @@ export interface HostedReplicaOptions {
   readonly pullPageSize?: number;
   /** Most operations per pushed version (default 1000). */
   readonly maxOperationsPerVersion?: number;
+  /**
+   * The leader collects blob garbage (local blobs nothing references or leases) after a
+   * successful sync at most this often, in ms (default 10 minutes; 0: after every sync).
+   */
+  readonly blobGarbageIntervalMs?: number;
   /** TEST ONLY: fewer PBKDF2 iterations. Never set this in an application. */
   readonly testOnlyPbkdf2Iterations?: number;
 }
@@ -109,6 +115,7 @@ export class ReplicaHost {
     assertUuid(options.clientId, 'options.clientId');
     if (options.remote !== undefined) assertRemoteConfig(options.remote);
     if (options.schedule !== undefined) assertSchedule(options.schedule);
+    if (options.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(options.blobGarbageIntervalMs);
     const { connection, blobs } = this.#store();
     const store = new IdbReplicaStore(connection);
     const remote = options.remote && openRemote(options.remote);
@@ -130,6 +137,7 @@ export class ReplicaHost {
     });
     this.#listener = listener;
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
+    const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
     const scheduler = progress
       ? new SyncScheduler(
           () => {
@@ -138,13 +146,15 @@ export class ReplicaHost {
           },
           {
             started: () => this.#setShared({ syncing: true }),
-            succeeded: (result) =>
+            succeeded: (result) => {
               this.#setShared({
                 syncing: false,
                 lastError: null,
                 lastSyncAt: Date.now(),
                 lastPushed: result.pushedVersionIds,
-              }),
+              });
+              collector.afterSync();
+            },
             failed: (error) => this.#setShared({ syncing: false, lastError: serializeError(error) }),
           },
           options.schedule,
@@ -204,6 +214,11 @@ export class ReplicaHost {
 
   list(collection: string): Promise<StoredObject[]> {
     return this.#require().replica.list(collection);
+  }
+
+  /** Collects the local blobs nothing references or leases any more (the leader also does this after syncs). */
+  collectBlobGarbage(): Promise<GarbageReport> {
+    return this.#require().replica.collectBlobGarbage();
   }
 
   /** Stores `data` as a blob of the replica; put the returned reference in a property. */
