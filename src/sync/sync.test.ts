@@ -545,6 +545,41 @@ describe('sync: remote faults', () => {
     expect(await dump(b)).toEqual(['t1', 't2', 't3', 't4', 't5'].map((id) => [id, {}]));
   });
 
+  it('a page that fails to download while the one before is applied fails the sync cleanly', async () => {
+    const inner = controlledChains.open();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(inner, client, { maxOperationsPerVersion: 1 });
+    await a.create('tasks', 'seed');
+    await a.sync();
+    // B applies slowly (each local commit waits a macrotask), in pages of one version.
+    const store = new (class extends MemoryReplicaStore {
+      override async commit(write: Parameters<MemoryReplicaStore['commit']>[0]): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return super.commit(write);
+      }
+    })();
+    let reads = 0;
+    let failRead = 0;
+    const storage = new FaultyStorage(inner, (call) =>
+      call === 'read' && ++reads === failRead ? 'fail-before' : 'none',
+    );
+    const b = await Replica.open({ store, storage, clientId: client, pullPageSize: 1 });
+    await b.sync();
+    await a.change(['t1', 't2', 't3'].map((id) => ({ type: 'create', collection: 'tasks', id })));
+    await a.sync();
+    // Reads: the client, the first page, then the second page, fetched while the first applies.
+    reads = 0;
+    failRead = 3;
+    await expect(b.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    expect(await dump(b)).toEqual([
+      ['seed', {}],
+      ['t1', {}],
+    ]);
+    failRead = 0;
+    await b.sync();
+    expect(await dump(b)).toEqual(await dump(a));
+  });
+
   it('a determinate failure changes nothing; the next sync pushes', async () => {
     const inner = controlledChains.open();
     let fail = true;

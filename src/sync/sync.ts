@@ -247,13 +247,10 @@ export class SyncEngine {
         const last = versions.at(-1)?.versionId ?? cursor;
         const more = versions.length === this.#pageSize && last !== client.latestVersionId;
         page = more ? txn.getVersionsAfter(last, this.#pageSize) : Promise.resolve([]);
-        try {
-          const ops = await this.#decodePage(env, versions, cursor, height);
-          await this.#applyPage(versions, ops, height, result);
-        } catch (error) {
-          page.catch(() => undefined); // its outcome no longer matters
-          throw error;
-        }
+        // It may fail while this page is applied: awaited below (or no longer needed), not unhandled.
+        page.catch(() => undefined);
+        const ops = await this.#decodePage(env, versions, cursor, height);
+        await this.#applyPage(versions, ops, height, result);
         reachedLatest ||= versions.some((v) => v.versionId === client.latestVersionId);
         cursor = last;
         height += versions.length;
