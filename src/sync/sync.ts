@@ -110,6 +110,13 @@ export interface SyncResult {
   snapshotUploaded: boolean;
 }
 
+/** The first pause after a lost race is up to twice this (ms); each further loss doubles it. */
+const CONFLICT_PAUSE_MS = 5;
+/** The longest pause between two rounds of one sync (ms). */
+const CONFLICT_PAUSE_MAX_MS = 1000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Most versions one push plans (and records in flight) before the local state moves. */
 const VERSIONS_PER_PUSH = 16;
 
@@ -182,6 +189,10 @@ export class SyncEngine {
           `Other replicas kept pushing first for ${maxRounds} rounds; nothing is lost, call sync() again.`,
         );
       }
+      // After a lost race, wait a random while (growing with each loss) before trying again:
+      // replicas racing in lockstep would otherwise keep colliding, and one could lose every round.
+      if (round > 0)
+        await sleep(Math.random() * Math.min(CONFLICT_PAUSE_MAX_MS, CONFLICT_PAUSE_MS * 2 ** round));
       await this.#pull(env, result);
       if ((await this.#pushAll(env, result)) === 'done') break;
     }
