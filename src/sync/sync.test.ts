@@ -102,13 +102,17 @@ describe('sync: TaskChampion cases', () => {
     const title = (value: string, timestamp: number) =>
       ({ type: 'update', collection: 'tasks', id: 't', property: 'title', value, timestamp }) as const;
     const syncEvents = (list: ReplicaChangeEvent[]) => list.filter((e) => e.source === 'sync');
+    /** A sets the title at `at`, B a second later, neither synced; the events so far are cleared. */
+    const concurrentTitles = async (at: number, fromA: string, fromB: string) => {
+      ca.set(at);
+      cb.set(at + 1_000);
+      await a.update('tasks', 't', { title: fromA });
+      await b.update('tasks', 't', { title: fromB });
+      events.a.length = events.b.length = 0;
+    };
 
     // B's later update beats A's, which reached the chain first: B rebases and wins.
-    ca.set(4_000);
-    cb.set(5_000);
-    await a.update('tasks', 't', { title: 'from a (earlier)' });
-    await b.update('tasks', 't', { title: 'from b (later)' });
-    events.a.length = events.b.length = 0;
+    await concurrentTitles(4_000, 'from a (earlier)', 'from b (later)');
     const ra = await a.sync();
     const rb = await b.sync();
     expect([ra.dropped, ra.overridden]).toEqual([[], []]);
@@ -123,11 +127,7 @@ describe('sync: TaskChampion cases', () => {
     for (const r of [a, b]) expect(await r.get('tasks', 't')).toEqual({ title: 'from b (later)' });
 
     // The other way round: B's later update reaches the chain first; A rebases and loses.
-    ca.set(6_000);
-    cb.set(7_000);
-    await a.update('tasks', 't', { title: 'again from a (earlier)' });
-    await b.update('tasks', 't', { title: 'again from b (later)' });
-    events.a.length = events.b.length = 0;
+    await concurrentTitles(6_000, 'again from a (earlier)', 'again from b (later)');
     const rb3 = await b.sync();
     const ra3 = await a.sync();
     expect([rb3.dropped, rb3.overridden]).toEqual([[], []]);
