@@ -16,6 +16,7 @@ import {
   decodeRecord,
   encodePack,
   PACK_SIZE,
+  packCommits,
   packFirst,
   packName,
   planFetch,
@@ -194,7 +195,7 @@ export class RemoteStorage implements Storage {
    */
   async #packCommitted(clientId: Uuid, first: number): Promise<void> {
     const records = await mapLimit(
-      Array.from({ length: PACK_SIZE }, (_, i) => first + i),
+      packCommits(first),
       this.#concurrency,
       async (n) => this.#recent.get(`${clientId}/${n}`) ?? (await this.#readRecord(clientId, n)),
     );
@@ -237,13 +238,13 @@ export class RemoteStorage implements Storage {
     if (missingPacks.length > 0) {
       // Mostly wanted anyway: fetch the pack's other few commits too, so it can be written.
       const fetch = (first: number) => {
-        const all = Array.from({ length: PACK_SIZE }, (_, i) => first + i).filter((n) => !cache.has(n));
+        const all = packCommits(first).filter((n) => !cache.has(n));
         const need = wanted(first);
         return all.length - need.length <= PACK_SIZE / 4 ? all : need;
       };
       await mapLimit(missingPacks.flatMap(fetch), this.#concurrency, readRecord);
       for (const first of missingPacks) {
-        const records = Array.from({ length: PACK_SIZE }, (_, i) => cache.get(first + i));
+        const records = packCommits(first).map((n) => cache.get(n));
         if (records.every((r) => r !== undefined)) {
           await this.#writePack(clientId, first, records).catch(() => undefined);
         }

@@ -67,6 +67,11 @@ export function packFirst(n: number): number {
   return Math.floor((n - 1) / PACK_SIZE) * PACK_SIZE + 1;
 }
 
+/** The commit numbers of pack `first`, in order. */
+export function packCommits(first: number): number[] {
+  return Array.from({ length: PACK_SIZE }, (_, i) => first + i);
+}
+
 /** A commit `n` whose pack it completes: its committer writes that pack. */
 export function completesPack(n: number): boolean {
   return n % PACK_SIZE === 0;

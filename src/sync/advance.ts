@@ -83,15 +83,14 @@ export async function advanceBase(
   const keys = [...affected];
   const refs = keys.map(parseObjectKey);
   const shadows = await store.getShadowsOf(refs);
-  // The working copies are needed where there is no shadow (an object no pending operation
-  // touches: its base state is its working copy) and, when other replicas' operations arrive, to
-  // tell what changed. Our own versions alone touch only objects that have shadows.
-  const unshadowed = foreign ? refs : refs.filter((_, i) => shadows[i] === undefined);
-  const read = await store.getObjects(unshadowed);
-  const working = foreign ? read : fill(refs, shadows, read);
-  const current: Objects = new Map(keys.map((k, i) => [k, working[i] ?? null]));
+  // Working copies are read where there is no shadow (an object no pending operation touches: its
+  // base state is its working copy) and, when other replicas' operations arrive, for every object,
+  // to tell what changed. Our own versions alone touch only objects that have shadows.
+  const readKeys = foreign ? keys : keys.filter((_, i) => shadows[i] === undefined);
+  const read = await store.getObjects(readKeys.map(parseObjectKey));
+  const current: Objects = new Map(readKeys.map((k, i) => [k, read[i] ?? null]));
   const base: Objects = new Map(
-    keys.map((k, i) => [k, shadows[i] ? (shadows[i]?.properties ?? null) : (working[i] ?? null)]),
+    keys.map((k, i) => [k, shadows[i] ? (shadows[i]?.properties ?? null) : (current.get(k) ?? null)]),
   );
 
   let pending = loaded;
@@ -185,19 +184,6 @@ export async function resetBase(
 /** The new state after moving the base to `versionId` at `height`. */
 export function movedTo(versionId: Uuid, height: number): (state: ReplicaState) => ReplicaState {
   return (state) => ({ ...state, baseVersionId: versionId, baseHeight: height, inFlight: null });
-}
-
-/**
- * The working copies of `refs` where they were read (`read` holds those without a shadow, in
- * order), `null` elsewhere; only read where a shadow is missing.
- */
-function fill(
-  refs: readonly ObjectRef[],
-  shadows: readonly (ShadowObject | undefined)[],
-  read: readonly (Properties | null)[],
-): (Properties | null)[] {
-  let next = 0;
-  return refs.map((_, i) => (shadows[i] === undefined ? (read[next++] ?? null) : null));
 }
 
 function apply(objects: Objects, op: Operation): void {

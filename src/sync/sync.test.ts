@@ -9,6 +9,7 @@ import { DeterminateRemoteError } from '../contracts/errors.js';
 import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { MemoryReplicaStore } from './memory-replica-store.js';
+import type { JsonValue } from './operations.js';
 import { Replica, type ReplicaChangeEvent, type ReplicaOptions } from './replica.js';
 import { controlledChains, FaultyStorage } from './test-support.js';
 
@@ -22,6 +23,24 @@ function clock(start = 1_000) {
 async function open(storage: Storage, clientId: Uuid, extra: Partial<ReplicaOptions> = {}) {
   const store = new MemoryReplicaStore();
   return { store, replica: await Replica.open({ store, storage, clientId, ...extra }) };
+}
+
+/**
+ * Replicas of a new chain named `names`, each on its own clock, all synced (in that order) past the
+ * object `tasks/t` that the first created with `properties`.
+ */
+async function clockedReplicas<N extends string>(names: readonly N[], properties: Record<string, JsonValue>) {
+  const storage = new MemoryStorage();
+  const client = crypto.randomUUID();
+  const replicas = {} as Record<N, Replica>;
+  const clocks = {} as Record<N, ReturnType<typeof clock>>;
+  for (const name of names) {
+    clocks[name] = clock();
+    replicas[name] = (await open(storage, client, { clock: clocks[name] })).replica;
+  }
+  await replicas[names[0]!].create('tasks', 't', properties);
+  for (const name of names) await replicas[name].sync();
+  return { replicas, clocks };
 }
 
 async function dump(r: Replica, collection = 'tasks') {
@@ -51,15 +70,10 @@ describe('sync: TaskChampion cases', () => {
   });
 
   it('conflicting updates: the later timestamp wins on both replicas, a tie goes to the chain', async () => {
-    const storage = new MemoryStorage();
-    const client = crypto.randomUUID();
-    const ca = clock();
-    const cb = clock();
-    const { replica: a } = await open(storage, client, { clock: ca });
-    const { replica: b } = await open(storage, client, { clock: cb });
-    await a.create('tasks', 't', { title: 'x', prio: 'L' });
-    await a.sync();
-    await b.sync();
+    const {
+      replicas: { a, b },
+      clocks: { a: ca, b: cb },
+    } = await clockedReplicas(['a', 'b'], { title: 'x', prio: 'L' });
 
     ca.set(5_000);
     cb.set(4_000);
@@ -87,15 +101,10 @@ describe('sync: TaskChampion cases', () => {
   });
 
   it('a conflict is reported on the side that rebases: overridden when it wins, dropped when it loses', async () => {
-    const storage = new MemoryStorage();
-    const client = crypto.randomUUID();
-    const ca = clock();
-    const cb = clock();
-    const { replica: a } = await open(storage, client, { clock: ca });
-    const { replica: b } = await open(storage, client, { clock: cb });
-    await a.create('tasks', 't', { title: 'x' });
-    await a.sync();
-    await b.sync();
+    const {
+      replicas: { a, b },
+      clocks: { a: ca, b: cb },
+    } = await clockedReplicas(['a', 'b'], { title: 'x' });
     const events = { a: [] as ReplicaChangeEvent[], b: [] as ReplicaChangeEvent[] };
     a.subscribe((e) => events.a.push(e));
     b.subscribe((e) => events.b.push(e));
@@ -146,16 +155,10 @@ describe('sync: TaskChampion cases', () => {
   });
 
   it('an update that beats one version but loses to a later one in the same pull overrode nothing', async () => {
-    const storage = new MemoryStorage();
-    const client = crypto.randomUUID();
-    const [ca, cb, cc] = [clock(), clock(), clock()];
-    const { replica: a } = await open(storage, client, { clock: ca });
-    const { replica: b } = await open(storage, client, { clock: cb });
-    const { replica: c } = await open(storage, client, { clock: cc });
-    await a.create('tasks', 't', { title: 'x' });
-    await a.sync();
-    await b.sync();
-    await c.sync();
+    const {
+      replicas: { a, b, c },
+      clocks: { a: ca, b: cb, c: cc },
+    } = await clockedReplicas(['a', 'b', 'c'], { title: 'x' });
     ca.set(4_000);
     cb.set(5_000);
     cc.set(6_000);

@@ -127,6 +127,31 @@ function landedUpTo(push: InFlightPush, landed: number): InFlightPush | null {
   return { parentVersionId: parent ?? push.parentVersionId, versions: push.versions.slice(landed) };
 }
 
+/**
+ * A push in flight from a base at `baseHeight`, against the snapshot replacing that base: the
+ * operations of its versions the snapshot already holds (`included`), and the versions that may
+ * still land after it (`keep`, recognised when pulled).
+ */
+async function splitAtSnapshot(
+  push: InFlightPush,
+  baseHeight: number,
+  snapshot: { readonly versionId: Uuid; readonly height: number },
+  inChain: (versionId: Uuid) => Promise<boolean>,
+): Promise<{ included: number; keep: InFlightPush | null }> {
+  let included = 0;
+  for (const [j, version] of push.versions.entries()) {
+    if (!(await inChain(version.versionId))) {
+      // Not (yet) in the chain: it can still land only if its parent is the snapshot's version.
+      const parentIsSnapshot = j > 0 && push.versions[j - 1]?.versionId === snapshot.versionId;
+      return { included, keep: parentIsSnapshot ? landedUpTo(push, j) : null };
+    }
+    // Pulled after the snapshot, and recognised then.
+    if (baseHeight + 1 + j > snapshot.height) return { included, keep: landedUpTo(push, j) };
+    included += version.count;
+  }
+  return { included, keep: null };
+}
+
 /** Whether `push` still carries exactly the head of the queue `pending`. */
 function heads(push: InFlightPush, pending: readonly PendingOperation[]): boolean {
   let offset = 0;
@@ -342,10 +367,11 @@ export class SyncEngine {
       const moved = movedTo(last, height + versions.length);
       const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
       await store.commit(advance.write);
-      steps.forEach((step, i) => {
-        if (step.kind === 'own') {
+      versions.forEach((version, i) => {
+        const step = steps[i];
+        if (step?.kind === 'own') {
           result.pushedVersions++;
-          result.pushedVersionIds.push(versions[i]?.versionId ?? '');
+          result.pushedVersionIds.push(version.versionId);
           result.pushedOperations += step.count;
         } else result.pulledVersions++;
       });
@@ -376,22 +402,11 @@ export class SyncEngine {
    */
   async #recover(txn: StorageTxn, snapshot: SnapshotContent): Promise<void> {
     const state = await this.#host.store.readState();
-    const push = state.inFlight;
-    let included = 0;
-    let keep: InFlightPush | null = null;
-    for (const [j, version] of (push?.versions ?? []).entries()) {
-      if (!push) break;
-      if (!(await txn.getVersion(version.versionId))) {
-        // Not (yet) in the chain: it can still land only if its parent is the snapshot's version.
-        if (j > 0 && push.versions[j - 1]?.versionId === snapshot.versionId) keep = landedUpTo(push, j);
-        break;
-      }
-      if (state.baseHeight + 1 + j > snapshot.height) {
-        keep = landedUpTo(push, j); // pulled after the snapshot, and recognised then
-        break;
-      }
-      included += version.count;
-    }
+    const { included, keep } = state.inFlight
+      ? await splitAtSnapshot(state.inFlight, state.baseHeight, snapshot, async (id) =>
+          Boolean(await txn.getVersion(id)),
+        )
+      : { included: 0, keep: null };
     await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, included, keep);
   }
 

@@ -167,7 +167,7 @@ function compareRefs(a: ObjectRef, b: ObjectRef): number {
  * `seqs` as runs of consecutive integers, `[first, last]`: a push removes a prefix of the queue,
  * which one ranged delete does in a single request instead of one per operation.
  */
-export function runs(seqs: readonly number[]): Array<[number, number]> {
+function runs(seqs: readonly number[]): Array<[number, number]> {
   const sorted = [...seqs].sort((a, b) => a - b);
   const out: Array<[number, number]> = [];
   for (const seq of sorted) {
