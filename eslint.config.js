@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // Tests assert presence with expect() first; a non-null assertion after it is the idiom.
-    files: ['**/*.test.ts', 'src/testing/**', 'e2e/**', 'bench/**'],
+    files: ['**/*.test.ts', 'src/testing/**', 'src/test-support/**', 'e2e/**', 'bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {

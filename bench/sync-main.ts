@@ -5,14 +5,15 @@
  * syncing through RemoteStorage over HttpRemoteBackend to the reference server that bench/run.mjs
  * started on 127.0.0.1 (its URL comes in `?server=`).
  */
+import type { Change } from '../src/contracts/replica.js';
 import type { Storage, StorageTxn } from '../src/contracts/storage.js';
 import { connectRemote } from '../src/remote/http/connect.js';
 import type { FetchLike } from '../src/remote/http/options.js';
 import { RemoteStorage } from '../src/remote/remote-storage.js';
-import { MemoryReplicaStore } from '../src/sync/memory-replica-store.js';
-import { Replica, type Change, type ReplicaOptions } from '../src/sync/replica.js';
+import { MemoryReplicaStore } from '../src/memory/memory-replica-store.js';
+import { Replica, type ReplicaOptions } from '../src/sync/replica.js';
 import { IdbConnection } from '../worker/idb/connection.js';
-import { IdbReplicaStore } from '../worker/replica/idb-replica-store.js';
+import { IdbReplicaStore } from '../worker/idb/idb-replica-store.js';
 import { openDB } from 'idb';
 
 export interface SyncBenchRow {

@@ -4,9 +4,9 @@
  * off its base, so pulls (the local row catching up), rebases (the pending branch moving to the new
  * base) and pushes (the branch becoming a version on top) can be seen.
  */
+import type { ReplicaInspection } from '../src/contracts/replica.js';
 import type { Uuid } from '../src/contracts/storage.js';
-import type { ReplicaInspection } from '../src/client/open-replica.js';
-import { openRemote, type RemoteConfig } from '../worker/replica/remote-config.js';
+import { openRemote, type RemoteConfig } from '../src/remote/remote-config.js';
 
 const NIL: Uuid = '00000000-0000-0000-0000-000000000000';
 const SVG = 'http://www.w3.org/2000/svg';

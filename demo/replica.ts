@@ -4,8 +4,8 @@
  * default the reference server `npm run demo` started), `set` (the data set: its remote prefix and
  * client id), `secret` (optional encryption secret).
  */
-import { openReplica, type ReplicaClient, type ReplicaStatus } from '../src/client/open-replica.js';
-import type { Operation } from '../src/sync/operations.js';
+import type { Operation, ReplicaStatus } from '../src/contracts/replica.js';
+import { openReplica, type ReplicaClient } from '../src/client/open-replica.js';
 import { MutationObserver, QueryClient, QueryObserver } from '@tanstack/query-core';
 import {
   bindQueryClient,
@@ -15,7 +15,7 @@ import {
   type CollectionItem,
   type ReplicaMutations,
 } from '../src/query/index.js';
-import type { RemoteConfig } from '../worker/replica/remote-config.js';
+import type { RemoteConfig } from '../src/remote/remote-config.js';
 import { Authors, drawChain, RemoteChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
 

@@ -1,9 +1,9 @@
+import type { BatchCasKv, KvOp, KvOpResult } from '../contracts/cas-kv.js';
 import { proxy } from 'comlink';
 import type { KvChange, KvEntry, KvItem, KvWatcher, VersionToken } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { KvWatchHub } from '../core/kv-watch.js';
 import { assertPrefix } from '../core/validate.js';
-import type { BatchCasKv, KvOp, KvOpResult } from '../../worker/idb/idb-cas-kv.js';
 import type { WorkerLink } from './worker-link.js';
 
 /**

@@ -1,10 +1,10 @@
-import { afterEach } from 'vitest';
 import {
   blobStorageConformance,
   casKvConformance,
   consensusConformance,
   storageConformance,
-} from '../testing/index.js';
+} from '../testing/conformance/index.js';
+import { afterEach } from 'vitest';
 import { openStore, type ChainsyncStore } from './index.js';
 
 // The conformance suites through the whole browser stack: main thread → comlink → module worker

@@ -10,20 +10,7 @@ export {
   type OpenStoreOptions,
 } from './open-store.js';
 export { ClientBlobReader, ClientBlobStorage, type BrowserGarbageOptions } from './client-blob-storage.js';
-export type { BatchCasKv, KvOp, KvOpResult } from '../../worker/idb/idb-cas-kv.js';
 export { requestPersistence } from './persistence.js';
 export { LeaderElection } from '../../worker/multitab/leader.js';
-export {
-  openReplica,
-  type OpenReplicaOptions,
-  type ReplicaClient,
-  type ReplicaChange,
-  type ReplicaEvent,
-  type ReplicaInspection,
-  type ReplicaStatus,
-  type SyncProgress,
-  type RemoteConfig,
-  type HttpRemoteConfig,
-  type S3RemoteConfig,
-  type SyncSchedule,
-} from './open-replica.js';
+export { openReplica, type OpenReplicaOptions, type ReplicaClient } from './open-replica.js';
+export type { SyncSchedule } from '../core/sync-scheduler.js';

@@ -1,22 +1,24 @@
+import type {
+  BlobRef,
+  ObservableReplica,
+  Properties,
+  ReplicaChange,
+  ReplicaEvent,
+  ReplicaInspection,
+  ReplicaStatus,
+  StoredObject,
+  SyncProgress,
+  SyncResult,
+} from '../contracts/replica.js';
 import { proxy, transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../contracts/blob-storage.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { InvalidArgumentError, WorkerTerminatedError } from '../contracts/errors.js';
 import { assertBytes, assertContentId, assertKey } from '../core/validate.js';
-import { isBlobRef, type BlobRef } from '../sync/blob-ref.js';
-import type { JsonValue, Properties } from '../sync/operations.js';
-import type { Change } from '../sync/replica.js';
-import type { StoredObject } from '../sync/replica-store.js';
-import type { SyncResult } from '../sync/sync.js';
-import type { HostedReplicaOptions, ReplicaInspection } from '../../worker/replica/replica-host.js';
-import type { ReplicaEvent, ReplicaStatus } from '../../worker/replica/replica-channel.js';
-import type { SyncProgress } from '../../worker/replica/progress-storage.js';
+import { isBlobRef } from '../sync/blob-ref.js';
+import type { HostedReplicaOptions } from '../../worker/replica/replica-host.js';
 import { defaultWorker } from './open-store.js';
 import { WorkerLink } from './worker-link.js';
-
-export type { ReplicaEvent, ReplicaInspection, ReplicaStatus, SyncProgress };
-export type { RemoteConfig, HttpRemoteConfig, S3RemoteConfig } from '../../worker/replica/remote-config.js';
-export type { SyncSchedule } from '../../worker/replica/sync-scheduler.js';
 
 /** Options of {@link openReplica}. */
 export interface OpenReplicaOptions extends HostedReplicaOptions {
@@ -26,24 +28,9 @@ export interface OpenReplicaOptions extends HostedReplicaOptions {
   readonly worker?: () => Worker;
 }
 
-/**
- * A change event as subscribers receive it. Pulled changes (`source: 'sync'`) also say how
- * conflicts went for this replica: `dropped` lists its operations that lost and were discarded,
- * `overridden` the other replicas' operations that one of its operations beat (in chain order).
- */
-export type ReplicaChange = Extract<ReplicaEvent, { type: 'change' }>;
-
 /** A replica of a synced data set, run in a worker; every call is one message to it. */
-export interface ReplicaClient {
+export interface ReplicaClient extends ObservableReplica {
   readonly name: string;
-  create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void>;
-  update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void>;
-  /** Returns whether the object existed. */
-  delete(collection: string, id: string): Promise<boolean>;
-  /** Several changes, all or nothing, in one local commit. */
-  change(changes: readonly Change[]): Promise<void>;
-  get(collection: string, id: string): Promise<Properties | null>;
-  list(collection: string): Promise<StoredObject[]>;
   /**
    * Stores `data` as a blob (in the store's IndexedDB, uploaded by the sync before the first version
    * that references it) and returns its reference: put that in a property, e.g.

@@ -1,8 +1,8 @@
+import type { BatchCasKv } from '../contracts/cas-kv.js';
 import type { Consensus } from '../contracts/consensus.js';
 import type { Storage } from '../contracts/storage.js';
 import { WorkerTerminatedError } from '../contracts/errors.js';
 import { assertKey } from '../core/validate.js';
-import type { BatchCasKv } from '../../worker/idb/idb-cas-kv.js';
 import { ClientBlobStorage } from './client-blob-storage.js';
 import { ClientCasKv } from './client-cas-kv.js';
 import { ClientConsensus } from './client-consensus.js';

@@ -1,17 +1,10 @@
+import type { BlobRef, ReplicaChange, ReplicaStatus, SyncProgress } from '../contracts/replica.js';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { AlreadyExistsError } from '../contracts/errors.js';
 import { contentIdOf } from '../core/content-id.js';
-import type { BlobRef } from '../sync/blob-ref.js';
 import { rejectsWith } from '../testing/conformance/support.js';
 import { defaultWorker } from './open-store.js';
-import {
-  openReplica,
-  type OpenReplicaOptions,
-  type ReplicaChange,
-  type ReplicaClient,
-  type ReplicaStatus,
-  type SyncProgress,
-} from './open-replica.js';
+import { openReplica, type OpenReplicaOptions, type ReplicaClient } from './open-replica.js';
 
 // Workers stand in for tabs (same store name) and for devices (different store names); they sync
 // through the reference server the globalSetup started on 127.0.0.1.

@@ -72,3 +72,28 @@ export interface KvWriter {
 
 /** Compare-and-swap key/value store: the reader plus the seed's writer. */
 export interface CasKv extends CasKvReader, KvWriter {}
+
+/** One write of a {@link BatchCasKv.batch}. */
+export type KvOp =
+  | { readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
+  | { readonly op: 'create'; readonly key: string; readonly value: Uint8Array }
+  | {
+      readonly op: 'update';
+      readonly key: string;
+      readonly value: Uint8Array;
+      readonly expected: VersionToken;
+    }
+  | { readonly op: 'delete'; readonly key: string }
+  | { readonly op: 'deleteWithVersion'; readonly key: string; readonly expected: VersionToken };
+
+/** What each {@link KvOp} returns: a new version for writes, "was a value live" for deletes. */
+export type KvOpResult = VersionToken | boolean;
+
+/** A CasKv that can commit many writes in one transaction. */
+export interface BatchCasKv extends CasKv {
+  /**
+   * Applies `ops` in order, atomically: all of them commit in one IndexedDB transaction, or (if
+   * any fails, e.g. a RevisionMismatchError) none does. Returns each op's result.
+   */
+  batch(ops: readonly KvOp[]): Promise<KvOpResult[]>;
+}

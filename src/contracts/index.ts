@@ -5,3 +5,5 @@ export * from './consensus.js';
 export * from './storage.js';
 export * from './blob-storage.js';
 export * from './remote-backend.js';
+export * from './replica.js';
+export * from './replica-store.js';

@@ -4,7 +4,7 @@ import {
   casKvConformance,
   consensusConformance,
   storageConformance,
-} from '../testing/index.js';
+} from '../testing/conformance/index.js';
 import {
   MemoryBlobStorage,
   MemoryCasKv,

@@ -12,7 +12,7 @@ import { chainsyncKeys } from './keys.js';
 import { replicaMutations } from './mutations.js';
 import { replicaQueries } from './options.js';
 import type { QueryableReplica } from './replica.js';
-import { openReplicas, until, watch } from './test-helpers.js';
+import { openReplicas, until, watch } from '../test-support/query-helpers.js';
 
 interface Task {
   title: string;

@@ -3,36 +3,9 @@
  * optional peer dependency, and the core entry's import graph never reaching it.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Every module specifier a file imports or re-exports (static and dynamic). */
-function specifiers(file: string): string[] {
-  const source = readFileSync(file, 'utf8');
-  const found = [...source.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map(
-    (m) => m[1]!,
-  );
-  return found;
-}
-
-/** The packages reachable from `entry` through relative imports. */
-function packagesReachableFrom(entry: string): Set<string> {
-  const seen = new Set<string>();
-  const packages = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const spec of specifiers(file)) {
-      if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
-      else packages.add(spec);
-    }
-  };
-  visit(entry);
-  return packages;
-}
+import { packagesReachableFrom, repoRoot as root } from '../test-support/imports.js';
 
 describe('chainsync/query packaging', () => {
   it('the core entry does not pull in @tanstack/query-core; the query entry does', () => {

@@ -1,62 +1,47 @@
 /**
- * What `chainsync/query` needs from a replica, as a small structural interface: the engine's
- * `Replica` satisfies it today, and the worker-hosted client will implement the same shape. Nothing
- * here imports the engine, so the query layer depends on no engine internals.
+ * What `chainsync/query` needs from a replica: a slice of the replica contract
+ * ({@link ReplicaApi}), which the engine's `Replica` and the worker-hosted `ReplicaClient` both
+ * implement. The `Query*` names are the contract's own types, kept for code written against them.
  */
+import type {
+  Change,
+  ChangeSource,
+  JsonValue,
+  ObjectRef,
+  Properties,
+  ReplicaApi,
+  ReplicaChangeEvent,
+  StoredObject,
+} from '../contracts/replica.js';
 
 /** A JSON value: what an object property may hold. */
-export type QueryJsonValue =
-  null | boolean | number | string | QueryJsonValue[] | { [key: string]: QueryJsonValue };
+export type QueryJsonValue = JsonValue;
 
 /** An object's properties, as the replica stores them. */
-export type QueryProperties = Readonly<Record<string, QueryJsonValue>>;
+export type QueryProperties = Properties;
 
 /** Names one object of the replica. */
-export interface QueryObjectRef {
-  readonly collection: string;
-  readonly id: string;
-}
+export type QueryObjectRef = ObjectRef;
 
 /** One object of a collection, as `list` returns it. */
-export interface QueryStoredObject extends QueryObjectRef {
-  readonly properties: QueryProperties;
-}
+export type QueryStoredObject = StoredObject;
 
 /** One local change, as the replica's `change` takes it. */
-export type QueryReplicaChange =
-  | {
-      readonly type: 'create';
-      readonly collection: string;
-      readonly id: string;
-      readonly properties?: Record<string, QueryJsonValue>;
-    }
-  | {
-      readonly type: 'update';
-      readonly collection: string;
-      readonly id: string;
-      readonly properties: Record<string, QueryJsonValue | undefined>;
-    }
-  | { readonly type: 'delete'; readonly collection: string; readonly id: string };
+export type QueryReplicaChange = Change;
 
 /**
- * Which data changed, and why: a write of this tab (`local`), data a sync pulled or rebased
- * (`sync`), or a write another tab announced (`remote-tab` through `shareChangesAcrossTabs`,
- * `tab` from a replica that shares its tabs' writes itself, as `openReplica`'s does). `objects:
- * 'all'` means the whole data set may have changed (a snapshot replaced it).
+ * Which data changed, and why: a {@link ChangeSource} of the replica, or `remote-tab` for a write
+ * another tab announced through `shareChangesAcrossTabs`. `objects: 'all'` means the whole data
+ * set may have changed (a snapshot replaced it).
  */
-export interface QueryChangeEvent {
-  readonly source: 'local' | 'sync' | 'tab' | 'remote-tab';
-  readonly objects: readonly QueryObjectRef[] | 'all';
+export interface QueryChangeEvent extends Pick<ReplicaChangeEvent, 'objects'> {
+  readonly source: ChangeSource | 'remote-tab';
 }
 
 /** The replica, as `chainsync/query` uses it. Every method is promise-based (it may be remote). */
-export interface QueryableReplica {
-  /** The object's properties, or `null` if it does not exist. */
-  get(collection: string, id: string): Promise<QueryProperties | null>;
+export interface QueryableReplica extends Pick<ReplicaApi, 'get' | 'change'> {
   /** Every object of `collection`, ordered by id. */
-  list(collection: string): Promise<readonly QueryStoredObject[]>;
-  /** Applies `changes` in order, all or nothing, as one local commit. */
-  change(changes: readonly QueryReplicaChange[]): Promise<void>;
+  list(collection: string): Promise<readonly StoredObject[]>;
   /** Calls `listener` after every change to the data; returns the unsubscribe function. */
   subscribe(listener: (event: QueryChangeEvent) => void): () => void;
   /** Reconciles with the remote chain. */

@@ -11,7 +11,7 @@ import { driveSync, type SyncDriver } from './sync-driver.js';
 import { bindQueryClient } from './binding.js';
 import { defineCollection } from './collection.js';
 import { replicaQueries } from './options.js';
-import { countingReplica, openReplicas, until, watch } from './test-helpers.js';
+import { countingReplica, openReplicas, until, watch } from '../test-support/query-helpers.js';
 
 let driver: SyncDriver | null = null;
 

@@ -5,13 +5,13 @@
  */
 import { QueryClient } from '@tanstack/query-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryReplicaStore } from '../sync/memory-replica-store.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
 import { bindQueryClient } from './binding.js';
 import { defineCollection } from './collection.js';
 import { replicaQueries } from './options.js';
 import { shareChangesAcrossTabs } from './tab-feed.js';
-import { until, watch } from './test-helpers.js';
+import { until, watch } from '../test-support/query-helpers.js';
 
 const tasks = defineCollection<{ title: string }>('tasks');
 const cleanup: (() => void)[] = [];

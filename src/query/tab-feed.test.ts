@@ -8,14 +8,14 @@ import { MutationObserver, QueryClient } from '@tanstack/query-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
-import { MemoryReplicaStore } from '../sync/memory-replica-store.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
 import { bindQueryClient } from './binding.js';
 import { defineCollection } from './collection.js';
 import { replicaMutations } from './mutations.js';
 import { replicaQueries } from './options.js';
 import { shareChangesAcrossTabs, type TabSharedReplica } from './tab-feed.js';
-import { until, watch } from './test-helpers.js';
+import { until, watch } from '../test-support/query-helpers.js';
 
 interface Task {
   title: string;

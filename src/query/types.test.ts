@@ -10,7 +10,7 @@ import { bindQueryClient } from './binding.js';
 import { defineCollection, type CollectionData, type CollectionItem } from './collection.js';
 import { replicaMutations, type CreateVariables } from './mutations.js';
 import { replicaQueries } from './options.js';
-import { openReplicas, until } from './test-helpers.js';
+import { openReplicas, until } from '../test-support/query-helpers.js';
 
 interface Task {
   title: string;

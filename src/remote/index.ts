@@ -7,4 +7,12 @@ export { RemoteConsensus, type RemoteConsensusOptions } from './remote-consensus
 export { RemoteStorage, type RemoteStorageOptions } from './remote-storage.js';
 export { RemoteBlobs, type RemoteBlobsOptions } from './remote-blobs.js';
 export type { RetryOptions } from './remote-io.js';
+export {
+  openRemote,
+  remoteDataSet,
+  type RemoteConfig,
+  type HttpRemoteConfig,
+  type S3RemoteConfig,
+  type ReplicaRemote,
+} from './remote-config.js';
 export * from './http/index.js';

@@ -1,5 +1,5 @@
+import { casKvConformance, consensusConformance, storageConformance } from '../testing/conformance/index.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
-import { casKvConformance, consensusConformance, storageConformance } from '../testing/index.js';
 import { RemoteConsensus } from './remote-consensus.js';
 import { RemoteStorage } from './remote-storage.js';
 import { FaultyBackend } from '../testing/faulty-backend.js';

@@ -3,10 +3,10 @@
  * fetch: the same conformance suites as over memory, on real Request/Response/Headers, in Node
  * and in Chromium.
  */
+import { casKvConformance, consensusConformance, storageConformance } from '../testing/conformance/index.js';
 import { describe, expect, it } from 'vitest';
 import { NIL_UUID } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
-import { casKvConformance, consensusConformance, storageConformance } from '../testing/index.js';
 import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
 import { HttpRemoteBackend } from './http/http-backend.js';
 import { RemoteCasKv } from './remote-cas-kv.js';

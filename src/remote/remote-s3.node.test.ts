@@ -4,11 +4,16 @@
  * quirks its probe measures (unquoted If-Match, MD5 ETags, DELETE ignoring If-Match, 500 on a lost
  * race). Nothing here names the server: the adaptations come from the probe.
  */
+import { casKvConformance, consensusConformance, storageConformance } from '../testing/conformance/index.js';
 import { afterAll, beforeAll, describe, it, vi } from 'vitest';
-import { casKvConformance, consensusConformance, storageConformance } from '../testing/index.js';
 import { connectRemote } from './http/connect.js';
 import type { HttpRemoteBackend } from './http/http-backend.js';
-import { CEPH_CREDENTIALS, requireCeph, startCeph, type RunningServer } from './http/interop/servers.js';
+import {
+  CEPH_CREDENTIALS,
+  requireCeph,
+  startCeph,
+  type RunningServer,
+} from '../test-support/interop-servers.js';
 import { s3Fetch } from './http/s3-fetch.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteConsensus } from './remote-consensus.js';

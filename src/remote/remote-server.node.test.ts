@@ -3,17 +3,17 @@
  * HTTP server on 127.0.0.1 writing to a real directory, reached through connectRemote (which
  * probes it first).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, vi } from 'vitest';
-import { startServer, type RunningServer } from '../server/index.js';
 import {
   atomicRemoteBackendConformance,
   casKvConformance,
   consensusConformance,
   storageConformance,
-} from '../testing/index.js';
+} from '../testing/conformance/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, vi } from 'vitest';
+import { startServer, type RunningServer } from '../server/index.js';
 import { connectRemote, probeOnce } from './http/connect.js';
 import { HttpRemoteBackend } from './http/http-backend.js';
 import { RemoteCasKv } from './remote-cas-kv.js';

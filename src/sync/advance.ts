@@ -10,23 +10,16 @@
  * Work is proportional to the versions applied (plus one pass over the queue when other replicas'
  * versions arrive), never to the size of the data set.
  */
+import type { ObjectRef, Operation, Properties, StoredObject } from '../contracts/replica.js';
 import type { Uuid } from '../contracts/storage.js';
-import {
-  jsonEqual,
-  objectKey,
-  parseObjectKey,
-  type ObjectRef,
-  type Operation,
-  type Properties,
-} from './operations.js';
+import { jsonEqual, objectKey, parseObjectKey } from '../core/operations.js';
 import type {
   PendingOperation,
   ReplicaState,
   ReplicaStore,
   ReplicaWrite,
   ShadowObject,
-  StoredObject,
-} from './replica-store.js';
+} from '../contracts/replica-store.js';
 import { rebase, type Overridden } from './transform.js';
 import { applyOperation } from './working-set.js';
 

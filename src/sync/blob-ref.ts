@@ -8,26 +8,11 @@
  * key, addressed by the hash of the sealed bytes, so the server never sees the plaintext hash.
  * The reference itself travels inside an encrypted history segment.
  */
+import type { BlobRef, SealedBlob } from '../contracts/replica.js';
+import type { JsonValue } from '../contracts/replica.js';
 import type { ContentId } from '../contracts/blob-storage.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertContentId } from '../core/validate.js';
-import type { JsonValue } from './operations.js';
-
-/** How a sealed blob is found and opened (present only on encrypted replica sets). */
-export interface SealedBlob {
-  /** The remote object's name: SHA-256 of the sealed bytes. */
-  readonly remote: ContentId;
-  /** The blob's own AES-256-GCM key, base64 (it lives only inside encrypted segments). */
-  readonly key: string;
-}
-
-/** A reference to a blob, stored as a property value (or anywhere inside one). */
-export interface BlobRef {
-  readonly $blob: ContentId;
-  readonly size: number;
-  readonly type?: string;
-  readonly sealed?: SealedBlob;
-}
 
 const BASE64_KEY = /^[A-Za-z0-9+/]{43}=$/;
 

@@ -1,3 +1,4 @@
+import type { BlobRef } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
 import type { ConditionalPut, ObjectVersion } from '../contracts/remote-backend.js';
 import { ContentNotFoundError, IndeterminateRemoteError, InvalidArgumentError } from '../contracts/errors.js';
@@ -7,9 +8,9 @@ import { MemoryCasKv } from '../memory/memory-cas-kv.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { RemoteBlobs } from '../remote/remote-blobs.js';
-import { blobRef, findBlobRefs, isBlobRef, type BlobRef } from './blob-ref.js';
+import { blobRef, findBlobRefs, isBlobRef } from './blob-ref.js';
 import type { RemoteBlobStore } from './blobs.js';
-import { MemoryReplicaStore } from './memory-replica-store.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from './replica.js';
 
 /** A bucket that counts blob downloads and records every blob upload's condition. */

@@ -10,6 +10,7 @@
  * reveals the plaintext's hash. The cost: the same bytes put by two replicas are two remote objects
  * (cross-replica dedup would tell the server which users hold the same file).
  */
+import type { BlobRef, ObjectRef, Operation, Properties } from '../contracts/replica.js';
 import type { BlobStorage, ContentId, GarbageReport, LeaseId } from '../contracts/blob-storage.js';
 import {
   ChainIntegrityError,
@@ -20,9 +21,9 @@ import {
 import { utf8 } from '../core/bytes.js';
 import { contentIdOf } from '../core/content-id.js';
 import { assertBytes } from '../core/validate.js';
-import { blobRef, findBlobRefs, isBlobRef, type BlobRef } from './blob-ref.js';
+import { blobRef, findBlobRefs, isBlobRef } from './blob-ref.js';
 import { fromBase64, seal, toBase64, unseal } from './crypto.js';
-import { objectKey, type ObjectRef, type Operation, type Properties } from './operations.js';
+import { objectKey } from '../core/operations.js';
 
 /** What the replica needs from the remote blob store ({@link RemoteBlobs} has this shape). */
 export interface RemoteBlobStore {

@@ -8,18 +8,18 @@
  *
  * CHAINSYNC_PROPERTY_RUNS sets the number of schedules (default 200, the CI run).
  */
+import type { Operation, Properties, SyncResult } from '../contracts/replica.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AlreadyExistsError, NotFoundError, RemoteError } from '../contracts/errors.js';
 import { MemoryCasKv } from '../memory/memory-cas-kv.js';
-import { MemoryReplicaStore } from './memory-replica-store.js';
-import { objectKey, type Operation, type Properties } from './operations.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { objectKey } from '../core/operations.js';
 import { Replica } from './replica.js';
-import type { SyncResult } from './sync.js';
-import type { ReplicaWrite } from './replica-store.js';
+import type { ReplicaWrite } from '../contracts/replica-store.js';
 import { NIL_UUID, type Version } from '../contracts/storage.js';
 import { decodeSegment } from './segments.js';
-import { ControllableStorage, FaultyStorage } from './test-support.js';
+import { ControllableStorage, FaultyStorage } from '../test-support/controlled-storage.js';
 import { applyOperation } from './working-set.js';
 import { deriveKey } from './crypto.js';
 

@@ -1,7 +1,7 @@
 /** Cross-checks the published test vector with an independent implementation: node:crypto. */
 import { createCipheriv, pbkdf2Sync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { VECTOR } from './test-vector.js';
+import { VECTOR } from '../test-support/crypto-test-vector.js';
 
 describe('encryption test vector (node:crypto)', () => {
   it('node:crypto PBKDF2-SHA256 + AES-256-GCM produces the same sealed bytes', () => {

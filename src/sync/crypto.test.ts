@@ -9,11 +9,11 @@ import type { Storage, Uuid } from '../contracts/storage.js';
 import { fromUtf8, toHex, utf8 } from '../core/bytes.js';
 import { MemoryCasKv } from '../memory/memory-cas-kv.js';
 import { deriveKey, PBKDF2_ITERATIONS, seal, unseal } from './crypto.js';
-import { MemoryReplicaStore } from './memory-replica-store.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 import { encodeSegment } from './segments.js';
-import { controlledChains } from './test-support.js';
-import { VECTOR } from './test-vector.js';
+import { controlledChains } from '../test-support/controlled-storage.js';
+import { VECTOR } from '../test-support/crypto-test-vector.js';
 
 const hex = (h: string) => new Uint8Array(h.match(/../g)!.map((b) => parseInt(b, 16)));
 

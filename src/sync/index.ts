@@ -1,15 +1,5 @@
 /** The sync engine: replicas, operations, the sync loop, snapshots and end-to-end encryption. */
-export { Replica, type Change, type ReplicaChangeEvent, type ReplicaOptions } from './replica.js';
-export type { SyncOptions, SyncResult } from './sync.js';
-export {
-  type JsonValue,
-  type ObjectRef,
-  type Operation,
-  type CreateOperation,
-  type DeleteOperation,
-  type UpdateOperation,
-  type Properties,
-} from './operations.js';
+export { Replica, type ReplicaOptions } from './replica.js';
 export { transform, rebase } from './transform.js';
 export { applyOperation } from './working-set.js';
 export {
@@ -19,11 +9,9 @@ export {
   type ReplicaWrite,
   type PendingOperation,
   type ShadowObject,
-  type StoredObject,
   type InFlightPush,
-} from './replica-store.js';
-export { MemoryReplicaStore } from './memory-replica-store.js';
-export { blobRef, isBlobRef, findBlobRefs, type BlobRef, type SealedBlob } from './blob-ref.js';
+} from '../contracts/replica-store.js';
+export { blobRef, isBlobRef, findBlobRefs } from './blob-ref.js';
 export type { RemoteBlobStore } from './blobs.js';
 export { PBKDF2_ITERATIONS } from './crypto.js';
 export {
@@ -32,3 +20,19 @@ export {
   type SnapshotPolicy,
   type SnapshotUrgency,
 } from './snapshots.js';
+export type {
+  BlobRef,
+  Change,
+  CreateOperation,
+  DeleteOperation,
+  JsonValue,
+  ObjectRef,
+  Operation,
+  Properties,
+  ReplicaChangeEvent,
+  SealedBlob,
+  StoredObject,
+  SyncOptions,
+  SyncResult,
+  UpdateOperation,
+} from '../contracts/replica.js';

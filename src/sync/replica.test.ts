@@ -1,8 +1,9 @@
+import type { ReplicaChangeEvent } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../contracts/errors.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
-import { MemoryReplicaStore } from './memory-replica-store.js';
-import { Replica, type ReplicaChangeEvent } from './replica.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { Replica } from './replica.js';
 
 const open = (store = new MemoryReplicaStore()) => Replica.open({ store, clock: () => 7 });
 

@@ -3,13 +3,23 @@
  * set at once and are queued, in one atomic commit; {@link Replica.sync} reconciles the queue
  * with the remote chain.
  */
+import type { Change, ObservableReplica, ReplicaChangeEvent } from '../contracts/replica.js';
+import type {
+  BlobRef,
+  JsonValue,
+  ObjectRef,
+  Operation,
+  Properties,
+  StoredObject,
+  SyncOptions,
+  SyncResult,
+} from '../contracts/replica.js';
 import type { BlobStorage, ContentId, GarbageReport } from '../contracts/blob-storage.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../contracts/errors.js';
 import type { Storage, Uuid } from '../contracts/storage.js';
 import { assertCount, assertKey, assertUuid } from '../core/validate.js';
-import type { BlobRef } from './blob-ref.js';
 import { ReplicaBlobs, type RemoteBlobStore } from './blobs.js';
 import { Mutex } from './mutex.js';
 import {
@@ -19,49 +29,11 @@ import {
   copyJson,
   objectKey,
   parseObjectKey,
-  type JsonValue,
-  type ObjectRef,
-  type Operation,
-  type Properties,
-} from './operations.js';
-import type { PendingOperation, ReplicaStore, ShadowObject, StoredObject } from './replica-store.js';
+} from '../core/operations.js';
+import type { PendingOperation, ReplicaStore, ShadowObject } from '../contracts/replica-store.js';
 import type { SnapshotPolicy } from './snapshots.js';
-import { SyncEngine, type SyncOptions, type SyncResult } from './sync.js';
+import { SyncEngine } from './sync.js';
 import { applyOperation } from './working-set.js';
-
-/** One local change, as callers describe it. */
-export type Change =
-  /** Creates the object with these properties. Fails if it exists. */
-  | {
-      readonly type: 'create';
-      readonly collection: string;
-      readonly id: string;
-      readonly properties?: Record<string, JsonValue>;
-    }
-  /** Sets these properties (`undefined` removes one). Fails if the object does not exist. */
-  | {
-      readonly type: 'update';
-      readonly collection: string;
-      readonly id: string;
-      readonly properties: Record<string, JsonValue | undefined>;
-    }
-  /** Deletes the object, if it exists. */
-  | { readonly type: 'delete'; readonly collection: string; readonly id: string };
-
-/** What changed, for subscribers. */
-export interface ReplicaChangeEvent {
-  readonly source: 'local' | 'sync';
-  /** The objects whose data changed, or `'all'` after a snapshot replaced the data set. */
-  readonly objects: readonly ObjectRef[] | 'all';
-  /** Local operations that lost a conflict to the chain and were discarded (sync only). */
-  readonly dropped: readonly Operation[];
-  /**
-   * Other replicas' operations that a local operation beat, in chain order (sync only): the
-   * conflicts this replica won. The local operation stays queued; should a still later version beat
-   * it before it is pushed, a later event reports it in `dropped`.
-   */
-  readonly overridden: readonly Operation[];
-}
 
 /** Options of {@link Replica.open}. */
 export interface ReplicaOptions {
@@ -96,10 +68,10 @@ export interface ReplicaOptions {
 }
 
 /** One replica of a replicated data set. */
-export class Replica {
+export class Replica implements ObservableReplica {
   readonly #store: ReplicaStore;
   readonly #lock: Mutex;
-  readonly #listeners = new Set<(event: ReplicaChangeEvent) => void>();
+  readonly #listeners = new Set<(event: ReplicaChangeEvent<'local' | 'sync'>) => void>();
   readonly #clock: () => number;
   readonly #engine: SyncEngine | null;
   readonly #blobs: ReplicaBlobs | null;
@@ -214,7 +186,7 @@ export class Replica {
   }
 
   /** Calls `listener` after every change to the data (local writes and sync). */
-  subscribe(listener: (event: ReplicaChangeEvent) => void): Unsubscribe {
+  subscribe(listener: (event: ReplicaChangeEvent<'local' | 'sync'>) => void): Unsubscribe {
     if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -339,7 +311,7 @@ export class Replica {
     return changed;
   }
 
-  #emit(event: ReplicaChangeEvent): void {
+  #emit(event: ReplicaChangeEvent<'local' | 'sync'>): void {
     this.#blobs?.refresh(event.objects).catch(() => undefined); // logged by ReplicaBlobs
     for (const listener of this.#listeners) {
       try {

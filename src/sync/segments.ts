@@ -2,11 +2,12 @@
  * History segments: the operations of one version, with the version's place in the chain (client,
  * id, parent, height) inside the authenticated body so a reorder or splice is detected.
  */
+import type { JsonValue, Operation } from '../contracts/replica.js';
 import { ChainIntegrityError } from '../contracts/errors.js';
 import type { Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import { unwrap, wrap, type EnvelopeKey } from './envelope.js';
-import { assertOperation, type JsonValue, type Operation } from './operations.js';
+import { assertOperation } from '../core/operations.js';
 
 /** Where a version sits in its chain. */
 export interface VersionPlace {

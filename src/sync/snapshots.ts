@@ -3,12 +3,12 @@
  * replica starts from it instead of replaying the history; plus the urgency rules that decide when
  * a replica uploads one.
  */
+import type { Properties, StoredObject } from '../contracts/replica.js';
 import { ChainIntegrityError } from '../contracts/errors.js';
 import type { Snapshot, Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import { unwrap, wrap, type EnvelopeKey } from './envelope.js';
-import { assertJsonValue, assertObjectRef, type Properties } from './operations.js';
-import type { StoredObject } from './replica-store.js';
+import { assertJsonValue, assertObjectRef } from '../core/operations.js';
 
 /** The decoded content of a snapshot. */
 export interface SnapshotContent {

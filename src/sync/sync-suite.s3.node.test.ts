@@ -13,12 +13,12 @@ import {
   requireCeph,
   startCeph,
   type RunningServer,
-} from '../remote/http/interop/servers.js';
+} from '../test-support/interop-servers.js';
 import { s3Fetch } from '../remote/http/s3-fetch.js';
-import { controlChainsOnRemote, remoteSlot } from './remote-suite-support.js';
+import { controlChainsOnRemote, remoteSlot } from '../test-support/remote-sync-suite.js';
 
 vi.mock('../memory/memory-storage.js', async () => ({
-  MemoryStorage: (await import('./remote-suite-support.js')).SlotRemoteStorage,
+  MemoryStorage: (await import('../test-support/remote-sync-suite.js')).SlotRemoteStorage,
 }));
 
 const missing = await requireCeph();

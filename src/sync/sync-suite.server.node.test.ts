@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRemote } from '../remote/http/connect.js';
 import { startServer, type RunningServer } from '../server/index.js';
-import { controlChainsOnRemote, remoteSlot } from './remote-suite-support.js';
+import { controlChainsOnRemote, remoteSlot } from '../test-support/remote-sync-suite.js';
 
 vi.mock('../memory/memory-storage.js', async () => ({
-  MemoryStorage: (await import('./remote-suite-support.js')).SlotRemoteStorage,
+  MemoryStorage: (await import('../test-support/remote-sync-suite.js')).SlotRemoteStorage,
 }));
 
 // Real round trips on a loaded machine: give the cases room (no timing is asserted).

@@ -4,14 +4,14 @@
  * rebased), snapshot bootstrap, snapshot avoidance, pruned-base recovery, and remote faults
  * resolved without loss or duplicates.
  */
+import type { JsonValue, ReplicaChangeEvent } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
 import { DeterminateRemoteError } from '../contracts/errors.js';
 import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
-import { MemoryReplicaStore } from './memory-replica-store.js';
-import type { JsonValue } from './operations.js';
-import { Replica, type ReplicaChangeEvent, type ReplicaOptions } from './replica.js';
-import { controlledChains, FaultyStorage } from './test-support.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { Replica, type ReplicaOptions } from './replica.js';
+import { controlledChains, FaultyStorage } from '../test-support/controlled-storage.js';
 
 function clock(start = 1_000) {
   let t = start;

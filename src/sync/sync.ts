@@ -3,6 +3,8 @@
  * operations on them, push them as new versions (in batches), and repeat when another replica got
  * there first. Snapshots bootstrap fresh replicas and rescue replicas whose base was pruned.
  */
+import type { SyncOptions, SyncResult } from '../contracts/replica.js';
+import type { ObjectRef, Operation, StoredObject } from '../contracts/replica.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import {
   AlreadyExistsError,
@@ -24,15 +26,13 @@ import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
 import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS } from './crypto.js';
 import type { EnvelopeKey } from './envelope.js';
 import type { Mutex } from './mutex.js';
-import type { ObjectRef, Operation } from './operations.js';
-import { objectKey } from './operations.js';
+import { objectKey } from '../core/operations.js';
 import type {
   InFlightPush,
   PendingOperation,
   PushedVersion,
   ReplicaStore,
-  StoredObject,
-} from './replica-store.js';
+} from '../contracts/replica-store.js';
 import { decodeSegment, encodeSegment } from './segments.js';
 import {
   type SnapshotContent,
@@ -79,35 +79,6 @@ export interface SyncConfig {
   readonly testOnlyPbkdf2Iterations?: number | undefined;
   /** Runs before each version is pushed, with its operations (the replica uploads their blobs). */
   readonly beforePush?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
-}
-
-/** Options of one {@link SyncEngine.sync} call. */
-export interface SyncOptions {
-  /** Upload a snapshot only when its urgency is high (TaskChampion's `avoid_snapshots`). */
-  readonly avoidSnapshots?: boolean;
-}
-
-/** What one sync did. */
-export interface SyncResult {
-  /** Other replicas' versions applied. */
-  pulledVersions: number;
-  /** Versions this replica added to the chain. */
-  pushedVersions: number;
-  /** Their ids, in chain order (including a push from an earlier sync recognised now). */
-  pushedVersionIds: Uuid[];
-  pushedOperations: number;
-  /** Pending operations that lost a conflict (by the transform rules) and were discarded. */
-  dropped: Operation[];
-  /**
-   * Other replicas' operations that a pending operation of this replica beat (by the transform
-   * rules), in chain order: the conflicts this replica won. The pending operation stays queued and
-   * is pushed; should a still later version (of a later page, or a later sync) beat it before it
-   * lands, it is reported in `dropped` then.
-   */
-  overridden: Operation[];
-  /** How the base was replaced from a snapshot, if it was. */
-  reset: 'bootstrap' | 'recovered' | null;
-  snapshotUploaded: boolean;
 }
 
 /** The first pause after a lost race is up to twice this (ms); each further loss doubles it. */

@@ -1,5 +1,5 @@
+import type { Operation, Properties } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
-import type { Operation, Properties } from './operations.js';
 import { rebase, transform } from './transform.js';
 import { applyOperation } from './working-set.js';
 

@@ -4,7 +4,8 @@
  * `server` is the operation already in the chain; `local` is a pending operation being rebased on
  * it. A transform never rewrites an operation: each side is either kept or dropped.
  */
-import { jsonEqual, objectKey, type Operation } from './operations.js';
+import type { Operation } from '../contracts/replica.js';
+import { jsonEqual, objectKey } from '../core/operations.js';
 
 /** `[server', local']`: what remains of each operation once the other is applied first. */
 export type Transformed = readonly [server: Operation | null, local: Operation | null];

@@ -1,8 +1,8 @@
 /**
- * chainsync/testing: the conformance suites every implementation of a contract runs (Vitest), an
- * in-memory RFC 9110 object server for msw with fault injection, and a contract-level fault
- * wrapper. `vitest` and `msw` are optional peer dependencies of this subpath only.
+ * chainsync/testing: runtime test doubles that work in Node and in the browser — an in-memory
+ * RFC 9110 object server for msw with fault injection, and a contract-level fault wrapper for any
+ * `AtomicRemoteBackend`. `msw` (2.x) is an optional peer dependency of this subpath. The
+ * conformance suites, which need Vitest, are `chainsync/testing/conformance`.
  */
-export * from './conformance/index.js';
 export * from './msw/index.js';
 export { FaultyBackend, type FaultyBackendOptions } from './faulty-backend.js';

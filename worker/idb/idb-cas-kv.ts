@@ -1,8 +1,10 @@
 import type {
-  CasKv,
+  BatchCasKv,
   KvChange,
   KvEntry,
   KvItem,
+  KvOp,
+  KvOpResult,
   KvWatcher,
   VersionToken,
 } from '../../src/contracts/cas-kv.js';
@@ -17,33 +19,21 @@ import { KvWatchHub } from '../../src/core/kv-watch.js';
 import { uniqueTokens } from '../../src/core/unique.js';
 import { assertBytes, assertKey, assertPrefix, assertToken } from '../../src/core/validate.js';
 import { unwrap } from 'idb';
-import type { KvChangeFeed } from '../multitab/change-feed.js';
 import { quiet, type IdbConnection, type WriteTx } from './connection.js';
 import type { KvRecord } from './schema.js';
 
-/** One write of a {@link IdbCasKv.batch}. */
-export type KvOp =
-  | { readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
-  | { readonly op: 'create'; readonly key: string; readonly value: Uint8Array }
-  | {
-      readonly op: 'update';
-      readonly key: string;
-      readonly value: Uint8Array;
-      readonly expected: VersionToken;
-    }
-  | { readonly op: 'delete'; readonly key: string }
-  | { readonly op: 'deleteWithVersion'; readonly key: string; readonly expected: VersionToken };
-
-/** What each {@link KvOp} returns: a new version for writes, "was a value live" for deletes. */
-export type KvOpResult = VersionToken | boolean;
-
-/** A CasKv that can commit many writes in one transaction. */
-export interface BatchCasKv extends CasKv {
-  /**
-   * Applies `ops` in order, atomically: all of them commit in one IndexedDB transaction, or (if
-   * any fails, e.g. a RevisionMismatchError) none does. Returns each op's result.
-   */
-  batch(ops: readonly KvOp[]): Promise<KvOpResult[]>;
+/**
+ * Tells the instances (tabs, workers) of one store which CasKv keys changed. It carries keys, not
+ * values: a receiver that has watchers re-reads those keys from IndexedDB, so what it delivers is
+ * the committed state however late or out of order the announcement arrives, and a 10,000-write
+ * batch costs other tabs nothing when nobody watches.
+ */
+export interface KvChangeFeed {
+  /** Announces keys this instance wrote. */
+  publish(keys: Iterable<string>): void;
+  /** Receives the keys other instances wrote. */
+  subscribe(receiver: (keys: readonly string[]) => void): Unsubscribe;
+  close(): void;
 }
 
 type KvTx = WriteTx<'kv'[]>;

@@ -3,7 +3,7 @@ import {
   casKvConformance,
   consensusConformance,
   storageConformance,
-} from '../../src/testing/index.js';
+} from '../../src/testing/conformance/index.js';
 import { openIdbStore } from './index.js';
 
 // The engine on Chromium's real IndexedDB, called directly (the worker run is in src/client/).

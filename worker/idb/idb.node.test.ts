@@ -1,10 +1,10 @@
-import 'fake-indexeddb/auto';
 import {
   blobStorageConformance,
   casKvConformance,
   consensusConformance,
   storageConformance,
-} from '../../src/testing/index.js';
+} from '../../src/testing/conformance/index.js';
+import 'fake-indexeddb/auto';
 import { openIdbStore } from './index.js';
 
 /** A fresh database per case, so cases never share state. */

@@ -1,4 +1,4 @@
-import type { KvChangeFeed } from '../multitab/change-feed.js';
+import type { KvChangeFeed } from './idb-cas-kv.js';
 import { IdbConnection } from './connection.js';
 import { IdbBlobStorage } from './idb-blob-storage.js';
 import { IdbCasKv } from './idb-cas-kv.js';
@@ -6,7 +6,7 @@ import { IdbConsensus } from './idb-consensus.js';
 import { IdbStorage } from './idb-storage.js';
 
 export { IdbConnection, mapIdbError, type Durability } from './connection.js';
-export { IdbCasKv, type BatchCasKv, type KvOp, type KvOpResult } from './idb-cas-kv.js';
+export { IdbCasKv, type KvChangeFeed } from './idb-cas-kv.js';
 export { IdbConsensus } from './idb-consensus.js';
 export { IdbStorage, IdbStorageAccess } from './idb-storage.js';
 export { IdbBlobStorage, IdbBlobReader } from './idb-blob-storage.js';

@@ -3,7 +3,7 @@ import { ContentNotFoundError } from '../../src/contracts/errors.js';
 import { MemoryRemoteBackend } from '../../src/memory/memory-remote-backend.js';
 import { MemoryStorage } from '../../src/memory/memory-storage.js';
 import { RemoteBlobs } from '../../src/remote/remote-blobs.js';
-import { MemoryReplicaStore } from '../../src/sync/memory-replica-store.js';
+import { MemoryReplicaStore } from '../../src/memory/memory-replica-store.js';
 import { Replica } from '../../src/sync/replica.js';
 import { openIdbStore } from './index.js';
 

@@ -1,11 +1,7 @@
+import type { StoredObject } from '../../src/contracts/replica.js';
 import type { DBSchema, IDBPDatabase } from 'idb';
 import type { Client, Snapshot } from '../../src/contracts/storage.js';
-import type {
-  PendingOperation,
-  ReplicaState,
-  ShadowObject,
-  StoredObject,
-} from '../../src/sync/replica-store.js';
+import type { PendingOperation, ReplicaState, ShadowObject } from '../../src/contracts/replica-store.js';
 
 /** A CasKv record: an empty `value` is a tombstone. */
 export interface KvRecord {

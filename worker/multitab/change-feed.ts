@@ -1,18 +1,5 @@
 import type { Unsubscribe } from '../../src/contracts/common.js';
-
-/**
- * Tells the instances (tabs, workers) of one store which CasKv keys changed. It carries keys, not
- * values: a receiver that has watchers re-reads those keys from IndexedDB, so what it delivers is
- * the committed state however late or out of order the announcement arrives, and a 10,000-write
- * batch costs other tabs nothing when nobody watches.
- */
-export interface KvChangeFeed {
-  /** Announces keys this instance wrote. */
-  publish(keys: Iterable<string>): void;
-  /** Receives the keys other instances wrote. */
-  subscribe(receiver: (keys: readonly string[]) => void): Unsubscribe;
-  close(): void;
-}
+import type { KvChangeFeed } from '../idb/idb-cas-kv.js';
 
 /** Longest delay before other tabs hear of a change: well under a frame. */
 const FLUSH_MS = 8;

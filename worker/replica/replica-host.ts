@@ -1,3 +1,17 @@
+import type {
+  BlobRef,
+  Change,
+  JsonValue,
+  Properties,
+  ReplicaApi,
+  ReplicaChangeEvent,
+  ReplicaEvent,
+  ReplicaInspection,
+  ReplicaStatus,
+  StoredObject,
+  SyncProgress,
+  SyncResult,
+} from '../../src/contracts/replica.js';
 import { transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../../src/contracts/blob-storage.js';
 import {
@@ -9,25 +23,16 @@ import {
 } from '../../src/contracts/errors.js';
 import type { Uuid } from '../../src/contracts/storage.js';
 import { assertUuid } from '../../src/core/validate.js';
-import type { BlobRef } from '../../src/sync/blob-ref.js';
-import type { JsonValue, Properties } from '../../src/sync/operations.js';
-import { Replica, type Change, type ReplicaChangeEvent } from '../../src/sync/replica.js';
-import type { PendingOperation, ReplicaState, StoredObject } from '../../src/sync/replica-store.js';
-import type { SyncResult } from '../../src/sync/sync.js';
+import { Replica } from '../../src/sync/replica.js';
 import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
-import { assertBlobGarbageInterval, BlobCollector } from './blob-collector.js';
-import { IdbReplicaStore } from './idb-replica-store.js';
-import { ProgressStorage, type SyncProgress } from './progress-storage.js';
-import { assertRemoteConfig, openRemote, type RemoteConfig } from './remote-config.js';
-import {
-  ReplicaChannel,
-  type ChannelMessage,
-  type ReplicaEvent,
-  type ReplicaStatus,
-} from './replica-channel.js';
-import { assertSchedule, SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
+import { assertBlobGarbageInterval, BlobCollector } from '../../src/sync/blob-collector.js';
+import { IdbReplicaStore } from '../idb/idb-replica-store.js';
+import { ProgressStorage } from '../../src/sync/progress-storage.js';
+import { assertRemoteConfig, openRemote, type RemoteConfig } from '../../src/remote/remote-config.js';
+import { ReplicaChannel, type ChannelMessage } from './replica-channel.js';
+import { assertSchedule, SyncScheduler, type SyncSchedule } from '../../src/core/sync-scheduler.js';
 import { WebLockMutex } from './web-lock-mutex.js';
 
 /** Options of {@link ReplicaHost.open}: plain data, as they cross the worker boundary. */
@@ -50,12 +55,6 @@ export interface HostedReplicaOptions {
   readonly blobGarbageIntervalMs?: number;
   /** TEST ONLY: fewer PBKDF2 iterations. Never set this in an application. */
   readonly testOnlyPbkdf2Iterations?: number;
-}
-
-/** What {@link ReplicaHost.inspect} returns. */
-export interface ReplicaInspection {
-  readonly state: ReplicaState;
-  readonly pending: PendingOperation[];
 }
 
 /** The parts of the worker's store a replica lives in. */
@@ -87,7 +86,7 @@ interface Opened {
  * (Web Locks) that alone runs the sync loop. Changes (local, other tabs', pulled), the status and
  * sync progress reach the main thread through the listener given to {@link ReplicaHost.open}.
  */
-export class ReplicaHost {
+export class ReplicaHost implements ReplicaApi {
   readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
   #listener: ((event: ReplicaEvent) => void) | null = null;
@@ -309,7 +308,7 @@ export class ReplicaHost {
     }
   }
 
-  #changed(event: ReplicaChangeEvent): void {
+  #changed(event: ReplicaChangeEvent<'local' | 'sync'>): void {
     const opened = this.#opened;
     if (!opened) return;
     const { source, objects, dropped, overridden } = event;

@@ -6,9 +6,9 @@
  */
 import { vi } from 'vitest';
 
-vi.mock('../../src/sync/memory-replica-store.js', async () => {
+vi.mock('../../src/memory/memory-replica-store.js', async () => {
   const { IdbConnection } = await import('../idb/connection.js');
-  const { IdbReplicaStore } = await import('./idb-replica-store.js');
+  const { IdbReplicaStore } = await import('../idb/idb-replica-store.js');
   return {
     MemoryReplicaStore: class extends IdbReplicaStore {
       constructor() {

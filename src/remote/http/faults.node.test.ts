@@ -15,7 +15,7 @@ import { connectRemote, forgetProbes } from './connect.js';
 import { HttpRemoteBackend } from './http-backend.js';
 import { probeServer } from './probe.js';
 import type { HttpBackendOptions } from './options.js';
-import { freePort } from './interop/servers.js';
+import { freePort } from '../../test-support/interop-servers.js';
 
 const server = createObjectServer({ baseUrl: 'http://faults.test/store' });
 const msw = setupServer(...server.handlers);

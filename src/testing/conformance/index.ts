@@ -1,3 +1,8 @@
+/**
+ * chainsync/testing/conformance: one Vitest suite per contract, taking a factory, so every
+ * implementation — chainsync's own and yours — runs the very same cases. `vitest` (4.x) is an
+ * optional peer dependency of this subpath.
+ */
 export { casKvConformance, type CasKvConformanceOptions } from './cas-kv.js';
 export { consensusConformance, type ConsensusConformanceOptions } from './consensus.js';
 export { storageConformance, type StorageConformanceOptions } from './storage.js';

@@ -1,13 +1,12 @@
+import type { ObjectRef, Operation, StoredObject } from '../../contracts/replica.js';
+import type { Factory } from './support.js';
 import { describe, expect, it } from 'vitest';
-import type { ObjectRef, Operation } from '../../sync/operations.js';
 import {
   INITIAL_REPLICA_STATE,
   type PendingOperation,
   type ReplicaState,
   type ReplicaStore,
-  type StoredObject,
-} from '../../sync/replica-store.js';
-import type { Factory } from './support.js';
+} from '../../contracts/replica-store.js';
 
 /** A store under test, and (for persistent stores) how to open it again. */
 export interface ReplicaStoreHarness {

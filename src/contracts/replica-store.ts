@@ -3,13 +3,8 @@
  * ReplicaStore.commit} is one atomic write (one IndexedDB readwrite transaction in the worker), so
  * a crash never leaves an operation applied but not queued, or a version half-applied.
  */
-import type { Uuid } from '../contracts/storage.js';
-import type { ObjectRef, Operation, Properties } from './operations.js';
-
-/** One object of the working set. */
-export interface StoredObject extends ObjectRef {
-  readonly properties: Properties;
-}
+import type { Uuid } from './storage.js';
+import type { ObjectRef, Operation, Properties, StoredObject } from './replica.js';
 
 /** A local operation waiting to be pushed. `seq` orders the queue and never repeats. */
 export interface PendingOperation {

@@ -3,41 +3,8 @@
  * properties, changed by three operations. Everything here is pure and validated.
  */
 import { InvalidArgumentError } from '../contracts/errors.js';
-import { assertKey, assertTimestamp } from '../core/validate.js';
-
-/** A JSON value: what an object property may hold. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** An object's properties. */
-export type Properties = Readonly<Record<string, JsonValue>>;
-
-/** Names one object of the replica. */
-export interface ObjectRef {
-  readonly collection: string;
-  readonly id: string;
-}
-
-/** Creates the object (empty) if it does not exist. */
-export interface CreateOperation extends ObjectRef {
-  readonly type: 'create';
-}
-
-/** Deletes the object and all its properties. */
-export interface DeleteOperation extends ObjectRef {
-  readonly type: 'delete';
-}
-
-/** Sets one property (`value` undefined removes it). Ignored when the object does not exist. */
-export interface UpdateOperation extends ObjectRef {
-  readonly type: 'update';
-  readonly property: string;
-  readonly value: JsonValue | undefined;
-  /** When the change was made (ms since the epoch): the later of two conflicting updates wins. */
-  readonly timestamp: number;
-}
-
-/** One recorded change to the replicated data. */
-export type Operation = CreateOperation | DeleteOperation | UpdateOperation;
+import type { JsonValue, ObjectRef, Operation } from '../contracts/replica.js';
+import { assertKey, assertTimestamp } from './validate.js';
 
 /** Deepest nesting a property value may have; deeper values are refused (they cost stack). */
 export const MAX_JSON_DEPTH = 64;

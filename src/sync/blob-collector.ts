@@ -3,7 +3,7 @@
  * collection at a time. A failed collection is only logged: it frees space, nothing depends on it,
  * and the next one retries.
  */
-import { InvalidArgumentError } from '../../src/contracts/errors.js';
+import { InvalidArgumentError } from '../contracts/errors.js';
 
 /** Default {@link BlobCollector} interval: ten minutes. */
 export const BLOB_GARBAGE_INTERVAL_MS = 10 * 60_000;

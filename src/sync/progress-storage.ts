@@ -1,14 +1,5 @@
-import type { Storage, StorageTxn, Uuid } from '../../src/contracts/storage.js';
-
-/** How far a long pull or bootstrap has come. */
-export interface SyncProgress {
-  /** `bootstrap`: reading the snapshot; `pull`: reading the versions after the base. */
-  readonly phase: 'bootstrap' | 'pull';
-  /** Versions read so far in this sync. */
-  readonly versions: number;
-  /** Bytes of versions and snapshot read so far in this sync. */
-  readonly bytes: number;
-}
+import type { SyncProgress } from '../contracts/replica.js';
+import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
 
 /**
  * A {@link Storage} that reports what the sync engine reads from it, page by page: the engine

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../../src/contracts/errors.js';
-import type { SyncResult } from '../../src/sync/sync.js';
+import type { SyncResult } from '../contracts/replica.js';
+import { InvalidArgumentError } from '../contracts/errors.js';
 
 /** When the leader syncs on its own. */
 export interface SyncSchedule {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/contracts/errors.js';
+import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertRemoteConfig, connectOptions, openRemote, type S3RemoteConfig } from './remote-config.js';
 
 const s3: S3RemoteConfig = {

@@ -1,13 +1,13 @@
-import type { AtomicRemoteBackend } from '../../src/contracts/remote-backend.js';
-import type { CasKv } from '../../src/contracts/cas-kv.js';
-import type { Storage } from '../../src/contracts/storage.js';
-import { InvalidArgumentError } from '../../src/contracts/errors.js';
-import { assertKey } from '../../src/core/validate.js';
-import { connectRemote, type ConnectRemoteOptions } from '../../src/remote/http/connect.js';
-import { s3Fetch } from '../../src/remote/http/s3-fetch.js';
-import { RemoteBlobs } from '../../src/remote/remote-blobs.js';
-import { RemoteCasKv } from '../../src/remote/remote-cas-kv.js';
-import { RemoteStorage } from '../../src/remote/remote-storage.js';
+import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
+import type { CasKv } from '../contracts/cas-kv.js';
+import type { Storage } from '../contracts/storage.js';
+import { InvalidArgumentError } from '../contracts/errors.js';
+import { assertKey } from '../core/validate.js';
+import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
+import { s3Fetch } from './http/s3-fetch.js';
+import { RemoteBlobs } from './remote-blobs.js';
+import { RemoteCasKv } from './remote-cas-kv.js';
+import { RemoteStorage } from './remote-storage.js';
 
 /**
  * Where a worker-hosted replica syncs to, as plain data (it crosses the worker boundary, so it
@@ -237,11 +237,24 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
 export function openRemote(config: RemoteConfig): ReplicaRemote {
   assertRemoteConfig(config);
   const options = connectOptions(config);
-  const backend = lazyBackend(() => connectRemote(options));
+  return remoteDataSet(
+    lazyBackend(() => connectRemote(options)),
+    config.prefix,
+  );
+}
+
+/**
+ * The layout of one data set on an object server, under `prefix`: the version chain in
+ * `<prefix>/chain`, metadata (the encryption record) in `<prefix>/meta`, blobs in `<prefix>/blobs`.
+ * Every replica of a data set — a browser's worker or a Node program using `Replica` — must use
+ * this layout to see the same chain.
+ */
+export function remoteDataSet(backend: AtomicRemoteBackend, prefix: string): ReplicaRemote {
+  assertKey(prefix, 'prefix');
   return {
-    storage: new RemoteStorage(backend, { prefix: `${config.prefix}/chain` }),
-    kv: new RemoteCasKv(backend, { prefix: `${config.prefix}/meta` }),
-    blobs: new RemoteBlobs(backend, { prefix: `${config.prefix}/blobs` }),
+    storage: new RemoteStorage(backend, { prefix: `${prefix}/chain` }),
+    kv: new RemoteCasKv(backend, { prefix: `${prefix}/meta` }),
+    blobs: new RemoteBlobs(backend, { prefix: `${prefix}/blobs` }),
   };
 }
 

@@ -1,6 +1,6 @@
-import type { ReplicaStoreHarness } from '../../src/testing/conformance/replica-store.js';
-import { IdbConnection } from '../idb/connection.js';
-import { IdbReplicaStore } from './idb-replica-store.js';
+import type { ReplicaStoreHarness } from '../testing/conformance/index.js';
+import { IdbConnection } from '../../worker/idb/connection.js';
+import { IdbReplicaStore } from '../../worker/idb/idb-replica-store.js';
 
 /** A fresh database per case; `reopen` closes the connection and opens the same database again. */
 export function freshIdbReplicaStore(prefix: string): ReplicaStoreHarness {

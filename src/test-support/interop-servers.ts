@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { FetchLike } from '../options.js';
+import type { FetchLike } from '../remote/http/options.js';
 
 const run = promisify(execFile);
 
-/** The repo root (this file is src/remote/http/interop/servers.ts). */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** The repo root (this file is src/test-support/interop-servers.ts). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
 export function freePort(): Promise<number> {

@@ -4,14 +4,19 @@
  * AtomicRemoteBackend conformance suite on it by working around them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { atomicRemoteBackendConformance } from '../../../testing/conformance/index.js';
-import { b, s } from '../../../testing/conformance/support.js';
-import { connectRemote } from '../connect.js';
-import { HttpRemoteBackend } from '../http-backend.js';
-import type { FetchLike } from '../options.js';
-import { s3Fetch } from '../s3-fetch.js';
-import { probeServer, type ProbeReport } from '../probe.js';
-import { CEPH_CREDENTIALS, requireCeph, startCeph, type RunningServer } from './servers.js';
+import { atomicRemoteBackendConformance } from '../../testing/conformance/index.js';
+import { b, s } from '../../testing/conformance/support.js';
+import { connectRemote } from './connect.js';
+import { HttpRemoteBackend } from './http-backend.js';
+import type { FetchLike } from './options.js';
+import { s3Fetch } from './s3-fetch.js';
+import { probeServer, type ProbeReport } from './probe.js';
+import {
+  CEPH_CREDENTIALS,
+  requireCeph,
+  startCeph,
+  type RunningServer,
+} from '../../test-support/interop-servers.js';
 
 const missing = await requireCeph();
 

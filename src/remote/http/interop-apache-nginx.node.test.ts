@@ -3,9 +3,15 @@
  * really behaves, and connectRemote must refuse both (neither can carry compare-and-swap).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnsupportedServerError } from '../../../contracts/errors.js';
-import { connectRemote, probeOnce } from '../connect.js';
-import { requirePackages, slowUploads, startApache, startNginx, type RunningServer } from './servers.js';
+import { UnsupportedServerError } from '../../contracts/errors.js';
+import { connectRemote, probeOnce } from './connect.js';
+import {
+  requirePackages,
+  slowUploads,
+  startApache,
+  startNginx,
+  type RunningServer,
+} from '../../test-support/interop-servers.js';
 
 const apacheMissing = await requirePackages(['/usr/sbin/apache2'], ['apache2']);
 const nginxMissing = await requirePackages(['/usr/sbin/nginx'], ['nginx']);

@@ -24,7 +24,7 @@ import {
   type PointerJson,
   type RecordJson,
 } from '../remote/storage-layout.js';
-import { countingStorage, type ControlledStorage, type TxnCalls } from './test-support.js';
+import { countingStorage, type ControlledStorage, type TxnCalls } from './controlled-storage.js';
 
 /** Parallel requests of the control operations. */
 const PARALLEL = 8;

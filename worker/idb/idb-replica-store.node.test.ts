@@ -1,13 +1,13 @@
+import { replicaStoreConformance } from '../../src/testing/conformance/index.js';
+import type { StoredObject } from '../../src/contracts/replica.js';
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
-import type { StoredObject } from '../../src/sync/replica-store.js';
 import { rejectsWith } from '../../src/testing/conformance/support.js';
-import { replicaStoreConformance } from '../../src/testing/index.js';
-import { IdbConnection } from '../idb/connection.js';
-import { upgradeSteps, type ChainsyncDb } from '../idb/schema.js';
+import { IdbConnection } from './connection.js';
+import { upgradeSteps, type ChainsyncDb } from './schema.js';
 import { IdbReplicaStore } from './idb-replica-store.js';
-import { freshIdbReplicaStore } from './harness.js';
+import { freshIdbReplicaStore } from '../../src/test-support/idb-replica-store-harness.js';
 
 replicaStoreConformance('indexeddb (fake-indexeddb)', () => freshIdbReplicaStore('node-replica'));
 

@@ -11,9 +11,9 @@ import {
 } from '@tanstack/query-core';
 import type { Storage } from '../contracts/storage.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
-import { MemoryReplicaStore } from '../sync/memory-replica-store.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from '../sync/replica.js';
-import type { QueryableReplica } from './replica.js';
+import type { QueryableReplica } from '../query/replica.js';
 
 /** `count` replicas of one data set, each with its own local store, over one remote chain. */
 export async function openReplicas(

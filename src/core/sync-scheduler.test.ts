@@ -1,5 +1,5 @@
+import type { SyncResult } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
-import type { SyncResult } from '../../src/sync/sync.js';
 import { SyncScheduler, type SchedulerClock, type SyncSchedule } from './sync-scheduler.js';
 
 const RESULT: SyncResult = {

@@ -1,5 +1,6 @@
+import type { ObjectRef, Properties, StoredObject } from '../contracts/replica.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
-import { copyJson, objectKey, type ObjectRef, type Properties } from './operations.js';
+import { copyJson, objectKey } from '../core/operations.js';
 import {
   INITIAL_REPLICA_STATE,
   type PendingOperation,
@@ -7,8 +8,7 @@ import {
   type ReplicaStore,
   type ReplicaWrite,
   type ShadowObject,
-  type StoredObject,
-} from './replica-store.js';
+} from '../contracts/replica-store.js';
 
 /** The reference {@link ReplicaStore}, in memory: for tests and for replicas that need no persistence. */
 export class MemoryReplicaStore implements ReplicaStore {

@@ -1,5 +1,6 @@
+import type { ObjectRef, Properties, StoredObject } from '../../src/contracts/replica.js';
 import { InvalidArgumentError } from '../../src/contracts/errors.js';
-import { objectKey, type ObjectRef, type Properties } from '../../src/sync/operations.js';
+import { objectKey } from '../../src/core/operations.js';
 import {
   INITIAL_REPLICA_STATE,
   type PendingOperation,
@@ -7,10 +8,9 @@ import {
   type ReplicaStore,
   type ReplicaWrite,
   type ShadowObject,
-  type StoredObject,
-} from '../../src/sync/replica-store.js';
-import { quiet, type Durability, type IdbConnection } from '../idb/connection.js';
-import { REPLICA_STATE_KEY } from '../idb/schema.js';
+} from '../../src/contracts/replica-store.js';
+import { quiet, type Durability, type IdbConnection } from './connection.js';
+import { REPLICA_STATE_KEY } from './schema.js';
 
 const ALL: ['replicaObjects', 'replicaShadows', 'replicaPending', 'replicaState'] = [
   'replicaObjects',

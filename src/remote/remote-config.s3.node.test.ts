@@ -4,17 +4,17 @@
  * covers the config's path-style addressing, SigV4 signing, and the probe adapting to RGW's quirks.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MemoryBlobStorage } from '../../src/memory/memory-blob-storage.js';
+import { MemoryBlobStorage } from '../memory/memory-blob-storage.js';
 import {
   CEPH_CREDENTIALS,
   requireCeph,
   startCeph,
   type RunningServer,
-} from '../../src/remote/http/interop/servers.js';
-import { s3Fetch } from '../../src/remote/http/s3-fetch.js';
-import { MemoryReplicaStore } from '../../src/sync/memory-replica-store.js';
-import { Replica } from '../../src/sync/replica.js';
-import { rejectsWith } from '../../src/testing/conformance/support.js';
+} from '../test-support/interop-servers.js';
+import { s3Fetch } from './http/s3-fetch.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { Replica } from '../sync/replica.js';
+import { rejectsWith } from '../testing/conformance/support.js';
 import { openRemote, type S3RemoteConfig } from './remote-config.js';
 
 const missing = await requireCeph();

@@ -8,8 +8,8 @@
  */
 import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
 import { RemoteStorage } from '../remote/remote-storage.js';
-import { RemoteControlledStorage } from './remote-control.js';
-import { controlledChains } from './test-support.js';
+import { RemoteControlledStorage } from './remote-controlled-storage.js';
+import { controlledChains } from './controlled-storage.js';
 
 /** The backend the rerunning file connected; set in its `beforeAll`. */
 export const remoteSlot: {

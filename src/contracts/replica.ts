@@ -1,0 +1,225 @@
+/**
+ * The replica contract: the data model (objects of JSON properties, changed by operations), the
+ * changes callers make, the events and status a replica reports, and {@link ReplicaApi}, the
+ * calls every replica answers — the engine's `Replica`, the worker's `ReplicaHost` and the main
+ * thread's `ReplicaClient` — and that `chainsync/query` consumes. Types only.
+ */
+import type { ContentId, GarbageReport } from './blob-storage.js';
+import type { Unsubscribe } from './common.js';
+import type { SerializedError } from './errors.js';
+import type { PendingOperation, ReplicaState } from './replica-store.js';
+import type { Uuid } from './storage.js';
+
+/** A JSON value: what an object property may hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** An object's properties. */
+export type Properties = Readonly<Record<string, JsonValue>>;
+
+/** Names one object of the replica. */
+export interface ObjectRef {
+  readonly collection: string;
+  readonly id: string;
+}
+
+/** One object of the working set, as `list` returns it. */
+export interface StoredObject extends ObjectRef {
+  readonly properties: Properties;
+}
+
+/** Creates the object (empty) if it does not exist. */
+export interface CreateOperation extends ObjectRef {
+  readonly type: 'create';
+}
+
+/** Deletes the object and all its properties. */
+export interface DeleteOperation extends ObjectRef {
+  readonly type: 'delete';
+}
+
+/** Sets one property (`value` undefined removes it). Ignored when the object does not exist. */
+export interface UpdateOperation extends ObjectRef {
+  readonly type: 'update';
+  readonly property: string;
+  readonly value: JsonValue | undefined;
+  /** When the change was made (ms since the epoch): the later of two conflicting updates wins. */
+  readonly timestamp: number;
+}
+
+/** One recorded change to the replicated data. */
+export type Operation = CreateOperation | DeleteOperation | UpdateOperation;
+
+/** One local change, as callers describe it. */
+export type Change =
+  /** Creates the object with these properties. Fails if it exists. */
+  | {
+      readonly type: 'create';
+      readonly collection: string;
+      readonly id: string;
+      readonly properties?: Record<string, JsonValue>;
+    }
+  /** Sets these properties (`undefined` removes one). Fails if the object does not exist. */
+  | {
+      readonly type: 'update';
+      readonly collection: string;
+      readonly id: string;
+      readonly properties: Record<string, JsonValue | undefined>;
+    }
+  /** Deletes the object, if it exists. */
+  | { readonly type: 'delete'; readonly collection: string; readonly id: string };
+
+/** How a sealed blob is found and opened (present only on encrypted replica sets). */
+export interface SealedBlob {
+  /** The remote object's name: SHA-256 of the sealed bytes. */
+  readonly remote: ContentId;
+  /** The blob's own AES-256-GCM key, base64 (it lives only inside encrypted segments). */
+  readonly key: string;
+}
+
+/** A reference to a blob, stored as a property value (or anywhere inside one). */
+export interface BlobRef {
+  readonly $blob: ContentId;
+  readonly size: number;
+  readonly type?: string;
+  readonly sealed?: SealedBlob;
+}
+
+/**
+ * Where a change came from, as seen by the replica reporting it: a write of this replica
+ * (`local`), a write another tab of the same store made (`tab`), or data a sync pulled or rebased
+ * (`sync`).
+ */
+export type ChangeSource = 'local' | 'tab' | 'sync';
+
+/**
+ * What changed, for subscribers. `S` narrows where it may come from: the engine's own replica
+ * reports only `local` and `sync`.
+ */
+export interface ReplicaChangeEvent<S extends ChangeSource = ChangeSource> {
+  readonly source: S;
+  /** The objects whose data changed, or `'all'` after a snapshot replaced the data set. */
+  readonly objects: readonly ObjectRef[] | 'all';
+  /** Local operations that lost a conflict to the chain and were discarded (sync only). */
+  readonly dropped: readonly Operation[];
+  /**
+   * Other replicas' operations that a local operation beat, in chain order (sync only): the
+   * conflicts this replica won. The local operation stays queued; should a still later version beat
+   * it before it is pushed, a later event reports it in `dropped`.
+   */
+  readonly overridden: readonly Operation[];
+}
+
+/** Options of one sync. */
+export interface SyncOptions {
+  /** Upload a snapshot only when its urgency is high (TaskChampion's `avoid_snapshots`). */
+  readonly avoidSnapshots?: boolean;
+}
+
+/** What one sync did. */
+export interface SyncResult {
+  /** Other replicas' versions applied. */
+  pulledVersions: number;
+  /** Versions this replica added to the chain. */
+  pushedVersions: number;
+  /** Their ids, in chain order (including a push from an earlier sync recognised now). */
+  pushedVersionIds: Uuid[];
+  pushedOperations: number;
+  /** Pending operations that lost a conflict (by the transform rules) and were discarded. */
+  dropped: Operation[];
+  /**
+   * Other replicas' operations that a pending operation of this replica beat (by the transform
+   * rules), in chain order: the conflicts this replica won. The pending operation stays queued and
+   * is pushed; should a still later version (of a later page, or a later sync) beat it before it
+   * lands, it is reported in `dropped` then.
+   */
+  overridden: Operation[];
+  /** How the base was replaced from a snapshot, if it was. */
+  reset: 'bootstrap' | 'recovered' | null;
+  snapshotUploaded: boolean;
+}
+
+/** How far a long pull or bootstrap has come. */
+export interface SyncProgress {
+  /** `bootstrap`: reading the snapshot; `pull`: reading the versions after the base. */
+  readonly phase: 'bootstrap' | 'pull';
+  /** Versions read so far in this sync. */
+  readonly versions: number;
+  /** Bytes of versions and snapshot read so far in this sync. */
+  readonly bytes: number;
+}
+
+/** The sync status every tab of a replica can observe. */
+export interface ReplicaStatus {
+  /** The browser believes it is online (`navigator.onLine`, updated by `online`/`offline` events). */
+  readonly online: boolean;
+  /** The leader tab is syncing now. */
+  readonly syncing: boolean;
+  /** Local operations not yet pushed (the queue is shared by every tab of the store). */
+  readonly pending: number;
+  /** Why the last sync failed, or `null` when it succeeded (or none ran yet). */
+  readonly lastError: SerializedError | null;
+  /** When the last sync succeeded (ms since the epoch), or `null`. */
+  readonly lastSyncAt: number | null;
+  /** The versions the last successful sync added to the chain for this store, in chain order. */
+  readonly lastPushed: readonly string[];
+  /** This tab is the one that syncs. */
+  readonly leader: boolean;
+}
+
+/** A read-only look at a replica's place in the chain: its state and the head of its queue. */
+export interface ReplicaInspection {
+  readonly state: ReplicaState;
+  readonly pending: PendingOperation[];
+}
+
+/**
+ * A change event as a worker-hosted replica delivers it. Pulled changes (`source: 'sync'`) also
+ * say how conflicts went for this replica: `dropped` lists its operations that lost and were
+ * discarded, `overridden` the other replicas' operations that one of its operations beat.
+ */
+export interface ReplicaChange extends ReplicaChangeEvent {
+  readonly type: 'change';
+}
+
+/** What a worker-hosted replica tells its main thread. */
+export type ReplicaEvent =
+  | ReplicaChange
+  | { readonly type: 'status'; readonly status: ReplicaStatus }
+  | { readonly type: 'progress'; readonly progress: SyncProgress };
+
+/**
+ * The calls every replica answers, wherever it runs (the engine's `Replica` in any JavaScript
+ * runtime, the worker's `ReplicaHost`, the main thread's `ReplicaClient`). Every method is
+ * promise-based: the replica may be across a worker boundary.
+ */
+export interface ReplicaApi {
+  /** Creates an object. @throws AlreadyExistsError if it exists (nothing is changed). */
+  create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void>;
+  /** Sets properties (`undefined` removes one). @throws NotFoundError if the object does not exist. */
+  update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void>;
+  /** Deletes an object. Returns whether it existed. */
+  delete(collection: string, id: string): Promise<boolean>;
+  /** Applies `changes` in order, all or nothing, as one atomic local commit. */
+  change(changes: readonly Change[]): Promise<void>;
+  /** The object's properties, or `null` if it does not exist. */
+  get(collection: string, id: string): Promise<Properties | null>;
+  /** Every object of `collection`, ordered by id. */
+  list(collection: string): Promise<StoredObject[]>;
+  /** Stores `data` as a blob of the replica; put the returned reference in a property. */
+  putBlob(data: Uint8Array, type?: string): Promise<BlobRef>;
+  /** A blob's bytes, by its reference or content id: local, else downloaded and verified. */
+  getBlob(blob: BlobRef | ContentId): Promise<Uint8Array>;
+  /** Deletes the local blobs nothing references or leases any more. */
+  collectBlobGarbage(): Promise<GarbageReport>;
+  /**
+   * Reconciles with the remote chain. A replica that asks another to sync for it (a tab that is not
+   * the leader) resolves `null` once that sync finished.
+   */
+  sync(): Promise<SyncResult | null>;
+}
+
+/** A replica that reports its changes to subscribers (the engine's `Replica`, `ReplicaClient`). */
+export interface ObservableReplica extends ReplicaApi {
+  /** Calls `listener` after every change to the data; returns the unsubscribe function. */
+  subscribe(listener: (event: ReplicaChangeEvent) => void): Unsubscribe;
+}
