@@ -88,8 +88,7 @@ export class Replica implements ObservableReplica {
           {
             store: this.#store,
             lock: this.#lock,
-            notify: (objects, dropped, overridden) =>
-              this.#emit({ source: 'sync', objects, dropped, overridden }),
+            notify: (change) => this.#emit({ source: 'sync', ...change }),
           },
           {
             storage,

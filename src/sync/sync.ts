@@ -3,8 +3,13 @@
  * operations on them, push them as new versions (in batches), and repeat when another replica got
  * there first. Snapshots bootstrap fresh replicas and rescue replicas whose base was pruned.
  */
-import type { SyncOptions, SyncResult } from '../contracts/replica.js';
-import type { ObjectRef, Operation, StoredObject } from '../contracts/replica.js';
+import type {
+  Operation,
+  ReplicaChangeEvent,
+  StoredObject,
+  SyncOptions,
+  SyncResult,
+} from '../contracts/replica.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import {
   AlreadyExistsError,
@@ -22,6 +27,7 @@ import {
   type Uuid,
   type Version,
 } from '../contracts/storage.js';
+import { realTimers, sleep, type Timers } from '../core/timers.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
 import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS } from './crypto.js';
 import type { EnvelopeKey } from './envelope.js';
@@ -53,7 +59,7 @@ export interface SyncHost {
    * operations lost a conflict and were discarded (`dropped`), and which other replicas'
    * operations a pending operation beat (`overridden`, in chain order).
    */
-  notify(changed: ObjectRef[] | 'all', dropped: readonly Operation[], overridden: readonly Operation[]): void;
+  notify(change: Omit<ReplicaChangeEvent, 'source'>): void;
 }
 
 /** Configuration of {@link SyncEngine}. */
@@ -72,6 +78,8 @@ export interface SyncConfig {
   /** Push/pull rounds before giving up under constant contention (default 50). */
   readonly maxRounds?: number | undefined;
   readonly clock?: (() => number) | undefined;
+  /** Timers and randomness of the pause after a lost race (default: the platform's). */
+  readonly timers?: Timers | undefined;
   /**
    * TEST ONLY: PBKDF2 iterations instead of {@link PBKDF2_ITERATIONS}. Weakens the key; every
    * replica of a chain must use the same value. Never set this in an application.
@@ -86,13 +94,14 @@ const CONFLICT_PAUSE_MS = 5;
 /** The longest pause between two rounds of one sync (ms). */
 const CONFLICT_PAUSE_MAX_MS = 1000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Most versions one push plans (and records in flight) before the local state moves. */
 const VERSIONS_PER_PUSH = 16;
 
-/** The versions of `push` after its first `landed`, as a push of their own (`null` when none). */
-function landedUpTo(push: InFlightPush, landed: number): InFlightPush | null {
+/**
+ * What is still in flight of `push` once its first `landed` versions are in the chain: the versions
+ * after them, as a push of their own (`null` when none are left).
+ */
+function stillInFlight(push: InFlightPush, landed: number): InFlightPush | null {
   if (landed >= push.versions.length) return null;
   const parent = landed === 0 ? push.parentVersionId : push.versions[landed - 1]?.versionId;
   return { parentVersionId: parent ?? push.parentVersionId, versions: push.versions.slice(landed) };
@@ -114,17 +123,17 @@ async function splitAtSnapshot(
     if (!(await inChain(version.versionId))) {
       // Not (yet) in the chain: it can still land only if its parent is the snapshot's version.
       const parentIsSnapshot = j > 0 && push.versions[j - 1]?.versionId === snapshot.versionId;
-      return { included, keep: parentIsSnapshot ? landedUpTo(push, j) : null };
+      return { included, keep: parentIsSnapshot ? stillInFlight(push, j) : null };
     }
     // Pulled after the snapshot, and recognised then.
-    if (baseHeight + 1 + j > snapshot.height) return { included, keep: landedUpTo(push, j) };
+    if (baseHeight + 1 + j > snapshot.height) return { included, keep: stillInFlight(push, j) };
     included += version.count;
   }
   return { included, keep: null };
 }
 
 /** Whether `push` still carries exactly the head of the queue `pending`. */
-function heads(push: InFlightPush, pending: readonly PendingOperation[]): boolean {
+function carriesQueueHead(push: InFlightPush, pending: readonly PendingOperation[]): boolean {
   let offset = 0;
   for (const v of push.versions) {
     if (pending[offset]?.seq !== v.firstSeq || offset + v.count > pending.length) return false;
@@ -134,7 +143,7 @@ function heads(push: InFlightPush, pending: readonly PendingOperation[]): boolea
 }
 
 /** A new push of `pending` (the queue's head) in versions of at most `maxOps` operations. */
-function plan(parentVersionId: Uuid, pending: readonly PendingOperation[], maxOps: number): InFlightPush {
+function planPush(parentVersionId: Uuid, pending: readonly PendingOperation[], maxOps: number): InFlightPush {
   const versions: PushedVersion[] = [];
   for (let i = 0; i < pending.length; i += maxOps) {
     const batch = pending.slice(i, i + maxOps);
@@ -149,6 +158,7 @@ export class SyncEngine {
   readonly #config: SyncConfig;
   readonly #maxOps: number;
   readonly #pageSize: number;
+  readonly #timers: Timers;
   #envelope: Promise<EnvelopeKey> | null = null;
   #running: Promise<unknown> = Promise.resolve();
 
@@ -157,6 +167,7 @@ export class SyncEngine {
     this.#config = config;
     this.#maxOps = config.maxOperationsPerVersion ?? 1000;
     this.#pageSize = config.pullPageSize ?? 100;
+    this.#timers = config.timers ?? realTimers;
   }
 
   /** Runs one sync, after any sync already running. */
@@ -187,8 +198,10 @@ export class SyncEngine {
       }
       // After a lost race, wait a random while (growing with each loss) before trying again:
       // replicas racing in lockstep would otherwise keep colliding, and one could lose every round.
-      if (round > 0)
-        await sleep(Math.random() * Math.min(CONFLICT_PAUSE_MAX_MS, CONFLICT_PAUSE_MS * 2 ** round));
+      if (round > 0) {
+        const pause = Math.min(CONFLICT_PAUSE_MAX_MS, CONFLICT_PAUSE_MS * 2 ** round);
+        await sleep(this.#timers, this.#timers.random() * pause);
+      }
       // One transaction reads the chain and, when nothing was pushed since, commits the first
       // version of the push: a round trip less than reading the client again.
       const txn = await this.#config.storage.txn(this.#config.clientId);
@@ -334,7 +347,7 @@ export class SyncEngine {
         return { kind: 'foreign', ops: ops[i] ?? [] };
       });
       const last = versions.at(-1)?.versionId ?? state.baseVersionId;
-      const inFlight = push && !foreign ? landedUpTo(push, own) : null;
+      const inFlight = push && !foreign ? stillInFlight(push, own) : null;
       const moved = movedTo(last, height + versions.length);
       const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
       await store.commit(advance.write);
@@ -350,7 +363,7 @@ export class SyncEngine {
       result.dropped.push(...dropped);
       result.overridden.push(...advance.overridden);
       if (advance.changed.length > 0 || dropped.length > 0 || advance.overridden.length > 0)
-        this.#host.notify(advance.changed, dropped, advance.overridden);
+        this.#host.notify({ objects: advance.changed, dropped, overridden: advance.overridden });
     });
   }
 
@@ -392,7 +405,7 @@ export class SyncEngine {
     const next = movedTo(versionId, height);
     await lock.run(async () => {
       await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
-      this.#host.notify('all', [], []);
+      this.#host.notify({ objects: 'all', dropped: [], overridden: [] });
     });
   }
 
@@ -406,9 +419,9 @@ export class SyncEngine {
   async #pushAll(env: EnvelopeKey, result: SyncResult, pulled: StorageTxn): Promise<'done' | 'conflict'> {
     let txn: StorageTxn | null = pulled;
     for (;;) {
-      const plan = await this.#preparePush();
-      if (!plan) return 'done';
-      const { push, batches, height } = plan;
+      const prepared = await this.#preparePush();
+      if (!prepared) return 'done';
+      const { push, batches, height } = prepared;
       let landed = 0;
       let parent = push.parentVersionId;
       let failure: { error: unknown } | null = null;
@@ -446,7 +459,7 @@ export class SyncEngine {
     const { store, lock } = this.#host;
     const versions = push.versions.slice(0, landed);
     const moved = movedTo(versions.at(-1)?.versionId ?? push.parentVersionId, height + landed - 1);
-    const inFlight = landedUpTo(push, landed);
+    const inFlight = stillInFlight(push, landed);
     await lock.run(async () => {
       const advance = await advanceBase(
         store,
@@ -454,7 +467,8 @@ export class SyncEngine {
         (s) => ({ ...moved(s), inFlight }),
       );
       await store.commit(advance.write);
-      if (advance.changed.length > 0) this.#host.notify(advance.changed, [], []);
+      if (advance.changed.length > 0)
+        this.#host.notify({ objects: advance.changed, dropped: [], overridden: [] });
     });
     result.pushedVersions += landed;
     result.pushedVersionIds.push(...versions.map((v) => v.versionId));
@@ -475,9 +489,9 @@ export class SyncEngine {
       if (pending.length === 0) return null;
       const previous = state.inFlight;
       const push =
-        previous && previous.parentVersionId === state.baseVersionId && heads(previous, pending)
+        previous && previous.parentVersionId === state.baseVersionId && carriesQueueHead(previous, pending)
           ? previous
-          : plan(state.baseVersionId, pending, this.#maxOps);
+          : planPush(state.baseVersionId, pending, this.#maxOps);
       if (push !== previous) await store.commit({ state: { ...state, inFlight: push } });
       let offset = 0;
       const batches = push.versions.map((v) => pending.slice(offset, (offset += v.count)).map((p) => p.op));
@@ -490,11 +504,11 @@ export class SyncEngine {
     parentVersionId: Uuid,
     segment: Uint8Array,
     /** A transaction that has read the client and not committed yet, to use instead of a new one. */
-    unused: StorageTxn | null,
+    openTxn: StorageTxn | null,
   ): Promise<'added' | 'conflict'> {
     const { storage, clientId } = this.#config;
     try {
-      const txn = unused ?? (await storage.txn(clientId));
+      const txn = openTxn ?? (await storage.txn(clientId));
       const client = await txn.getClient();
       if (!client) await txn.newClient(NIL_UUID);
       else if (client.latestVersionId !== parentVersionId && client.latestVersionId !== NIL_UUID) {

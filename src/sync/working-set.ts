@@ -1,11 +1,11 @@
 /** Applying operations to objects: a pure, total function, so every replica folds the chain alike. */
+import type { Operation, Properties } from '../contracts/replica.js';
 
 /**
  * The object after `op`, given the object before it (`null`: absent). Total by design: a Create of
  * an existing object and a Delete or Update of an absent one change nothing, so replaying the
  * chain gives the same result everywhere. Never mutates `current`.
  */
-import type { Operation, Properties } from '../contracts/replica.js';
 export function applyOperation(current: Properties | null, op: Operation): Properties | null {
   switch (op.type) {
     case 'create':
@@ -20,14 +20,6 @@ export function applyOperation(current: Properties | null, op: Operation): Prope
       return next;
     }
   }
-}
-
-/** Applies `ops` in order to the objects in `objects` (keyed by objectKey), in place. */
-export function applyOperations(
-  objects: Map<string, Properties | null>,
-  ops: Iterable<{ key: string; op: Operation }>,
-): void {
-  for (const { key, op } of ops) objects.set(key, applyOperation(objects.get(key) ?? null, op));
 }
 
 // defineProperty, not assignment: a property named `__proto__` must stay an ordinary property.
