@@ -14,7 +14,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { MAX_KEY_BYTES } from '../contracts/common.js';
-import { evaluateConditions, parseTagCondition, type Conditions, type TagCondition } from './conditional.js';
+import { evaluateConditions, isMalformed, readConditions, type Conditions } from '../core/http-semantics.js';
 import { keyFromPath } from './object-key.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -121,23 +121,6 @@ export function createRequestHandler(
         : 'The token is wrong or the Authorization header is not "Bearer <token>".',
       { 'WWW-Authenticate': challenge },
     );
-  }
-
-  function conditionHeader(
-    request: IncomingMessage,
-    name: 'if-match' | 'if-none-match',
-  ): TagCondition | undefined {
-    const value = request.headers[name];
-    if (value === undefined) return undefined;
-    const parsed = parseTagCondition(value);
-    if (parsed === null) {
-      throw new HttpError(
-        400,
-        'bad_condition',
-        `The ${name} header ${JSON.stringify(value)} is malformed: use * or quoted entity tags, e.g. "abc".`,
-      );
-    }
-    return parsed;
   }
 
   async function getObject(
@@ -263,10 +246,8 @@ export function createRequestHandler(
     }
     const parsed = keyFromPath(path);
     if ('problem' in parsed) throw new HttpError(400, 'bad_key', `Invalid key: ${parsed.problem}`);
-    const conditions: Conditions = {
-      ifMatch: conditionHeader(request, 'if-match'),
-      ifNoneMatch: conditionHeader(request, 'if-none-match'),
-    };
+    const conditions = readConditions((name) => request.headers[name]);
+    if (isMalformed(conditions)) throw new HttpError(400, 'bad_condition', conditions.message);
     if (method === 'PUT') return putObject(request, response, parsed.key, conditions);
     if (method === 'DELETE') return deleteObject(response, parsed.key, conditions);
     return getObject(request, response, parsed.key, conditions);
