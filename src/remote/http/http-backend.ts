@@ -23,6 +23,7 @@ import {
   unquotedETag,
 } from '../../core/http-semantics.js';
 import { assertConditionalDelete, assertConditionalPut } from '../../core/remote-rules.js';
+import { sleep } from '../../core/sleep.js';
 import { assertBytes, assertKey, assertPrefix } from '../../core/validate.js';
 import { FROM_ABSENT, UNCONDITIONAL, mayBeTombstone, newNonce, unwrap, wrap } from './envelope.js';
 import { listKeys } from './list.js';
@@ -236,7 +237,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
       }
       if (object.etag !== condition.ifVersion) throw original;
       // Still at the parent: our request may not have landed yet. Look again shortly.
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      await sleep(50 * 2 ** attempt);
     }
     throw original;
   }

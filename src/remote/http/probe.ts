@@ -5,6 +5,7 @@ import {
   isWeakETag,
   unquotedETag,
 } from '../../core/http-semantics.js';
+import { sleep } from '../../core/sleep.js';
 import { DeterminateRemoteError, InvalidArgumentError, UnauthorizedError } from '../../contracts/errors.js';
 import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
@@ -57,8 +58,6 @@ export interface ProbeOptions extends HttpTransportOptions {
   /** How long to wait for a weak ETag after a write to become strong, in ms (default 3000). */
   readonly strongETagWaitMs?: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The probe cannot measure anything without access: say so instead of failing every check. */
 function refuseAuth(reply: HttpReply, what: string): void {
