@@ -68,7 +68,9 @@ export function weakMatch(a: EntityTag, b: EntityTag): boolean {
  * Parses `"*"` or `#entity-tag` (comma-separated, empty elements allowed). Returns `null` when the
  * value is malformed (an unquoted tag, a stray character, `*` inside a list) or names no tag at all:
  * a server should answer that with 400 rather than guess, since a misread condition could let a
- * stale write through.
+ * stale write through. (RFC 9110's `#entity-tag` admits a list of none, which would never match;
+ * a field with no tag is far likelier a client's empty version variable than a condition, so it
+ * is refused like the other malformed values.)
  */
 export function parseTagCondition(value: string): TagCondition | null {
   const trimmed = value.trim();
