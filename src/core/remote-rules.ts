@@ -1,11 +1,7 @@
 import type { ConditionalDelete, ConditionalPut } from '../contracts/remote-backend.js';
 import { InvalidArgumentError, WeakETagError } from '../contracts/errors.js';
+import { isWeakETag } from './http-semantics.js';
 import { assertToken } from './validate.js';
-
-/** True for a weak entity tag (`W/"…"`), which RFC 9110 §13.1.1 forbids in `If-Match`. */
-export function isWeakETag(etag: string): boolean {
-  return etag.startsWith('W/');
-}
 
 /** Refuses a weak ETag as a CAS version, saying why. */
 export function assertStrongVersion(version: string, argument: string): void {

@@ -2,24 +2,6 @@
 import { ChainIntegrityError } from '../contracts/errors.js';
 import { fromUtf8, toHex, utf8 } from '../core/bytes.js';
 
-/** Standard base64 of `bytes` (for binary fields inside JSON objects). */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  }
-  return btoa(binary);
-}
-
-/** Bytes of a standard base64 string. */
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
 /** UTF-8 JSON of `value`. */
 export function encodeJson(value: unknown): Uint8Array {
   return utf8(JSON.stringify(value));

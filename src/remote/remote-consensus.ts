@@ -7,9 +7,10 @@ import {
   PreconditionFailedError,
   UnsupportedServerError,
 } from '../contracts/errors.js';
+import { fromBase64, toBase64 } from '../core/base64.js';
 import { assertTruncateBound, validateCompareAndSet } from '../core/consensus-rules.js';
 import { assertCount, assertKey, assertSeqNo } from '../core/validate.js';
-import { decodeJson, encodeJson, fromBase64, newWriteId, toBase64 } from './codec.js';
+import { decodeJson, encodeJson, newWriteId } from './codec.js';
 import { decodeKeySegment, keySegment, objectRoot } from './object-keys.js';
 import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
 import {

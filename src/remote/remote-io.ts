@@ -17,6 +17,7 @@ import type {
   VersionedObject,
 } from '../contracts/remote-backend.js';
 import { InvalidArgumentError, PreconditionFailedError, RemoteError } from '../contracts/errors.js';
+import { sleep } from '../core/sleep.js';
 
 /** How often and how patiently transient failures are retried. */
 export interface RetryOptions {
@@ -147,7 +148,7 @@ export class RemoteIo {
 
   async #pause(attempt: number): Promise<void> {
     const ms = this.#delayMs * 2 ** (attempt - 1);
-    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    if (ms > 0) await sleep(ms);
   }
 }
 

@@ -1,13 +1,14 @@
 import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
 import type { Storage, StorageTxn, Uuid, Version } from '../contracts/storage.js';
 import { PreconditionFailedError, TransactionConflictError } from '../contracts/errors.js';
+import { toBase64 } from '../core/base64.js';
 import {
   OptimisticStorageTxn,
   type ClientRecord,
   type StorageAccess,
   type StorageWrites,
 } from '../core/optimistic-storage-txn.js';
-import { decodeJson, encodeJson, newWriteId, toBase64 } from './codec.js';
+import { decodeJson, encodeJson, newWriteId } from './codec.js';
 import { objectRoot } from './object-keys.js';
 import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
 import {

@@ -4,7 +4,8 @@
  */
 import type { Client, Uuid, Version } from '../contracts/storage.js';
 import { ChainIntegrityError } from '../contracts/errors.js';
-import { decodeJson, encodeJson, fromBase64 } from './codec.js';
+import { fromBase64 } from '../core/base64.js';
+import { decodeJson, encodeJson } from './codec.js';
 
 /** A client's state after a commit. */
 export interface StateJson {

@@ -18,11 +18,12 @@ import {
   ContentNotFoundError,
   InvalidArgumentError,
 } from '../contracts/errors.js';
+import { fromBase64, toBase64 } from '../core/base64.js';
 import { utf8 } from '../core/bytes.js';
 import { contentIdOf } from '../core/content-id.js';
 import { assertBytes } from '../core/validate.js';
 import { blobRef, findBlobRefs, isBlobRef } from './blob-ref.js';
-import { fromBase64, seal, toBase64, unseal } from './crypto.js';
+import { seal, unseal } from './crypto.js';
 import { objectKey } from '../core/operations.js';
 
 /** What the replica needs from the remote blob store ({@link RemoteBlobs} has this shape). */

@@ -11,6 +11,7 @@ import {
   WrongSecretError,
 } from '../contracts/errors.js';
 import type { Uuid } from '../contracts/storage.js';
+import { fromBase64, toBase64 } from '../core/base64.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 
 /** PBKDF2 iterations (OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256). */
@@ -163,21 +164,6 @@ function parseRecord(bytes: Uint8Array): EncryptionRecord {
   throw new ChainIntegrityError(
     'The remote encryption record is malformed: it was tampered with or written by another program.',
   );
-}
-
-/** Standard base64 of bytes. */
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-/** Inverse of {@link toBase64}. */
-export function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 // WebCrypto's types want ArrayBuffer-backed views; ours always are (never SharedArrayBuffer).

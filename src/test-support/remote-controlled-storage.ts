@@ -9,7 +9,8 @@
 import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
 import type { Client, Storage, StorageTxn, Uuid, Version } from '../contracts/storage.js';
 import { utf8 } from '../core/bytes.js';
-import { encodeJson, fromBase64, toBase64 } from '../remote/codec.js';
+import { fromBase64, toBase64 } from '../core/base64.js';
+import { encodeJson } from '../remote/codec.js';
 import { objectRoot } from '../remote/object-keys.js';
 import { mapLimit } from '../remote/remote-io.js';
 import { RemoteStorage } from '../remote/remote-storage.js';

@@ -16,7 +16,14 @@ import {
   type RemoteError,
 } from '../../contracts/errors.js';
 import { bytesEqual, fromUtf8 } from '../../core/bytes.js';
-import { assertConditionalDelete, assertConditionalPut, isWeakETag } from '../../core/remote-rules.js';
+import {
+  isPreconditionRefusal,
+  isSuccessStatus,
+  isWeakETag,
+  unquotedETag,
+} from '../../core/http-semantics.js';
+import { assertConditionalDelete, assertConditionalPut } from '../../core/remote-rules.js';
+import { sleep } from '../../core/sleep.js';
 import { assertBytes, assertKey, assertPrefix } from '../../core/validate.js';
 import { FROM_ABSENT, UNCONDITIONAL, mayBeTombstone, newNonce, unwrap, wrap } from './envelope.js';
 import { listKeys } from './list.js';
@@ -30,8 +37,6 @@ interface ReadObject {
   readonly parent: string | undefined;
   readonly etag: string | null;
 }
-
-const ok = (status: number): boolean => status >= 200 && status <= 299;
 
 /** Readbacks after an indeterminate conditional write, waiting for a racing write to land. */
 const RESOLVE_ATTEMPTS = 4;
@@ -103,14 +108,14 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `PUT ${key}`;
     const body = this.#enveloped ? wrap(data, newNonce(), UNCONDITIONAL) : data;
     const reply = await this.#transport.write({ method: 'PUT', url: this.#transport.urlOf(key), body, what });
-    if (!ok(reply.status)) throw statusError(reply, what, 'write');
+    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'write');
   }
 
   async delete(key: string): Promise<void> {
     assertKey(key);
     const what = `DELETE ${key}`;
     const reply = await this.#transport.write({ method: 'DELETE', url: this.#transport.urlOf(key), what });
-    if (!ok(reply.status) && reply.status !== 404) throw statusError(reply, what, 'write');
+    if (!isSuccessStatus(reply.status) && reply.status !== 404) throw statusError(reply, what, 'write');
   }
 
   async uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion> {
@@ -155,7 +160,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
       headers: { 'If-Match': this.#ifMatch(condition.ifVersion) },
       what,
     });
-    if (ok(reply.status)) return;
+    if (isSuccessStatus(reply.status)) return;
     if (isPreconditionFailure(reply, true)) {
       throw new PreconditionFailedError(
         `${key}: not at version ${condition.ifVersion} (or absent); nothing was deleted.`,
@@ -188,7 +193,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
         return this.#resolve(key, condition, nonce, error);
       throw error;
     }
-    if (ok(reply.status)) return this.#versionFromPut(reply, what);
+    if (isSuccessStatus(reply.status)) return this.#versionFromPut(reply, what);
     if (isPreconditionFailure(reply, !ifAbsent)) {
       throw new PreconditionFailedError(
         `${key}: ${ifAbsent ? 'already exists' : `is not at version ${condition.ifVersion} (or absent)`}; nothing was written.`,
@@ -232,7 +237,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
       }
       if (object.etag !== condition.ifVersion) throw original;
       // Still at the parent: our request may not have landed yet. Look again shortly.
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      await sleep(50 * 2 ** attempt);
     }
     throw original;
   }
@@ -255,7 +260,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
   }
 
   #ifMatch(version: ObjectVersion): string {
-    return this.quirks.ifMatchUnquoted ? version.replace(/^"(.*)"$/, '$1') : version;
+    return this.quirks.ifMatchUnquoted ? unquotedETag(version) : version;
   }
 
   #requireVersion(etag: string | null, what: string): ObjectVersion {
@@ -279,7 +284,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `GET ${key}`;
     const reply = await this.#transport.read({ method: 'GET', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
-    if (!ok(reply.status)) throw statusError(reply, what, 'read');
+    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'read');
     const etag = reply.headers.get('etag');
     if (!this.#enveloped) return { data: reply.body, nonce: undefined, parent: undefined, etag };
     const unwrapped = unwrap(reply.body);
@@ -297,7 +302,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `HEAD ${key}`;
     const reply = await this.#transport.read({ method: 'HEAD', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
-    if (!ok(reply.status)) throw statusError(reply, what, 'read');
+    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'read');
     const length = Number(reply.headers.get('content-length') ?? NaN);
     if (this.#enveloped && (Number.isNaN(length) || mayBeTombstone(length))) {
       const object = await this.#get(key);
@@ -315,11 +320,9 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
   }
 }
 
-/** 412, S3's 409 ConditionalRequestConflict, and (for If-Match) 404: the condition did not hold. */
+/** A refused precondition (412, S3's 409) or, for If-Match, 404: the condition did not hold. */
 function isPreconditionFailure(reply: HttpReply, ifMatch: boolean): boolean {
-  if (reply.status === 412) return true;
-  if (reply.status === 409 && fromUtf8(reply.body).includes('ConditionalRequestConflict')) return true;
-  return ifMatch && reply.status === 404;
+  return isPreconditionRefusal(reply) || (ifMatch && reply.status === 404);
 }
 
 /** The error for a non-2xx status. Writes answered with 5xx may have been applied. */

@@ -1,5 +1,11 @@
 import { fromUtf8, utf8 } from '../../core/bytes.js';
-import { isWeakETag } from '../../core/remote-rules.js';
+import {
+  isPreconditionRefusal,
+  isSuccessStatus,
+  isWeakETag,
+  unquotedETag,
+} from '../../core/http-semantics.js';
+import { sleep } from '../../core/sleep.js';
 import { DeterminateRemoteError, InvalidArgumentError, UnauthorizedError } from '../../contracts/errors.js';
 import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
@@ -53,13 +59,6 @@ export interface ProbeOptions extends HttpTransportOptions {
   readonly strongETagWaitMs?: number;
 }
 
-const ok = (status: number): boolean => status >= 200 && status <= 299;
-const refused = (reply: HttpReply): boolean =>
-  reply.status === 412 ||
-  (reply.status === 409 && fromUtf8(reply.body).includes('ConditionalRequestConflict'));
-const unquoted = (etag: string): string => etag.replace(/^"(.*)"$/, '$1');
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** The probe cannot measure anything without access: say so instead of failing every check. */
 function refuseAuth(reply: HttpReply, what: string): void {
   if (reply.status === 401 || reply.status === 403) {
@@ -110,7 +109,7 @@ class Prober {
       what: `probe PUT ${key}`,
     });
     refuseAuth(reply, `probe PUT ${key}`);
-    if (ok(reply.status)) {
+    if (isSuccessStatus(reply.status)) {
       const etag = reply.headers.get('etag');
       if (etag === null) this.#putETagMissing++;
       else this.#putETags++;
@@ -136,7 +135,7 @@ class Prober {
     });
     if (reply.status === 404) return null;
     refuseAuth(reply, `probe GET ${key}`);
-    if (!ok(reply.status)) {
+    if (!isSuccessStatus(reply.status)) {
       throw new DeterminateRemoteError(`probe GET ${key}: the server answered ${reply.status}.`, {
         status: reply.status,
       });
@@ -165,7 +164,7 @@ class Prober {
 
   /** `If-Match` value in the form the server accepts. */
   ifMatch(version: string): string {
-    return this.quirks.ifMatchUnquoted ? unquoted(version) : version;
+    return this.quirks.ifMatchUnquoted ? unquotedETag(version) : version;
   }
 
   finishETagChecks(): void {
@@ -197,10 +196,10 @@ class Prober {
 async function checkCreateOnly(p: Prober, main: string): Promise<void> {
   const overwrite = await p.put(main, 'B', { 'If-None-Match': '*' });
   const after = await p.get(main);
-  const kept = refused(overwrite) && after?.body === 'A';
+  const kept = isPreconditionRefusal(overwrite) && after?.body === 'A';
   const fresh = p.key('create-only');
   const create = await p.put(fresh, 'created', { 'If-None-Match': '*' });
-  const created = ok(create.status) && (await p.get(fresh))?.body === 'created';
+  const created = isSuccessStatus(create.status) && (await p.get(fresh))?.body === 'created';
   p.check(
     'if-none-match',
     kept && created,
@@ -216,18 +215,18 @@ async function checkCreateOnly(p: Prober, main: string): Promise<void> {
 async function checkIfMatchPut(p: Prober, main: string, current: string): Promise<string | null> {
   let reply = await p.put(main, 'D', { 'If-Match': current });
   let form = 'quoted, as sent by the server';
-  if (refused(reply) && current.startsWith('"')) {
-    reply = await p.put(main, 'D', { 'If-Match': unquoted(current) });
-    if (ok(reply.status)) {
+  if (isPreconditionRefusal(reply) && current.startsWith('"')) {
+    reply = await p.put(main, 'D', { 'If-Match': unquotedETag(current) });
+    if (isSuccessStatus(reply.status)) {
       p.quirks.ifMatchUnquoted = true;
       form = 'only in its UNQUOTED form (the quoted ETag, as the server sent it, got 412)';
     }
   }
-  const applied = ok(reply.status) && (await p.get(main))?.body === 'D';
+  const applied = isSuccessStatus(reply.status) && (await p.get(main))?.body === 'D';
   const next = applied ? await p.versionAfter(main, reply) : null;
   const staleReply = await p.put(main, 'C', { 'If-Match': p.ifMatch(current) });
   const afterStale = await p.get(main);
-  const staleRefused = refused(staleReply) && afterStale?.body !== 'C';
+  const staleRefused = isPreconditionRefusal(staleReply) && afterStale?.body !== 'C';
   p.check(
     'if-match-put',
     staleRefused && applied,
@@ -248,7 +247,7 @@ async function checkIfMatchDelete(
 ): Promise<void> {
   const staleReply = await p.del(main, { 'If-Match': p.ifMatch(stale) });
   const survived = (await p.get(main)) !== null;
-  if (!survived || !refused(staleReply)) {
+  if (!survived || !isPreconditionRefusal(staleReply)) {
     p.quirks.deleteIgnoresIfMatch = true;
     p.check(
       'if-match-delete',
@@ -267,7 +266,7 @@ async function checkIfMatchDelete(
     return;
   }
   const reply = await p.del(main, { 'If-Match': p.ifMatch(current) });
-  const gone = ok(reply.status) && (await p.get(main)) === null;
+  const gone = isSuccessStatus(reply.status) && (await p.get(main)) === null;
   if (!gone) p.quirks.deleteIgnoresIfMatch = true;
   p.check(
     'if-match-delete',
@@ -297,7 +296,7 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
       ),
     );
     const final = (await p.get(key))?.body;
-    const winners = replies.filter(ok).length;
+    const winners = replies.filter(isSuccessStatus).length;
     const landed = bodies.findIndex((body) => body === final);
     if (winners > 1) {
       p.check(
@@ -307,7 +306,7 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
       );
       return;
     }
-    if (landed >= 0 && !ok(replies[landed] ?? 0)) {
+    if (landed >= 0 && !isSuccessStatus(replies[landed] ?? 0)) {
       p.check(
         'atomic-cas',
         false,
@@ -367,7 +366,7 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
   try {
     const main = p.key('main');
     const first = await p.put(main, 'A');
-    if (!ok(first.status)) {
+    if (!isSuccessStatus(first.status)) {
       throw new DeterminateRemoteError(
         `probe PUT ${main}: the server answered ${first.status} to a plain PUT, so nothing can be measured. ` +
           'Check options.baseUrl (for S3: the path-style bucket URL, and that the bucket exists).',

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   type RemoteError,
 } from '../../contracts/errors.js';
+import { sleep } from '../../core/sleep.js';
 import type { HttpTransportOptions } from './options.js';
 
 /** A finished HTTP exchange, body read completely. */
@@ -29,18 +30,6 @@ export interface HttpRequest {
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 function causeCode(error: unknown): string | undefined {
   let e: unknown = error;

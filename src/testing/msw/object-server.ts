@@ -1,4 +1,10 @@
 import { HttpResponse, delay, http, type HttpHandler } from 'msw';
+import {
+  evaluateConditions,
+  formatEntityTag,
+  isMalformed,
+  readConditions,
+} from '../../core/http-semantics.js';
 import { uniqueTokens } from '../../core/unique.js';
 
 /** Methods the object server answers. */
@@ -72,19 +78,10 @@ interface StoredObject {
   readonly etag: string;
 }
 
-function parseTags(header: string): string[] {
-  return header
-    .split(',')
-    .map((tag) => tag.trim())
-    .filter((tag) => tag.length > 0);
-}
-
-const opaque = (tag: string): string => tag.replace(/^W\//, '');
-
 /**
  * msw 2 handlers implementing an object server in memory: GET / HEAD / PUT / DELETE with strong
- * ETags unique per write, `If-Match` / `If-None-Match` evaluated per RFC 9110 §13.2 on every method,
- * an optional JSON listing, and fault injection (latency, 5xx, applied-then-dropped, a server that
+ * ETags unique per write, `If-Match` / `If-None-Match` evaluated per RFC 9110 §13.2 on every method
+ * (a malformed one is refused with 400, as the reference server does), an optional JSON listing, and fault injection (latency, 5xx, applied-then-dropped, a server that
  * ignores preconditions, weak ETags). Writes are atomic: each request's check and write happen in
  * one synchronous step.
  */
@@ -104,7 +101,8 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     list: options.list ?? true,
   };
 
-  const shown = (etag: string): string => (behaviour.weakETags ? `W/${etag}` : etag);
+  /** The ETag the server sends for a stored tag: weak in the `weakETags` fault mode. */
+  const shown = (etag: string): string => formatEntityTag({ weak: behaviour.weakETags, opaque: etag });
 
   function takeFault(method: string): ObjectServerFault | undefined {
     const index = faults.findIndex((f) => f.method === undefined || f.method === method);
@@ -114,39 +112,29 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     return fault;
   }
 
-  /** RFC 9110 §13.2.2 order: If-Match, then If-None-Match. Returns the failure status, if any. */
-  function preconditionFailure(request: Request, current: StoredObject | undefined): number | undefined {
+  /**
+   * Evaluates the request's preconditions against the ETag the server shows for `current` (so in
+   * the `weakETags` fault mode `If-Match` never matches: strong comparison). Returns the response
+   * that answers the request instead (400 when one is malformed, 304, 412), if any. A server that ignores
+   * preconditions does not read them at all.
+   */
+  function preconditionRefusal(request: Request, current: StoredObject | undefined): Response | undefined {
     if (behaviour.ignorePreconditions) return undefined;
-    const ifMatch = request.headers.get('if-match');
-    if (ifMatch !== null) {
-      const tags = parseTags(ifMatch);
-      // Strong comparison: a weak tag (ours or theirs) never matches.
-      const matches =
-        current !== undefined &&
-        (tags.includes('*') ||
-          (!behaviour.weakETags && tags.some((tag) => !tag.startsWith('W/') && tag === current.etag)));
-      if (!matches) return 412;
-    }
-    const ifNoneMatch = request.headers.get('if-none-match');
-    if (ifNoneMatch !== null && current !== undefined) {
-      const tags = parseTags(ifNoneMatch);
-      // Weak comparison.
-      if (tags.includes('*') || tags.some((tag) => opaque(tag) === current.etag)) {
-        return request.method === 'GET' || request.method === 'HEAD' ? 304 : 412;
-      }
-    }
-    return undefined;
+    const conditions = readConditions((name) => request.headers.get(name) ?? undefined);
+    if (isMalformed(conditions)) return new HttpResponse(conditions.message, { status: 400 });
+    const safeMethod = request.method === 'GET' || request.method === 'HEAD';
+    const outcome = evaluateConditions(conditions, current ? shown(current.etag) : null, safeMethod);
+    if (outcome === 'proceed') return undefined;
+    return new HttpResponse(null, {
+      status: outcome === 'not-modified' ? 304 : 412,
+      headers: current ? { ETag: shown(current.etag) } : {},
+    });
   }
 
   function serve(request: Request, key: string, body: Uint8Array | undefined): Response {
     const current = objects.get(key);
-    const failed = preconditionFailure(request, current);
-    if (failed !== undefined) {
-      return new HttpResponse(null, {
-        status: failed,
-        headers: current ? { ETag: shown(current.etag) } : {},
-      });
-    }
+    const refusal = preconditionRefusal(request, current);
+    if (refusal !== undefined) return refusal;
     switch (request.method) {
       case 'GET':
       case 'HEAD': {
