@@ -1,12 +1,18 @@
+import { realTimers, type Timers } from './timers.js';
+
 /**
- * Resolves after `ms` milliseconds, or as soon as `signal` aborts (it never rejects: the caller
- * checks the signal afterwards and says what was aborted).
+ * Resolves after `ms` milliseconds on `timers` (default the platform's), or as soon as `signal`
+ * aborts (it never rejects: the caller checks the signal afterwards and says what was aborted).
  */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(
+  ms: number,
+  signal?: AbortSignal,
+  timers: Pick<Timers, 'setTimeout' | 'clearTimeout'> = realTimers,
+): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
+    const timer = timers.setTimeout(done, ms);
     function done(): void {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       signal?.removeEventListener('abort', done);
       resolve();
     }

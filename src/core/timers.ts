@@ -18,8 +18,3 @@ export const realTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   random: () => Math.random(),
 };
-
-/** Resolves after `ms` on `timers`. */
-export function sleep(timers: Pick<Timers, 'setTimeout'>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => timers.setTimeout(resolve, ms));
-}

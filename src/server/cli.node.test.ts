@@ -9,9 +9,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sourcesReachableFrom } from '../test-support/imports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist/src/server/cli.js');
@@ -90,12 +91,10 @@ beforeAll(async () => {
   // These tests run the built bin; a missing or stale build would test the wrong code.
   const built = await stat(CLI).catch(() => null);
   if (built === null) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
-  const sources = join(ROOT, 'src/server');
-  for (const name of await readdir(sources)) {
-    if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
-    if ((await stat(join(sources, name))).mtimeMs > built.mtimeMs) {
+  for (const source of sourcesReachableFrom(join(ROOT, 'src/server/cli.ts'))) {
+    if ((await stat(source)).mtimeMs > built.mtimeMs) {
       throw new Error(
-        `src/server/${name} is newer than ${CLI}: run \`npm run build\` first (npm test does).`,
+        `${relative(ROOT, source)} is newer than ${CLI}: run \`npm run build\` first (npm test does).`,
       );
     }
   }

@@ -27,7 +27,8 @@ import {
   type Uuid,
   type Version,
 } from '../contracts/storage.js';
-import { realTimers, sleep, type Timers } from '../core/timers.js';
+import { sleep } from '../core/sleep.js';
+import { realTimers, type Timers } from '../core/timers.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
 import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS } from './crypto.js';
 import type { EnvelopeKey } from './envelope.js';
@@ -200,7 +201,7 @@ export class SyncEngine {
       // replicas racing in lockstep would otherwise keep colliding, and one could lose every round.
       if (round > 0) {
         const pause = Math.min(CONFLICT_PAUSE_MAX_MS, CONFLICT_PAUSE_MS * 2 ** round);
-        await sleep(this.#timers, this.#timers.random() * pause);
+        await sleep(this.#timers.random() * pause, undefined, this.#timers);
       }
       // One transaction reads the chain and, when nothing was pushed since, commits the first
       // version of the push: a round trip less than reading the client again.

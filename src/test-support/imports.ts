@@ -26,13 +26,13 @@ export function resolveRelative(from: string, specifier: string): string | null 
   return null;
 }
 
-/** The packages reachable from `entry` through relative imports. */
-export function packagesReachableFrom(entry: string): Set<string> {
-  const seen = new Set<string>();
+/** The source files (absolute paths, `entry` included) and packages reachable from `entry`. */
+function reachableFrom(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
   const packages = new Set<string>();
   const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
+    if (files.has(file)) return;
+    files.add(file);
     for (const spec of specifiers(file)) {
       const target = resolveRelative(file, spec);
       if (target) visit(target);
@@ -40,7 +40,17 @@ export function packagesReachableFrom(entry: string): Set<string> {
     }
   };
   visit(entry);
-  return packages;
+  return { files, packages };
+}
+
+/** The packages reachable from `entry` through relative imports. */
+export function packagesReachableFrom(entry: string): Set<string> {
+  return reachableFrom(entry).packages;
+}
+
+/** The source files (absolute paths) reachable from `entry` through relative imports, itself included. */
+export function sourcesReachableFrom(entry: string): Set<string> {
+  return reachableFrom(entry).files;
 }
 
 /** Every `.ts` file under `dir` (repo-relative paths), recursively. */
