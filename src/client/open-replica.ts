@@ -14,7 +14,8 @@ import { proxy, transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../contracts/blob-storage.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { InvalidArgumentError, WorkerTerminatedError } from '../contracts/errors.js';
-import { assertBytes, assertContentId, assertKey } from '../core/validate.js';
+import { Subscribable } from '../core/subscribable.js';
+import { assertBytes, assertContentId, assertKey, assertListener } from '../core/validate.js';
 import { isBlobRef } from '../sync/blob-ref.js';
 import type { HostedReplicaOptions } from '../../worker/replica/replica-host.js';
 import { defaultWorker } from './open-store.js';
@@ -101,22 +102,13 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
     );
   }
   const link = new WorkerLink(worker);
-  const changes = new Set<(change: ReplicaChange) => void>();
-  const statuses = new Set<(status: ReplicaStatus) => void>();
-  const progresses = new Set<(progress: SyncProgress) => void>();
-  const fire = <T>(listeners: Set<(value: T) => void>, value: T) => {
-    for (const listener of listeners) {
-      try {
-        listener(value);
-      } catch (error) {
-        console.error('chainsync: a replica listener threw', error);
-      }
-    }
-  };
+  const changes = new Subscribable<ReplicaChange>('chainsync: a replica listener threw');
+  const statuses = new Subscribable<ReplicaStatus>('chainsync: a replica listener threw');
+  const progresses = new Subscribable<SyncProgress>('chainsync: a replica listener threw');
   const receive = (event: ReplicaEvent) => {
-    if (event.type === 'change') fire(changes, event);
-    else if (event.type === 'status') fire(statuses, event.status);
-    else fire(progresses, event.progress);
+    if (event.type === 'change') changes.notify(event);
+    else if (event.type === 'status') statuses.notify(event.status);
+    else progresses.notify(event.progress);
   };
   try {
     const { pid } = await link.call((r) => r.open(name));
@@ -126,18 +118,13 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
     await link.close();
     throw error;
   }
-  const on = <T>(set: Set<T>, listener: T): Unsubscribe => {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
-    set.add(listener);
-    return () => set.delete(listener);
-  };
   /** Re-reads on every relevant change; reads run in order, so the last delivered is the newest. */
   const watchReads = <T>(
     relevant: (change: ReplicaChange) => boolean,
     read: () => Promise<T>,
     listener: (value: T) => void,
   ): Unsubscribe => {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
+    assertListener(listener);
     let live = true;
     let reading: Promise<void> = Promise.resolve();
     const refresh = () => {
@@ -152,7 +139,7 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
         if (live) listener(value);
       });
     };
-    const off = on(changes, (change: ReplicaChange) => {
+    const off = changes.subscribe((change) => {
       if (relevant(change)) refresh();
     });
     refresh();
@@ -195,7 +182,7 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
       return link.call((r) => r.replica.getBlob(blob));
     },
     collectBlobGarbage: () => link.call((r) => r.replica.collectBlobGarbage()),
-    subscribe: (listener) => on(changes, listener),
+    subscribe: (listener) => changes.subscribe(listener),
     watch: (collection, listener) => {
       assertKey(collection, 'collection');
       return watchReads(
@@ -217,8 +204,8 @@ export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaC
     sync: () => link.call((r) => r.replica.sync()),
     status: () => link.call((r) => r.replica.status()),
     inspect: (limit) => link.call((r) => r.replica.inspect(limit)),
-    onStatus: (listener) => on(statuses, listener),
-    onProgress: (listener) => on(progresses, listener),
+    onStatus: (listener) => statuses.subscribe(listener),
+    onProgress: (listener) => progresses.subscribe(listener),
     close: async () => {
       changes.clear();
       statuses.clear();

@@ -34,6 +34,7 @@ import { assertRemoteConfig, openRemote, type RemoteConfig } from '../../src/rem
 import { ReplicaChannel, type ChannelMessage } from './replica-channel.js';
 import { assertSchedule, SyncScheduler, type SyncSchedule } from '../../src/core/sync-scheduler.js';
 import { WebLockMutex } from './web-lock-mutex.js';
+import { Subscribable } from '../../src/core/subscribable.js';
 
 /** Options of {@link ReplicaHost.open}: plain data, as they cross the worker boundary. */
 export interface HostedReplicaOptions {
@@ -89,7 +90,8 @@ interface Opened {
 export class ReplicaHost implements ReplicaApi {
   readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
-  #listener: ((event: ReplicaEvent) => void) | null = null;
+  /** The main thread's listener, given to {@link ReplicaHost.open}. */
+  readonly #listeners = new Subscribable<ReplicaEvent>('chainsync: a replica listener threw');
   /** The leader's status as last heard (this tab's own when it leads). */
   #shared: SharedStatus = {
     syncing: false,
@@ -134,7 +136,8 @@ export class ReplicaHost implements ReplicaApi {
       blobs,
       remoteBlobs: remote?.blobs,
     });
-    this.#listener = listener;
+    // Across comlink the listener returns a promise: it rejects if the main thread went away.
+    this.#listeners.subscribe((event) => void Promise.resolve(listener(event)).catch(() => undefined));
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
     const scheduler = progress
@@ -285,7 +288,7 @@ export class ReplicaHost implements ReplicaApi {
     const opened = this.#opened;
     if (!opened) return;
     this.#opened = null;
-    this.#listener = null;
+    this.#listeners.clear();
     opened.detach();
     opened.scheduler?.stop();
     opened.election.resign();
@@ -411,12 +414,7 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   #emit(event: ReplicaEvent): void {
-    // Across comlink the listener returns a promise: it rejects if the main thread went away.
-    try {
-      Promise.resolve(this.#listener?.(event)).catch(() => undefined);
-    } catch (error) {
-      console.error('chainsync: a replica listener threw', error);
-    }
+    this.#listeners.notify(event);
   }
 
   #require(): Opened {
