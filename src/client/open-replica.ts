@@ -17,7 +17,7 @@ import { InvalidArgumentError, WorkerTerminatedError } from '../contracts/errors
 import { Subscribable } from '../core/subscribable.js';
 import { assertBytes, assertContentId, assertKey, assertListener } from '../core/validate.js';
 import { isBlobRef } from '../sync/blob-ref.js';
-import type { HostedReplicaOptions } from '../../worker/replica/replica-host.js';
+import type { HostedReplicaOptions } from '../../worker/replica/hosted-replica-options.js';
 import { defaultWorker } from './open-store.js';
 import { WorkerLink } from './worker-link.js';
 
