@@ -56,9 +56,36 @@ export function defaultWorker(): Worker {
  */
 export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<ChainsyncStore> {
   assertKey(name, 'name');
+  const { link, pid } = await startEngine(name, options.worker);
+  return {
+    name,
+    pid,
+    kv: new ClientCasKv(link),
+    consensus: new ClientConsensus(link),
+    storage: new ClientStorage(link),
+    blobs: new ClientBlobStorage(link, pid),
+    leadership: {
+      campaign: () => link.call((r) => r.campaign()),
+      isLeader: () => link.call((r) => r.isLeader()),
+      resign: () => link.call((r) => r.resign()),
+    },
+    close: () => link.close(),
+  };
+}
+
+/**
+ * Starts an engine worker (made by `makeWorker`, else {@link defaultWorker}) and opens the store
+ * `name` in it; returns the link to the worker and the worker's pid. If the store cannot be
+ * opened, the worker is ended and the error thrown.
+ * @throws WorkerTerminatedError if the worker cannot be created or fails to start.
+ */
+export async function startEngine(
+  name: string,
+  makeWorker: (() => Worker) | undefined,
+): Promise<{ link: WorkerLink; pid: string }> {
   let worker: Worker;
   try {
-    worker = (options.worker ?? defaultWorker)();
+    worker = (makeWorker ?? defaultWorker)();
   } catch (error) {
     throw new WorkerTerminatedError(
       `The chainsync worker could not be created (${String(error)}); check the worker factory.`,
@@ -74,18 +101,5 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     throw error;
   }
   link.started(pid);
-  return {
-    name,
-    pid,
-    kv: new ClientCasKv(link),
-    consensus: new ClientConsensus(link),
-    storage: new ClientStorage(link),
-    blobs: new ClientBlobStorage(link, pid),
-    leadership: {
-      campaign: () => link.call((r) => r.campaign()),
-      isLeader: () => link.call((r) => r.isLeader()),
-      resign: () => link.call((r) => r.resign()),
-    },
-    close: () => link.close(),
-  };
+  return { link, pid };
 }

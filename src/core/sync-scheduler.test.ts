@@ -250,4 +250,60 @@ describe('SyncScheduler', () => {
     await h.finish();
     await expect(explicit).resolves.toEqual(RESULT);
   });
+
+  it('offline pauses its own syncs (timer, follow-up, triggers) until online, which syncs at once', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    h.scheduler.changed(); // a follow-up, dropped by going offline
+    h.scheduler.offline();
+    await h.finish();
+    h.scheduler.changed();
+    h.scheduler.focused();
+    await h.clock.advance(100_000);
+    expect(h.runs).toHaveLength(1);
+    h.scheduler.online();
+    expect(h.runs).toHaveLength(2);
+    await h.finish();
+    await h.clock.advance(10_000);
+    expect(h.runs).toHaveLength(3); // the interval runs again
+  });
+
+  it('focus asks for a sync after the debounce, like a change', async () => {
+    const h = harness({ syncOnStart: false });
+    h.scheduler.start();
+    h.scheduler.focused();
+    await h.clock.advance(99);
+    expect(h.runs).toHaveLength(0);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(1);
+  });
+
+  it('syncNow calls made during one sync share the sync after it', async () => {
+    const h = harness();
+    const first = h.scheduler.syncNow();
+    const later = [h.scheduler.syncNow(), h.scheduler.syncNow(), h.scheduler.syncNow()];
+    await h.finish();
+    expect(h.runs).toHaveLength(2);
+    await h.finish();
+    await expect(first).resolves.toEqual(RESULT);
+    await expect(Promise.all(later)).resolves.toEqual([RESULT, RESULT, RESULT]);
+    expect(h.maxConcurrent).toBe(1);
+  });
+
+  it('settled waits for the sync under way and a sync asked for, not for the interval', async () => {
+    const h = harness();
+    h.scheduler.start();
+    let settled = false;
+    void h.scheduler.settled().then(() => (settled = true));
+    h.scheduler.changed(); // during the sync: one more after it, after the debounce
+    await h.finish();
+    expect(settled).toBe(false);
+    await h.clock.advance(100);
+    expect(h.runs).toHaveLength(2);
+    expect(settled).toBe(false);
+    await h.finish();
+    await h.clock.advance(0);
+    expect(settled).toBe(true); // the interval's timer is armed, and does not count
+  });
 });

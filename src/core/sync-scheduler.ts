@@ -1,5 +1,6 @@
 import type { SyncResult } from '../contracts/replica.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
+import { realTimers, sleep, type Timers } from './timers.js';
 
 /** When the leader syncs on its own. */
 export interface SyncSchedule {
@@ -38,37 +39,34 @@ export function assertSchedule(schedule: unknown): asserts schedule is SyncSched
   }
 }
 
-/** What the scheduler tells its host about the sync it runs. */
-export interface SchedulerEvents {
-  started(): void;
-  succeeded(result: SyncResult): void;
-  failed(error: unknown, retryInMs: number): void;
+/** What the scheduler tells its host about the syncs it runs; each is optional. */
+export interface SchedulerEvents<Result = SyncResult> {
+  started?(): void;
+  succeeded?(result: Result): void;
+  failed?(error: unknown, retryInMs: number): void;
 }
 
 /** Timers and randomness, replaceable in tests. */
-export interface SchedulerClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-  random(): number;
-}
-
-const realClock: SchedulerClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  now: () => Date.now(),
-  random: Math.random,
-};
+export type SchedulerClock = Timers;
 
 /**
- * Decides when the leader syncs: on local changes (debounced), on coming online, on an interval,
- * and after a failure with exponential backoff and full jitter in [delay/2, delay]. Never two
- * syncs at once: a trigger during a sync runs one more sync after it. Inactive (not the leader),
- * it only runs syncs asked for explicitly through {@link SyncScheduler.syncNow}.
+ * Why the timer is armed: a sync something asked for (a change, focus, a follow-up), the sync the
+ * interval makes while nothing else does, or a retry after a failure (which replaces any other).
  */
-export class SyncScheduler {
-  readonly #sync: () => Promise<SyncResult>;
-  readonly #events: SchedulerEvents;
+type TimerReason = 'asked' | 'interval' | 'retry';
+
+/**
+ * Decides when to sync: at once on start and on coming online, after a debounce on local changes
+ * and focus, on an interval while idle, and after a failure with exponential backoff and full
+ * jitter in [delay/2, delay]. Never two syncs at once: a trigger during a sync runs one more sync
+ * after it. Inactive (not the leader, or stopped), or paused by {@link SyncScheduler.offline}, it
+ * only runs syncs asked for explicitly through {@link SyncScheduler.syncNow}.
+ *
+ * `Result` is what one sync returns (the engine's {@link SyncResult} by default).
+ */
+export class SyncScheduler<Result = SyncResult> {
+  readonly #sync: () => Promise<Result>;
+  readonly #events: SchedulerEvents<Result>;
   readonly #clock: SchedulerClock;
   readonly #debounceMs: number;
   readonly #intervalMs: number;
@@ -76,17 +74,22 @@ export class SyncScheduler {
   readonly #backoffMaxMs: number;
   readonly #syncOnStart: boolean;
   #active = false;
+  #offline = false;
   #timer: unknown = null;
   #timerDue = Infinity;
-  #running: Promise<SyncResult> | null = null;
+  /** The armed timer serves a sync something asked for ({@link SyncScheduler.settled} waits for it). */
+  #timerAsked = false;
+  #running: Promise<Result> | null = null;
+  /** The sync that {@link SyncScheduler.syncNow} calls made during the running one share, after it. */
+  #next: Promise<Result> | null = null;
   #again = false;
   #failures = 0;
 
   constructor(
-    sync: () => Promise<SyncResult>,
-    events: SchedulerEvents,
+    sync: () => Promise<Result>,
+    events: SchedulerEvents<Result>,
     schedule: SyncSchedule = {},
-    clock: SchedulerClock = realClock,
+    clock: SchedulerClock = realTimers,
   ) {
     this.#sync = sync;
     this.#events = events;
@@ -111,7 +114,9 @@ export class SyncScheduler {
   start(): void {
     if (this.#active) return;
     this.#active = true;
-    this.#schedule(this.#syncOnStart ? 0 : this.#intervalMs === 0 ? null : this.#intervalMs);
+    if (this.#offline) return; // online() syncs
+    if (this.#syncOnStart) this.#syncOrFollow();
+    else this.#scheduleInterval();
   }
 
   /** Stops syncing on its own; a sync under way finishes. */
@@ -122,49 +127,97 @@ export class SyncScheduler {
 
   /** A local change: sync after the debounce, unless backing off after a failure. */
   changed(): void {
-    if (!this.#active) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    if (this.#failures > 0) return; // the backoff timer decides
-    this.#schedule(this.#debounceMs);
+    this.#soon();
+  }
+
+  /** The app came back into focus (its data may be stale): sync after the debounce, as for a change. */
+  focused(): void {
+    this.#soon();
   }
 
   /** The network came back: forget the backoff and sync now. */
   online(): void {
     this.#failures = 0;
-    if (!this.#active) return;
-    if (this.#running) this.#again = true;
-    else this.#schedule(0, true);
+    this.#offline = false;
+    if (this.#active) this.#syncOrFollow();
   }
 
-  /** Runs a sync now (after the one under way, if any) and returns its result. */
-  async syncNow(): Promise<SyncResult> {
+  /**
+   * The network went away: no syncs of its own (timer, follow-up) until {@link SyncScheduler.online};
+   * a sync under way finishes. Explicit {@link SyncScheduler.syncNow} calls still run.
+   */
+  offline(): void {
+    this.#offline = true;
+    this.#again = false;
+    this.#cancelTimer();
+  }
+
+  /**
+   * Runs a sync now, or after the one under way, and returns its result. The calls made while one
+   * sync runs share the sync after it: each gets a sync that started after the call.
+   */
+  async syncNow(): Promise<Result> {
+    if (!this.#running) return this.#run();
+    this.#next ??= this.#afterRunning();
+    return this.#next;
+  }
+
+  /**
+   * Resolves once no sync runs or waits to run and no sync asked for waits on the timer (the
+   * interval and retries after a failure do not count).
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      const busy = this.#next ?? this.#running;
+      if (busy) await busy.catch(() => undefined);
+      else if (this.#timerAsked) await sleep(this.#clock, Math.max(0, this.#timerDue - this.#clock.now()));
+      else return;
+    }
+  }
+
+  /** A sync after the debounce (unless backing off), or after the sync under way. */
+  #soon(): void {
+    if (!this.#active || this.#offline) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#failures > 0) return; // the backoff timer decides
+    this.#schedule(this.#debounceMs, 'asked');
+  }
+
+  /** A sync now, or, while one runs, one more after it. */
+  #syncOrFollow(): void {
+    if (this.#running) this.#again = true;
+    else this.#run().catch(() => undefined); // reported through events.failed
+  }
+
+  async #afterRunning(): Promise<Result> {
     while (this.#running) await this.#running.catch(() => undefined);
+    this.#next = null;
     return this.#run();
   }
 
-  #run(): Promise<SyncResult> {
+  #run(): Promise<Result> {
     this.#cancelTimer();
     this.#again = false;
-    this.#events.started();
+    this.#events.started?.();
     const run = this.#sync();
     this.#running = run;
     run.then(
       (result) => {
         this.#running = null;
         this.#failures = 0;
-        this.#events.succeeded(result);
-        if (this.#again) this.#schedule(this.#debounceMs);
-        else this.#schedule(this.#intervalMs === 0 ? null : this.#intervalMs);
+        this.#events.succeeded?.(result);
+        if (this.#again) this.#schedule(this.#debounceMs, 'asked');
+        else this.#scheduleInterval();
       },
       (error: unknown) => {
         this.#running = null;
         this.#failures++;
         const delay = this.#backoffDelay();
-        this.#events.failed(error, delay);
-        this.#schedule(delay, true);
+        this.#events.failed?.(error, delay);
+        this.#schedule(delay, 'retry');
       },
     );
     return run;
@@ -176,19 +229,26 @@ export class SyncScheduler {
     return Math.round(exp / 2 + (exp / 2) * this.#clock.random());
   }
 
-  /** Arms the timer `ms` from now (`null`: not at all); an earlier timer wins unless `replace`. */
-  #schedule(ms: number | null, replace = false): void {
-    if (!this.#active || ms === null) return;
+  #scheduleInterval(): void {
+    if (this.#intervalMs > 0) this.#schedule(this.#intervalMs, 'interval');
+  }
+
+  /** Arms the timer `ms` from now; an earlier timer wins (and serves this sync too) unless this is a retry. */
+  #schedule(ms: number, reason: TimerReason): void {
+    if (!this.#active || this.#offline) return;
     const due = this.#clock.now() + ms;
-    if (this.#timer !== null && !replace && this.#timerDue <= due) return;
+    if (this.#timer !== null && reason !== 'retry' && this.#timerDue <= due) {
+      this.#timerAsked ||= reason === 'asked';
+      return;
+    }
     this.#cancelTimer();
     this.#timerDue = due;
+    this.#timerAsked = reason === 'asked';
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = null;
       this.#timerDue = Infinity;
-      if (!this.#active) return;
-      if (this.#running) this.#again = true;
-      else this.#run().catch(() => undefined); // reported through events.failed
+      this.#timerAsked = false;
+      if (this.#active) this.#syncOrFollow();
     }, ms);
   }
 
@@ -196,5 +256,6 @@ export class SyncScheduler {
     if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#timerDue = Infinity;
+    this.#timerAsked = false;
   }
 }

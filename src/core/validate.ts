@@ -141,3 +141,11 @@ export function assertTimestamp(value: unknown, argument: string): asserts value
     );
   }
 }
+
+/** A listener passed to a `subscribe`-style method: it must be a function, caught when subscribing. */
+export function assertListener(
+  value: unknown,
+  argument = 'listener',
+): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw new InvalidArgumentError(argument, 'expected a function.');
+}

@@ -2,13 +2,15 @@
  * Lets TanStack's `onlineManager` and `focusManager` drive the replica's sync: coming online syncs
  * at once, going offline pauses the periodic loop, focus and local writes ask for a sync (gathered
  * over a short debounce, so a burst of them costs one sync). At most one sync runs at a time;
- * requests that arrive meanwhile are folded into a single follow-up.
+ * requests that arrive meanwhile are folded into a single follow-up. The timing is the leader
+ * tab's own {@link SyncScheduler}, fed by TanStack's managers instead of the worker's events.
  */
 import {
   focusManager as defaultFocusManager,
   onlineManager as defaultOnlineManager,
 } from '@tanstack/query-core';
 import { InvalidArgumentError } from '../contracts/errors.js';
+import { SyncScheduler } from '../core/sync-scheduler.js';
 import { assertQueryableReplica } from './options.js';
 import type { QueryableReplica } from './replica.js';
 
@@ -29,7 +31,7 @@ export interface SyncDriverOptions {
   readonly onlineManager?: OnlineSource;
   /** Default: TanStack's `focusManager` singleton. */
   readonly focusManager?: FocusSource;
-  /** Sync this often while online, in ms (default 30 000); `false` for no periodic sync. */
+  /** Sync this often while online (counted from the last sync), in ms (default 30 000); `false` for no periodic sync. */
   readonly intervalMs?: number | false;
   /** How long focus and local-write requests are gathered into one sync, in ms (default 250). */
   readonly debounceMs?: number;
@@ -82,99 +84,50 @@ export function driveSync(replica: QueryableReplica, options: SyncDriverOptions 
   const onError = options.onError ?? ((error) => console.warn('chainsync/query: sync failed', error));
 
   let stopped = false;
-  let inFlight: Promise<void> | null = null;
-  let followUp = false;
-  let debounce: ReturnType<typeof setTimeout> | null = null;
-  let interval: ReturnType<typeof setInterval> | null = null;
-
-  const runLoop = async (): Promise<void> => {
-    do {
-      followUp = false;
+  const scheduler = new SyncScheduler<void>(
+    async () => {
+      // Nothing syncs while offline or once stopped, not even a syncNow() that waited for a sync.
+      if (stopped || !online.isOnline()) return;
       try {
         await replica.sync();
       } catch (error) {
         try {
           onError(error);
         } catch {
-          // a throwing error handler must not break the loop
+          // a throwing error handler must not stop the driving
         }
       }
-    } while (followUp && !stopped && online.isOnline());
-    followUp = false;
-  };
-
-  /** Starts a sync now, or folds the request into the follow-up of the one running. */
-  const run = (): Promise<void> => {
-    if (stopped || !online.isOnline()) return inFlight ?? Promise.resolve();
-    if (inFlight) {
-      followUp = true;
-      return inFlight;
-    }
-    inFlight = runLoop().finally(() => (inFlight = null));
-    return inFlight;
-  };
-
-  const cancelDebounce = () => {
-    if (debounce !== null) clearTimeout(debounce);
-    debounce = null;
-  };
-
-  /** A sync soon: requests within `debounceMs` share one. Dropped while offline. */
-  const request = () => {
-    if (stopped || !online.isOnline() || debounce !== null) return;
-    debounce = setTimeout(() => {
-      debounce = null;
-      void run();
-    }, debounceMs);
-  };
-
-  const startInterval = () => {
-    if (intervalMs !== false && interval === null) interval = setInterval(() => void run(), intervalMs);
-  };
-  const stopInterval = () => {
-    if (interval !== null) clearInterval(interval);
-    interval = null;
-  };
+    },
+    // A failure is reported above and is no failure to the scheduler: it does not back off, the
+    // next trigger retries.
+    {},
+    {
+      debounceMs,
+      intervalMs: intervalMs === false ? 0 : intervalMs,
+      syncOnStart: options.syncOnStart !== false,
+    },
+  );
 
   const unsubscribes = [
-    online.subscribe((isOnline) => {
-      if (stopped) return;
-      if (isOnline) {
-        cancelDebounce(); // the sync below covers whatever was waiting
-        startInterval();
-        void run();
-      } else {
-        cancelDebounce();
-        stopInterval();
-        followUp = false;
-      }
-    }),
+    online.subscribe((isOnline) => (isOnline ? scheduler.online() : scheduler.offline())),
     focus.subscribe((focused) => {
-      if (focused) request();
+      if (focused) scheduler.focused();
     }),
     replica.subscribe((event) => {
-      if (event.source === 'local' && options.syncOnLocalChange !== false) request();
+      if (event.source === 'local' && options.syncOnLocalChange !== false) scheduler.changed();
     }),
   ];
 
-  if (online.isOnline()) {
-    startInterval();
-    if (options.syncOnStart !== false) void run();
-  }
+  if (!online.isOnline()) scheduler.offline();
+  scheduler.start();
 
   return {
-    syncNow: run,
-    async settled() {
-      while (inFlight || debounce !== null) {
-        if (inFlight) await inFlight;
-        else await new Promise((resolve) => setTimeout(resolve, debounceMs));
-      }
-    },
+    syncNow: () => scheduler.syncNow(),
+    settled: () => scheduler.settled(),
     stop() {
       if (stopped) return;
       stopped = true;
-      cancelDebounce();
-      stopInterval();
+      scheduler.stop();
       for (const unsubscribe of unsubscribes) unsubscribe();
     },
   };

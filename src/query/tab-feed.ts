@@ -5,6 +5,7 @@
  * swap in its own feed.
  */
 import { InvalidArgumentError } from '../contracts/errors.js';
+import { Subscribable } from '../core/subscribable.js';
 import { assertKey } from '../core/validate.js';
 import { assertQueryableReplica } from './options.js';
 import type { QueryableReplica, QueryChangeEvent, QueryObjectRef } from './replica.js';
@@ -50,29 +51,20 @@ export function shareChangesAcrossTabs(
     );
   }
   const feed: TabChannel = channel;
-  const listeners = new Set<(event: QueryChangeEvent) => void>();
+  const listeners = new Subscribable<QueryChangeEvent>('chainsync/query: a change listener threw');
   let closed = false;
 
-  const emit = (event: QueryChangeEvent) => {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        console.error('chainsync/query: a change listener threw', error);
-      }
-    }
-  };
   const unsubscribe = replica.subscribe((event) => {
     // Another tab's write came from that tab: passing it on would echo it back.
     if (event.source !== 'remote-tab' && event.source !== 'tab') {
       const message: ChangeMessage = { chainsync: 'change', objects: event.objects };
       feed.postMessage(message);
     }
-    emit(event);
+    listeners.notify(event);
   });
   const onMessage = (message: MessageEvent) => {
     const objects = changedObjects(message.data);
-    if (objects !== null) emit({ source: 'remote-tab', objects });
+    if (objects !== null) listeners.notify({ source: 'remote-tab', objects });
   };
   feed.addEventListener('message', onMessage);
 
@@ -81,11 +73,7 @@ export function shareChangesAcrossTabs(
     list: (collection) => replica.list(collection),
     change: (changes) => replica.change(changes),
     sync: () => replica.sync(),
-    subscribe(listener) {
-      if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => listeners.subscribe(listener),
     close() {
       if (closed) return;
       closed = true;

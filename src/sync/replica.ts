@@ -20,6 +20,7 @@ import type { Unsubscribe } from '../contracts/common.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../contracts/errors.js';
 import type { Storage, Uuid } from '../contracts/storage.js';
 import { assertCount, assertKey, assertUuid } from '../core/validate.js';
+import { Subscribable } from '../core/subscribable.js';
 import { ReplicaBlobs, type RemoteBlobStore } from './blobs.js';
 import { Mutex } from './mutex.js';
 import {
@@ -71,7 +72,9 @@ export interface ReplicaOptions {
 export class Replica implements ObservableReplica {
   readonly #store: ReplicaStore;
   readonly #lock: Mutex;
-  readonly #listeners = new Set<(event: ReplicaChangeEvent<'local' | 'sync'>) => void>();
+  readonly #listeners = new Subscribable<ReplicaChangeEvent<'local' | 'sync'>>(
+    'chainsync: a change listener threw',
+  );
   readonly #clock: () => number;
   readonly #engine: SyncEngine | null;
   readonly #blobs: ReplicaBlobs | null;
@@ -186,9 +189,7 @@ export class Replica implements ObservableReplica {
 
   /** Calls `listener` after every change to the data (local writes and sync). */
   subscribe(listener: (event: ReplicaChangeEvent<'local' | 'sync'>) => void): Unsubscribe {
-    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.subscribe(listener);
   }
 
   /** Reconciles with the remote chain: pull, rebase, push, repeat on conflict. */
@@ -312,13 +313,7 @@ export class Replica implements ObservableReplica {
 
   #emit(event: ReplicaChangeEvent<'local' | 'sync'>): void {
     this.#blobs?.refresh(event.objects).catch(() => undefined); // logged by ReplicaBlobs
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        console.error('chainsync: a change listener threw', error);
-      }
-    }
+    this.#listeners.notify(event);
   }
 }
 

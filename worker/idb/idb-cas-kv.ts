@@ -16,6 +16,7 @@ import {
 } from '../../src/contracts/errors.js';
 import { copyBytes } from '../../src/core/bytes.js';
 import { KvWatchHub } from '../../src/core/kv-watch.js';
+import { Subscribable } from '../../src/core/subscribable.js';
 import { uniqueTokens } from '../../src/core/unique.js';
 import { assertBytes, assertKey, assertPrefix, assertToken } from '../../src/core/validate.js';
 import { unwrap } from 'idb';
@@ -48,7 +49,7 @@ export class IdbCasKv implements BatchCasKv {
   readonly #hub = new KvWatchHub();
   readonly #nextVersion = uniqueTokens();
   readonly #feed: KvChangeFeed | undefined;
-  readonly #listeners = new Set<(changes: readonly KvChange[]) => void>();
+  readonly #listeners = new Subscribable<readonly KvChange[]>('chainsync: a change listener threw');
 
   constructor(db: IdbConnection, feed?: KvChangeFeed) {
     this.#db = db;
@@ -66,8 +67,7 @@ export class IdbCasKv implements BatchCasKv {
    * other instances', in the order they arrive. Lets a worker forward changes in one message each.
    */
   onChanges(listener: (changes: readonly KvChange[]) => void): Unsubscribe {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.subscribe(listener);
   }
 
   async get(key: string): Promise<KvEntry | null> {
@@ -155,7 +155,7 @@ export class IdbCasKv implements BatchCasKv {
   }
 
   get #listening(): boolean {
-    return this.#hub.size > 0 || this.#listeners.size > 0;
+    return this.#hub.size > 0 || this.#listeners.hasListeners();
   }
 
   /** Another instance wrote `keys`: deliver their committed state (if anyone listens). */
@@ -175,13 +175,7 @@ export class IdbCasKv implements BatchCasKv {
 
   #deliver(changes: readonly KvChange[]): void {
     for (const change of changes) this.#hub.emit(change);
-    for (const listener of this.#listeners) {
-      try {
-        listener(changes);
-      } catch (error) {
-        console.error('chainsync: a change listener threw', error);
-      }
-    }
+    this.#listeners.notify(changes);
   }
 
   /** One op inside the batch's transaction. Blind puts issue their request without waiting for it. */

@@ -1,4 +1,5 @@
 import type { Unsubscribe } from '../../src/contracts/common.js';
+import { Subscribable } from '../../src/core/subscribable.js';
 import type { KvChangeFeed } from '../idb/idb-cas-kv.js';
 
 /** Longest delay before other tabs hear of a change: well under a frame. */
@@ -10,15 +11,13 @@ const FLUSH_MS = 8;
  */
 export class BroadcastKvChangeFeed implements KvChangeFeed {
   readonly #channel: BroadcastChannel;
-  readonly #receivers = new Set<(keys: readonly string[]) => void>();
+  readonly #receivers = new Subscribable<readonly string[]>('chainsync: a change-feed receiver threw');
   #outbox = new Set<string>();
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(storeName: string) {
     this.#channel = new BroadcastChannel(`chainsync:kv:${storeName}`);
-    this.#channel.onmessage = (event: MessageEvent<readonly string[]>) => {
-      for (const receiver of this.#receivers) receiver(event.data);
-    };
+    this.#channel.onmessage = (event: MessageEvent<readonly string[]>) => this.#receivers.notify(event.data);
   }
 
   /**
@@ -43,8 +42,7 @@ export class BroadcastKvChangeFeed implements KvChangeFeed {
   }
 
   subscribe(receiver: (keys: readonly string[]) => void): Unsubscribe {
-    this.#receivers.add(receiver);
-    return () => this.#receivers.delete(receiver);
+    return this.#receivers.subscribe(receiver);
   }
 
   close(): void {

@@ -13,17 +13,23 @@ export type ChannelMessage =
 /** The BroadcastChannel of one store's replica: every other tab and worker that opened it hears. */
 export class ReplicaChannel {
   readonly #channel: BroadcastChannel;
+  #closed = false;
 
   constructor(storeName: string, receive: (message: ChannelMessage) => void) {
     this.#channel = new BroadcastChannel(`chainsync:replica:${storeName}`);
     this.#channel.onmessage = (event: MessageEvent<ChannelMessage>) => receive(event.data);
   }
 
+  /**
+   * Tells every other tab. Once closed, does nothing: a sync or count that finishes after the
+   * replica closed has nobody left to tell (a closed BroadcastChannel would throw).
+   */
   post(message: ChannelMessage): void {
-    this.#channel.postMessage(message);
+    if (!this.#closed) this.#channel.postMessage(message);
   }
 
   close(): void {
+    this.#closed = true;
     this.#channel.close();
   }
 }

@@ -4,7 +4,6 @@ import type {
   JsonValue,
   Properties,
   ReplicaApi,
-  ReplicaChangeEvent,
   ReplicaEvent,
   ReplicaInspection,
   ReplicaStatus,
@@ -14,48 +13,23 @@ import type {
 } from '../../src/contracts/replica.js';
 import { transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../../src/contracts/blob-storage.js';
-import {
-  InvalidArgumentError,
-  reviveError,
-  serializeError,
-  StoreClosedError,
-  type SerializedError,
-} from '../../src/contracts/errors.js';
-import type { Uuid } from '../../src/contracts/storage.js';
-import { assertUuid } from '../../src/core/validate.js';
+import { InvalidArgumentError, StoreClosedError, type SerializedError } from '../../src/contracts/errors.js';
+import { Subscribable } from '../../src/core/subscribable.js';
+import { SyncScheduler } from '../../src/core/sync-scheduler.js';
+import { openRemote } from '../../src/remote/remote-config.js';
+import { BlobCollector } from '../../src/sync/blob-collector.js';
+import { ProgressStorage } from '../../src/sync/progress-storage.js';
 import { Replica } from '../../src/sync/replica.js';
+import { IdbReplicaStore } from '../idb/idb-replica-store.js';
 import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
-import { assertBlobGarbageInterval, BlobCollector } from '../../src/sync/blob-collector.js';
-import { IdbReplicaStore } from '../idb/idb-replica-store.js';
-import { ProgressStorage } from '../../src/sync/progress-storage.js';
-import { assertRemoteConfig, openRemote, type RemoteConfig } from '../../src/remote/remote-config.js';
+import { EventRelay } from './event-relay.js';
+import { assertHostedReplicaOptions, type HostedReplicaOptions } from './hosted-replica-options.js';
 import { ReplicaChannel, type ChannelMessage } from './replica-channel.js';
-import { assertSchedule, SyncScheduler, type SyncSchedule } from '../../src/core/sync-scheduler.js';
+import { StatusAggregator } from './status-aggregator.js';
+import { SyncRequests } from './sync-requests.js';
 import { WebLockMutex } from './web-lock-mutex.js';
-
-/** Options of {@link ReplicaHost.open}: plain data, as they cross the worker boundary. */
-export interface HostedReplicaOptions {
-  /** The data set's id, shared by all its replicas (every device and tab). */
-  readonly clientId: Uuid;
-  /** Where to sync; without it the replica works offline only. */
-  readonly remote?: RemoteConfig;
-  /** Encrypts everything stored remotely. */
-  readonly secret?: string;
-  readonly schedule?: SyncSchedule;
-  /** Versions fetched per remote read (default 100). */
-  readonly pullPageSize?: number;
-  /** Most operations per pushed version (default 1000). */
-  readonly maxOperationsPerVersion?: number;
-  /**
-   * The leader collects blob garbage (local blobs nothing references or leases) after a
-   * successful sync at most this often, in ms (default 10 minutes; 0: after every sync).
-   */
-  readonly blobGarbageIntervalMs?: number;
-  /** TEST ONLY: fewer PBKDF2 iterations. Never set this in an application. */
-  readonly testOnlyPbkdf2Iterations?: number;
-}
 
 /** The parts of the worker's store a replica lives in. */
 export interface ReplicaHostStore {
@@ -64,19 +38,18 @@ export interface ReplicaHostStore {
   readonly blobs: IdbBlobStorage;
 }
 
-/** How often a follower repeats a sync request the leader has not answered. */
-const RESEND_MS = 10_000;
-
-/** The part of the status the leader decides and broadcasts. */
-type SharedStatus = Pick<ReplicaStatus, 'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed'>;
-
+/** The parts of one opened replica. */
 interface Opened {
   readonly replica: Replica;
   readonly store: IdbReplicaStore;
   readonly channel: ReplicaChannel;
   readonly election: LeaderElection;
+  /** `null` when opened without a remote. */
   readonly scheduler: SyncScheduler | null;
-  readonly progress: ProgressStorage | null;
+  readonly status: StatusAggregator;
+  readonly requests: SyncRequests;
+  readonly relay: EventRelay;
+  /** Stops listening to the replica and the global scope, and drops the main thread's listener. */
   readonly detach: () => void;
 }
 
@@ -85,20 +58,14 @@ interface Opened {
  * one; they share the data, the pending queue and a cross-tab write lock, and elect one leader
  * (Web Locks) that alone runs the sync loop. Changes (local, other tabs', pulled), the status and
  * sync progress reach the main thread through the listener given to {@link ReplicaHost.open}.
+ *
+ * This class wires the parts together and forwards the calls; the parts each do one job:
+ * {@link EventRelay} (changes and progress), {@link StatusAggregator} (the status every tab shows)
+ * and {@link SyncRequests} (a follower's sync run by the leader).
  */
 export class ReplicaHost implements ReplicaApi {
   readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
-  #listener: ((event: ReplicaEvent) => void) | null = null;
-  /** The leader's status as last heard (this tab's own when it leads). */
-  #shared: SharedStatus = {
-    syncing: false,
-    lastError: null,
-    lastSyncAt: null,
-    lastPushed: [],
-  };
-  #pending = 0;
-  readonly #waiting = new Map<string, { resolve(): void; reject(error: unknown): void }>();
 
   /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
   constructor(store: () => ReplicaHostStore) {
@@ -108,17 +75,14 @@ export class ReplicaHost implements ReplicaApi {
   /** Opens the replica (once per worker); `listener` receives every {@link ReplicaEvent}. */
   async open(options: HostedReplicaOptions, listener: (event: ReplicaEvent) => void): Promise<ReplicaStatus> {
     if (this.#opened) throw new InvalidArgumentError('options', 'this worker already has a replica open.');
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError('options', 'expected { clientId, remote?, secret?, schedule? }.');
-    }
-    assertUuid(options.clientId, 'options.clientId');
-    if (options.remote !== undefined) assertRemoteConfig(options.remote);
-    if (options.schedule !== undefined) assertSchedule(options.schedule);
-    if (options.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(options.blobGarbageIntervalMs);
+    assertHostedReplicaOptions(options);
     const { connection, blobs } = this.#store();
     const store = new IdbReplicaStore(connection);
     const remote = options.remote && openRemote(options.remote);
-    const progress = remote ? new ProgressStorage(remote.storage, (p) => this.#progress(p)) : null;
+    // Progress is relayed once the replica is open (nothing is told of reads made while opening).
+    const progress = remote
+      ? new ProgressStorage(remote.storage, (p) => this.#opened?.relay.progress(p))
+      : null;
     const replica = await Replica.open({
       store,
       storage: progress ?? undefined,
@@ -134,8 +98,19 @@ export class ReplicaHost implements ReplicaApi {
       blobs,
       remoteBlobs: remote?.blobs,
     });
-    this.#listener = listener;
+    const mainThread = new Subscribable<ReplicaEvent>('chainsync: a replica listener threw');
+    // Across comlink the listener returns a promise: it rejects if the main thread went away.
+    mainThread.subscribe((event) => void Promise.resolve(listener(event)).catch(() => undefined));
+    const emit = (event: ReplicaEvent) => mainThread.notify(event);
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
+    const election = new LeaderElection(`${connection.name}:replica`);
+    const isLeader = () => election.isLeader;
+    const status = new StatusAggregator({
+      countPending: () => store.countPending(),
+      channel,
+      isLeader,
+      emit,
+    });
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
     const scheduler = progress
       ? new SyncScheduler(
@@ -144,51 +119,49 @@ export class ReplicaHost implements ReplicaApi {
             return replica.sync();
           },
           {
-            started: () => this.#setShared({ syncing: true }),
+            started: () => status.syncStarted(),
             succeeded: (result) => {
-              this.#setShared({
-                syncing: false,
-                lastError: null,
-                lastSyncAt: Date.now(),
-                lastPushed: result.pushedVersionIds,
-              });
+              status.syncSucceeded(result);
               collector.afterSync();
             },
-            failed: (error) => this.#setShared({ syncing: false, lastError: serializeError(error) }),
+            failed: (error) => status.syncFailed(error),
           },
           options.schedule,
         )
       : null;
-    const unsubscribe = replica.subscribe((event) => this.#changed(event));
+    const relay = new EventRelay({ channel, emit, isLeader, scheduler, status });
+    const unsubscribe = replica.subscribe((event) => relay.replicaChanged(event));
     const online = () => {
       scheduler?.online();
-      this.#emitStatus();
+      status.publish();
     };
-    const offline = () => this.#emitStatus();
+    const offline = () => status.publish();
     const scope = globalThis as {
       addEventListener?: typeof addEventListener;
       removeEventListener?: typeof removeEventListener;
     };
     scope.addEventListener?.('online', online);
     scope.addEventListener?.('offline', offline);
-    const election = new LeaderElection(`${connection.name}:replica`);
     this.#opened = {
       replica,
       store,
       channel,
       election,
       scheduler,
-      progress,
+      status,
+      requests: new SyncRequests(channel, isLeader, scheduler),
+      relay,
       detach: () => {
         unsubscribe();
+        mainThread.clear();
         scope.removeEventListener?.('online', online);
         scope.removeEventListener?.('offline', offline);
       },
     };
-    this.#pending = await store.countPending();
+    await status.recount();
     void election.whenLeader().then(() => this.#lead());
     channel.post({ kind: 'status-request' });
-    return this.#status();
+    return status.current();
   }
 
   create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void> {
@@ -243,25 +216,15 @@ export class ReplicaHost implements ReplicaApi {
    * and returns `null` once the leader's sync finished (rejecting with its error if it failed).
    */
   async sync(): Promise<SyncResult | null> {
-    const opened = this.#require();
-    if (!opened.scheduler) {
+    const { scheduler, election, requests } = this.#require();
+    if (!scheduler) {
       throw new InvalidArgumentError(
         'options.remote',
         'this replica was opened without a remote; it cannot sync.',
       );
     }
-    if (opened.election.isLeader) return opened.scheduler.syncNow();
-    const id = crypto.randomUUID();
-    const done = new Promise<void>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
-    opened.channel.post({ kind: 'sync-request', id });
-    // If the leader dies before answering and another tab takes over, that tab never heard the
-    // request: ask again now and then (a repeated request costs one more sync, nothing else).
-    const again = setInterval(() => this.#opened?.channel.post({ kind: 'sync-request', id }), RESEND_MS);
-    try {
-      await done;
-    } finally {
-      clearInterval(again);
-    }
+    if (election.isLeader) return scheduler.syncNow();
+    await requests.askLeader();
     return null;
   }
 
@@ -276,8 +239,7 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   async status(): Promise<ReplicaStatus> {
-    this.#pending = await this.#require().store.countPending();
-    return this.#status();
+    return this.#require().status.recount();
   }
 
   /** Closes the replica: leadership passes to another tab; calls waiting on the leader fail. */
@@ -285,137 +247,39 @@ export class ReplicaHost implements ReplicaApi {
     const opened = this.#opened;
     if (!opened) return;
     this.#opened = null;
-    this.#listener = null;
     opened.detach();
     opened.scheduler?.stop();
     opened.election.resign();
     opened.channel.close();
-    for (const waiter of this.#waiting.values()) {
-      waiter.reject(new StoreClosedError('The replica was closed before the sync finished.'));
-    }
-    this.#waiting.clear();
+    opened.requests.close();
   }
 
   #lead(): void {
     const opened = this.#opened;
     if (!opened?.election.isLeader) return;
     opened.scheduler?.start();
-    this.#emitStatus();
+    opened.status.publish();
     // Requests made of the previous leader are served here.
-    for (const [id, waiter] of this.#waiting) {
-      this.#waiting.delete(id);
-      opened.scheduler?.syncNow().then(() => waiter.resolve(), waiter.reject);
-    }
+    opened.requests.takeOver();
   }
 
-  #changed(event: ReplicaChangeEvent<'local' | 'sync'>): void {
-    const opened = this.#opened;
-    if (!opened) return;
-    const { source, objects, dropped, overridden } = event;
-    this.#emit({ type: 'change', source, objects, dropped, overridden });
-    opened.channel.post({ kind: 'change', source, objects, dropped, overridden });
-    if (event.source === 'local') opened.scheduler?.changed();
-    void this.#refreshPending();
-  }
-
+  /** Hands a message from another tab to the part it is for. */
   #receive(message: ChannelMessage): void {
     const opened = this.#opened;
     if (!opened) return;
-    const leader = opened.election.isLeader;
     switch (message.kind) {
       case 'change':
-        this.#emit({
-          type: 'change',
-          source: message.source === 'local' ? 'tab' : 'sync',
-          objects: message.objects,
-          dropped: message.dropped,
-          // A tab running an older build posts no `overridden`.
-          overridden: message.overridden ?? [],
-        });
-        if (message.source === 'local' && leader) opened.scheduler?.changed();
-        void this.#refreshPending();
-        break;
-      case 'status':
-        if (!leader) {
-          const { syncing, lastError, lastSyncAt, pending } = message.status;
-          // A tab running an older build posts no `lastPushed`.
-          this.#shared = { syncing, lastError, lastSyncAt, lastPushed: message.status.lastPushed ?? [] };
-          // The queue is shared: the leader's count after its sync is this tab's too.
-          this.#pending = pending;
-          this.#emitStatus();
-        }
-        break;
-      case 'status-request':
-        if (leader) opened.channel.post({ kind: 'status', status: this.#status() });
-        break;
+        return opened.relay.tabChanged(message);
       case 'progress':
-        if (!leader) this.#emit({ type: 'progress', progress: message.progress });
-        break;
+        return opened.relay.leaderProgress(message.progress);
+      case 'status':
+        return opened.status.leaderSaid(message.status);
+      case 'status-request':
+        return opened.status.asked();
       case 'sync-request':
-        if (leader && !opened.scheduler) {
-          const error = new InvalidArgumentError(
-            'options.remote',
-            'the leader tab opened this replica without a remote; open every tab with the same options.',
-          );
-          opened.channel.post({ kind: 'synced', id: message.id, error: serializeError(error) });
-        } else if (leader && opened.scheduler) {
-          opened.scheduler.syncNow().then(
-            () => opened.channel.post({ kind: 'synced', id: message.id, error: null }),
-            (error: unknown) =>
-              opened.channel.post({ kind: 'synced', id: message.id, error: serializeError(error) }),
-          );
-        }
-        break;
-      case 'synced': {
-        const waiter = this.#waiting.get(message.id);
-        this.#waiting.delete(message.id);
-        if (message.error) waiter?.reject(reviveError(message.error));
-        else waiter?.resolve();
-        break;
-      }
-    }
-  }
-
-  #progress(progress: SyncProgress): void {
-    this.#emit({ type: 'progress', progress });
-    this.#opened?.channel.post({ kind: 'progress', progress });
-  }
-
-  #setShared(change: Partial<SharedStatus>): void {
-    this.#shared = { ...this.#shared, ...change };
-    void this.#refreshPending(true);
-  }
-
-  async #refreshPending(force = false): Promise<void> {
-    const opened = this.#opened;
-    if (!opened) return;
-    const pending = await opened.store.countPending().catch(() => this.#pending);
-    if (!force && pending === this.#pending) return;
-    this.#pending = pending;
-    this.#emitStatus();
-  }
-
-  #emitStatus(): void {
-    const status = this.#status();
-    this.#emit({ type: 'status', status });
-    if (status.leader) this.#opened?.channel.post({ kind: 'status', status });
-  }
-
-  #status(): ReplicaStatus {
-    return {
-      online: typeof navigator === 'undefined' ? true : navigator.onLine,
-      ...this.#shared,
-      pending: this.#pending,
-      leader: this.#opened?.election.isLeader ?? false,
-    };
-  }
-
-  #emit(event: ReplicaEvent): void {
-    // Across comlink the listener returns a promise: it rejects if the main thread went away.
-    try {
-      Promise.resolve(this.#listener?.(event)).catch(() => undefined);
-    } catch (error) {
-      console.error('chainsync: a replica listener threw', error);
+        return opened.requests.serve(message.id);
+      case 'synced':
+        return opened.requests.answered(message.id, message.error);
     }
   }
 

@@ -1,0 +1,273 @@
+import type {
+  BlobRef,
+  Change,
+  JsonValue,
+  ObservableReplica,
+  Properties,
+  ReplicaChange,
+  ReplicaEvent,
+  ReplicaInspection,
+  ReplicaStatus,
+  StoredObject,
+  SyncProgress,
+  SyncResult,
+} from '../contracts/replica.js';
+import { proxy, transfer } from 'comlink';
+import type { ContentId, GarbageReport } from '../contracts/blob-storage.js';
+import type { Unsubscribe } from '../contracts/common.js';
+import { InvalidArgumentError } from '../contracts/errors.js';
+import { Subscribable } from '../core/subscribable.js';
+import { assertBytes, assertContentId, assertKey, assertListener } from '../core/validate.js';
+import { isBlobRef } from '../sync/blob-ref.js';
+import type { HostedReplicaOptions } from '../../worker/replica/hosted-replica-options.js';
+import type { WorkerLink } from './worker-link.js';
+
+/** A replica of a synced data set, run in a worker; every call is one message to it. */
+export interface ReplicaClient extends ObservableReplica {
+  readonly name: string;
+  /**
+   * Stores `data` as a blob (in the store's IndexedDB, uploaded by the sync before the first version
+   * that references it) and returns its reference: put that in a property, e.g.
+   * `update('notes', id, { photo: await replica.putBlob(bytes, 'image/png') })`.
+   *
+   * `data` is copied once, here, and the copy is transferred to the worker: `data` stays usable
+   * (its buffer is never detached), and changing it afterwards does not change the stored blob.
+   * @throws InvalidArgumentError if `data` is not a Uint8Array or `type` not a string.
+   */
+  putBlob(data: Uint8Array, type?: string): Promise<BlobRef>;
+  /**
+   * The bytes of a blob, by the reference {@link ReplicaClient.putBlob} returned (as read back from a
+   * property) or its content id: from IndexedDB, else downloaded from the remote, verified, and kept.
+   * On an encrypted data set pass the whole reference (it holds the blob's key). The bytes are
+   * transferred from the worker, not copied; the array is the caller's own.
+   * @throws InvalidArgumentError for anything else; ContentNotFoundError if the blob is neither
+   * local nor remote; ContentMismatchError or ChainIntegrityError if the remote copy is corrupt.
+   */
+  getBlob(blob: BlobRef | ContentId): Promise<Uint8Array>;
+  /**
+   * Deletes the local blobs that no object references and no reader or live tab leases (they stay
+   * on the remote). The leader tab also runs this after syncs, at most every
+   * `blobGarbageIntervalMs`.
+   */
+  collectBlobGarbage(): Promise<GarbageReport>;
+  /** Fires for this tab's writes (`local`), other tabs' (`tab`) and pulled changes (`sync`). */
+  subscribe(listener: (change: ReplicaChange) => void): Unsubscribe;
+  /**
+   * Calls `listener` whenever `collection` (or, with `id`, that one object) may have changed, with
+   * its current contents; once at once with the current contents.
+   */
+  watch(collection: string, listener: (objects: StoredObject[]) => void): Unsubscribe;
+  /**
+   * Calls `listener` with the object's properties (`null` when absent) now and whenever it may have
+   * changed: this tab's writes, other tabs' and pulled changes.
+   */
+  watchObject(collection: string, id: string, listener: (properties: Properties | null) => void): Unsubscribe;
+  /** Syncs now: in the leader tab, returns what it did; elsewhere asks the leader and returns `null`. */
+  sync(): Promise<SyncResult | null>;
+  status(): Promise<ReplicaStatus>;
+  /** Read-only: the replica's base version, a push under way and the first `limit` pending operations. */
+  inspect(limit?: number): Promise<ReplicaInspection>;
+  onStatus(listener: (status: ReplicaStatus) => void): Unsubscribe;
+  /** Progress of long pulls and snapshot bootstraps (reported by the tab that syncs). */
+  onProgress(listener: (progress: SyncProgress) => void): Unsubscribe;
+  /** Closes the replica and its worker; leadership passes to another tab. */
+  close(): Promise<void>;
+}
+
+/** What `console.error` says when a subscriber of a replica client throws. */
+const LISTENER_THREW = 'chainsync: a replica listener threw';
+
+/**
+ * The {@link ReplicaClient} of one engine worker: each call is one call to the worker's
+ * `ReplicaHost`, whose events come back through one listener and fan out here to the subscribers.
+ */
+export class ClientReplica implements ReplicaClient {
+  readonly name: string;
+  readonly #link: WorkerLink;
+  readonly #changes = new Subscribable<ReplicaChange>(LISTENER_THREW);
+  readonly #statuses = new Subscribable<ReplicaStatus>(LISTENER_THREW);
+  readonly #progresses = new Subscribable<SyncProgress>(LISTENER_THREW);
+
+  private constructor(name: string, link: WorkerLink) {
+    this.name = name;
+    this.#link = link;
+  }
+
+  /**
+   * Opens the replica of the store `link`'s worker has open, with `options`, and returns its client.
+   * If that fails, the worker is closed and the error thrown.
+   */
+  static async open(name: string, link: WorkerLink, options: HostedReplicaOptions): Promise<ClientReplica> {
+    const client = new ClientReplica(name, link);
+    const receive = proxy((event: ReplicaEvent) => client.#receive(event));
+    try {
+      await link.call((r) => r.replica.open(options, receive));
+    } catch (error) {
+      await link.close();
+      throw error;
+    }
+    return client;
+  }
+
+  create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void> {
+    return this.#link.call((r) => r.replica.create(collection, id, properties));
+  }
+
+  update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void> {
+    return this.#link.call((r) => r.replica.update(collection, id, properties));
+  }
+
+  delete(collection: string, id: string): Promise<boolean> {
+    return this.#link.call((r) => r.replica.delete(collection, id));
+  }
+
+  change(changes: readonly Change[]): Promise<void> {
+    return this.#link.call((r) => r.replica.change(changes));
+  }
+
+  get(collection: string, id: string): Promise<Properties | null> {
+    return this.#link.call((r) => r.replica.get(collection, id));
+  }
+
+  list(collection: string): Promise<StoredObject[]> {
+    return this.#link.call((r) => r.replica.list(collection));
+  }
+
+  async putBlob(data: Uint8Array, type?: string): Promise<BlobRef> {
+    assertBytes(data, 'data');
+    if (type !== undefined && typeof type !== 'string') {
+      throw new InvalidArgumentError(
+        'type',
+        "expected a MIME type string such as 'image/png', or leave it out.",
+      );
+    }
+    // Posting `data` itself would copy it (its whole buffer, even for a small subarray) or, with
+    // transfer, detach the caller's buffer. One copy of just the viewed bytes, transferred, is
+    // the least work that leaves `data` alone; it also stops later writes to `data` racing the
+    // worker's hashing.
+    const copy = data.slice();
+    return this.#link.call((r) => r.replica.putBlob(transfer(copy, [copy.buffer]), type));
+  }
+
+  async getBlob(blob: BlobRef | ContentId): Promise<Uint8Array> {
+    if (typeof blob === 'string') assertContentId(blob, 'blob');
+    else if (!isBlobRef(blob)) {
+      throw new InvalidArgumentError(
+        'blob',
+        'expected the reference putBlob returned ({ $blob, size, type?, sealed? }, as read back from a property) or its content id (64 lowercase hex digits).',
+      );
+    }
+    return this.#link.call((r) => r.replica.getBlob(blob));
+  }
+
+  collectBlobGarbage(): Promise<GarbageReport> {
+    return this.#link.call((r) => r.replica.collectBlobGarbage());
+  }
+
+  subscribe(listener: (change: ReplicaChange) => void): Unsubscribe {
+    return this.#changes.subscribe(listener);
+  }
+
+  watch(collection: string, listener: (objects: StoredObject[]) => void): Unsubscribe {
+    assertKey(collection, 'collection');
+    return rereadOnChange(
+      this.#changes,
+      (change) => concerns(change, collection),
+      () => this.list(collection),
+      listener,
+    );
+  }
+
+  watchObject(
+    collection: string,
+    id: string,
+    listener: (properties: Properties | null) => void,
+  ): Unsubscribe {
+    assertKey(collection, 'collection');
+    assertKey(id, 'id');
+    return rereadOnChange(
+      this.#changes,
+      (change) => concerns(change, collection, id),
+      () => this.get(collection, id),
+      listener,
+    );
+  }
+
+  sync(): Promise<SyncResult | null> {
+    return this.#link.call((r) => r.replica.sync());
+  }
+
+  status(): Promise<ReplicaStatus> {
+    return this.#link.call((r) => r.replica.status());
+  }
+
+  inspect(limit?: number): Promise<ReplicaInspection> {
+    return this.#link.call((r) => r.replica.inspect(limit));
+  }
+
+  onStatus(listener: (status: ReplicaStatus) => void): Unsubscribe {
+    return this.#statuses.subscribe(listener);
+  }
+
+  onProgress(listener: (progress: SyncProgress) => void): Unsubscribe {
+    return this.#progresses.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#changes.clear();
+    this.#statuses.clear();
+    this.#progresses.clear();
+    await this.#link.close();
+  }
+
+  /** An event from the worker: to the subscribers of its kind. */
+  #receive(event: ReplicaEvent): void {
+    if (event.type === 'change') this.#changes.notify(event);
+    else if (event.type === 'status') this.#statuses.notify(event.status);
+    else this.#progresses.notify(event.progress);
+  }
+}
+
+/** Whether `change` may concern `collection` (with `id`, that one object of it). */
+function concerns(change: ReplicaChange, collection: string, id?: string): boolean {
+  return (
+    change.objects === 'all' ||
+    change.objects.some((o) => o.collection === collection && (id === undefined || o.id === id))
+  );
+}
+
+/**
+ * Calls `listener` with `read()` now and again after every change that `relevant` picks out. The
+ * reads run one after another, so the last value delivered is the newest. A read that fails (the
+ * replica closed or its worker died) delivers nothing.
+ */
+function rereadOnChange<T>(
+  changes: Subscribable<ReplicaChange>,
+  relevant: (change: ReplicaChange) => boolean,
+  read: () => Promise<T>,
+  listener: (value: T) => void,
+): Unsubscribe {
+  assertListener(listener);
+  let live = true;
+  let reading: Promise<void> = Promise.resolve();
+  const refresh = () => {
+    reading = reading.then(async () => {
+      if (!live) return;
+      let value: T;
+      try {
+        value = await read();
+      } catch {
+        return; // the replica closed or its worker died: nothing more to deliver
+      }
+      if (live) listener(value);
+    });
+  };
+  const off = changes.subscribe((change) => {
+    if (relevant(change)) refresh();
+  });
+  refresh();
+  return () => {
+    live = false;
+    off();
+  };
+}

@@ -1,0 +1,40 @@
+import { InvalidArgumentError } from '../../src/contracts/errors.js';
+import type { Uuid } from '../../src/contracts/storage.js';
+import { assertSchedule, type SyncSchedule } from '../../src/core/sync-scheduler.js';
+import { assertUuid } from '../../src/core/validate.js';
+import { assertRemoteConfig, type RemoteConfig } from '../../src/remote/remote-config.js';
+import { assertBlobGarbageInterval } from '../../src/sync/blob-collector.js';
+
+/** Options of `ReplicaHost.open`: plain data, as they cross the worker boundary. */
+export interface HostedReplicaOptions {
+  /** The data set's id, shared by all its replicas (every device and tab). */
+  readonly clientId: Uuid;
+  /** Where to sync; without it the replica works offline only. */
+  readonly remote?: RemoteConfig;
+  /** Encrypts everything stored remotely. */
+  readonly secret?: string;
+  readonly schedule?: SyncSchedule;
+  /** Versions fetched per remote read (default 100). */
+  readonly pullPageSize?: number;
+  /** Most operations per pushed version (default 1000). */
+  readonly maxOperationsPerVersion?: number;
+  /**
+   * The leader collects blob garbage (local blobs nothing references or leases) after a
+   * successful sync at most this often, in ms (default 10 minutes; 0: after every sync).
+   */
+  readonly blobGarbageIntervalMs?: number;
+  /** TEST ONLY: fewer PBKDF2 iterations. Never set this in an application. */
+  readonly testOnlyPbkdf2Iterations?: number;
+}
+
+/** Checks {@link HostedReplicaOptions} before anything is opened; throws INVALID_ARGUMENT naming the field. */
+export function assertHostedReplicaOptions(options: unknown): asserts options is HostedReplicaOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'expected { clientId, remote?, secret?, schedule? }.');
+  }
+  const o = options as Partial<Record<keyof HostedReplicaOptions, unknown>>;
+  assertUuid(o.clientId, 'options.clientId');
+  if (o.remote !== undefined) assertRemoteConfig(o.remote);
+  if (o.schedule !== undefined) assertSchedule(o.schedule);
+  if (o.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(o.blobGarbageIntervalMs);
+}
