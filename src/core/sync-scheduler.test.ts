@@ -1,6 +1,7 @@
 import type { SyncResult } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
-import { SyncScheduler, type SchedulerClock, type SyncSchedule } from './sync-scheduler.js';
+import type { Timers } from './timers.js';
+import { SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
 
 const RESULT: SyncResult = {
   pulledVersions: 0,
@@ -14,7 +15,7 @@ const RESULT: SyncResult = {
 };
 
 /** Timers that fire only when the test advances time. */
-class ManualClock implements SchedulerClock {
+class ManualClock implements Timers {
   t = 0;
   rand = 0.5;
   #timers = new Map<number, { due: number; fn: () => void }>();

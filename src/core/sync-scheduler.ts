@@ -1,6 +1,7 @@
 import type { SyncResult } from '../contracts/replica.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
-import { realTimers, sleep, type Timers } from './timers.js';
+import { sleep } from './sleep.js';
+import { realTimers, type Timers } from './timers.js';
 
 /** When the leader syncs on its own. */
 export interface SyncSchedule {
@@ -46,9 +47,6 @@ export interface SchedulerEvents<Result = SyncResult> {
   failed?(error: unknown, retryInMs: number): void;
 }
 
-/** Timers and randomness, replaceable in tests. */
-export type SchedulerClock = Timers;
-
 /**
  * Why the timer is armed: a sync something asked for (a change, focus, a follow-up), the sync the
  * interval makes while nothing else does, or a retry after a failure (which replaces any other).
@@ -67,7 +65,7 @@ type TimerReason = 'asked' | 'interval' | 'retry';
 export class SyncScheduler<Result = SyncResult> {
   readonly #sync: () => Promise<Result>;
   readonly #events: SchedulerEvents<Result>;
-  readonly #clock: SchedulerClock;
+  readonly #clock: Timers;
   readonly #debounceMs: number;
   readonly #intervalMs: number;
   readonly #backoffBaseMs: number;
@@ -89,7 +87,7 @@ export class SyncScheduler<Result = SyncResult> {
     sync: () => Promise<Result>,
     events: SchedulerEvents<Result>,
     schedule: SyncSchedule = {},
-    clock: SchedulerClock = realTimers,
+    clock: Timers = realTimers,
   ) {
     this.#sync = sync;
     this.#events = events;
@@ -170,7 +168,8 @@ export class SyncScheduler<Result = SyncResult> {
     for (;;) {
       const busy = this.#next ?? this.#running;
       if (busy) await busy.catch(() => undefined);
-      else if (this.#timerAsked) await sleep(this.#clock, Math.max(0, this.#timerDue - this.#clock.now()));
+      else if (this.#timerAsked)
+        await sleep(Math.max(0, this.#timerDue - this.#clock.now()), undefined, this.#clock);
       else return;
     }
   }
