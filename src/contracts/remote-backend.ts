@@ -39,10 +39,22 @@ export interface RemoteBackend {
 }
 
 /**
+ * The name of the response header with which a server states the largest request body (object)
+ * it accepts, in bytes. The chainsync reference server sends it on every response; the capability
+ * probe reads it. Servers without it state nothing (S3's own limit, 5 GiB per PUT, is known).
+ */
+export const MAX_OBJECT_BYTES_HEADER = 'Chainsync-Max-Object-Bytes';
+
+/**
  * A backend that enforces compare-and-swap atomically (seed 000): it never silently overwrites a
  * versioned object. Only servers that pass the capability probe may implement it.
  */
 export interface AtomicRemoteBackend extends RemoteBackend {
+  /**
+   * Optional: the largest object the server accepts, in bytes, or `null` when it states none
+   * (as learned by the capability probe, or configured).
+   */
+  maxObjectBytes?(): Promise<number | null>;
   /** The current version, or `null` if absent. @throws WeakETagError if the server gives only a weak ETag. */
   objectVersion(key: string): Promise<ObjectVersion | null>;
   /** Bytes and version in one round trip, or `null` if absent. */

@@ -74,8 +74,22 @@ export interface StorageTxn {
   commit(): Promise<void>;
 }
 
+/** How much one write of a {@link Storage} may carry (chainsync extension). */
+export interface StorageLimits {
+  /**
+   * The largest history segment one version may carry, in bytes, or `null` when the storage knows
+   * no limit. A remote storage derives it from the object size its server accepts.
+   */
+  readonly maxSegmentBytes: number | null;
+}
+
 /** Storage for the chains of many clients (seed 003, TaskChampion's `Storage`). */
 export interface Storage {
   /** Begins a transaction on `clientId`'s data. */
   txn(clientId: Uuid): Promise<StorageTxn>;
+  /**
+   * chainsync extension, optional: what one version may carry. The sync engine plans versions
+   * under it; without it (or with `null`) only the replica's configured limit applies.
+   */
+  limits?(): Promise<StorageLimits>;
 }
