@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CasKv, KvChange } from '../../contracts/cas-kv.js';
 import { bytesEqual } from '../../core/bytes.js';
 import { BAD_BYTES, BAD_KEYS, b, casIncrementRace, rejectsWith, s, type Factory } from './support.js';
+import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 /** Options of {@link casKvConformance}. */
 export interface CasKvConformanceOptions {
@@ -272,6 +273,38 @@ export function casKvConformance(
       expect(await kv.keys()).toEqual(['ok']);
       expect((await kv.get('ok'))?.version).toBe(v);
       expect(s((await kv.get('ok'))?.value)).toBe('x');
+    });
+
+    describe('bytes that are not what they claim, and watchers that are not functions', () => {
+      it('rejects fake and detached byte arrays with INVALID_ARGUMENT naming the value, changing nothing', async () => {
+        const kv = await factory();
+        const v = await kv.put('ok', b('x'));
+        for (const fake of fakeBytes()) {
+          await rejectsFake(kv.put('ok', fake.value as never), 'value', fake);
+          await rejectsFake(kv.create('new', fake.value as never), 'value', fake);
+          await rejectsFake(kv.update('ok', fake.value as never, v), 'value', fake);
+        }
+        expect(await kv.keys()).toEqual(['ok']);
+        expect((await kv.get('ok'))?.version).toBe(v);
+      });
+
+      it('stores a copy of just the viewed bytes of a subclass or a view into a larger buffer', async () => {
+        const kv = await factory();
+        const odd = oddBytes();
+        for (const [i, { value }] of odd.cases.entries()) await kv.put(`odd/${i}`, value);
+        odd.scribble();
+        for (const [i, { why, bytes }] of odd.cases.entries()) {
+          expect([...(await kv.get(`odd/${i}`))!.value], why).toEqual(bytes);
+        }
+      });
+
+      it('watch refuses a watcher that is not a function, watching nothing', async () => {
+        const kv = await factory();
+        for (const bad of [undefined, null, 'watcher', { onChange() {} }, 42]) {
+          await rejectsWith(kv.watch('', bad as never), 'INVALID_ARGUMENT');
+        }
+        await kv.put('after', b('x')); // no watcher was registered that this could reach
+      });
     });
 
     it(`a race of ${writers} CAS writers x ${rounds} rounds: no update is lost, no version wins twice`, async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { NIL_UUID, type Storage, type Uuid, type Version } from '../../contracts/storage.js';
 import { BAD_BYTES, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
+import type { InvalidArgumentError } from '../../contracts/errors.js';
 
 /** Options of {@link storageConformance}. */
 export interface StorageConformanceOptions {
@@ -315,6 +317,76 @@ export function storageConformance(
       expect(await (await storage.txn(client)).getClient()).toEqual({
         latestVersionId: NIL_UUID,
         snapshot: null,
+      });
+    });
+
+    describe('input that would break the chain', () => {
+      it('rejects fake and detached segments and snapshot data with INVALID_ARGUMENT, changing nothing', async () => {
+        const storage = await factory();
+        const client = uuid();
+        const txn = await storage.txn(client);
+        await txn.newClient(NIL_UUID);
+        for (const fake of fakeBytes()) {
+          await rejectsFake(txn.addVersion(uuid(), NIL_UUID, fake.value as never), 'historySegment', fake);
+          await rejectsFake(
+            txn.setSnapshot({ versionId: uuid(), timestamp: 1, versionsSince: 0 }, fake.value as never),
+            'data',
+            fake,
+          );
+        }
+        await txn.commit();
+        const check = await storage.txn(client);
+        expect(await check.getClient()).toEqual({ latestVersionId: NIL_UUID, snapshot: null });
+        expect(await check.getVersionsAfter(NIL_UUID, 10)).toEqual([]);
+      });
+
+      it('stores a copy of just the viewed bytes of a subclass or a view into a larger buffer', async () => {
+        const storage = await factory();
+        const client = uuid();
+        const odd = oddBytes();
+        const [first, second] = odd.cases;
+        const [v1, v2] = [uuid(), uuid()];
+        let txn = await storage.txn(client);
+        await txn.newClient(NIL_UUID);
+        await txn.addVersion(v1, NIL_UUID, first!.value);
+        await txn.setSnapshot({ versionId: v1, timestamp: 1, versionsSince: 0 }, second!.value);
+        await txn.addVersion(v2, v1, second!.value);
+        odd.scribble();
+        await txn.commit();
+        txn = await storage.txn(client);
+        expect([...(await txn.getVersion(v1))!.historySegment], first!.why).toEqual(first!.bytes);
+        expect([...(await txn.getVersion(v2))!.historySegment], second!.why).toEqual(second!.bytes);
+        expect([...(await txn.getSnapshotData(v1))!], second!.why).toEqual(second!.bytes);
+      });
+
+      it('add_version refuses a version that is its own parent, and the nil UUID as a version id', async () => {
+        const storage = await factory();
+        // A client whose latest is nil accepts any parent; one whose latest was never added as a
+        // version has no child of it: neither may gain a version that loops back on itself.
+        for (const latest of [NIL_UUID, uuid()]) {
+          const client = uuid();
+          let txn = await storage.txn(client);
+          await txn.newClient(latest);
+          await txn.commit();
+          txn = await storage.txn(client);
+          const loop = latest === NIL_UUID ? uuid() : latest;
+          const self = await rejectsWith<InvalidArgumentError>(
+            txn.addVersion(loop, loop, b('loop')),
+            'INVALID_ARGUMENT',
+          );
+          expect(self.message).toMatch(/own parent/);
+          const nil = await rejectsWith<InvalidArgumentError>(
+            txn.addVersion(NIL_UUID, latest, b('nil')),
+            'INVALID_ARGUMENT',
+          );
+          expect(nil.argument).toBe('versionId');
+          expect(nil.message).toMatch(/nil UUID/);
+          await txn.commit();
+          txn = await storage.txn(client);
+          expect(await txn.getClient()).toEqual({ latestVersionId: latest, snapshot: null });
+          expect(await txn.getVersion(loop)).toBeNull();
+          expect(await txn.getVersionsAfter(loop, 5)).toEqual([]);
+        }
       });
     });
 
