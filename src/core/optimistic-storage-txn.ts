@@ -159,6 +159,19 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
     assertUuid(versionId, 'versionId');
     assertUuid(parentVersionId, 'parentVersionId');
     assertBytes(historySegment, 'historySegment');
+    // Both would let a walk down the chain (getVersionsAfter, a sync's pull) loop or stop early.
+    if (versionId === NIL_UUID) {
+      throw new InvalidArgumentError(
+        'versionId',
+        'the nil UUID stands for "no version" (the parent of the first version); give every version a fresh id such as crypto.randomUUID() returns.',
+      );
+    }
+    if (versionId === parentVersionId) {
+      throw new InvalidArgumentError(
+        'parentVersionId',
+        `${parentVersionId} is also the new version's id: a version cannot be its own parent. Pass the id of the client's latest version.`,
+      );
+    }
     const client = await this.#requireClient();
     if (client.latestVersionId !== parentVersionId && client.latestVersionId !== NIL_UUID) {
       throw new VersionConflictError(

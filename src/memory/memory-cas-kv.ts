@@ -38,7 +38,6 @@ export class MemoryCasKv implements CasKv {
   }
 
   async watch(prefix: string, watcher: KvWatcher): Promise<Unsubscribe> {
-    assertPrefix(prefix);
     return this.#hub.watch(prefix, watcher, (p) => this.scan(p));
   }
 

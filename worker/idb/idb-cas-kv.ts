@@ -9,16 +9,12 @@ import type {
   VersionToken,
 } from '../../src/contracts/cas-kv.js';
 import type { Unsubscribe } from '../../src/contracts/common.js';
-import {
-  AlreadyExistsError,
-  InvalidArgumentError,
-  RevisionMismatchError,
-} from '../../src/contracts/errors.js';
+import { AlreadyExistsError, RevisionMismatchError } from '../../src/contracts/errors.js';
 import { copyBytes } from '../../src/core/bytes.js';
 import { KvWatchHub } from '../../src/core/kv-watch.js';
 import { Subscribable } from '../../src/core/subscribable.js';
 import { uniqueTokens } from '../../src/core/unique.js';
-import { assertBytes, assertKey, assertPrefix, assertToken } from '../../src/core/validate.js';
+import { assertKvOps, assertKey, assertPrefix } from '../../src/core/validate.js';
 import { unwrap } from 'idb';
 import { quiet, type IdbConnection, type WriteTx } from './connection.js';
 import type { KvRecord } from './schema.js';
@@ -102,7 +98,6 @@ export class IdbCasKv implements BatchCasKv {
   }
 
   async watch(prefix: string, watcher: KvWatcher): Promise<Unsubscribe> {
-    assertPrefix(prefix);
     return this.#hub.watch(prefix, watcher, (p) => this.scan(p));
   }
 
@@ -127,8 +122,7 @@ export class IdbCasKv implements BatchCasKv {
   }
 
   async batch(ops: readonly KvOp[]): Promise<KvOpResult[]> {
-    if (!Array.isArray(ops)) throw new InvalidArgumentError('ops', 'expected an array of operations.');
-    ops.forEach(validateOp);
+    assertKvOps(ops);
     if (ops.length === 0) return [];
     const changes: KvChange[] = [];
     const results = await this.#db.write(['kv'], async (tx) => {
@@ -216,34 +210,6 @@ export class IdbCasKv implements BatchCasKv {
     store.put({ value, version }, key);
     changes.push({ type: 'put', key, value, version });
     return version;
-  }
-}
-
-function validateOp(op: unknown, index: number): void {
-  if (typeof op !== 'object' || op === null) {
-    throw new InvalidArgumentError(`ops[${index}]`, 'expected { op, key, … }.');
-  }
-  const o = op as Record<string, unknown>;
-  assertKey(o.key);
-  switch (o.op) {
-    case 'put':
-    case 'create':
-      assertBytes(o.value, 'value', { nonEmpty: true });
-      return;
-    case 'update':
-      assertBytes(o.value, 'value', { nonEmpty: true });
-      assertToken(o.expected, 'expected');
-      return;
-    case 'delete':
-      return;
-    case 'deleteWithVersion':
-      assertToken(o.expected, 'expected');
-      return;
-    default:
-      throw new InvalidArgumentError(
-        `ops[${index}].op`,
-        `expected put, create, update, delete or deleteWithVersion, got ${JSON.stringify(o.op)}.`,
-      );
   }
 }
 
