@@ -258,10 +258,10 @@ export function casKvConformance(
       expect((await kv.get('ok'))?.version).toBe(v);
     });
 
-    it('rejects values that are not non-empty Uint8Arrays, and bad tokens, changing nothing', async () => {
+    it('rejects values that are not Uint8Arrays, and bad tokens, changing nothing', async () => {
       const kv = await factory();
       const v = await kv.put('ok', b('x'));
-      for (const [, value] of [...BAD_BYTES, ['empty', new Uint8Array(0)] as const]) {
+      for (const [, value] of BAD_BYTES) {
         await rejectsWith(kv.put('ok', value as never), 'INVALID_ARGUMENT');
         await rejectsWith(kv.create('new', value as never), 'INVALID_ARGUMENT');
         await rejectsWith(kv.update('ok', value as never, v), 'INVALID_ARGUMENT');
@@ -273,6 +273,81 @@ export function casKvConformance(
       expect(await kv.keys()).toEqual(['ok']);
       expect((await kv.get('ok'))?.version).toBe(v);
       expect(s((await kv.get('ok'))?.value)).toBe('x');
+    });
+
+    describe("an empty value is seed 001's logical delete", () => {
+      const empty = () => new Uint8Array(0);
+
+      it('put of an empty value: get reads absent, entry shows it with its version, keys and scan skip it', async () => {
+        const kv = await factory();
+        const live = await kv.put('a', b('x'));
+        await kv.put('b', b('y'));
+        const gone = await kv.put('a', empty());
+        expect(gone).not.toBe(live);
+        expect(await kv.get('a')).toBeNull();
+        expect(await kv.entry('a')).toEqual({ value: empty(), version: gone });
+        expect(await kv.keys()).toEqual(['b']);
+        expect((await kv.scan()).map((i) => i.key)).toEqual(['b']);
+        // On a key that never existed, too: the empty value is recorded, and reads as absent.
+        const fresh = await kv.put('fresh', empty());
+        expect(await kv.get('fresh')).toBeNull();
+        expect((await kv.entry('fresh'))?.version).toBe(fresh);
+      });
+
+      it('create succeeds over an empty value; an empty create over a live value is ALREADY_EXISTS', async () => {
+        const kv = await factory();
+        const gone = await kv.put('a', empty());
+        const again = await kv.create('a', b('again'));
+        expect(again).not.toBe(gone);
+        expect(s((await kv.get('a'))?.value)).toBe('again');
+        await rejectsWith(kv.create('a', empty()), 'ALREADY_EXISTS');
+        expect((await kv.get('a'))?.version).toBe(again);
+        const created = await kv.create('new', empty());
+        expect(await kv.get('new')).toBeNull();
+        expect((await kv.entry('new'))?.version).toBe(created);
+      });
+
+      it('update and deleteWithVersion work from its version; a writer that read before it conflicts', async () => {
+        const kv = await factory();
+        const live = await kv.put('a', b('x'));
+        const gone = await kv.put('a', empty());
+        await rejectsWith(kv.update('a', b('lost'), live), 'REVISION_MISMATCH');
+        await rejectsWith(kv.deleteWithVersion('a', live), 'REVISION_MISMATCH');
+        expect(await kv.deleteWithVersion('a', gone)).toBe(false);
+        const tomb = (await kv.entry('a'))!;
+        expect(tomb.value.length).toBe(0);
+        const revived = await kv.update('a', b('revived'), tomb.version);
+        expect((await kv.get('a'))?.version).toBe(revived);
+      });
+
+      it('update to an empty value is a compare-and-swap delete', async () => {
+        const kv = await factory();
+        const live = await kv.put('a', b('x'));
+        const gone = await kv.update('a', empty(), live);
+        expect(await kv.get('a')).toBeNull();
+        expect(await kv.entry('a')).toEqual({ value: empty(), version: gone });
+        await rejectsWith(kv.update('a', empty(), live), 'REVISION_MISMATCH');
+      });
+
+      it('delete erases an empty value and reports that nothing live was removed', async () => {
+        const kv = await factory();
+        await kv.put('a', empty());
+        expect(await kv.delete('a')).toBe(false);
+        expect(await kv.entry('a')).toBeNull();
+      });
+
+      it('watch lists nothing for an empty value and delivers putting one as a delete with its version', async () => {
+        const kv = await factory();
+        await kv.put('p/gone', empty());
+        await kv.put('p/live', b('x'));
+        const seen: KvChange[] = [];
+        const stop = await kv.watch('p/', (change) => seen.push(change));
+        expect(seen.map((c) => [c.type, c.key])).toEqual([['put', 'p/live']]);
+        const gone = await kv.put('p/live', empty());
+        await waitFor(() => seen.length >= 2);
+        expect(seen[1]).toEqual({ type: 'delete', key: 'p/live', version: gone });
+        stop();
+      });
     });
 
     describe('bytes that are not what they claim, and watchers that are not functions', () => {
