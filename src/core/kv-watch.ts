@@ -1,6 +1,15 @@
-import type { KvChange, KvItem, KvWatcher } from '../contracts/cas-kv.js';
+import type { KvChange, KvItem, KvWatcher, VersionToken } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { assertListener, assertPrefix } from './validate.js';
+
+/**
+ * The change a CasKv write of `value` makes: an empty value is seed 001's logical delete, so
+ * watchers see it as a delete carrying its version, whichever call wrote it (`put`, `create`,
+ * `update` or `deleteWithVersion`).
+ */
+export function changeOfWrite(key: string, value: Uint8Array, version: VersionToken): KvChange {
+  return value.length === 0 ? { type: 'delete', key, version } : { type: 'put', key, value, version };
+}
 
 /**
  * Fan-out of CasKv changes to watchers, with the watch contract's "list first, then live changes"

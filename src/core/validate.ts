@@ -104,11 +104,7 @@ function bytesProblem(value: unknown): string | null {
  * built-in ones. Subclasses (Node's Buffer) qualify; copy them with core's `copyBytes`, never with
  * their own `slice` (Buffer's shares memory). Not an ArrayBuffer, a DataView, a string, a Proxy.
  */
-export function assertBytes(
-  value: unknown,
-  argument = 'value',
-  { nonEmpty = false }: { nonEmpty?: boolean } = {},
-): asserts value is Uint8Array {
+export function assertBytes(value: unknown, argument = 'value'): asserts value is Uint8Array {
   let problem: string | null;
   try {
     problem = bytesProblem(value);
@@ -123,12 +119,6 @@ export function assertBytes(
     problem = `could not be inspected (reading it threw${why}); pass a plain Uint8Array.`;
   }
   if (problem !== null) throw new InvalidArgumentError(argument, problem);
-  if (nonEmpty && (value as Uint8Array).length === 0) {
-    throw new InvalidArgumentError(
-      argument,
-      'must not be empty: an empty value is a tombstone. Use delete() or deleteWithVersion() to remove a key.',
-    );
-  }
 }
 
 /** An opaque token (VersionToken, ObjectVersion): a non-empty string. */
@@ -237,10 +227,10 @@ function assertKvOp(op: unknown, index: number): void {
   switch (o.op) {
     case 'put':
     case 'create':
-      assertBytes(o.value, 'value', { nonEmpty: true });
+      assertBytes(o.value, 'value');
       return;
     case 'update':
-      assertBytes(o.value, 'value', { nonEmpty: true });
+      assertBytes(o.value, 'value');
       assertToken(o.expected, 'expected');
       return;
     case 'delete':

@@ -11,7 +11,7 @@ import type {
 import type { Unsubscribe } from '../../src/contracts/common.js';
 import { AlreadyExistsError, RevisionMismatchError } from '../../src/contracts/errors.js';
 import { copyBytes } from '../../src/core/bytes.js';
-import { KvWatchHub } from '../../src/core/kv-watch.js';
+import { KvWatchHub, changeOfWrite } from '../../src/core/kv-watch.js';
 import { Subscribable } from '../../src/core/subscribable.js';
 import { uniqueTokens } from '../../src/core/unique.js';
 import { assertKvOps, assertKey, assertPrefix } from '../../src/core/validate.js';
@@ -196,19 +196,21 @@ export class IdbCasKv implements BatchCasKv {
         return current.value.length > 0;
       case 'deleteWithVersion': {
         const wasLive = expectVersion(op.key, current, op.expected).value.length > 0;
-        const version = this.#nextVersion();
-        quiet(store.put({ value: new Uint8Array(0), version }, op.key));
-        changes.push({ type: 'delete', key: op.key, version });
+        // The logical delete: what an update to the empty value writes.
+        this.#write(unwrap(store), op.key, new Uint8Array(0), changes);
         return wasLive;
       }
     }
   }
 
-  /** A put on the bare store (IndexedDB clones `value` at once: the caller's later edits do not leak in). */
+  /**
+   * Every write, an empty value (the logical delete) included, as a put on the bare store
+   * (IndexedDB clones `value` at once: the caller's later edits do not leak in).
+   */
   #write(store: IDBObjectStore, key: string, value: Uint8Array, changes: KvChange[]): VersionToken {
     const version = this.#nextVersion();
     store.put({ value, version }, key);
-    changes.push({ type: 'put', key, value, version });
+    changes.push(changeOfWrite(key, value, version));
     return version;
   }
 }
@@ -218,9 +220,7 @@ function copyChange(change: KvChange): KvChange {
 }
 
 function toChange(key: string, record: KvRecord | undefined): KvChange {
-  if (!record) return { type: 'delete', key, version: null };
-  if (record.value.length === 0) return { type: 'delete', key, version: record.version };
-  return { type: 'put', key, value: record.value, version: record.version };
+  return record ? changeOfWrite(key, record.value, record.version) : { type: 'delete', key, version: null };
 }
 
 function expectVersion(key: string, current: KvRecord | undefined, expected: VersionToken): KvRecord {
