@@ -284,6 +284,87 @@ export function storageConformance(
       expect((await (await storage.txn(c2)).getVersionByParent(NIL_UUID))?.historySegment).toEqual(b('2'));
     });
 
+    describe('a lost race is TRANSACTION_CONFLICT, whenever the loser yields', () => {
+      /** A client with `versions` versions on it; returns its id and latest version. */
+      const seeded = async (storage: Storage, versions: number): Promise<[Uuid, Uuid]> => {
+        const client = uuid();
+        const txn = await storage.txn(client);
+        await txn.newClient(NIL_UUID);
+        let latest = NIL_UUID;
+        for (let i = 0; i < versions; i++) {
+          const id = uuid();
+          await txn.addVersion(id, latest, b(`v${i}`));
+          latest = id;
+        }
+        await txn.commit();
+        return [client, latest];
+      };
+      /** Another transaction adds a version on `parent` and commits: the race the reader loses. */
+      const winner = async (storage: Storage, client: Uuid, parent: Uuid): Promise<Uuid> => {
+        const txn = await storage.txn(client);
+        const id = uuid();
+        await txn.addVersion(id, parent, b('winner'));
+        await txn.commit();
+        return id;
+      };
+
+      for (const versions of [0, 2]) {
+        it(`the loser reads, another commits, the loser adds: addVersion succeeds, commit is TRANSACTION_CONFLICT (${versions} versions before)`, async () => {
+          const storage = await factory();
+          const [client, latest] = await seeded(storage, versions);
+          const loser = await storage.txn(client);
+          expect((await loser.getClient())?.latestVersionId).toBe(latest);
+          const won = await winner(storage, client, latest);
+          // As of the loser's read, `latest` is the head and has no child: adding on it is valid.
+          const lost = uuid();
+          await loser.addVersion(lost, latest, b('loser'));
+          await rejectsWith(loser.commit(), 'TRANSACTION_CONFLICT');
+          const check = await storage.txn(client);
+          expect((await check.getClient())?.latestVersionId).toBe(won);
+          expect(await check.getVersion(lost)).toBeNull();
+          expect(seg(await check.getVersionByParent(latest))?.[0]).toBe(won);
+        });
+      }
+
+      it("a transaction's reads show the state of its first read, not versions committed since", async () => {
+        const storage = await factory();
+        const [client, latest] = await seeded(storage, 2);
+        const reader = await storage.txn(client);
+        expect((await reader.getClient())?.latestVersionId).toBe(latest);
+        const before = await reader.getVersionsAfter(NIL_UUID, 10);
+        const won = await winner(storage, client, latest);
+        expect(await reader.getVersion(won)).toBeNull();
+        expect(await reader.getVersionByParent(latest)).toBeNull();
+        expect(await reader.getVersionsAfter(NIL_UUID, 10)).toEqual(before);
+        expect(await reader.getVersionsAfter(latest, 10)).toEqual([]);
+        expect((await reader.getClient())?.latestVersionId).toBe(latest);
+      });
+
+      it(`${writers} concurrent writers that yield between reading the latest and adding: only TRANSACTION_CONFLICT is lost`, async () => {
+        const storage = await factory();
+        const [client] = await seeded(storage, 0);
+        const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+        const rounds = 10;
+        await concurrently(writers, async (w) => {
+          for (let n = 0; n < rounds;) {
+            const txn = await storage.txn(client);
+            const latest = (await txn.getClient())!.latestVersionId;
+            await yieldToOthers();
+            try {
+              await txn.addVersion(uuid(), latest, b(`w${w}-${n}`));
+              await txn.commit();
+              n++;
+            } catch (error) {
+              // Any other code (ALREADY_EXISTS, VERSION_CONFLICT) fails the case with its message.
+              if ((error as { code?: string }).code !== 'TRANSACTION_CONFLICT') throw error;
+            }
+          }
+        });
+        const txn = await storage.txn(client);
+        expect((await txn.getVersionsAfter(NIL_UUID, writers * rounds + 1)).length).toBe(writers * rounds);
+      });
+    });
+
     it('rejects bad ids, segments and snapshots with INVALID_ARGUMENT, changing nothing', async () => {
       const storage = await factory();
       for (const bad of ['', 'not-a-uuid', 42, null, '6BA7B810-9DAD-11D1-80B4-00C04FD430C8']) {
