@@ -3,6 +3,7 @@ import { NIL_UUID, type Storage, type Uuid, type Version } from '../../contracts
 import { BAD_BYTES, b, concurrently, rejectsWith, s, type Factory } from './support.js';
 import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 import type { InvalidArgumentError } from '../../contracts/errors.js';
+import { withStorageTxn } from '../../core/storage-txn-retry.js';
 
 /** Options of {@link storageConformance}. */
 export interface StorageConformanceOptions {
@@ -338,6 +339,25 @@ export function storageConformance(
         expect(await reader.getVersionsAfter(NIL_UUID, 10)).toEqual(before);
         expect(await reader.getVersionsAfter(latest, 10)).toEqual([]);
         expect((await reader.getClient())?.latestVersionId).toBe(latest);
+      });
+
+      it('withStorageTxn runs a transaction that lost its race again, fresh, and returns what the committed run returned', async () => {
+        const storage = await factory();
+        const [client, latest] = await seeded(storage, 1);
+        const heads: Uuid[] = [];
+        let won: Uuid | null = null;
+        const added = await withStorageTxn(storage, client, async (txn) => {
+          const head = (await txn.getClient())!.latestVersionId;
+          heads.push(head);
+          won ??= await winner(storage, client, head); // the first run loses to this one
+          const id = uuid();
+          await txn.addVersion(id, head, b('retried'));
+          return id;
+        });
+        expect(heads).toEqual([latest, won]);
+        const check = await storage.txn(client);
+        expect((await check.getClient())?.latestVersionId).toBe(added);
+        expect(seg(await check.getVersion(added))).toEqual([added, won, 'retried']);
       });
 
       it(`${writers} concurrent writers that yield between reading the latest and adding: only TRANSACTION_CONFLICT is lost`, async () => {
