@@ -341,6 +341,24 @@ export function storageConformance(
         expect((await reader.getClient())?.latestVersionId).toBe(latest);
       });
 
+      it("a transaction never reads the data of a snapshot set since its first read as its own snapshot's", async () => {
+        const storage = await factory();
+        const [client, latest] = await seeded(storage, 2);
+        let txn = await storage.txn(client);
+        await txn.setSnapshot({ versionId: latest, timestamp: 1, versionsSince: 0 }, b('old snapshot'));
+        await txn.commit();
+        const reader = await storage.txn(client);
+        expect((await reader.getClient())?.snapshot?.versionId).toBe(latest);
+        const won = await winner(storage, client, latest);
+        txn = await storage.txn(client);
+        await txn.setSnapshot({ versionId: won, timestamp: 2, versionsSince: 0 }, b('new snapshot'));
+        await txn.commit();
+        // Its own snapshot's data, or null where the storage keeps only the current one; never the
+        // newer snapshot's bytes, which are of another version.
+        const data = await reader.getSnapshotData(latest);
+        expect([null, 'old snapshot']).toContain(data === null ? null : s(data));
+      });
+
       it('withStorageTxn runs a transaction that lost its race again, fresh, and returns what the committed run returned', async () => {
         const storage = await factory();
         const [client, latest] = await seeded(storage, 1);
