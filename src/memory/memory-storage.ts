@@ -16,7 +16,8 @@ interface StoredVersion {
 
 interface ClientData {
   record: ClientRecord<number>;
-  snapshotData: Uint8Array | null;
+  /** The current snapshot's data, with the version it is of. */
+  snapshot: { readonly versionId: Uuid; readonly data: Uint8Array } | null;
   versions: Map<Uuid, StoredVersion>;
   childOf: Map<Uuid, Uuid>;
 }
@@ -33,9 +34,10 @@ export class MemoryStorage implements Storage {
       const childId = data?.childOf.get(parentId);
       return childId ? copyAsOf(data?.versions.get(childId), asOf) : null;
     },
-    readSnapshotData: async (clientId) => {
-      const data = this.#clients.get(clientId)?.snapshotData;
-      return data ? copyBytes(data) : null;
+    readSnapshotData: async (clientId, versionId) => {
+      // Only the current snapshot is kept: one set since the transaction read is of another version.
+      const snapshot = this.#clients.get(clientId)?.snapshot;
+      return snapshot?.versionId === versionId ? copyBytes(snapshot.data) : null;
     },
     apply: async (clientId, base, writes) => this.#apply(clientId, base, writes),
   };
@@ -53,13 +55,15 @@ export class MemoryStorage implements Storage {
     }
     const data: ClientData = current ?? {
       record: { client: writes.client, revision: 0 },
-      snapshotData: null,
+      snapshot: null,
       versions: new Map(),
       childOf: new Map(),
     };
     const revision = data.record.revision + 1;
     data.record = { client: writes.client, revision };
-    if (writes.snapshot) data.snapshotData = writes.snapshot.data;
+    if (writes.snapshot) {
+      data.snapshot = { versionId: writes.snapshot.meta.versionId, data: writes.snapshot.data };
+    }
     for (const v of writes.versions) {
       data.versions.set(v.versionId, { version: v, revision });
       data.childOf.set(v.parentVersionId, v.versionId);
