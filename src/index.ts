@@ -9,4 +9,9 @@ export * from './memory/index.js';
 export * from './remote/index.js';
 export * from './sync/index.js';
 export { contentIdOf } from './core/content-id.js';
+export {
+  withStorageTxn,
+  DEFAULT_TXN_ATTEMPTS,
+  type StorageTxnRetryOptions,
+} from './core/storage-txn-retry.js';
 export * from './client/index.js';

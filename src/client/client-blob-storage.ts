@@ -8,6 +8,7 @@ import type {
   LeaseId,
 } from '../contracts/blob-storage.js';
 import { StoreClosedError } from '../contracts/errors.js';
+import { assertBytes } from '../core/validate.js';
 import type { WorkerLink } from './worker-link.js';
 
 /** Options of {@link ClientBlobStorage.collectGarbage}. */
@@ -36,7 +37,9 @@ export class ClientBlobStorage implements BlobStorage {
     this.pid = pid;
   }
 
-  store(contentId: ContentId, data: Uint8Array, lease: LeaseId): Promise<void> {
+  async store(contentId: ContentId, data: Uint8Array, lease: LeaseId): Promise<void> {
+    // Checked before crossing: structured clone would lose what is wrong with a fake or detached array.
+    assertBytes(data, 'data');
     return this.#link.call((r) => r.blobs.store(contentId, data, lease));
   }
 

@@ -3,13 +3,15 @@ import { proxy } from 'comlink';
 import type { KvChange, KvEntry, KvItem, KvWatcher, VersionToken } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { KvWatchHub } from '../core/kv-watch.js';
-import { assertPrefix } from '../core/validate.js';
+import { assertBytes, assertKvOps } from '../core/validate.js';
 import type { WorkerLink } from './worker-link.js';
 
 /**
  * The store's CasKv, seen from the main thread. Writes and reads are one worker call each (a
  * batch is one call and one transaction); `watch` runs on this side, fed by one subscription
- * to the worker that carries this tab's, other tabs' and sync's changes.
+ * to the worker that carries this tab's, other tabs' and sync's changes. Bytes are checked here,
+ * before they cross: structured clone would turn a detached or fake array into a DataCloneError
+ * or an empty object, losing what was wrong with it; the worker checks everything again.
  */
 export class ClientCasKv implements BatchCasKv {
   readonly #link: WorkerLink;
@@ -37,20 +39,26 @@ export class ClientCasKv implements BatchCasKv {
   }
 
   async watch(prefix: string, watcher: KvWatcher): Promise<Unsubscribe> {
-    assertPrefix(prefix);
-    await this.#subscribe();
-    return this.#hub.watch(prefix, watcher, (p) => this.scan(p));
+    // The hub checks the arguments before anything else; the subscription to the worker starts
+    // before the listing is read, so a change committed meanwhile is held back, then delivered.
+    return this.#hub.watch(prefix, watcher, async (p) => {
+      await this.#subscribe();
+      return this.scan(p);
+    });
   }
 
-  put(key: string, value: Uint8Array): Promise<VersionToken> {
+  async put(key: string, value: Uint8Array): Promise<VersionToken> {
+    assertBytes(value, 'value');
     return this.#link.call((r) => r.kv.put(key, value));
   }
 
-  create(key: string, value: Uint8Array): Promise<VersionToken> {
+  async create(key: string, value: Uint8Array): Promise<VersionToken> {
+    assertBytes(value, 'value');
     return this.#link.call((r) => r.kv.create(key, value));
   }
 
-  update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken> {
+  async update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken> {
+    assertBytes(value, 'value');
     return this.#link.call((r) => r.kv.update(key, value, expected));
   }
 
@@ -63,7 +71,8 @@ export class ClientCasKv implements BatchCasKv {
   }
 
   /** Many writes in one message and one IndexedDB transaction: all commit, or none. */
-  batch(ops: readonly KvOp[]): Promise<KvOpResult[]> {
+  async batch(ops: readonly KvOp[]): Promise<KvOpResult[]> {
+    assertKvOps(ops);
     return this.#link.call((r) => r.kv.batch(ops));
   }
 

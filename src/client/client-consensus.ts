@@ -1,4 +1,5 @@
 import type { CaSResult, Consensus, SeqNo, VersionedData } from '../contracts/consensus.js';
+import { validateCompareAndSet } from '../core/consensus-rules.js';
 import type { WorkerLink } from './worker-link.js';
 
 /** The store's Consensus, seen from the main thread: one worker call per operation. */
@@ -17,7 +18,9 @@ export class ClientConsensus implements Consensus {
     return this.#link.call((r) => r.consensus.head(key));
   }
 
-  compareAndSet(key: string, expected: SeqNo | null, next: VersionedData): Promise<CaSResult> {
+  async compareAndSet(key: string, expected: SeqNo | null, next: VersionedData): Promise<CaSResult> {
+    // Checked before crossing: structured clone would lose what is wrong with a fake or detached array.
+    validateCompareAndSet(key, expected, next);
     return this.#link.call((r) => r.consensus.compareAndSet(key, expected, next));
   }
 

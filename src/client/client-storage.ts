@@ -13,11 +13,12 @@ export class ClientStorage implements Storage {
   constructor(link: WorkerLink) {
     this.#access = {
       readClient: (clientId) => link.call((r) => r.storage.readClient(clientId)),
-      readVersion: (clientId, versionId) => link.call((r) => r.storage.readVersion(clientId, versionId)),
-      readVersionByParent: (clientId, parentId) =>
-        link.call((r) => r.storage.readVersionByParent(clientId, parentId)),
-      readVersionsAfter: (clientId, parentId, limit) =>
-        link.call((r) => r.storage.readVersionsAfter(clientId, parentId, limit)),
+      readVersion: (clientId, versionId, asOf) =>
+        link.call((r) => r.storage.readVersion(clientId, versionId, asOf)),
+      readVersionByParent: (clientId, parentId, asOf) =>
+        link.call((r) => r.storage.readVersionByParent(clientId, parentId, asOf)),
+      readVersionsAfter: (clientId, parentId, limit, asOf) =>
+        link.call((r) => r.storage.readVersionsAfter(clientId, parentId, limit, asOf)),
       readSnapshotData: (clientId, versionId) =>
         link.call((r) => r.storage.readSnapshotData(clientId, versionId)),
       apply: (clientId, base, writes) => link.call((r) => r.storage.apply(clientId, base, writes)),

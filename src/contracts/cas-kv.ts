@@ -20,7 +20,10 @@ export interface KvItem extends KvEntry {
 /** A change delivered by `watch`. */
 export type KvChange =
   | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array; readonly version: VersionToken }
-  /** `version` is the tombstone's version after `deleteWithVersion`, `null` after `delete`. */
+  /**
+   * `version` is the tombstone's version after a write of an empty value (`deleteWithVersion`
+   * included), `null` after `delete`.
+   */
   | { readonly type: 'delete'; readonly key: string; readonly version: VersionToken | null };
 
 /** Receives watch events, in commit order. */
@@ -44,11 +47,15 @@ export interface CasKvReader {
 }
 
 /**
- * Writes of a {@link CasKv} (seed 001, `KvWriter`). Values must be non-empty: an empty value is
- * the tombstone that {@link KvWriter.deleteWithVersion} writes.
+ * Writes of a {@link CasKv} (seed 001, `KvWriter`). Every write takes any value, empty included:
+ * an empty value is the seed's logical delete, a tombstone. The key then reads as absent (`get`,
+ * `keys`, `scan`), `entry` shows the empty value with its version (so a CAS writer can start from
+ * it), `create` succeeds over it, and `watch` delivers it as a `delete` carrying that version.
+ * `put(key, empty)` and {@link KvWriter.deleteWithVersion} write the very same tombstone;
+ * {@link KvWriter.delete} instead erases the key (`entry` then reads `null` too).
  */
 export interface KvWriter {
-  /** Writes unconditionally. Returns the new version. */
+  /** Writes unconditionally (an empty value: the logical delete). Returns the new version. */
   put(key: string, value: Uint8Array): Promise<VersionToken>;
   /**
    * Writes only if no live value exists (absent or tombstone both qualify).
@@ -60,11 +67,15 @@ export interface KvWriter {
    * @throws RevisionMismatchError otherwise, including when the key is absent.
    */
   update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken>;
-  /** Removes the key entirely. Returns whether a live value was removed. */
+  /**
+   * Removes the key entirely, tombstone included: `entry` reads `null` after it. Returns whether a
+   * live value was removed.
+   */
   delete(key: string): Promise<boolean>;
   /**
    * CAS-gated delete: writes a tombstone (so concurrent CAS writers conflict) if the current
-   * version is `expected`. Returns whether a live value was removed.
+   * version is `expected` — what `update(key, empty, expected)` writes, but returning whether a
+   * live value was removed instead of the new version (read it with `entry`).
    * @throws RevisionMismatchError on another version or a key that never existed.
    */
   deleteWithVersion(key: string, expected: VersionToken): Promise<boolean>;

@@ -34,6 +34,14 @@ export interface Version {
  * Transactions are sequentially consistent: their results are as if they ran one at a time.
  * Writes are buffered and become visible only at {@link StorageTxn.commit}; a transaction dropped
  * without `commit()` leaves no trace. Transactions of different clients never conflict.
+ *
+ * **Callers must retry.** Unlike TaskChampion's SQLite storage, which blocks a second writer,
+ * every chainsync Storage is optimistic: transactions never wait for each other, each reads the
+ * client as of its first read (versions committed since are invisible to it), and of two that
+ * read the same state and both write, the second `commit()` fails with TransactionConflictError,
+ * having applied nothing. That is the one error of a lost race on every implementation; the
+ * loser's other calls behave as if it had run alone. Run the whole read-decide-write again in a
+ * new transaction: `withStorageTxn(storage, clientId, body)`, exported by the package, does so.
  */
 export interface StorageTxn {
   /** The client, or `null` if it was never created. */
@@ -62,14 +70,16 @@ export interface StorageTxn {
    * Adds a version (its id must be new and its parent must have no child yet), makes it the latest
    * and increments the snapshot's `versionsSince`.
    * @throws VersionConflictError unless the latest version is `parentVersionId` or the nil UUID;
-   * AlreadyExistsError if the id or the parent's child exists; NotFoundError without a client.
+   * AlreadyExistsError if the id or the parent's child exists as this transaction sees it (a
+   * version committed by another transaction since is reported by `commit()` instead, as
+   * TransactionConflictError); NotFoundError without a client.
    */
   addVersion(versionId: Uuid, parentVersionId: Uuid, historySegment: Uint8Array): Promise<void>;
   /**
    * Applies the buffered writes atomically.
    * @throws TransactionConflictError if another transaction changed the client since this one
-   * first read it (nothing applied; start a new transaction); TransactionFinishedError on a
-   * second call.
+   * first read it: a lost race (nothing applied; run the transaction again in a new one, e.g.
+   * through `withStorageTxn`); TransactionFinishedError on a second call.
    */
   commit(): Promise<void>;
 }

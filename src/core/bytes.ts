@@ -14,9 +14,13 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** A private copy, so callers cannot mutate stored bytes (and stored bytes cannot leak mutations). */
+/**
+ * A private copy of just the viewed bytes, as a plain Uint8Array, so callers cannot mutate stored
+ * bytes (and stored bytes cannot leak mutations). Built by the Uint8Array constructor, which reads
+ * the source's internal slots: a subclass's own `slice` may share memory (Node's Buffer's does).
+ */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.slice();
+  return new Uint8Array(bytes);
 }
 
 const encoder = new TextEncoder();

@@ -1,5 +1,15 @@
-import type { KvChange, KvItem, KvWatcher } from '../contracts/cas-kv.js';
+import type { KvChange, KvItem, KvWatcher, VersionToken } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
+import { assertListener, assertPrefix } from './validate.js';
+
+/**
+ * The change a CasKv write of `value` makes: an empty value is seed 001's logical delete, so
+ * watchers see it as a delete carrying its version, whichever call wrote it (`put`, `create`,
+ * `update` or `deleteWithVersion`).
+ */
+export function changeOfWrite(key: string, value: Uint8Array, version: VersionToken): KvChange {
+  return value.length === 0 ? { type: 'delete', key, version } : { type: 'put', key, value, version };
+}
 
 /**
  * Fan-out of CasKv changes to watchers, with the watch contract's "list first, then live changes"
@@ -21,12 +31,19 @@ export class KvWatchHub {
     return this.#watchers.size;
   }
 
-  /** Registers `watcher`, lists the current values through `scan`, then goes live. */
+  /**
+   * Registers `watcher`, lists the current values through `scan`, then goes live. Checks both
+   * arguments first, for every CasKv: a watcher that is not a function would otherwise fail only
+   * when the first change arrives, far from the call that passed it.
+   * @throws InvalidArgumentError for a bad prefix or a watcher that is not a function.
+   */
   async watch(
     prefix: string,
     watcher: KvWatcher,
     scan: (prefix: string) => Promise<KvItem[]>,
   ): Promise<Unsubscribe> {
+    assertPrefix(prefix);
+    assertListener(watcher, 'watcher');
     let pending: KvChange[] | null = [];
     let active = true;
     // The last change delivered per key: one that repeats it (the listing already showed it, or

@@ -39,13 +39,24 @@ export interface StorageWrites {
 /**
  * What a Storage implementation provides to {@link OptimisticStorageTxn}: reads of committed state
  * and one atomic apply. Keeping the transaction logic here makes every implementation behave alike.
+ *
+ * Version reads answer as of `asOf`, the client record the transaction first read: a version
+ * committed after it must read as absent. Otherwise a transaction that lost a race would see the
+ * winner's version and report its effects (ALREADY_EXISTS: "the parent already has a child")
+ * instead of the TRANSACTION_CONFLICT a caller retries on. The transaction never asks when the
+ * client did not exist at its first read (none of its versions did either).
  */
 export interface StorageAccess<R> {
   readClient(clientId: Uuid): Promise<ClientRecord<R> | null>;
-  readVersion(clientId: Uuid, versionId: Uuid): Promise<Version | null>;
-  readVersionByParent(clientId: Uuid, parentVersionId: Uuid): Promise<Version | null>;
+  readVersion(clientId: Uuid, versionId: Uuid, asOf: ClientRecord<R>): Promise<Version | null>;
+  readVersionByParent(clientId: Uuid, parentVersionId: Uuid, asOf: ClientRecord<R>): Promise<Version | null>;
   /** Optional bulk read of committed versions following `parentVersionId`; defaults to a walk. */
-  readVersionsAfter?(clientId: Uuid, parentVersionId: Uuid, limit: number): Promise<Version[]>;
+  readVersionsAfter?(
+    clientId: Uuid,
+    parentVersionId: Uuid,
+    limit: number,
+    asOf: ClientRecord<R>,
+  ): Promise<Version[]>;
   readSnapshotData(clientId: Uuid, versionId: Uuid): Promise<Uint8Array | null>;
   /**
    * Applies `writes` atomically iff the client's revision is still `base` (`null`: still absent).
@@ -56,8 +67,9 @@ export interface StorageAccess<R> {
 
 /**
  * A {@link StorageTxn} with optimistic concurrency: reads see committed state as of the first read
- * plus this transaction's own writes; writes are buffered and applied at `commit()` only if nobody
- * changed the client meanwhile. IndexedDB cannot hold a transaction open across awaits, and a
+ * plus this transaction's own writes (snapshot isolation, see {@link StorageAccess}); writes are
+ * buffered and applied at `commit()` only if nobody changed the client meanwhile, so a lost race
+ * always surfaces as TRANSACTION_CONFLICT at commit. IndexedDB cannot hold a transaction open across awaits, and a
  * remote server offers only per-object CAS, so every implementation uses this one mechanism.
  */
 export class OptimisticStorageTxn<R> implements StorageTxn {
@@ -129,7 +141,8 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
     assertUuid(versionId, 'versionId');
     await this.#view();
     const own = this.#versions.find((v) => v.versionId === versionId);
-    return own ? copyVersion(own) : this.#access.readVersion(this.#clientId, versionId);
+    if (own) return copyVersion(own);
+    return this.#base ? this.#access.readVersion(this.#clientId, versionId, this.#base) : null;
   }
 
   async getVersionsAfter(parentVersionId: Uuid, limit: number): Promise<Version[]> {
@@ -141,8 +154,8 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
     let parent = parentVersionId;
     // Committed versions never follow this transaction's own, so read them first, in bulk when the
     // implementation can; the walk below then continues into the buffered ones.
-    if (this.#access.readVersionsAfter) {
-      out.push(...(await this.#access.readVersionsAfter(this.#clientId, parent, limit)));
+    if (this.#access.readVersionsAfter && this.#base) {
+      out.push(...(await this.#access.readVersionsAfter(this.#clientId, parent, limit, this.#base)));
       parent = out[out.length - 1]?.versionId ?? parent;
     }
     while (out.length < limit) {
@@ -159,6 +172,19 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
     assertUuid(versionId, 'versionId');
     assertUuid(parentVersionId, 'parentVersionId');
     assertBytes(historySegment, 'historySegment');
+    // Both would let a walk down the chain (getVersionsAfter, a sync's pull) loop or stop early.
+    if (versionId === NIL_UUID) {
+      throw new InvalidArgumentError(
+        'versionId',
+        'the nil UUID stands for "no version" (the parent of the first version); give every version a fresh id such as crypto.randomUUID() returns.',
+      );
+    }
+    if (versionId === parentVersionId) {
+      throw new InvalidArgumentError(
+        'parentVersionId',
+        `${parentVersionId} is also the new version's id: a version cannot be its own parent. Pass the id of the client's latest version.`,
+      );
+    }
     const client = await this.#requireClient();
     if (client.latestVersionId !== parentVersionId && client.latestVersionId !== NIL_UUID) {
       throw new VersionConflictError(
@@ -219,7 +245,8 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
 
   async #childOf(parentVersionId: Uuid): Promise<Version | null> {
     const own = this.#versions.find((v) => v.parentVersionId === parentVersionId);
-    return own ? copyVersion(own) : this.#access.readVersionByParent(this.#clientId, parentVersionId);
+    if (own) return copyVersion(own);
+    return this.#base ? this.#access.readVersionByParent(this.#clientId, parentVersionId, this.#base) : null;
   }
 }
 

@@ -7,16 +7,22 @@ import { MAX_KEY_BYTES } from '../contracts/common.js';
 import { MAX_SEQNO, MIN_SEQNO, type SeqNo } from '../contracts/consensus.js';
 import type { Uuid } from '../contracts/storage.js';
 import type { ContentId, LeaseId } from '../contracts/blob-storage.js';
+import type { KvOp } from '../contracts/cas-kv.js';
 
 const encoder = new TextEncoder();
 
+/** Says what `value` is, for a message. Never throws, whatever `value` is (a hostile Proxy included). */
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value instanceof Uint8Array) return `a Uint8Array of ${value.length} bytes`;
-  if (typeof value === 'string')
-    return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
-  return `${typeof value} ${String(value)}`;
+  try {
+    if (value === null) return 'null';
+    if (typedArrayName(value) === 'Uint8Array') return `a Uint8Array of ${builtIn.length.call(value)} bytes`;
+    if (typeof value === 'string')
+      return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+    if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+    return `${typeof value} ${String(value)}`;
+  } catch {
+    return 'a value that cannot be inspected';
+  }
 }
 
 function checkString(value: unknown, argument: string, allowEmpty: boolean): asserts value is string {
@@ -45,21 +51,74 @@ export function assertPrefix(value: unknown, argument = 'prefix'): asserts value
   checkString(value, argument, true);
 }
 
-/** Bytes: a Uint8Array (not a Buffer subclass's lookalike, not an ArrayBuffer, not a string). */
-export function assertBytes(
-  value: unknown,
-  argument = 'value',
-  { nonEmpty = false }: { nonEmpty?: boolean } = {},
-): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) {
-    throw new InvalidArgumentError(argument, `expected a Uint8Array, got ${describe(value)}.`);
+// The built-in TypedArray machinery, taken once: checks made through it cannot be fooled by a
+// Proxy, a replaced prototype or a subclass (`instanceof` and `value.length` can be).
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+function builtInGetter(name: PropertyKey): (this: unknown) => unknown {
+  const get = Object.getOwnPropertyDescriptor(typedArrayPrototype, name)?.get;
+  if (!get) throw new Error(`chainsync needs the standard TypedArray.prototype[${String(name)}]`);
+  return get;
+}
+/** The TypedArray kind of a genuine one ('Uint8Array' for subclasses too); undefined for anything else. */
+const typedArrayName = (value: unknown) =>
+  builtInGetter(Symbol.toStringTag).call(value) as string | undefined;
+/** The accessors code reads on a caller's array: each must be the built-in one. */
+const VIEW_ACCESSORS = ['buffer', 'byteLength', 'byteOffset', 'length'] as const;
+const builtIn = Object.fromEntries(VIEW_ACCESSORS.map((name) => [name, builtInGetter(name)])) as Record<
+  (typeof VIEW_ACCESSORS)[number],
+  (this: unknown) => unknown
+>;
+const builtInAt = (typedArrayPrototype as { at: (this: unknown, index: number) => unknown }).at;
+
+/** True when `name` read on `array` reaches the built-in accessor (no subclass or own property hides it). */
+function readsBuiltIn(array: object, name: (typeof VIEW_ACCESSORS)[number]): boolean {
+  for (let o: object | null = array; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const own = Object.getOwnPropertyDescriptor(o, name);
+    if (own) return own.get === builtIn[name];
   }
-  if (nonEmpty && value.length === 0) {
-    throw new InvalidArgumentError(
-      argument,
-      'must not be empty: an empty value is a tombstone. Use delete() or deleteWithVersion() to remove a key.',
-    );
+  return false;
+}
+
+/** Why `value` cannot be read as bytes, or null when it can. */
+function bytesProblem(value: unknown): string | null {
+  if (typedArrayName(value) !== 'Uint8Array') {
+    // Not one: a Proxy or an object made from the prototype passes `instanceof`, but has no bytes.
+    return value instanceof Uint8Array
+      ? 'not a genuine Uint8Array (a Proxy, or an object made from Uint8Array.prototype): it holds no bytes. Pass a real Uint8Array.'
+      : `expected a Uint8Array, got ${describe(value)}.`;
   }
+  try {
+    builtInAt.call(value, 0); // the built-in reads refuse a detached (or out-of-bounds) view
+  } catch {
+    return 'its ArrayBuffer is detached (it was transferred to a worker, or by structuredClone with `transfer`), or was resized below the bytes it views: there are no bytes to read. Pass bytes you still own.';
+  }
+  const redefined = VIEW_ACCESSORS.find((name) => !readsBuiltIn(value as object, name));
+  if (redefined) {
+    return `its ${redefined} is redefined (by a subclass or on the array itself), so its bytes cannot be read reliably. Pass a plain copy: new Uint8Array(value).`;
+  }
+  return null;
+}
+
+/**
+ * Bytes: a genuine Uint8Array whose buffer is still attached and whose view accessors are the
+ * built-in ones. Subclasses (Node's Buffer) qualify; copy them with core's `copyBytes`, never with
+ * their own `slice` (Buffer's shares memory). Not an ArrayBuffer, a DataView, a string, a Proxy.
+ */
+export function assertBytes(value: unknown, argument = 'value'): asserts value is Uint8Array {
+  let problem: string | null;
+  try {
+    problem = bytesProblem(value);
+  } catch (error) {
+    // A hostile Proxy or prototype can throw from any trap: that is bad input too, not a crash.
+    let why = '';
+    try {
+      if (error instanceof Error) why = `: ${error.message}`;
+    } catch {
+      // the error is as hostile as the value: say nothing of it
+    }
+    problem = `could not be inspected (reading it threw${why}); pass a plain Uint8Array.`;
+  }
+  if (problem !== null) throw new InvalidArgumentError(argument, problem);
 }
 
 /** An opaque token (VersionToken, ObjectVersion): a non-empty string. */
@@ -148,4 +207,41 @@ export function assertListener(
   argument = 'listener',
 ): asserts value is (...args: never[]) => unknown {
   if (typeof value !== 'function') throw new InvalidArgumentError(argument, 'expected a function.');
+}
+
+/**
+ * The operations of a `BatchCasKv.batch`: an array of well-formed {@link KvOp}s. Checked whole
+ * before any is applied, on the main thread as in the worker.
+ */
+export function assertKvOps(ops: unknown): asserts ops is readonly KvOp[] {
+  if (!Array.isArray(ops)) throw new InvalidArgumentError('ops', 'expected an array of operations.');
+  ops.forEach(assertKvOp);
+}
+
+function assertKvOp(op: unknown, index: number): void {
+  if (typeof op !== 'object' || op === null) {
+    throw new InvalidArgumentError(`ops[${index}]`, 'expected { op, key, … }.');
+  }
+  const o = op as Record<string, unknown>;
+  assertKey(o.key);
+  switch (o.op) {
+    case 'put':
+    case 'create':
+      assertBytes(o.value, 'value');
+      return;
+    case 'update':
+      assertBytes(o.value, 'value');
+      assertToken(o.expected, 'expected');
+      return;
+    case 'delete':
+      return;
+    case 'deleteWithVersion':
+      assertToken(o.expected, 'expected');
+      return;
+    default:
+      throw new InvalidArgumentError(
+        `ops[${index}].op`,
+        `expected put, create, update, delete or deleteWithVersion, got ${JSON.stringify(o.op)}.`,
+      );
+  }
 }

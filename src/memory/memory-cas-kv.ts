@@ -2,7 +2,7 @@ import type { CasKv, KvEntry, KvItem, KvWatcher, VersionToken } from '../contrac
 import type { Unsubscribe } from '../contracts/common.js';
 import { AlreadyExistsError, RevisionMismatchError } from '../contracts/errors.js';
 import { copyBytes } from '../core/bytes.js';
-import { KvWatchHub } from '../core/kv-watch.js';
+import { KvWatchHub, changeOfWrite } from '../core/kv-watch.js';
 import { uniqueTokens } from '../core/unique.js';
 import { assertBytes, assertKey, assertPrefix, assertToken } from '../core/validate.js';
 
@@ -38,19 +38,18 @@ export class MemoryCasKv implements CasKv {
   }
 
   async watch(prefix: string, watcher: KvWatcher): Promise<Unsubscribe> {
-    assertPrefix(prefix);
     return this.#hub.watch(prefix, watcher, (p) => this.scan(p));
   }
 
   async put(key: string, value: Uint8Array): Promise<VersionToken> {
     assertKey(key);
-    assertBytes(value, 'value', { nonEmpty: true });
+    assertBytes(value, 'value');
     return this.#write(key, value);
   }
 
   async create(key: string, value: Uint8Array): Promise<VersionToken> {
     assertKey(key);
-    assertBytes(value, 'value', { nonEmpty: true });
+    assertBytes(value, 'value');
     const current = this.#entries.get(key);
     if (current && current.value.length > 0) {
       throw new AlreadyExistsError(
@@ -62,7 +61,7 @@ export class MemoryCasKv implements CasKv {
 
   async update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken> {
     assertKey(key);
-    assertBytes(value, 'value', { nonEmpty: true });
+    assertBytes(value, 'value');
     assertToken(expected, 'expected');
     this.#expect(key, expected);
     return this.#write(key, value);
@@ -81,9 +80,7 @@ export class MemoryCasKv implements CasKv {
     assertKey(key);
     assertToken(expected, 'expected');
     const wasLive = this.#expect(key, expected).value.length > 0;
-    const version = this.#nextVersion();
-    this.#entries.set(key, { value: new Uint8Array(0), version });
-    this.#hub.emit({ type: 'delete', key, version });
+    this.#write(key, new Uint8Array(0)); // the logical delete: what update(key, empty, expected) writes
     return wasLive;
   }
 
@@ -97,11 +94,12 @@ export class MemoryCasKv implements CasKv {
     return current;
   }
 
+  /** Every write, an empty value (the logical delete) included: one new version, one change. */
   #write(key: string, value: Uint8Array): VersionToken {
     const version = this.#nextVersion();
     const stored = copyBytes(value);
     this.#entries.set(key, { value: stored, version });
-    this.#hub.emit({ type: 'put', key, value: copyBytes(stored), version });
+    this.#hub.emit(changeOfWrite(key, copyBytes(stored), version));
     return version;
   }
 }

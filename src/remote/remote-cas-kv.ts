@@ -9,7 +9,7 @@ import {
   UnsupportedServerError,
 } from '../contracts/errors.js';
 import { copyBytes, fromUtf8, toHex, utf8 } from '../core/bytes.js';
-import { KvWatchHub } from '../core/kv-watch.js';
+import { KvWatchHub, changeOfWrite } from '../core/kv-watch.js';
 import { assertBytes, assertKey, assertPrefix, assertToken } from '../core/validate.js';
 import { newWriteId } from './codec.js';
 import {
@@ -78,9 +78,10 @@ interface Stored {
  *   absent), retried on a lost race where the operation allows it (`put`, `delete`). The instance
  *   remembers the version it last saw per key, so a write following a read or write of the same
  *   key is one request; a refusal is always decided on a fresh read.
- * - `deleteWithVersion` writes a tombstone object; `delete` writes an "erased" mark that reads as
- *   absent. Neither uses DELETE, whose `If-Match` some servers ignore (Ceph), so correctness never
- *   depends on a conditional delete. Marks stay behind as small objects. A tombstone is not an
+ * - `deleteWithVersion` and any write of an empty value (seed 001's logical delete) write a
+ *   tombstone object; `delete` writes an "erased" mark that reads as absent. Neither uses DELETE,
+ *   whose `If-Match` some servers ignore (Ceph), so correctness never depends on a conditional
+ *   delete. Marks stay behind as small objects. A tombstone is not an
  *   empty object: it carries its write id like any write, because an empty body has the same
  *   MD5 ETag every time on S3-style servers, which would bring back ABA.
  * - Each payload also records the write ids of the 8 writes before it, so an indeterminate write is
@@ -162,40 +163,29 @@ export class RemoteCasKv implements CasKv {
 
   async put(key: string, value: Uint8Array): Promise<VersionToken> {
     assertKey(key);
-    assertBytes(value, 'value', { nonEmpty: true });
-    const stored = copyBytes(value);
-    const version = await this.#write(key, () => ({ kind: Kind.Value, value: stored, result: null }));
-    this.#hub.emit({ type: 'put', key, value: copyBytes(stored), version: version.writeId });
-    return version.writeId;
+    assertBytes(value, 'value');
+    return (await this.#writeValue(key, value, () => null)).writeId;
   }
 
   async create(key: string, value: Uint8Array): Promise<VersionToken> {
     assertKey(key);
-    assertBytes(value, 'value', { nonEmpty: true });
-    const stored = copyBytes(value);
-    const version = await this.#write(key, (current) => {
+    assertBytes(value, 'value');
+    const outcome = await this.#writeValue(key, value, (current) => {
       if (current?.kind === Kind.Value) {
         throw new AlreadyExistsError(
           `Key ${JSON.stringify(key)} already has a value; use update() to change it.`,
         );
       }
-      return { kind: Kind.Value, value: stored, result: null };
+      return null;
     });
-    this.#hub.emit({ type: 'put', key, value: copyBytes(stored), version: version.writeId });
-    return version.writeId;
+    return outcome.writeId;
   }
 
   async update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken> {
     assertKey(key);
-    assertBytes(value, 'value', { nonEmpty: true });
+    assertBytes(value, 'value');
     assertToken(expected, 'expected');
-    const stored = copyBytes(value);
-    const version = await this.#write(key, (current) => {
-      expectVersion(key, current, expected);
-      return { kind: Kind.Value, value: stored, result: null };
-    });
-    this.#hub.emit({ type: 'put', key, value: copyBytes(stored), version: version.writeId });
-    return version.writeId;
+    return (await this.#writeValue(key, value, (current) => expectVersion(key, current, expected))).writeId;
   }
 
   async delete(key: string): Promise<boolean> {
@@ -213,12 +203,26 @@ export class RemoteCasKv implements CasKv {
   async deleteWithVersion(key: string, expected: VersionToken): Promise<boolean> {
     assertKey(key);
     assertToken(expected, 'expected');
-    const outcome = await this.#write(key, (current) => {
-      const live = expectVersion(key, current, expected);
-      return { kind: Kind.Tombstone, value: new Uint8Array(0), result: live };
-    });
-    this.#hub.emit({ type: 'delete', key, version: outcome.writeId });
-    return outcome.result;
+    // The logical delete: the tombstone that update(key, empty, expected) writes.
+    const empty = new Uint8Array(0);
+    return (await this.#writeValue(key, empty, (current) => expectVersion(key, current, expected))).result;
+  }
+
+  /**
+   * Writes `value` as the key's next version once `check` (which may refuse by throwing) passes on
+   * the current object, and tells the watchers. An empty value is seed 001's logical delete: it is
+   * stored as a tombstone, the same object `deleteWithVersion` writes.
+   */
+  async #writeValue<T>(
+    key: string,
+    value: Uint8Array,
+    check: (current: Stored | null) => T,
+  ): Promise<{ writeId: string; result: T }> {
+    const stored = copyBytes(value);
+    const kind = stored.length === 0 ? Kind.Tombstone : Kind.Value;
+    const outcome = await this.#write(key, (current) => ({ kind, value: stored, result: check(current) }));
+    this.#hub.emit(changeOfWrite(key, copyBytes(stored), outcome.writeId));
+    return outcome;
   }
 
   async #objectKey(key: string): Promise<string> {

@@ -9,16 +9,12 @@ import type {
   VersionToken,
 } from '../../src/contracts/cas-kv.js';
 import type { Unsubscribe } from '../../src/contracts/common.js';
-import {
-  AlreadyExistsError,
-  InvalidArgumentError,
-  RevisionMismatchError,
-} from '../../src/contracts/errors.js';
+import { AlreadyExistsError, RevisionMismatchError } from '../../src/contracts/errors.js';
 import { copyBytes } from '../../src/core/bytes.js';
-import { KvWatchHub } from '../../src/core/kv-watch.js';
+import { KvWatchHub, changeOfWrite } from '../../src/core/kv-watch.js';
 import { Subscribable } from '../../src/core/subscribable.js';
 import { uniqueTokens } from '../../src/core/unique.js';
-import { assertBytes, assertKey, assertPrefix, assertToken } from '../../src/core/validate.js';
+import { assertKvOps, assertKey, assertPrefix } from '../../src/core/validate.js';
 import { unwrap } from 'idb';
 import { quiet, type IdbConnection, type WriteTx } from './connection.js';
 import type { KvRecord } from './schema.js';
@@ -102,7 +98,6 @@ export class IdbCasKv implements BatchCasKv {
   }
 
   async watch(prefix: string, watcher: KvWatcher): Promise<Unsubscribe> {
-    assertPrefix(prefix);
     return this.#hub.watch(prefix, watcher, (p) => this.scan(p));
   }
 
@@ -127,8 +122,7 @@ export class IdbCasKv implements BatchCasKv {
   }
 
   async batch(ops: readonly KvOp[]): Promise<KvOpResult[]> {
-    if (!Array.isArray(ops)) throw new InvalidArgumentError('ops', 'expected an array of operations.');
-    ops.forEach(validateOp);
+    assertKvOps(ops);
     if (ops.length === 0) return [];
     const changes: KvChange[] = [];
     const results = await this.#db.write(['kv'], async (tx) => {
@@ -202,48 +196,22 @@ export class IdbCasKv implements BatchCasKv {
         return current.value.length > 0;
       case 'deleteWithVersion': {
         const wasLive = expectVersion(op.key, current, op.expected).value.length > 0;
-        const version = this.#nextVersion();
-        quiet(store.put({ value: new Uint8Array(0), version }, op.key));
-        changes.push({ type: 'delete', key: op.key, version });
+        // The logical delete: what an update to the empty value writes.
+        this.#write(unwrap(store), op.key, new Uint8Array(0), changes);
         return wasLive;
       }
     }
   }
 
-  /** A put on the bare store (IndexedDB clones `value` at once: the caller's later edits do not leak in). */
+  /**
+   * Every write, an empty value (the logical delete) included, as a put on the bare store
+   * (IndexedDB clones `value` at once: the caller's later edits do not leak in).
+   */
   #write(store: IDBObjectStore, key: string, value: Uint8Array, changes: KvChange[]): VersionToken {
     const version = this.#nextVersion();
     store.put({ value, version }, key);
-    changes.push({ type: 'put', key, value, version });
+    changes.push(changeOfWrite(key, value, version));
     return version;
-  }
-}
-
-function validateOp(op: unknown, index: number): void {
-  if (typeof op !== 'object' || op === null) {
-    throw new InvalidArgumentError(`ops[${index}]`, 'expected { op, key, … }.');
-  }
-  const o = op as Record<string, unknown>;
-  assertKey(o.key);
-  switch (o.op) {
-    case 'put':
-    case 'create':
-      assertBytes(o.value, 'value', { nonEmpty: true });
-      return;
-    case 'update':
-      assertBytes(o.value, 'value', { nonEmpty: true });
-      assertToken(o.expected, 'expected');
-      return;
-    case 'delete':
-      return;
-    case 'deleteWithVersion':
-      assertToken(o.expected, 'expected');
-      return;
-    default:
-      throw new InvalidArgumentError(
-        `ops[${index}].op`,
-        `expected put, create, update, delete or deleteWithVersion, got ${JSON.stringify(o.op)}.`,
-      );
   }
 }
 
@@ -252,9 +220,7 @@ function copyChange(change: KvChange): KvChange {
 }
 
 function toChange(key: string, record: KvRecord | undefined): KvChange {
-  if (!record) return { type: 'delete', key, version: null };
-  if (record.value.length === 0) return { type: 'delete', key, version: record.version };
-  return { type: 'put', key, value: record.value, version: record.version };
+  return record ? changeOfWrite(key, record.value, record.version) : { type: 'delete', key, version: null };
 }
 
 function expectVersion(key: string, current: KvRecord | undefined, expected: VersionToken): KvRecord {

@@ -28,28 +28,37 @@ export class IdbStorageAccess implements StorageAccess<number> {
     return row ?? null;
   }
 
-  async readVersion(clientId: Uuid, versionId: Uuid): Promise<Version | null> {
+  async readVersion(clientId: Uuid, versionId: Uuid, asOf: ClientRecord<number>): Promise<Version | null> {
     const row = await this.#db.read(['versions'], (tx) =>
       tx.objectStore('versions').get([clientId, versionId]),
     );
-    return toVersion(row);
+    return toVersion(row, asOf);
   }
 
-  async readVersionByParent(clientId: Uuid, parentVersionId: Uuid): Promise<Version | null> {
+  async readVersionByParent(
+    clientId: Uuid,
+    parentVersionId: Uuid,
+    asOf: ClientRecord<number>,
+  ): Promise<Version | null> {
     const row = await this.#db.read(['versions'], (tx) =>
       tx.objectStore('versions').index('byParent').get([clientId, parentVersionId]),
     );
-    return toVersion(row);
+    return toVersion(row, asOf);
   }
 
-  async readVersionsAfter(clientId: Uuid, parentVersionId: Uuid, limit: number): Promise<Version[]> {
+  async readVersionsAfter(
+    clientId: Uuid,
+    parentVersionId: Uuid,
+    limit: number,
+    asOf: ClientRecord<number>,
+  ): Promise<Version[]> {
     // One transaction for the whole walk: each lookup is issued as soon as the previous one lands.
     return this.#db.read(['versions'], async (tx) => {
       const byParent = tx.objectStore('versions').index('byParent');
       const out: Version[] = [];
       let parent = parentVersionId;
       while (out.length < limit) {
-        const child = toVersion(await byParent.get([clientId, parent]));
+        const child = toVersion(await byParent.get([clientId, parent]), asOf);
         if (!child) break;
         out.push(child);
         parent = child.versionId;
@@ -75,13 +84,14 @@ export class IdbStorageAccess implements StorageAccess<number> {
             `Client ${clientId} changed since this transaction read it; nothing was applied. Retry in a new transaction.`,
           );
         }
-        quiet(clients.put({ client: writes.client, revision: (current?.revision ?? 0) + 1 }, clientId));
+        const revision = (current?.revision ?? 0) + 1;
+        quiet(clients.put({ client: writes.client, revision }, clientId));
         if (writes.snapshot) quiet(tx.objectStore('snapshots').put(writes.snapshot, clientId));
         const versions = tx.objectStore('versions');
         for (const v of writes.versions) {
           // The unique keys re-validate what the transaction saw: a reused id or a second child aborts it.
           try {
-            await versions.add({ clientId, ...v });
+            await versions.add({ clientId, ...v, revision });
           } catch (error) {
             if ((error as DOMException).name !== 'ConstraintError') throw error;
             throw new AlreadyExistsError(
@@ -108,8 +118,12 @@ export class IdbStorage implements Storage {
   }
 }
 
-function toVersion(row: VersionRow | undefined): Version | null {
-  return row
-    ? { versionId: row.versionId, parentVersionId: row.parentVersionId, historySegment: row.historySegment }
-    : null;
+/** The version of `row` if it was committed by `asOf` (a transaction does not see later commits). */
+function toVersion(row: VersionRow | undefined, asOf: ClientRecord<number>): Version | null {
+  if (!row || (row.revision ?? 0) > asOf.revision) return null;
+  return {
+    versionId: row.versionId,
+    parentVersionId: row.parentVersionId,
+    historySegment: row.historySegment,
+  };
 }

@@ -21,6 +21,11 @@ export interface VersionRow {
   readonly versionId: string;
   readonly parentVersionId: string;
   readonly historySegment: Uint8Array;
+  /**
+   * The client revision of the commit that added it, so a transaction reads versions as of its
+   * first read. Absent in rows written before it was recorded: those predate every open transaction.
+   */
+  readonly revision?: number;
 }
 
 /** One lease on blob content, keyed by [contentId, pid, id]. */

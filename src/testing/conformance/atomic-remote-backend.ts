@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AtomicRemoteBackend } from '../../contracts/remote-backend.js';
 import type { RemoteError } from '../../contracts/errors.js';
 import { BAD_BYTES, BAD_KEYS, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 /** Options of {@link atomicRemoteBackendConformance}. */
 export interface AtomicRemoteBackendConformanceOptions {
@@ -201,6 +202,36 @@ export function atomicRemoteBackendConformance(
       await rejectsWith(r.deleteConditional('ok', {} as never), 'INVALID_ARGUMENT');
       expect(s(await r.download('ok'))).toBe('x');
       expect(await r.objectVersion('ok')).toBe(v);
+    });
+
+    describe('bytes that are not what they claim', () => {
+      it('rejects fake and detached data with INVALID_ARGUMENT naming the data, writing nothing', async () => {
+        const r = await factory();
+        await r.upload('ok', b('x'));
+        const v = (await r.objectVersion('ok'))!;
+        for (const fake of fakeBytes()) {
+          await rejectsFake(r.upload('ok', fake.value as never), 'data', fake);
+          await rejectsFake(r.uploadConditional('ok', fake.value as never, { ifVersion: v }), 'data', fake);
+          await rejectsFake(
+            r.uploadConditional('new', fake.value as never, { ifAbsent: true }),
+            'data',
+            fake,
+          );
+        }
+        expect(s(await r.download('ok'))).toBe('x');
+        expect(await r.objectVersion('ok')).toBe(v);
+        expect(await r.exists('new')).toBe(false);
+      });
+
+      it('stores a copy of just the viewed bytes of a subclass or a view into a larger buffer', async () => {
+        const r = await factory();
+        const odd = oddBytes();
+        for (const [i, { value }] of odd.cases.entries()) await r.upload(`odd/${i}`, value);
+        odd.scribble();
+        for (const [i, { why, bytes }] of odd.cases.entries()) {
+          expect([...(await r.download(`odd/${i}`))!], why).toEqual(bytes);
+        }
+      });
     });
 
     it(`${writers} concurrent conditional writers from one version: exactly one wins`, async () => {

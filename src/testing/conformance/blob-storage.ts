@@ -3,6 +3,7 @@ import type { BlobStorage, LeaseId } from '../../contracts/blob-storage.js';
 import { bytesEqual } from '../../core/bytes.js';
 import { contentIdOf } from '../../core/content-id.js';
 import { BAD_BYTES, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 const lease = (pid: string, id: string = crypto.randomUUID()): LeaseId => ({ id, pid });
 
@@ -174,6 +175,31 @@ export function blobStorageConformance(name: string, factory: Factory<BlobStorag
       expect((await store.collectGarbage()).deleted).toEqual([]);
       await store.adviseLeaseDropped(leases[leases.length - 1]!, id);
       expect((await store.collectGarbage()).deleted).toEqual([id]);
+    });
+
+    describe('bytes that are not what they claim', () => {
+      it('rejects fake and detached data with INVALID_ARGUMENT naming the data, storing nothing', async () => {
+        const store = await factory();
+        const id = await contentIdOf(new Uint8Array(4)); // what the fakes would hold, were they readable
+        for (const fake of fakeBytes()) {
+          await rejectsFake(store.store(id, fake.value as never, lease('p')), 'data', fake);
+        }
+        await rejectsWith(store.getData(id, lease('p')), 'CONTENT_NOT_FOUND');
+      });
+
+      it('stores a copy of just the viewed bytes of a subclass or a view into a larger buffer', async () => {
+        const store = await factory();
+        const odd = oddBytes();
+        const ids: string[] = [];
+        for (const { value } of odd.cases) {
+          ids.push(await contentIdOf(new Uint8Array(value)));
+          await store.store(ids.at(-1)!, value, lease('p'));
+        }
+        odd.scribble();
+        for (const [i, { why, bytes }] of odd.cases.entries()) {
+          expect([...(await store.getData(ids[i]!, lease('p')))], why).toEqual(bytes);
+        }
+      });
     });
 
     it('rejects bad content ids, data, leases and pids with INVALID_ARGUMENT, storing nothing', async () => {

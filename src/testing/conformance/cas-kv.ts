@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CasKv, KvChange } from '../../contracts/cas-kv.js';
 import { bytesEqual } from '../../core/bytes.js';
 import { BAD_BYTES, BAD_KEYS, b, casIncrementRace, rejectsWith, s, type Factory } from './support.js';
+import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 /** Options of {@link casKvConformance}. */
 export interface CasKvConformanceOptions {
@@ -257,10 +258,10 @@ export function casKvConformance(
       expect((await kv.get('ok'))?.version).toBe(v);
     });
 
-    it('rejects values that are not non-empty Uint8Arrays, and bad tokens, changing nothing', async () => {
+    it('rejects values that are not Uint8Arrays, and bad tokens, changing nothing', async () => {
       const kv = await factory();
       const v = await kv.put('ok', b('x'));
-      for (const [, value] of [...BAD_BYTES, ['empty', new Uint8Array(0)] as const]) {
+      for (const [, value] of BAD_BYTES) {
         await rejectsWith(kv.put('ok', value as never), 'INVALID_ARGUMENT');
         await rejectsWith(kv.create('new', value as never), 'INVALID_ARGUMENT');
         await rejectsWith(kv.update('ok', value as never, v), 'INVALID_ARGUMENT');
@@ -272,6 +273,113 @@ export function casKvConformance(
       expect(await kv.keys()).toEqual(['ok']);
       expect((await kv.get('ok'))?.version).toBe(v);
       expect(s((await kv.get('ok'))?.value)).toBe('x');
+    });
+
+    describe("an empty value is seed 001's logical delete", () => {
+      const empty = () => new Uint8Array(0);
+
+      it('put of an empty value: get reads absent, entry shows it with its version, keys and scan skip it', async () => {
+        const kv = await factory();
+        const live = await kv.put('a', b('x'));
+        await kv.put('b', b('y'));
+        const gone = await kv.put('a', empty());
+        expect(gone).not.toBe(live);
+        expect(await kv.get('a')).toBeNull();
+        expect(await kv.entry('a')).toEqual({ value: empty(), version: gone });
+        expect(await kv.keys()).toEqual(['b']);
+        expect((await kv.scan()).map((i) => i.key)).toEqual(['b']);
+        // On a key that never existed, too: the empty value is recorded, and reads as absent.
+        const fresh = await kv.put('fresh', empty());
+        expect(await kv.get('fresh')).toBeNull();
+        expect((await kv.entry('fresh'))?.version).toBe(fresh);
+      });
+
+      it('create succeeds over an empty value; an empty create over a live value is ALREADY_EXISTS', async () => {
+        const kv = await factory();
+        const gone = await kv.put('a', empty());
+        const again = await kv.create('a', b('again'));
+        expect(again).not.toBe(gone);
+        expect(s((await kv.get('a'))?.value)).toBe('again');
+        await rejectsWith(kv.create('a', empty()), 'ALREADY_EXISTS');
+        expect((await kv.get('a'))?.version).toBe(again);
+        const created = await kv.create('new', empty());
+        expect(await kv.get('new')).toBeNull();
+        expect((await kv.entry('new'))?.version).toBe(created);
+      });
+
+      it('update and deleteWithVersion work from its version; a writer that read before it conflicts', async () => {
+        const kv = await factory();
+        const live = await kv.put('a', b('x'));
+        const gone = await kv.put('a', empty());
+        await rejectsWith(kv.update('a', b('lost'), live), 'REVISION_MISMATCH');
+        await rejectsWith(kv.deleteWithVersion('a', live), 'REVISION_MISMATCH');
+        expect(await kv.deleteWithVersion('a', gone)).toBe(false);
+        const tomb = (await kv.entry('a'))!;
+        expect(tomb.value.length).toBe(0);
+        const revived = await kv.update('a', b('revived'), tomb.version);
+        expect((await kv.get('a'))?.version).toBe(revived);
+      });
+
+      it('update to an empty value is a compare-and-swap delete', async () => {
+        const kv = await factory();
+        const live = await kv.put('a', b('x'));
+        const gone = await kv.update('a', empty(), live);
+        expect(await kv.get('a')).toBeNull();
+        expect(await kv.entry('a')).toEqual({ value: empty(), version: gone });
+        await rejectsWith(kv.update('a', empty(), live), 'REVISION_MISMATCH');
+      });
+
+      it('delete erases an empty value and reports that nothing live was removed', async () => {
+        const kv = await factory();
+        await kv.put('a', empty());
+        expect(await kv.delete('a')).toBe(false);
+        expect(await kv.entry('a')).toBeNull();
+      });
+
+      it('watch lists nothing for an empty value and delivers putting one as a delete with its version', async () => {
+        const kv = await factory();
+        await kv.put('p/gone', empty());
+        await kv.put('p/live', b('x'));
+        const seen: KvChange[] = [];
+        const stop = await kv.watch('p/', (change) => seen.push(change));
+        expect(seen.map((c) => [c.type, c.key])).toEqual([['put', 'p/live']]);
+        const gone = await kv.put('p/live', empty());
+        await waitFor(() => seen.length >= 2);
+        expect(seen[1]).toEqual({ type: 'delete', key: 'p/live', version: gone });
+        stop();
+      });
+    });
+
+    describe('bytes that are not what they claim, and watchers that are not functions', () => {
+      it('rejects fake and detached byte arrays with INVALID_ARGUMENT naming the value, changing nothing', async () => {
+        const kv = await factory();
+        const v = await kv.put('ok', b('x'));
+        for (const fake of fakeBytes()) {
+          await rejectsFake(kv.put('ok', fake.value as never), 'value', fake);
+          await rejectsFake(kv.create('new', fake.value as never), 'value', fake);
+          await rejectsFake(kv.update('ok', fake.value as never, v), 'value', fake);
+        }
+        expect(await kv.keys()).toEqual(['ok']);
+        expect((await kv.get('ok'))?.version).toBe(v);
+      });
+
+      it('stores a copy of just the viewed bytes of a subclass or a view into a larger buffer', async () => {
+        const kv = await factory();
+        const odd = oddBytes();
+        for (const [i, { value }] of odd.cases.entries()) await kv.put(`odd/${i}`, value);
+        odd.scribble();
+        for (const [i, { why, bytes }] of odd.cases.entries()) {
+          expect([...(await kv.get(`odd/${i}`))!.value], why).toEqual(bytes);
+        }
+      });
+
+      it('watch refuses a watcher that is not a function, watching nothing', async () => {
+        const kv = await factory();
+        for (const bad of [undefined, null, 'watcher', { onChange() {} }, 42]) {
+          await rejectsWith(kv.watch('', bad as never), 'INVALID_ARGUMENT');
+        }
+        await kv.put('after', b('x')); // no watcher was registered that this could reach
+      });
     });
 
     it(`a race of ${writers} CAS writers x ${rounds} rounds: no update is lost, no version wins twice`, async () => {

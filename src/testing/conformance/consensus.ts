@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SEQNO, SCAN_ALL, type Consensus, type VersionedData } from '../../contracts/consensus.js';
 import { BAD_BYTES, BAD_KEYS, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 /** Options of {@link consensusConformance}. */
 export interface ConsensusConformanceOptions {
@@ -179,6 +180,39 @@ export function consensusConformance(
       expect(s(head?.data)).toBe('abc');
       head!.data[0] = 0x7a;
       expect(s((await c.head('k'))?.data)).toBe('abc');
+    });
+
+    describe('bytes that are not what they claim', () => {
+      it('rejects fake and detached data with INVALID_ARGUMENT naming next.data, changing nothing', async () => {
+        const c = await factory();
+        await c.compareAndSet('k', null, state(1n, 'a'));
+        for (const fake of fakeBytes()) {
+          await rejectsFake(
+            c.compareAndSet('k', 1n, { seqno: 2n, data: fake.value as never }),
+            'next.data',
+            fake,
+          );
+          await rejectsFake(
+            c.compareAndSet('new', null, { seqno: 0n, data: fake.value as never }),
+            'next.data',
+            fake,
+          );
+        }
+        expect(plain(await c.scan('k', 0n))).toEqual([[1n, 'a']]);
+        expect(await c.listKeys()).toEqual(['k']);
+      });
+
+      it('stores a copy of just the viewed bytes of a subclass or a view into a larger buffer', async () => {
+        const c = await factory();
+        const odd = oddBytes();
+        for (const [i, { value }] of odd.cases.entries()) {
+          await c.compareAndSet(`odd/${i}`, null, { seqno: 0n, data: value });
+        }
+        odd.scribble();
+        for (const [i, { why, bytes }] of odd.cases.entries()) {
+          expect([...(await c.head(`odd/${i}`))!.data], why).toEqual(bytes);
+        }
+      });
     });
 
     it(`a race of ${writers} writers x ${rounds} appends: no seqno committed twice, gapless, winners' payloads`, async () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NIL_UUID, type Storage, type Uuid, type Version } from '../../contracts/storage.js';
 import { BAD_BYTES, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
+import type { InvalidArgumentError } from '../../contracts/errors.js';
+import { withStorageTxn } from '../../core/storage-txn-retry.js';
 
 /** Options of {@link storageConformance}. */
 export interface StorageConformanceOptions {
@@ -116,10 +119,13 @@ export function storageConformance(
       let txn = await storage.txn(client);
       await txn.newClient(NIL_UUID);
       const id = uuid();
+      const latest = uuid();
       await txn.addVersion(id, NIL_UUID, b('1'));
+      await txn.addVersion(latest, id, b('2'));
       await txn.commit();
       txn = await storage.txn(client);
-      await rejectsWith(txn.addVersion(id, id, b('again')), 'ALREADY_EXISTS');
+      // From the latest, so only the reused id is wrong (a version that is its own parent is bad input).
+      await rejectsWith(txn.addVersion(id, latest, b('again')), 'ALREADY_EXISTS');
       expect(seg(await txn.getVersion(id))).toEqual([id, NIL_UUID, '1']);
     });
 
@@ -279,6 +285,124 @@ export function storageConformance(
       expect((await (await storage.txn(c2)).getVersionByParent(NIL_UUID))?.historySegment).toEqual(b('2'));
     });
 
+    describe('a lost race is TRANSACTION_CONFLICT, whenever the loser yields', () => {
+      /** A client with `versions` versions on it; returns its id and latest version. */
+      const seeded = async (storage: Storage, versions: number): Promise<[Uuid, Uuid]> => {
+        const client = uuid();
+        const txn = await storage.txn(client);
+        await txn.newClient(NIL_UUID);
+        let latest = NIL_UUID;
+        for (let i = 0; i < versions; i++) {
+          const id = uuid();
+          await txn.addVersion(id, latest, b(`v${i}`));
+          latest = id;
+        }
+        await txn.commit();
+        return [client, latest];
+      };
+      /** Another transaction adds a version on `parent` and commits: the race the reader loses. */
+      const winner = async (storage: Storage, client: Uuid, parent: Uuid): Promise<Uuid> => {
+        const txn = await storage.txn(client);
+        const id = uuid();
+        await txn.addVersion(id, parent, b('winner'));
+        await txn.commit();
+        return id;
+      };
+
+      for (const versions of [0, 2]) {
+        it(`the loser reads, another commits, the loser adds: addVersion succeeds, commit is TRANSACTION_CONFLICT (${versions} versions before)`, async () => {
+          const storage = await factory();
+          const [client, latest] = await seeded(storage, versions);
+          const loser = await storage.txn(client);
+          expect((await loser.getClient())?.latestVersionId).toBe(latest);
+          const won = await winner(storage, client, latest);
+          // As of the loser's read, `latest` is the head and has no child: adding on it is valid.
+          const lost = uuid();
+          await loser.addVersion(lost, latest, b('loser'));
+          await rejectsWith(loser.commit(), 'TRANSACTION_CONFLICT');
+          const check = await storage.txn(client);
+          expect((await check.getClient())?.latestVersionId).toBe(won);
+          expect(await check.getVersion(lost)).toBeNull();
+          expect(seg(await check.getVersionByParent(latest))?.[0]).toBe(won);
+        });
+      }
+
+      it("a transaction's reads show the state of its first read, not versions committed since", async () => {
+        const storage = await factory();
+        const [client, latest] = await seeded(storage, 2);
+        const reader = await storage.txn(client);
+        expect((await reader.getClient())?.latestVersionId).toBe(latest);
+        const before = await reader.getVersionsAfter(NIL_UUID, 10);
+        const won = await winner(storage, client, latest);
+        expect(await reader.getVersion(won)).toBeNull();
+        expect(await reader.getVersionByParent(latest)).toBeNull();
+        expect(await reader.getVersionsAfter(NIL_UUID, 10)).toEqual(before);
+        expect(await reader.getVersionsAfter(latest, 10)).toEqual([]);
+        expect((await reader.getClient())?.latestVersionId).toBe(latest);
+      });
+
+      it("a transaction never reads the data of a snapshot set since its first read as its own snapshot's", async () => {
+        const storage = await factory();
+        const [client, latest] = await seeded(storage, 2);
+        let txn = await storage.txn(client);
+        await txn.setSnapshot({ versionId: latest, timestamp: 1, versionsSince: 0 }, b('old snapshot'));
+        await txn.commit();
+        const reader = await storage.txn(client);
+        expect((await reader.getClient())?.snapshot?.versionId).toBe(latest);
+        const won = await winner(storage, client, latest);
+        txn = await storage.txn(client);
+        await txn.setSnapshot({ versionId: won, timestamp: 2, versionsSince: 0 }, b('new snapshot'));
+        await txn.commit();
+        // Its own snapshot's data, or null where the storage keeps only the current one; never the
+        // newer snapshot's bytes, which are of another version.
+        const data = await reader.getSnapshotData(latest);
+        expect([null, 'old snapshot']).toContain(data === null ? null : s(data));
+      });
+
+      it('withStorageTxn runs a transaction that lost its race again, fresh, and returns what the committed run returned', async () => {
+        const storage = await factory();
+        const [client, latest] = await seeded(storage, 1);
+        const heads: Uuid[] = [];
+        let won: Uuid | null = null;
+        const added = await withStorageTxn(storage, client, async (txn) => {
+          const head = (await txn.getClient())!.latestVersionId;
+          heads.push(head);
+          won ??= await winner(storage, client, head); // the first run loses to this one
+          const id = uuid();
+          await txn.addVersion(id, head, b('retried'));
+          return id;
+        });
+        expect(heads).toEqual([latest, won]);
+        const check = await storage.txn(client);
+        expect((await check.getClient())?.latestVersionId).toBe(added);
+        expect(seg(await check.getVersion(added))).toEqual([added, won, 'retried']);
+      });
+
+      it(`${writers} concurrent writers that yield between reading the latest and adding: only TRANSACTION_CONFLICT is lost`, async () => {
+        const storage = await factory();
+        const [client] = await seeded(storage, 0);
+        const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+        const rounds = 10;
+        await concurrently(writers, async (w) => {
+          for (let n = 0; n < rounds;) {
+            const txn = await storage.txn(client);
+            const latest = (await txn.getClient())!.latestVersionId;
+            await yieldToOthers();
+            try {
+              await txn.addVersion(uuid(), latest, b(`w${w}-${n}`));
+              await txn.commit();
+              n++;
+            } catch (error) {
+              // Any other code (ALREADY_EXISTS, VERSION_CONFLICT) fails the case with its message.
+              if ((error as { code?: string }).code !== 'TRANSACTION_CONFLICT') throw error;
+            }
+          }
+        });
+        const txn = await storage.txn(client);
+        expect((await txn.getVersionsAfter(NIL_UUID, writers * rounds + 1)).length).toBe(writers * rounds);
+      });
+    });
+
     it('rejects bad ids, segments and snapshots with INVALID_ARGUMENT, changing nothing', async () => {
       const storage = await factory();
       for (const bad of ['', 'not-a-uuid', 42, null, '6BA7B810-9DAD-11D1-80B4-00C04FD430C8']) {
@@ -315,6 +439,76 @@ export function storageConformance(
       expect(await (await storage.txn(client)).getClient()).toEqual({
         latestVersionId: NIL_UUID,
         snapshot: null,
+      });
+    });
+
+    describe('input that would break the chain', () => {
+      it('rejects fake and detached segments and snapshot data with INVALID_ARGUMENT, changing nothing', async () => {
+        const storage = await factory();
+        const client = uuid();
+        const txn = await storage.txn(client);
+        await txn.newClient(NIL_UUID);
+        for (const fake of fakeBytes()) {
+          await rejectsFake(txn.addVersion(uuid(), NIL_UUID, fake.value as never), 'historySegment', fake);
+          await rejectsFake(
+            txn.setSnapshot({ versionId: uuid(), timestamp: 1, versionsSince: 0 }, fake.value as never),
+            'data',
+            fake,
+          );
+        }
+        await txn.commit();
+        const check = await storage.txn(client);
+        expect(await check.getClient()).toEqual({ latestVersionId: NIL_UUID, snapshot: null });
+        expect(await check.getVersionsAfter(NIL_UUID, 10)).toEqual([]);
+      });
+
+      it('stores a copy of just the viewed bytes of a subclass or a view into a larger buffer', async () => {
+        const storage = await factory();
+        const client = uuid();
+        const odd = oddBytes();
+        const [first, second] = odd.cases;
+        const [v1, v2] = [uuid(), uuid()];
+        let txn = await storage.txn(client);
+        await txn.newClient(NIL_UUID);
+        await txn.addVersion(v1, NIL_UUID, first!.value);
+        await txn.setSnapshot({ versionId: v1, timestamp: 1, versionsSince: 0 }, second!.value);
+        await txn.addVersion(v2, v1, second!.value);
+        odd.scribble();
+        await txn.commit();
+        txn = await storage.txn(client);
+        expect([...(await txn.getVersion(v1))!.historySegment], first!.why).toEqual(first!.bytes);
+        expect([...(await txn.getVersion(v2))!.historySegment], second!.why).toEqual(second!.bytes);
+        expect([...(await txn.getSnapshotData(v1))!], second!.why).toEqual(second!.bytes);
+      });
+
+      it('add_version refuses a version that is its own parent, and the nil UUID as a version id', async () => {
+        const storage = await factory();
+        // A client whose latest is nil accepts any parent; one whose latest was never added as a
+        // version has no child of it: neither may gain a version that loops back on itself.
+        for (const latest of [NIL_UUID, uuid()]) {
+          const client = uuid();
+          let txn = await storage.txn(client);
+          await txn.newClient(latest);
+          await txn.commit();
+          txn = await storage.txn(client);
+          const loop = latest === NIL_UUID ? uuid() : latest;
+          const self = await rejectsWith<InvalidArgumentError>(
+            txn.addVersion(loop, loop, b('loop')),
+            'INVALID_ARGUMENT',
+          );
+          expect(self.message).toMatch(/own parent/);
+          const nil = await rejectsWith<InvalidArgumentError>(
+            txn.addVersion(NIL_UUID, latest, b('nil')),
+            'INVALID_ARGUMENT',
+          );
+          expect(nil.argument).toBe('versionId');
+          expect(nil.message).toMatch(/nil UUID/);
+          await txn.commit();
+          txn = await storage.txn(client);
+          expect(await txn.getClient()).toEqual({ latestVersionId: latest, snapshot: null });
+          expect(await txn.getVersion(loop)).toBeNull();
+          expect(await txn.getVersionsAfter(loop, 5)).toEqual([]);
+        }
       });
     });
 
