@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AtomicRemoteBackend, ConditionalPut } from '../contracts/remote-backend.js';
+import type { AtomicRemoteBackend, ConditionalPut, ObjectVersion } from '../contracts/remote-backend.js';
+import { IndeterminateRemoteError, UnauthorizedError } from '../contracts/errors.js';
 import { NIL_UUID, type Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
@@ -342,6 +343,77 @@ describe('RemoteStorage: snapshots larger than the largest object the server acc
     await txn.addVersion(crypto.randomUUID(), id, randomBytes(maxSegmentBytes!));
     await txn.commit();
     expect(backend.refused).toBe(0);
+  });
+
+  /** A body-limited backend whose writes `fail` may refuse (before reaching the inner backend). */
+  class FailingBackend extends BodyLimitBackend {
+    constructor(readonly fail: (key: string) => Error | null) {
+      super(new MemoryRemoteBackend(), { maxObjectBytes: LIMIT });
+    }
+    override async uploadConditional(
+      key: string,
+      data: Uint8Array,
+      condition: ConditionalPut,
+    ): Promise<ObjectVersion> {
+      const error = this.fail(key);
+      if (error) throw error;
+      return super.uploadConditional(key, data, condition);
+    }
+  }
+
+  /** A transaction on `client` (whose only version is `id`) setting a snapshot of `data`. */
+  async function settingSnapshot(storage: RemoteStorage, client: Uuid, id: Uuid, data: Uint8Array) {
+    const txn = await storage.txn(client);
+    await txn.setSnapshot({ versionId: id, timestamp: 1_700_000_000_001, versionsSince: 0 }, data);
+    return txn;
+  }
+
+  it("deletes the parts of a commit that lost its race, and keeps the winner's", async () => {
+    const memory = new MemoryRemoteBackend();
+    const backend = new BodyLimitBackend(memory, { maxObjectBytes: LIMIT });
+    const storage = new RemoteStorage(backend, { prefix: 'chain' });
+    const client = crypto.randomUUID();
+    const [id] = await buildChain(storage, client, 1);
+    const winner = await settingSnapshot(storage, client, id!, randomBytes(3 * LIMIT));
+    const loser = await settingSnapshot(storage, client, id!, randomBytes(3 * LIMIT));
+    await winner.commit();
+    const winnersParts = await snapshotObjects(memory, client);
+    expect(winnersParts.length).toBeGreaterThan(1);
+    await expect(loser.commit()).rejects.toMatchObject({ code: 'TRANSACTION_CONFLICT' });
+    expect(await snapshotObjects(memory, client)).toEqual(winnersParts);
+  });
+
+  it('deletes the parts already written when a later part cannot be, and applies nothing', async () => {
+    let partsWritten = 0;
+    const backend = new FailingBackend((key) =>
+      key.includes('/s/') && ++partsWritten === 3 ? new UnauthorizedError(`PUT ${key}: refused`) : null,
+    );
+    const memory = backend.inner as MemoryRemoteBackend;
+    const storage = new RemoteStorage(backend, { prefix: 'chain', concurrency: 1 });
+    const client = crypto.randomUUID();
+    const [id] = await buildChain(storage, client, 1);
+    const txn = await settingSnapshot(storage, client, id!, randomBytes(4 * LIMIT));
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(partsWritten).toBeGreaterThanOrEqual(3);
+    expect(await snapshotObjects(memory, client)).toEqual([]);
+    expect((await (await storage.txn(client)).getClient())?.snapshot).toBeNull();
+  });
+
+  it('keeps the parts when the commit record may yet land (indeterminate claim)', async () => {
+    let claims = 0;
+    const backend = new FailingBackend((key) => {
+      if (!/\/c\/000000000003$/.test(key)) return null;
+      claims++;
+      return new IndeterminateRemoteError(`PUT ${key}: timed out`);
+    });
+    const memory = backend.inner as MemoryRemoteBackend;
+    const storage = new RemoteStorage(backend, { prefix: 'chain', retry: { delayMs: 0 } });
+    const client = crypto.randomUUID();
+    const [id] = await buildChain(storage, client, 1);
+    const txn = await settingSnapshot(storage, client, id!, randomBytes(3 * LIMIT));
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'REMOTE_INDETERMINATE' });
+    expect(claims).toBeGreaterThan(0);
+    expect((await snapshotObjects(memory, client)).length).toBeGreaterThan(1);
   });
 
   it('lets a fresh replica bootstrap from a snapshot several times the limit', async () => {
