@@ -110,6 +110,9 @@ interface Current {
  *   before the pointer moves, so every commit at or below the pointer is fully indexed.
  * - `s/<writeId>`: snapshot data, immutable, uploaded before the claim under a name no other
  *   transaction uses (a snapshot of the same version may differ in bytes, e.g. when encrypted).
+ *   A snapshot bigger than one object may be (see {@link RemoteStorageOptions.maxObjectBytes}) is
+ *   written as parts `s/<writeId>-<i>` instead, all before the claim, and the record names them
+ *   with their sizes and the SHA-256 of the whole: the claim commits every part at once.
  *
  * - `k/<first, 12 digits>`: a pack, the {@link PACK_SIZE} commit records `first` … `first + 63`
  *   copied into one immutable object. The committer of a pack's last commit writes it (from the
