@@ -303,6 +303,33 @@ describe('RemoteStorage: snapshots larger than the largest object the server acc
     });
   });
 
+  it('fails with CHAIN_INTEGRITY when the record names parts in a foreign or impossible form', async () => {
+    const { memory, client, id } = await partedSnapshot();
+    const pointer = `chain/${client}/client`;
+    const original = JSON.parse(fromUtf8((await memory.download(pointer))!)) as {
+      state: { snap: Record<string, unknown> };
+    };
+    const withSnap = (snap: Record<string, unknown>) => ({ ...original, state: { ...original.state, snap } });
+    const partBytes = original.state.snap['partBytes'] as number;
+    const huge = 2 ** 50;
+    for (const [snap, message] of [
+      [{ ...original.state.snap, id: '../x' }, /in a form chainsync does not write/],
+      [{ ...original.state.snap, parts: 1 }, /in a form chainsync does not write/],
+      [
+        { ...original.state.snap, bytes: huge, parts: Math.ceil(huge / partBytes) },
+        /more than this device can hold/,
+      ],
+    ] as const) {
+      await memory.upload(pointer, utf8(JSON.stringify(withSnap(snap))));
+      const txn = await new RemoteStorage(memory, { prefix: 'chain' }).txn(client);
+      await txn.getClient();
+      await expect(txn.getSnapshotData(id)).rejects.toMatchObject({
+        code: 'CHAIN_INTEGRITY',
+        message: expect.stringMatching(message),
+      });
+    }
+  });
+
   it('reads a snapshot in the single-object format of earlier releases', async () => {
     const backend = new MemoryRemoteBackend();
     const client = crypto.randomUUID();

@@ -294,7 +294,18 @@ export class RemoteStorage implements Storage {
     }
     const where = recordName(dir, n);
     assertSnapshotParts(ref, where);
-    const data = new Uint8Array(ref.bytes);
+    let data: Uint8Array;
+    try {
+      data = new Uint8Array(ref.bytes);
+    } catch (error) {
+      // A damaged or hostile record: the size it names cannot even be held in memory.
+      throw new ChainIntegrityError(
+        `${where} names a snapshot of ${ref.bytes} bytes, more than this device can hold.`,
+        {
+          cause: error,
+        },
+      );
+    }
     await mapLimit(partIndexes(ref), this.#concurrency, async (i) => {
       const name = partName(dir, ref, i);
       const part = await this.#io.idempotent(() => this.#io.backend.download(name));
