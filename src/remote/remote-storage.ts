@@ -301,9 +301,7 @@ export class RemoteStorage implements Storage {
       // A damaged or hostile record: the size it names cannot even be held in memory.
       throw new ChainIntegrityError(
         `${where} names a snapshot of ${ref.bytes} bytes, more than this device can hold.`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
     await mapLimit(partIndexes(ref), this.#concurrency, async (i) => {
