@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { AtomicRemoteBackend, ConditionalPut } from '../contracts/remote-backend.js';
+import type { AtomicRemoteBackend, ConditionalPut, ObjectVersion } from '../contracts/remote-backend.js';
+import { IndeterminateRemoteError, UnauthorizedError } from '../contracts/errors.js';
 import { NIL_UUID, type Uuid } from '../contracts/storage.js';
-import { fromUtf8, utf8 } from '../core/bytes.js';
+import { bytesEqual, fromUtf8, utf8 } from '../core/bytes.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { Replica } from '../sync/replica.js';
+import { BodyLimitBackend } from '../test-support/body-limit-backend.js';
 import { RemoteStorage } from './remote-storage.js';
 
 /** Counts downloads and the most that were in flight at once. */
@@ -203,5 +207,266 @@ describe('RemoteStorage layout', () => {
     }
     expect(() => new RemoteStorage(backend, { prefix: 'p', retry: { attempts: 0 } })).toThrow(bad);
     expect(() => new RemoteStorage(backend, { prefix: 'p', retry: { delayMs: NaN } })).toThrow(bad);
+  });
+});
+
+// ---- snapshots larger than one object (issue 10, item 3) ------------------------------------------
+
+/** `n` bytes that do not compress (a snapshot is gzipped, and so may be its test data). */
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)));
+  return out;
+}
+
+/** Exact comparison; `toEqual` walks a large Uint8Array element by element (tens of seconds for 1 MiB). */
+function expectSameBytes(actual: Uint8Array | null, expected: Uint8Array): void {
+  expect(actual?.length).toBe(expected.length);
+  expect(bytesEqual(actual!, expected), 'the bytes differ').toBe(true);
+}
+
+/** A client with one version and a snapshot of it holding `data`, committed through `storage`. */
+async function snapshotted(storage: RemoteStorage, client: Uuid, data: Uint8Array): Promise<Uuid> {
+  const [id] = await buildChain(storage, client, 1);
+  const txn = await storage.txn(client);
+  await txn.setSnapshot({ versionId: id!, timestamp: 1_700_000_000_000, versionsSince: 0 }, data);
+  await txn.commit();
+  return id!;
+}
+
+/** The objects under the client's snapshot directory `s/`. */
+const snapshotObjects = (backend: MemoryRemoteBackend, client: Uuid) => backend.list(`chain/${client}/s/`);
+
+describe('RemoteStorage: snapshots larger than the largest object the server accepts', () => {
+  const LIMIT = 16 * 1024;
+
+  it('writes the snapshot in parts under the limit, and a fresh instance reads it whole', async () => {
+    const memory = new MemoryRemoteBackend();
+    const backend = new BodyLimitBackend(memory, { maxObjectBytes: LIMIT });
+    const client = crypto.randomUUID();
+    const data = randomBytes(5 * LIMIT + 123);
+    const id = await snapshotted(new RemoteStorage(backend, { prefix: 'chain' }), client, data);
+    expect(backend.refused).toBe(0);
+    expect(backend.largestWrite).toBeLessThanOrEqual(LIMIT);
+    expect((await snapshotObjects(memory, client)).length).toBeGreaterThanOrEqual(6);
+
+    const txn = await new RemoteStorage(backend, { prefix: 'chain' }).txn(client);
+    expect((await txn.getClient())?.snapshot?.versionId).toBe(id);
+    expectSameBytes(await txn.getSnapshotData(id), data);
+  });
+
+  it('uses the limit it is told when the backend states none', async () => {
+    const memory = new MemoryRemoteBackend();
+    const backend = new BodyLimitBackend(memory, { maxObjectBytes: LIMIT, advertise: false });
+    const client = crypto.randomUUID();
+    const data = randomBytes(3 * LIMIT);
+    const id = await snapshotted(
+      new RemoteStorage(backend, { prefix: 'chain', maxObjectBytes: LIMIT }),
+      client,
+      data,
+    );
+    expect(backend.refused).toBe(0);
+    const txn = await new RemoteStorage(memory, { prefix: 'chain' }).txn(client);
+    await txn.getClient();
+    expectSameBytes(await txn.getSnapshotData(id), data);
+  });
+
+  /** A snapshot of four times the limit, written in parts; `memory` holds them unchecked. */
+  async function partedSnapshot() {
+    const memory = new MemoryRemoteBackend();
+    const backend = new BodyLimitBackend(memory, { maxObjectBytes: LIMIT });
+    const client = crypto.randomUUID();
+    const storage = new RemoteStorage(backend, { prefix: 'chain' });
+    const id = await snapshotted(storage, client, randomBytes(4 * LIMIT));
+    return { memory, backend, client, id };
+  }
+
+  it('fails with CHAIN_INTEGRITY when a part is missing', async () => {
+    const { memory, backend, client, id } = await partedSnapshot();
+    const parts = await snapshotObjects(memory, client);
+    expect(parts.length).toBeGreaterThan(1);
+    await memory.delete(parts[1]!);
+    const txn = await new RemoteStorage(backend, { prefix: 'chain' }).txn(client);
+    await txn.getClient();
+    await expect(txn.getSnapshotData(id)).rejects.toMatchObject({
+      code: 'CHAIN_INTEGRITY',
+      message: expect.stringMatching(/is missing: it is part \d+ of \d+/),
+    });
+  });
+
+  it('fails with CHAIN_INTEGRITY when two parts are swapped', async () => {
+    const { memory, backend, client, id } = await partedSnapshot();
+    const [a, b] = await snapshotObjects(memory, client);
+    const [bytesA, bytesB] = [await memory.download(a!), await memory.download(b!)];
+    expect(bytesA!.length).toBe(bytesB!.length); // full parts: a swap keeps every size
+    await memory.upload(a!, bytesB!);
+    await memory.upload(b!, bytesA!);
+    const txn = await new RemoteStorage(backend, { prefix: 'chain' }).txn(client);
+    await txn.getClient();
+    await expect(txn.getSnapshotData(id)).rejects.toMatchObject({
+      code: 'CHAIN_INTEGRITY',
+      message: expect.stringMatching(/digest/),
+    });
+  });
+
+  it('fails with CHAIN_INTEGRITY when the record names parts in a foreign or impossible form', async () => {
+    const { memory, client, id } = await partedSnapshot();
+    const pointer = `chain/${client}/client`;
+    const original = JSON.parse(fromUtf8((await memory.download(pointer))!)) as {
+      state: { snap: Record<string, unknown> };
+    };
+    const withSnap = (snap: Record<string, unknown>) => ({ ...original, state: { ...original.state, snap } });
+    const partBytes = original.state.snap['partBytes'] as number;
+    const huge = 2 ** 50;
+    for (const [snap, message] of [
+      [{ ...original.state.snap, id: '../x' }, /in a form chainsync does not write/],
+      [{ ...original.state.snap, parts: 1 }, /in a form chainsync does not write/],
+      [
+        { ...original.state.snap, bytes: huge, parts: Math.ceil(huge / partBytes) },
+        /more than this device can hold/,
+      ],
+    ] as const) {
+      await memory.upload(pointer, utf8(JSON.stringify(withSnap(snap))));
+      const txn = await new RemoteStorage(memory, { prefix: 'chain' }).txn(client);
+      await txn.getClient();
+      await expect(txn.getSnapshotData(id)).rejects.toMatchObject({
+        code: 'CHAIN_INTEGRITY',
+        message: expect.stringMatching(message),
+      });
+    }
+  });
+
+  it('reads a snapshot in the single-object format of earlier releases', async () => {
+    const backend = new MemoryRemoteBackend();
+    const client = crypto.randomUUID();
+    const versionId = crypto.randomUUID();
+    const data = randomBytes(1000);
+    // Exactly as RemoteStorage wrote a snapshot-setting commit before snapshots had parts.
+    const record = {
+      f: 1,
+      n: 1,
+      w: '0123456789abcdef0123456789abcdef',
+      state: {
+        client: { latestVersionId: versionId, snapshot: { versionId, timestamp: 5, versionsSince: 0 } },
+        snap: 's/0123456789abcdef0123456789abcdef',
+      },
+      versions: [],
+    };
+    await backend.upload(`chain/${client}/c/000000000001`, utf8(JSON.stringify(record)));
+    await backend.upload(`chain/${client}/s/0123456789abcdef0123456789abcdef`, data);
+    const storage = new RemoteStorage(backend, { prefix: 'chain' });
+    const txn = await storage.txn(client);
+    expect((await txn.getClient())?.snapshot).toEqual({ versionId, timestamp: 5, versionsSince: 0 });
+    expectSameBytes(await txn.getSnapshotData(versionId), data);
+  });
+
+  it('states the largest segment a version may carry, leaving room for its commit record', async () => {
+    const memory = new MemoryRemoteBackend();
+    const backend = new BodyLimitBackend(memory, { maxObjectBytes: LIMIT });
+    expect(await new RemoteStorage(memory, { prefix: 'chain' }).limits()).toEqual({ maxSegmentBytes: null });
+    const storage = new RemoteStorage(backend, { prefix: 'chain' });
+    const { maxSegmentBytes } = await storage.limits();
+    // Segments travel base64-encoded in the record: about 3/4 of the object, less the record.
+    expect(maxSegmentBytes).toBeGreaterThan(LIMIT * 0.7);
+    expect(maxSegmentBytes).toBeLessThan(LIMIT * 0.75);
+    // A version of exactly that size commits, even in a record that names a snapshot's parts.
+    const client = crypto.randomUUID();
+    const id = await snapshotted(storage, client, randomBytes(3 * LIMIT));
+    const txn = await storage.txn(client);
+    await txn.addVersion(crypto.randomUUID(), id, randomBytes(maxSegmentBytes!));
+    await txn.commit();
+    expect(backend.refused).toBe(0);
+  });
+
+  /** A body-limited backend whose writes `fail` may refuse (before reaching the inner backend). */
+  class FailingBackend extends BodyLimitBackend {
+    constructor(readonly fail: (key: string) => Error | null) {
+      super(new MemoryRemoteBackend(), { maxObjectBytes: LIMIT });
+    }
+    override async uploadConditional(
+      key: string,
+      data: Uint8Array,
+      condition: ConditionalPut,
+    ): Promise<ObjectVersion> {
+      const error = this.fail(key);
+      if (error) throw error;
+      return super.uploadConditional(key, data, condition);
+    }
+  }
+
+  /** A transaction on `client` (whose only version is `id`) setting a snapshot of `data`. */
+  async function settingSnapshot(storage: RemoteStorage, client: Uuid, id: Uuid, data: Uint8Array) {
+    const txn = await storage.txn(client);
+    await txn.setSnapshot({ versionId: id, timestamp: 1_700_000_000_001, versionsSince: 0 }, data);
+    return txn;
+  }
+
+  it("deletes the parts of a commit that lost its race, and keeps the winner's", async () => {
+    const memory = new MemoryRemoteBackend();
+    const backend = new BodyLimitBackend(memory, { maxObjectBytes: LIMIT });
+    const storage = new RemoteStorage(backend, { prefix: 'chain' });
+    const client = crypto.randomUUID();
+    const [id] = await buildChain(storage, client, 1);
+    const winner = await settingSnapshot(storage, client, id!, randomBytes(3 * LIMIT));
+    const loser = await settingSnapshot(storage, client, id!, randomBytes(3 * LIMIT));
+    await winner.commit();
+    const winnersParts = await snapshotObjects(memory, client);
+    expect(winnersParts.length).toBeGreaterThan(1);
+    await expect(loser.commit()).rejects.toMatchObject({ code: 'TRANSACTION_CONFLICT' });
+    expect(await snapshotObjects(memory, client)).toEqual(winnersParts);
+  });
+
+  it('deletes the parts already written when a later part cannot be, and applies nothing', async () => {
+    let partsWritten = 0;
+    const backend = new FailingBackend((key) =>
+      key.includes('/s/') && ++partsWritten === 3 ? new UnauthorizedError(`PUT ${key}: refused`) : null,
+    );
+    const memory = backend.inner as MemoryRemoteBackend;
+    const storage = new RemoteStorage(backend, { prefix: 'chain', concurrency: 1 });
+    const client = crypto.randomUUID();
+    const [id] = await buildChain(storage, client, 1);
+    const txn = await settingSnapshot(storage, client, id!, randomBytes(4 * LIMIT));
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(partsWritten).toBeGreaterThanOrEqual(3);
+    expect(await snapshotObjects(memory, client)).toEqual([]);
+    expect((await (await storage.txn(client)).getClient())?.snapshot).toBeNull();
+  });
+
+  it('keeps the parts when the commit record may yet land (indeterminate claim)', async () => {
+    let claims = 0;
+    const backend = new FailingBackend((key) => {
+      if (!/\/c\/000000000003$/.test(key)) return null;
+      claims++;
+      return new IndeterminateRemoteError(`PUT ${key}: timed out`);
+    });
+    const memory = backend.inner as MemoryRemoteBackend;
+    const storage = new RemoteStorage(backend, { prefix: 'chain', retry: { delayMs: 0 } });
+    const client = crypto.randomUUID();
+    const [id] = await buildChain(storage, client, 1);
+    const txn = await settingSnapshot(storage, client, id!, randomBytes(3 * LIMIT));
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'REMOTE_INDETERMINATE' });
+    expect(claims).toBeGreaterThan(0);
+    expect((await snapshotObjects(memory, client)).length).toBeGreaterThan(1);
+  });
+
+  it('lets a fresh replica bootstrap from a snapshot several times the limit', async () => {
+    const backend = new BodyLimitBackend(new MemoryRemoteBackend(), { maxObjectBytes: LIMIT });
+    const clientId = crypto.randomUUID();
+    const replica = (storage: RemoteStorage) =>
+      Replica.open({ store: new MemoryReplicaStore(), storage, clientId, maxOperationsPerVersion: 1 });
+    const a = await replica(new RemoteStorage(backend, { prefix: 'chain' }));
+    const hex = (n: number) => Array.from(randomBytes(n), (b) => b.toString(16).padStart(2, '0')).join('');
+    const texts = Array.from({ length: 30 }, () => hex(2500));
+    for (const [i, text] of texts.entries()) await a.create('notes', `n${i}`, { text });
+    const pushed = await a.sync();
+    expect(pushed.snapshotUploaded).toBe(true);
+
+    const b = await replica(new RemoteStorage(backend, { prefix: 'chain' }));
+    const pulled = await b.sync();
+    expect(pulled.reset).toBe('bootstrap');
+    expect((await b.list('notes')).map((o) => o.properties['text'])).toEqual(
+      (await a.list('notes')).map((o) => o.properties['text']),
+    );
+    expect(await b.list('notes')).toHaveLength(30);
   });
 });

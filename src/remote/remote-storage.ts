@@ -1,7 +1,12 @@
 import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
-import type { Storage, StorageTxn, Uuid, Version } from '../contracts/storage.js';
-import { PreconditionFailedError, TransactionConflictError } from '../contracts/errors.js';
+import type { Storage, StorageLimits, StorageTxn, Uuid, Version } from '../contracts/storage.js';
+import {
+  ChainIntegrityError,
+  PreconditionFailedError,
+  TransactionConflictError,
+} from '../contracts/errors.js';
 import { toBase64 } from '../core/base64.js';
+import { contentIdOf } from '../core/content-id.js';
 import {
   OptimisticStorageTxn,
   type ClientRecord,
@@ -9,23 +14,32 @@ import {
   type StorageWrites,
 } from '../core/optimistic-storage-txn.js';
 import { decodeJson, encodeJson, newWriteId } from './codec.js';
+import { FROM_ABSENT, newNonce, wrap } from './http/envelope.js';
 import { objectRoot } from './object-keys.js';
 import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
 import {
+  assertSnapshotParts,
   completesPack,
   decodePack,
   decodeRecord,
   encodePack,
+  maxSegmentBytes,
+  MIN_OBJECT_BYTES,
   PACK_SIZE,
   packCommits,
   packFirst,
   packName,
+  partName,
+  partRange,
   planFetch,
   recordName,
+  snapshotParts,
   versionOf,
   type IndexJson,
   type PointerJson,
   type RecordJson,
+  type SnapRef,
+  type SnapshotPartsJson,
   type StateJson,
 } from './storage-layout.js';
 
@@ -36,12 +50,26 @@ export interface RemoteStorageOptions {
   /** Parallel downloads when catching up (`getVersionsAfter`), default 16. */
   readonly concurrency?: number;
   readonly retry?: RetryOptions;
+  /**
+   * The largest object the server accepts, in bytes, when the backend does not state it (see
+   * `AtomicRemoteBackend.maxObjectBytes`); with both, the smaller applies. Snapshots larger than
+   * that are written in parts, and {@link RemoteStorage.limits} derives the largest version from it.
+   */
+  readonly maxObjectBytes?: number;
 }
+
+/**
+ * What the HTTP backend's envelope (on servers whose ETags are not unique per write) adds to an
+ * object RemoteStorage creates: computed from the envelope itself, with the empty parent of a
+ * create-only write. Every object that can be large (record, pack, snapshot part) is created so;
+ * only the small pointer is written with an `If-Match` parent.
+ */
+const CREATE_ENVELOPE_BYTES = wrap(new Uint8Array(0), newNonce(), FROM_ABSENT).length;
 
 /** What a transaction remembers of the client it read: the commit number is the revision. */
 interface Revision {
   readonly n: number;
-  readonly snap: string | null;
+  readonly snap: SnapRef | null;
   /** The pointer object as read, to move it forward by CAS. */
   readonly pointer: { readonly version: ObjectVersion; readonly n: number } | null;
 }
@@ -82,6 +110,9 @@ interface Current {
  *   before the pointer moves, so every commit at or below the pointer is fully indexed.
  * - `s/<writeId>`: snapshot data, immutable, uploaded before the claim under a name no other
  *   transaction uses (a snapshot of the same version may differ in bytes, e.g. when encrypted).
+ *   A snapshot bigger than one object may be (see {@link RemoteStorageOptions.maxObjectBytes}) is
+ *   written as parts `s/<writeId>-<i>` instead, all before the claim, and the record names them
+ *   with their sizes and the SHA-256 of the whole: the claim commits every part at once.
  *
  * - `k/<first, 12 digits>`: a pack, the {@link PACK_SIZE} commit records `first` … `first + 63`
  *   copied into one immutable object. The committer of a pack's last commit writes it (from the
@@ -97,6 +128,7 @@ export class RemoteStorage implements Storage {
   readonly #io: RemoteIo;
   readonly #root: string;
   readonly #concurrency: number;
+  readonly #maxObjectBytes: number | null;
   /** Highest commit this instance has seen per client (only a hint of where to probe). */
   readonly #lastSeen = new Map<Uuid, number>();
   /** Recently read or written commit records, `<clientId>/<n>`, oldest first. */
@@ -106,6 +138,32 @@ export class RemoteStorage implements Storage {
     this.#root = objectRoot(options?.prefix);
     this.#io = new RemoteIo(backend, options.retry);
     this.#concurrency = integerOption(options.concurrency, 'options.concurrency', 16, 1);
+    this.#maxObjectBytes =
+      options.maxObjectBytes === undefined
+        ? null
+        : integerOption(options.maxObjectBytes, 'options.maxObjectBytes', 0, MIN_OBJECT_BYTES);
+  }
+
+  /**
+   * The largest segment one version may carry: what is left of an object once the envelope and
+   * the rest of a one-version commit record are accounted for (the record is the object a version
+   * travels in). Null when neither the backend nor the options state an object limit. The sync
+   * engine commits one version per commit record; a caller that adds several in one transaction
+   * must keep their segments together under this. Packs of 64 records may exceed the limit: they
+   * are only a shortcut, and are then not written.
+   */
+  async limits(): Promise<StorageLimits> {
+    const room = await this.#room();
+    return { maxSegmentBytes: room === null ? null : maxSegmentBytes(room) };
+  }
+
+  /** The bytes one created object may hold, envelope deducted, or null when no limit is known. */
+  async #room(): Promise<number | null> {
+    const stated = await this.#io.backend.maxObjectBytes?.();
+    const known = [stated, this.#maxObjectBytes].filter(
+      (n): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n > 0,
+    );
+    return known.length === 0 ? null : Math.max(1, Math.min(...known) - CREATE_ENVELOPE_BYTES);
   }
 
   async txn(clientId: Uuid): Promise<StorageTxn> {
@@ -120,7 +178,7 @@ export class RemoteStorage implements Storage {
    * TRANSACTION_CONFLICT a caller retries on.
    */
   #accessFor(): StorageAccess<Revision> {
-    let seen: { n: number; snap: string | null; latest: Uuid | null } | null = null;
+    let seen: { n: number; snap: SnapRef | null; latest: Uuid | null } | null = null;
     const upTo = () => seen?.n ?? 0;
     const pages: PageView = { records: new Map(), last: null };
     return {
@@ -146,9 +204,7 @@ export class RemoteStorage implements Storage {
         this.#readVersionsAfter(clientId, parentId, limit, upTo(), pages),
       readSnapshotData: async (clientId) => {
         const snap = seen?.snap;
-        if (!snap) return null;
-        const name = this.#dir(clientId) + snap;
-        return this.#io.idempotent(() => this.#io.backend.download(name));
+        return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0) : null;
       },
       apply: (clientId, base, writes) => this.#apply(clientId, base, writes),
     };
@@ -185,9 +241,91 @@ export class RemoteStorage implements Storage {
     return object && decodePack(object.data, name, first);
   }
 
-  /** Writes pack `first` from `records` (all of its commits, in order). Best effort. */
+  /**
+   * Writes pack `first` from `records` (all of its commits, in order). Best effort; skipped when
+   * the pack is bigger than an object may be (its records are read one by one instead).
+   */
   async #writePack(clientId: Uuid, first: number, records: readonly RecordJson[]): Promise<void> {
-    await this.#io.createImmutable(packName(this.#dir(clientId), first), encodePack(first, records));
+    const pack = encodePack(first, records);
+    const room = await this.#room();
+    if (room !== null && pack.length > room) return;
+    await this.#io.createImmutable(packName(this.#dir(clientId), first), pack);
+  }
+
+  /**
+   * Uploads a snapshot's data before the commit that names it: one object `s/<writeId>` when it
+   * fits (the format earlier releases read), else parts of at most one object's room each. If an
+   * upload fails, the parts already written are deleted: the record naming them was never sent.
+   */
+  async #writeSnapshot(dir: string, writeId: string, data: Uint8Array): Promise<SnapRef> {
+    const room = await this.#room();
+    if (room === null || data.length <= room) {
+      const name = `s/${writeId}`;
+      await this.#io.createImmutable(dir + name, data);
+      return name;
+    }
+    const ref = snapshotParts(writeId, data.length, room, await contentIdOf(data));
+    try {
+      await mapLimit(partIndexes(ref), this.#concurrency, async (i) => {
+        const { start, end } = partRange(ref, i);
+        await this.#io.createImmutable(partName(dir, ref, i), data.subarray(start, end));
+      });
+    } catch (error) {
+      await this.#deleteSnapshot(dir, ref);
+      throw error;
+    }
+    return ref;
+  }
+
+  /** Deletes a snapshot's objects that no commit record names (best effort). */
+  async #deleteSnapshot(dir: string, ref: SnapRef): Promise<void> {
+    const names = typeof ref === 'string' ? [dir + ref] : partIndexes(ref).map((i) => partName(dir, ref, i));
+    await mapLimit(names, this.#concurrency, (name) => this.#io.deleteGarbage(name));
+  }
+
+  /**
+   * A snapshot's data: its one object (null when absent, as before parts existed), or its parts
+   * downloaded in parallel and checked against the sizes and digest commit `n` names.
+   */
+  async #readSnapshot(dir: string, ref: SnapRef, n: number): Promise<Uint8Array | null> {
+    if (typeof ref === 'string') {
+      const name = dir + ref;
+      return this.#io.idempotent(() => this.#io.backend.download(name));
+    }
+    const where = recordName(dir, n);
+    assertSnapshotParts(ref, where);
+    let data: Uint8Array;
+    try {
+      data = new Uint8Array(ref.bytes);
+    } catch (error) {
+      // A damaged or hostile record: the size it names cannot even be held in memory.
+      throw new ChainIntegrityError(
+        `${where} names a snapshot of ${ref.bytes} bytes, more than this device can hold.`,
+        { cause: error },
+      );
+    }
+    await mapLimit(partIndexes(ref), this.#concurrency, async (i) => {
+      const name = partName(dir, ref, i);
+      const part = await this.#io.idempotent(() => this.#io.backend.download(name));
+      const { start, end } = partRange(ref, i);
+      if (!part) {
+        throw new ChainIntegrityError(
+          `${name} is missing: it is part ${i + 1} of ${ref.parts} of the snapshot ${where} names (parts are written before that record, so it was deleted since). The snapshot cannot be read until a newer one replaces it.`,
+        );
+      }
+      if (part.length !== end - start) {
+        throw new ChainIntegrityError(
+          `${name} holds ${part.length} bytes, not the ${end - start} ${where} names for part ${i + 1} of ${ref.parts} of its snapshot: the part was replaced or damaged.`,
+        );
+      }
+      data.set(part, start);
+    });
+    if ((await contentIdOf(data)) !== ref.sha256) {
+      throw new ChainIntegrityError(
+        `The ${ref.parts} parts of the snapshot ${where} names (${partName(dir, ref, 0)} …) do not match its SHA-256 digest: a part was replaced, swapped or damaged.`,
+      );
+    }
+    return data;
   }
 
   /**
@@ -394,11 +532,9 @@ export class RemoteStorage implements Storage {
     const dir = this.#dir(clientId);
     const n = (base?.revision.n ?? 0) + 1;
     const writeId = newWriteId();
-    let snap = base?.revision.snap ?? null;
-    if (writes.snapshot) {
-      snap = `s/${writeId}`;
-      await this.#io.createImmutable(dir + snap, writes.snapshot.data);
-    }
+    const snap = writes.snapshot
+      ? await this.#writeSnapshot(dir, writeId, writes.snapshot.data)
+      : (base?.revision.snap ?? null);
     const state: StateJson = { client: writes.client, snap };
     const record: RecordJson = {
       f: 1,
@@ -418,7 +554,8 @@ export class RemoteStorage implements Storage {
       );
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
-      if (writes.snapshot && snap) await this.#io.deleteGarbage(dir + snap);
+      // Certain the record did not land: nothing can ever name this snapshot's objects.
+      if (writes.snapshot && snap) await this.#deleteSnapshot(dir, snap);
       throw new TransactionConflictError(
         `Client ${clientId} changed since this transaction read it; nothing was applied. Retry in a new transaction.`,
         { cause: error },
@@ -435,4 +572,9 @@ export class RemoteStorage implements Storage {
       // The next reader rolls forward from the pointer and rewrites the missing indexes.
     }
   }
+}
+
+/** 0 … parts - 1. */
+function partIndexes(ref: SnapshotPartsJson): number[] {
+  return Array.from({ length: ref.parts }, (_, i) => i);
 }

@@ -7,11 +7,36 @@ import { ChainIntegrityError } from '../contracts/errors.js';
 import { fromBase64 } from '../core/base64.js';
 import { decodeJson, encodeJson } from './codec.js';
 
+/**
+ * A snapshot too big for one object, written in parts `s/<id>-0` … `s/<id>-<parts - 1>`: every
+ * part but the last holds `partBytes` bytes, the last the rest. The parts are immutable and written
+ * before the commit record that names them, so a record never names a part that was not written;
+ * the sizes and the digest of the whole let a reader detect a part that is missing, replaced or
+ * swapped.
+ */
+export interface SnapshotPartsJson {
+  /** The committing transaction's write id (32 hex digits): names the parts. */
+  readonly id: string;
+  readonly parts: number;
+  readonly partBytes: number;
+  /** Size of the whole snapshot. */
+  readonly bytes: number;
+  /** SHA-256 of the whole snapshot, lowercase hex. */
+  readonly sha256: string;
+}
+
+/**
+ * Where a snapshot's data is: the name of one object under the client's directory (`s/<id>`, the
+ * only form before snapshots had parts, still written when the data fits in one object, so earlier
+ * releases read it), or its parts.
+ */
+export type SnapRef = string | SnapshotPartsJson;
+
 /** A client's state after a commit. */
 export interface StateJson {
   readonly client: Client;
-  /** Name (under the client's directory) of the current snapshot's data, or null. */
-  readonly snap: string | null;
+  /** Where the current snapshot's data is, or null. */
+  readonly snap: SnapRef | null;
 }
 
 /** A commit record `c/<n>`: immutable; claiming its name is the commit. */
@@ -129,6 +154,87 @@ export function planFetch(from: number, to: number, upTo: number): FetchUnit[] {
   }
   return units;
 }
+
+/** The name of part `i` of a snapshot in parts. */
+export function partName(dir: string, ref: SnapshotPartsJson, i: number): string {
+  return `${dir}s/${ref.id}-${i}`;
+}
+
+/** The byte range of the whole snapshot that part `i` holds. */
+export function partRange(
+  ref: SnapshotPartsJson,
+  i: number,
+): { readonly start: number; readonly end: number } {
+  const start = i * ref.partBytes;
+  return { start, end: Math.min(ref.bytes, start + ref.partBytes) };
+}
+
+/** The parts descriptor for `bytes` bytes in parts of at most `partBytes`. */
+export function snapshotParts(
+  id: string,
+  bytes: number,
+  partBytes: number,
+  sha256: string,
+): SnapshotPartsJson {
+  return { id, parts: Math.ceil(bytes / partBytes), partBytes, bytes, sha256 };
+}
+
+const isCount = (value: unknown, min: number): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+
+/**
+ * Checks a parts descriptor read from a commit record: a foreign or damaged one would otherwise
+ * make the reader ask for nonsense names or sizes.
+ */
+export function assertSnapshotParts(ref: SnapshotPartsJson, where: string): void {
+  if (
+    typeof ref.id !== 'string' ||
+    !/^[0-9a-f]{32}$/.test(ref.id) ||
+    typeof ref.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(ref.sha256) ||
+    !isCount(ref.partBytes, 1) ||
+    !isCount(ref.bytes, 0) ||
+    !isCount(ref.parts, 1) ||
+    ref.parts !== Math.max(1, Math.ceil(ref.bytes / ref.partBytes))
+  ) {
+    throw new ChainIntegrityError(`${where} names its snapshot's parts in a form chainsync does not write.`);
+  }
+}
+
+/**
+ * The longest JSON a commit record holding one version with an empty segment can take: every
+ * number at the longest a non-negative JSON number can be (`Number.MAX_VALUE`, 23 characters),
+ * every id at its fixed length, the snapshot named by a parts descriptor (longer than an object
+ * name). A record's other content is fixed in size.
+ */
+const ONE_VERSION_RECORD_BYTES = (() => {
+  const uuid = '00000000-0000-0000-0000-000000000000';
+  const writeId = '0'.repeat(32);
+  const big = Number.MAX_VALUE;
+  const record: RecordJson = {
+    f: 1,
+    n: big,
+    w: writeId,
+    state: {
+      client: { latestVersionId: uuid, snapshot: { versionId: uuid, timestamp: big, versionsSince: big } },
+      snap: { id: writeId, parts: big, partBytes: big, bytes: big, sha256: '0'.repeat(64) },
+    },
+    versions: [{ id: uuid, parent: uuid, seg: '' }],
+  };
+  return encodeJson(record).length;
+})();
+
+/**
+ * The largest history segment one version may carry when an object may hold `objectBytes` bytes:
+ * the segment travels base64-encoded (4 characters per 3 bytes) inside its commit record, so what
+ * the record leaves, in whole groups of 4 characters, times 3/4.
+ */
+export function maxSegmentBytes(objectBytes: number): number {
+  return Math.max(0, Math.floor((objectBytes - ONE_VERSION_RECORD_BYTES) / 4) * 3);
+}
+
+/** The smallest object limit under which a version with a segment of at least 3 bytes fits. */
+export const MIN_OBJECT_BYTES = ONE_VERSION_RECORD_BYTES + 4;
 
 export function versionOf(v: RecordJson['versions'][number]): Version {
   return { versionId: v.id, parentVersionId: v.parent, historySegment: fromBase64(v.seg) };
