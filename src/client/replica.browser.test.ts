@@ -252,6 +252,30 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect(ids(await fresh.list('c'))).toEqual(ids(await reader.list('c')));
   });
 
+  it('a sync asked for before the tab won the election returns that sync’s result once it leads', async () => {
+    const clientId = crypto.randomUUID();
+    const writer = (await tab({ name: `late-w-${clientId}`, clientId })).replica;
+    await writer.create('c', 'x', { n: 1 });
+    await writer.sync();
+    // The test holds the store's leader lock, so the fresh tab opens as a follower with no leader:
+    // the state a loaded machine leaves a tab in when its sync() comes before its election.
+    const name = `late-f-${clientId}`;
+    let release!: () => void;
+    await new Promise<void>((held) => {
+      void navigator.locks.request(`chainsync:leader:chainsync:${name}:replica`, () => {
+        held();
+        return new Promise<void>((r) => (release = r));
+      });
+    });
+    const fresh = (await tab({ name, clientId, schedule: { syncOnStart: false } })).replica;
+    expect((await fresh.status()).leader).toBe(false);
+    const syncing = fresh.sync();
+    release(); // the tab now wins the election and runs the sync it asked for
+    const result = await syncing;
+    expect(result?.reset).toBe('bootstrap');
+    expect(await fresh.get('c', 'x')).toEqual({ n: 1 });
+  });
+
   it('two tabs writing at once while the leader syncs lose nothing (one write lock across tabs)', async () => {
     const clientId = crypto.randomUUID();
     const name = `race-${clientId}`;
