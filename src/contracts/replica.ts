@@ -213,7 +213,8 @@ export interface ReplicaApi {
   collectBlobGarbage(): Promise<GarbageReport>;
   /**
    * Reconciles with the remote chain. A replica that asks another to sync for it (a tab that is not
-   * the leader) resolves `null` once that sync finished.
+   * the leader) resolves `null` once that sync finished; if it becomes the leader while it waits, it
+   * runs the sync itself and resolves what the sync did.
    */
   sync(): Promise<SyncResult | null>;
 }

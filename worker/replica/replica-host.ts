@@ -213,7 +213,8 @@ export class ReplicaHost implements ReplicaApi {
 
   /**
    * Syncs now. The leader syncs itself and returns what the sync did; another tab asks the leader
-   * and returns `null` once the leader's sync finished (rejecting with its error if it failed).
+   * and returns `null` once the leader's sync finished (rejecting with its error if it failed). A tab
+   * that wins the election while it waits runs the sync itself and returns what it did.
    */
   async sync(): Promise<SyncResult | null> {
     const { scheduler, election, requests } = this.#require();
@@ -224,8 +225,7 @@ export class ReplicaHost implements ReplicaApi {
       );
     }
     if (election.isLeader) return scheduler.syncNow();
-    await requests.askLeader();
-    return null;
+    return requests.askLeader();
   }
 
   /**
