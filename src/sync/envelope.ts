@@ -55,14 +55,14 @@ export async function unwrap(
     const opened = await unseal(env.key, bytes, utf8(aad));
     if (!opened) {
       throw new ChainIntegrityError(
-        `The remote ${what} failed authentication: it was tampered with or moved. Nothing local was changed.`,
+        `The remote ${what} failed authentication: it was tampered with or moved.`,
       );
     }
     inner = opened;
   } else if (bytes[0] === PLAIN_FORMAT) {
     if (env.key) {
       throw new ChainIntegrityError(
-        `The remote ${what} is unencrypted on an encrypted chain: the server injected it. Nothing local was changed.`,
+        `The remote ${what} is unencrypted on an encrypted chain: the server injected it.`,
       );
     }
     inner = bytes.subarray(1);

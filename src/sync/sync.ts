@@ -38,6 +38,7 @@ import type {
   InFlightPush,
   PendingOperation,
   PushedVersion,
+  ReplicaState,
   ReplicaStore,
 } from '../contracts/replica-store.js';
 import { decodeSegment, encodeSegment } from './segments.js';
@@ -162,6 +163,8 @@ export class SyncEngine {
   readonly #timers: Timers;
   #envelope: Promise<EnvelopeKey> | null = null;
   #running: Promise<unknown> = Promise.resolve();
+  /** The snapshot the running sync replaced the base with, if it did (syncs run one at a time). */
+  #reset: { readonly versionId: Uuid; readonly height: number } | null = null;
 
   constructor(host: SyncHost, config: SyncConfig) {
     this.#host = host;
@@ -180,6 +183,8 @@ export class SyncEngine {
 
   async #sync(options: SyncOptions): Promise<SyncResult> {
     const env = await this.#key();
+    const before = await this.#host.store.readState();
+    this.#reset = null;
     const result: SyncResult = {
       pulledVersions: 0,
       pushedVersions: 0,
@@ -190,6 +195,19 @@ export class SyncEngine {
       reset: null,
       snapshotUploaded: false,
     };
+    try {
+      await this.#rounds(env, result);
+    } catch (error) {
+      // A damaged chain is found part-way: say exactly what this sync had applied before it.
+      if (error instanceof ChainIntegrityError) throw await this.#saidWhatChanged(error, before, result);
+      throw error;
+    }
+    if (result.pushedVersions > 0) await this.#maybeSnapshot(env, options, result);
+    return result;
+  }
+
+  /** Pull, rebase and push until the queue is in the chain (or nothing is left to push). */
+  async #rounds(env: EnvelopeKey, result: SyncResult): Promise<void> {
     const maxRounds = this.#config.maxRounds ?? 50;
     for (let round = 0; ; round++) {
       if (round >= maxRounds) {
@@ -207,10 +225,36 @@ export class SyncEngine {
       // version of the push: a round trip less than reading the client again.
       const txn = await this.#config.storage.txn(this.#config.clientId);
       await this.#pull(env, result, txn);
-      if ((await this.#pushAll(env, result, txn)) === 'done') break;
+      if ((await this.#pushAll(env, result, txn)) === 'done') return;
     }
-    if (result.pushedVersions > 0) await this.#maybeSnapshot(env, options, result);
-    return result;
+  }
+
+  /**
+   * `error` (found during a sync that started at `before`) with the truth about the local replica
+   * appended: nothing changed, or what this sync had applied (all of it verified) before the
+   * damage was found, and where the replica stands now.
+   */
+  async #saidWhatChanged(
+    error: ChainIntegrityError,
+    before: ReplicaState,
+    result: SyncResult,
+  ): Promise<ChainIntegrityError> {
+    const now = await this.#host.store.readState();
+    if (now.baseVersionId === before.baseVersionId && !this.#reset) {
+      return new ChainIntegrityError(`${error.message} Nothing local was changed.`, { cause: error });
+    }
+    const applied: string[] = [];
+    if (this.#reset) {
+      const { versionId, height } = this.#reset;
+      applied.push(`the snapshot of version ${versionId} (height ${height})`);
+    }
+    const versions = (n: number) => `${n} version${n === 1 ? '' : 's'}`;
+    if (result.pulledVersions > 0) applied.push(`${versions(result.pulledVersions)} of other replicas`);
+    if (result.pushedVersions > 0) applied.push(`${versions(result.pushedVersions)} of its own`);
+    return new ChainIntegrityError(
+      `${error.message} Before that, this sync had applied ${applied.join(' and ')} (all verified): the replica now stands on version ${now.baseVersionId} (height ${now.baseHeight}), and nothing after it was applied.`,
+      { cause: error },
+    );
   }
 
   /** The envelope key, derived once per engine (PBKDF2 is slow on purpose). */
@@ -232,7 +276,11 @@ export class SyncEngine {
     }
     if (!kv) throw new WrongSecretError('A secret needs a CasKv (`kv`) to keep the encryption salt in.');
     const iterations = this.#config.testOnlyPbkdf2Iterations ?? PBKDF2_ITERATIONS;
-    return { key: await openEncryptionKey(kv, clientId, secret, iterations) };
+    const chainIsEmpty = async () => {
+      const client = await (await this.#config.storage.txn(clientId)).getClient();
+      return !client || (client.latestVersionId === NIL_UUID && !client.snapshot);
+    };
+    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainIsEmpty) };
   }
 
   // ---- pull -------------------------------------------------------------------------------------
@@ -244,7 +292,7 @@ export class SyncEngine {
     if (!client || client.latestVersionId === NIL_UUID) {
       if (state.baseVersionId !== NIL_UUID) {
         throw new ChainIntegrityError(
-          `The remote chain is empty, but this replica already synced version ${state.baseVersionId}: the server was rolled back or wiped. Nothing local was changed.`,
+          `The remote chain is empty, but this replica already synced version ${state.baseVersionId}: the server was rolled back or wiped.`,
         );
       }
       return;
@@ -292,7 +340,7 @@ export class SyncEngine {
         }
       }
       throw new ChainIntegrityError(
-        `The remote chain does not contain version ${cursor} (height ${height}) that this replica already synced: the server rolled back or forked the chain. Nothing local was changed.`,
+        `The remote chain does not contain version ${cursor} (height ${height}) that this replica already synced: the server rolled back or forked the chain.`,
       );
     }
   }
@@ -307,7 +355,7 @@ export class SyncEngine {
     for (const v of versions) {
       if (v.parentVersionId !== expectedParent) {
         throw new ChainIntegrityError(
-          `The remote returned version ${v.versionId} after ${expectedParent}, but its parent is ${v.parentVersionId}: the chain was reordered. Nothing local was changed.`,
+          `The remote returned version ${v.versionId} after ${expectedParent}, but its parent is ${v.parentVersionId}: the chain was reordered.`,
         );
       }
       expectedParent = v.versionId;
@@ -406,6 +454,7 @@ export class SyncEngine {
     const next = movedTo(versionId, height);
     await lock.run(async () => {
       await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
+      this.#reset = { versionId, height };
       this.#host.notify({ objects: 'all', dropped: [], overridden: [] });
     });
   }
