@@ -395,6 +395,42 @@ describe('sync: snapshots', () => {
     expect((await a.sync()).snapshotUploaded).toBe(true); // low, not avoided
   });
 
+  it('a snapshot that fails after the versions landed is reported, not thrown, and retried by the next sync', async () => {
+    const inner = controlledChains.open();
+    let refuseSnapshots = true;
+    // A server that refuses the snapshot's upload (too big for its body limit), not the versions.
+    const storage: Storage = {
+      txn: async (id) => {
+        const txn = await inner.txn(id);
+        let snapshot = false;
+        return {
+          ...bindAll(txn),
+          setSnapshot: (meta, data) => {
+            snapshot = true;
+            return txn.setSnapshot(meta, data);
+          },
+          commit: () =>
+            snapshot && refuseSnapshots
+              ? Promise.reject(new DeterminateRemoteError('injected: 413 Payload Too Large', { status: 413 }))
+              : txn.commit(),
+        };
+      },
+    };
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    await a.create('tasks', 't', { n: 1 });
+    const r1 = await a.sync();
+    expect(r1).toMatchObject({ pushedVersions: 1, snapshotUploaded: false });
+    expect(r1.snapshotError).toMatchObject({ code: 'REMOTE_FAILED', fields: { status: 413 } });
+    expect(await a.pendingCount()).toBe(0);
+    expect((await inner.chain()).length).toBe(1);
+    expect((await inner.client())?.snapshot).toBeNull();
+    refuseSnapshots = false;
+    const r2 = await a.sync(); // nothing to push: the snapshot still owed is retried
+    expect(r2).toMatchObject({ pushedVersions: 0, snapshotUploaded: true, snapshotError: null });
+    expect((await inner.client())?.snapshot?.versionId).toBe((await inner.chain())[0]!.versionId);
+  });
+
   it('a replica whose base was pruned recovers from the snapshot and keeps its pending operations', async () => {
     const storage = controlledChains.open();
     const client = crypto.randomUUID();
