@@ -15,6 +15,7 @@ import {
   AlreadyExistsError,
   ChainIntegrityError,
   RemoteError,
+  serializeError,
   TransactionConflictError,
   VersionConflictError,
   WrongSecretError,
@@ -163,6 +164,8 @@ export class SyncEngine {
   readonly #timers: Timers;
   #envelope: Promise<EnvelopeKey> | null = null;
   #running: Promise<unknown> = Promise.resolve();
+  /** The last snapshot upload failed: the next sync tries again, even with nothing to push. */
+  #snapshotOwed = false;
   /** The snapshot the running sync replaced the base with, if it did (syncs run one at a time). */
   #reset: { readonly versionId: Uuid; readonly height: number } | null = null;
 
@@ -194,6 +197,7 @@ export class SyncEngine {
       overridden: [],
       reset: null,
       snapshotUploaded: false,
+      snapshotError: null,
     };
     try {
       await this.#rounds(env, result);
@@ -202,8 +206,24 @@ export class SyncEngine {
       if (error instanceof ChainIntegrityError) throw await this.#saidWhatChanged(error, before, result);
       throw error;
     }
-    if (result.pushedVersions > 0) await this.#maybeSnapshot(env, options, result);
+    if (result.pushedVersions > 0 || this.#snapshotOwed) await this.#snapshotAfterSync(env, options, result);
     return result;
+  }
+
+  /**
+   * Uploads a snapshot if the urgency rules ask for one. Whatever goes wrong is reported in
+   * `result.snapshotError`, never thrown: the versions this sync pushed have landed, and a sync
+   * that failed after them would tell the caller otherwise. The next sync tries again (even one
+   * with nothing to push).
+   */
+  async #snapshotAfterSync(env: EnvelopeKey, options: SyncOptions, result: SyncResult): Promise<void> {
+    try {
+      await this.#maybeSnapshot(env, options, result);
+      this.#snapshotOwed = false;
+    } catch (error) {
+      result.snapshotError = serializeError(error);
+      this.#snapshotOwed = true;
+    }
   }
 
   /** Pull, rebase and push until the queue is in the chain (or nothing is left to push). */
