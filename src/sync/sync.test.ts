@@ -12,6 +12,8 @@ import { MemoryStorage } from '../memory/memory-storage.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 import { controlledChains, FaultyStorage } from '../test-support/controlled-storage.js';
+import { plainGzipped, paddedSegmentBody } from '../test-support/decompression-bomb.js';
+import { rejectsWith } from '../testing/conformance/support.js';
 
 function clock(start = 1_000) {
   let t = start;
@@ -633,6 +635,34 @@ describe('sync: remote faults', () => {
     await a.sync();
     expect((await inner.chain()).length).toBe(1);
     expect(await a.pendingCount()).toBe(0);
+  });
+});
+
+describe('sync: hostile sizes', () => {
+  it('a version that inflates past maxDecodedBytes (a decompression bomb) is CHAIN_INTEGRITY; nothing local changes', async () => {
+    const storage = controlledChains.open();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    const { replica: b, store } = await open(storage, client, { maxDecodedBytes: 1024 * 1024 });
+    await a.create('tasks', 'first');
+    await a.sync();
+    await b.sync();
+    await a.create('tasks', 'second');
+    await a.sync();
+    const [first, second] = await storage.chain();
+    // The server (of an unencrypted chain) swaps in a body valid for the place, inflating to 8 MiB.
+    const place = {
+      clientId: client,
+      versionId: second!.versionId,
+      parentVersionId: first!.versionId,
+      height: 2,
+    };
+    const bomb = await plainGzipped(paddedSegmentBody(place, 8 * 1024 * 1024));
+    await storage.replaceVersion(second!.versionId, (v) => ({ ...v, historySegment: bomb }));
+    const before = { state: await store.readState(), objects: await store.listObjects() };
+    const error = await rejectsWith(b.sync(), 'CHAIN_INTEGRITY');
+    expect(error.message).toMatch(/Nothing local was changed/);
+    expect({ state: await store.readState(), objects: await store.listObjects() }).toEqual(before);
   });
 });
 
