@@ -42,7 +42,7 @@ import type {
   ReplicaState,
   ReplicaStore,
 } from '../contracts/replica-store.js';
-import { decodeSegment, encodeSegment } from './segments.js';
+import { decodeSegments, encodeSegment } from './segments.js';
 import {
   type SnapshotContent,
   decodeSnapshot,
@@ -77,6 +77,12 @@ export interface SyncConfig {
   readonly maxOperationsPerVersion?: number | undefined;
   /** Versions fetched per read (default 100). */
   readonly pullPageSize?: number | undefined;
+  /**
+   * The largest body a pulled segment or snapshot may inflate to (default 256 MiB,
+   * `DEFAULT_MAX_DECODED_BYTES` in envelope.ts); past it, or past the length the body declares, the sync
+   * fails with CHAIN_INTEGRITY. Bounds what a hostile server's decompression bomb can cost.
+   */
+  readonly maxDecodedBytes?: number | undefined;
   readonly snapshotPolicy?: SnapshotPolicy | undefined;
   /** Push/pull rounds before giving up under constant contention (default 50). */
   readonly maxRounds?: number | undefined;
@@ -287,12 +293,12 @@ export class SyncEngine {
   }
 
   async #openKey(): Promise<EnvelopeKey> {
-    const { kv, clientId, secret } = this.#config;
+    const { kv, clientId, secret, maxDecodedBytes } = this.#config;
     if (secret === undefined) {
       if (kv && (await isEncrypted(kv, clientId))) {
         throw new WrongSecretError('This replica set is encrypted: open the replica with its secret.');
       }
-      return { key: null };
+      return { key: null, maxDecodedBytes };
     }
     if (!kv) throw new WrongSecretError('A secret needs a CasKv (`kv`) to keep the encryption salt in.');
     const iterations = this.#config.testOnlyPbkdf2Iterations ?? PBKDF2_ITERATIONS;
@@ -300,7 +306,7 @@ export class SyncEngine {
       const client = await (await this.#config.storage.txn(clientId)).getClient();
       return !client || (client.latestVersionId === NIL_UUID && !client.snapshot);
     };
-    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainIsEmpty) };
+    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainIsEmpty), maxDecodedBytes };
   }
 
   // ---- pull -------------------------------------------------------------------------------------
@@ -381,14 +387,17 @@ export class SyncEngine {
       expectedParent = v.versionId;
     }
     const clientId = this.#config.clientId;
-    return Promise.all(
-      versions.map((v, i) =>
-        decodeSegment(
-          env,
-          { clientId, versionId: v.versionId, parentVersionId: v.parentVersionId, height: height + 1 + i },
-          v.historySegment,
-        ),
-      ),
+    return decodeSegments(
+      env,
+      versions.map((v, i) => ({
+        place: {
+          clientId,
+          versionId: v.versionId,
+          parentVersionId: v.parentVersionId,
+          height: height + 1 + i,
+        },
+        bytes: v.historySegment,
+      })),
     );
   }
 

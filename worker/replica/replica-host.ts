@@ -91,6 +91,7 @@ export class ReplicaHost implements ReplicaApi {
       secret: options.secret,
       pullPageSize: options.pullPageSize,
       maxOperationsPerVersion: options.maxOperationsPerVersion,
+      maxDecodedBytes: options.maxDecodedBytes,
       testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
       lock: new WebLockMutex(connection.name),
       // Blobs live in the store's own blob storage, leased under this worker's pid, and travel to
