@@ -13,6 +13,7 @@ import { decodeSnapshot, encodeSnapshot } from './snapshots.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { Replica } from './replica.js';
+import { deriveKey } from './crypto.js';
 
 const MiB = 1024 * 1024;
 
@@ -78,6 +79,29 @@ describe('bounded decompression', () => {
     new DataView(bomb.buffer, bomb.length - 4, 4).setUint32(0, 1024, true);
     const error = await rejectsWith(decodeSegment({ key: null }, p, bomb), 'CHAIN_INTEGRITY');
     expect(error.message).toMatch(/inflates to more than the 1024 bytes it declares/);
+  });
+
+  it('on an encrypted chain the declared length is authenticated, and bounded the same way', async () => {
+    const key = await deriveKey('s', new Uint8Array(16), 1);
+    const p = place();
+    const ops = [
+      {
+        type: 'update' as const,
+        collection: 'c',
+        id: 'o',
+        property: 'text',
+        value: ' '.repeat(2 * MiB),
+        timestamp: 1,
+      },
+    ];
+    const bytes = await encodeSegment({ key }, p, ops);
+    expect(bytes[0]).toBe(0x02); // sealed
+    const error = await rejectsWith(
+      decodeSegment({ key, maxDecodedBytes: MiB }, p, bytes),
+      'CHAIN_INTEGRITY',
+    );
+    expect(error.message).toMatch(/declares a body of \d+ bytes: more than 1048576 bytes/);
+    expect(await decodeSegment({ key }, p, bytes)).toEqual(ops);
   });
 
   it('a snapshot bomb is refused the same way', async () => {
