@@ -104,6 +104,21 @@ describe('bounded decompression', () => {
     expect(await decodeSegment({ key }, p, bytes)).toEqual(ops);
   });
 
+  it('reads a segment as chainsync wrote them before this bound (the format is unchanged)', async () => {
+    // encodeSegment of main before the bound: 40 creates at height 2, gzipped by Node's zlib.
+    const written =
+      'AQEfiwgAAAAAAAADjdIxDoJAEEbhu/z1mjAzqMBVCIXBQmMhCcbGeHeDwcZ5BVvshpct5gv70lOdFY3qVK1r993qZWt+n+syFV3P2+6GiqZtV11FF3VedJ9mdX2vUUWP03ybl7PSUP6S5eQ5RU51TvucDjkdc2pyamFUGh/mNwAYCAwIBgYDhIHCgGHgcHA4/QdwODgcHA4OB4eDw8Hh4AhwBDiCHhQ4AhwBjgBHgCPAEa2G4f0BvnjOpq0DAAA=';
+    const bytes = Uint8Array.from(atob(written), (c) => c.charCodeAt(0));
+    const p: VersionPlace = {
+      clientId: '00000000-0000-4000-8000-000000000001',
+      versionId: '00000000-0000-4000-8000-000000000003',
+      parentVersionId: '00000000-0000-4000-8000-000000000002',
+      height: 2,
+    };
+    const ops = Array.from({ length: 40 }, (_, i) => ({ type: 'create', collection: 'tasks', id: `t${i}` }));
+    expect(await decodeSegment({ key: null, maxDecodedBytes: 64 * 1024 }, p, bytes)).toEqual(ops);
+  });
+
   it('a snapshot bomb is refused the same way', async () => {
     const client = crypto.randomUUID();
     const versionId = crypto.randomUUID();
