@@ -62,7 +62,10 @@ export interface ReplicaClient extends ObservableReplica {
    * changed: this tab's writes, other tabs' and pulled changes.
    */
   watchObject(collection: string, id: string, listener: (properties: Properties | null) => void): Unsubscribe;
-  /** Syncs now: in the leader tab, returns what it did; elsewhere asks the leader and returns `null`. */
+  /**
+   * Syncs now: in the leader tab, returns what it did; elsewhere asks the leader and returns `null`
+   * (or, should this tab win the election while it waits, runs the sync and returns what it did).
+   */
   sync(): Promise<SyncResult | null>;
   status(): Promise<ReplicaStatus>;
   /** Read-only: the replica's base version, a push under way and the first `limit` pending operations. */

@@ -234,10 +234,12 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect((await writer.status()).pending).toBe(0);
     const result = await reader.sync();
     expect(result?.pulledVersions).toBe(24);
-    const counts = progress.filter((p) => p.phase === 'pull').map((p) => p.versions);
-    expect(counts.at(-1)).toBe(24);
-    expect(counts.length).toBeGreaterThanOrEqual(5);
-    expect(counts).toEqual([...counts].sort((x, y) => x - y));
+    // Progress events and the call's answer come back on different message ports, so the last
+    // events may land after the answer: wait for them rather than assume an order.
+    const counts = () => progress.filter((p) => p.phase === 'pull').map((p) => p.versions);
+    await waitFor(() => counts().at(-1) === 24, 'the progress of the last page');
+    expect(counts().length).toBeGreaterThanOrEqual(5);
+    expect(counts()).toEqual([...counts()].sort((x, y) => x - y));
     expect((await reader.list('c')).length).toBe(25);
     // A fresh device starts from the writer's snapshot, then pulls the versions after it.
     const fresh = (
@@ -245,11 +247,38 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     ).replica;
     const freshProgress: SyncProgress[] = [];
     fresh.onProgress((p) => freshProgress.push(p));
+    // The fresh tab may not have won its election yet (its lock request is granted asynchronously):
+    // its sync() then waits as a follower's would, runs once it leads, and still returns the result.
     const freshResult = await fresh.sync();
     expect(freshResult?.reset).toBe('bootstrap');
+    await waitFor(() => freshProgress.some((p) => p.phase === 'pull'), 'the fresh device’s pull progress');
     expect(freshProgress[0]?.phase).toBe('bootstrap');
     expect(freshProgress.some((p) => p.phase === 'bootstrap' && p.bytes > 0)).toBe(true);
     expect(ids(await fresh.list('c'))).toEqual(ids(await reader.list('c')));
+  });
+
+  it('a sync asked for before the tab won the election returns that sync’s result once it leads', async () => {
+    const clientId = crypto.randomUUID();
+    const writer = (await tab({ name: `late-w-${clientId}`, clientId })).replica;
+    await writer.create('c', 'x', { n: 1 });
+    await writer.sync();
+    // The test holds the store's leader lock, so the fresh tab opens as a follower with no leader:
+    // the state a loaded machine leaves a tab in when its sync() comes before its election.
+    const name = `late-f-${clientId}`;
+    let release!: () => void;
+    await new Promise<void>((held) => {
+      void navigator.locks.request(`chainsync:leader:chainsync:${name}:replica`, () => {
+        held();
+        return new Promise<void>((r) => (release = r));
+      });
+    });
+    const fresh = (await tab({ name, clientId, schedule: { syncOnStart: false } })).replica;
+    expect((await fresh.status()).leader).toBe(false);
+    const syncing = fresh.sync();
+    release(); // the tab now wins the election and runs the sync it asked for
+    const result = await syncing;
+    expect(result?.reset).toBe('bootstrap');
+    expect(await fresh.get('c', 'x')).toEqual({ n: 1 });
   });
 
   it('two tabs writing at once while the leader syncs lose nothing (one write lock across tabs)', async () => {

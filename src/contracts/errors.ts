@@ -186,7 +186,10 @@ export class WrongSecretError extends ChainsyncError {
   readonly code = 'WRONG_SECRET';
 }
 
-/** The remote chain was tampered with, reordered or rolled back. Nothing local was overwritten. */
+/**
+ * The remote chain was tampered with, reordered or rolled back. The message says what the sync had
+ * applied locally (verified) before the damage was found, if anything.
+ */
 export class ChainIntegrityError extends ChainsyncError {
   readonly code = 'CHAIN_INTEGRITY';
 }

@@ -136,6 +136,12 @@ export interface SyncResult {
   /** How the base was replaced from a snapshot, if it was. */
   reset: 'bootstrap' | 'recovered' | null;
   snapshotUploaded: boolean;
+  /**
+   * Why the snapshot this sync tried to upload failed (e.g. the server refused its size), or `null`.
+   * A failed snapshot never fails the sync: what it pushed and pulled stands, and the next sync
+   * tries the snapshot again.
+   */
+  snapshotError: SerializedError | null;
 }
 
 /** How far a long pull or bootstrap has come. */
@@ -162,6 +168,11 @@ export interface ReplicaStatus {
   readonly lastSyncAt: number | null;
   /** The versions the last successful sync added to the chain for this store, in chain order. */
   readonly lastPushed: readonly string[];
+  /**
+   * Why the last snapshot upload failed (its sync succeeded all the same), or `null` once one
+   * succeeds. The next sync tries again.
+   */
+  readonly snapshotError: SerializedError | null;
   /** This tab is the one that syncs. */
   readonly leader: boolean;
 }
@@ -213,7 +224,8 @@ export interface ReplicaApi {
   collectBlobGarbage(): Promise<GarbageReport>;
   /**
    * Reconciles with the remote chain. A replica that asks another to sync for it (a tab that is not
-   * the leader) resolves `null` once that sync finished.
+   * the leader) resolves `null` once that sync finished; if it becomes the leader while it waits, it
+   * runs the sync itself and resolves what the sync did.
    */
   sync(): Promise<SyncResult | null>;
 }

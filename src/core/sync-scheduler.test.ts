@@ -12,6 +12,7 @@ const RESULT: SyncResult = {
   overridden: [],
   reset: null,
   snapshotUploaded: false,
+  snapshotError: null,
 };
 
 /** Timers that fire only when the test advances time. */

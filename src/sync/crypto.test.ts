@@ -8,12 +8,14 @@ import { ChainIntegrityError, WrongSecretError } from '../contracts/errors.js';
 import type { Storage, Uuid } from '../contracts/storage.js';
 import { fromUtf8, toHex, utf8 } from '../core/bytes.js';
 import { MemoryCasKv } from '../memory/memory-cas-kv.js';
-import { deriveKey, PBKDF2_ITERATIONS, seal, unseal } from './crypto.js';
+import { deriveKey, encryptionKeyName, PBKDF2_ITERATIONS, seal, unseal } from './crypto.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 import { encodeSegment } from './segments.js';
 import { controlledChains } from '../test-support/controlled-storage.js';
 import { VECTOR } from '../test-support/crypto-test-vector.js';
+import { rejectsWith } from '../testing/conformance/support.js';
+import { INITIAL_REPLICA_STATE } from '../contracts/replica-store.js';
 
 const hex = (h: string) => new Uint8Array(h.match(/../g)!.map((b) => parseInt(b, 16)));
 
@@ -129,7 +131,49 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
     });
     const error = await a.replica.sync().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChainIntegrityError);
+    expect((error as Error).message).toMatch(/Nothing local was changed\.$/); // and it is true:
     await unchanged();
+  });
+
+  it('a fresh replica that bootstraps, then meets a tampered version, is told what it applied', async () => {
+    const { storage, kv, client } = await setup();
+    const chain = await storage.chain();
+    const snapshotAt = (await storage.client())?.snapshot?.versionId;
+    expect(snapshotAt).toBe(chain[0]!.versionId);
+    await storage.replaceVersion(chain[2]!.versionId, (v) => {
+      const seg = v.historySegment.slice();
+      seg[seg.length - 1]! ^= 0x40;
+      return { ...v, historySegment: seg };
+    });
+    const fresh = await open(storage, kv, client, fast);
+    const error = await rejectsWith(fresh.replica.sync(), 'CHAIN_INTEGRITY');
+    // The snapshot was verified and committed before the bad version was met: the replica stands
+    // on it, and the message says so instead of claiming nothing changed.
+    expect((await fresh.store.readState()).baseVersionId).toBe(snapshotAt);
+    expect(await fresh.replica.get('t', 'b')).toEqual({ v: 'b' });
+    expect(error.message).not.toMatch(/Nothing local was changed/);
+    expect(error.message).toContain(`snapshot of version ${snapshotAt}`);
+  });
+
+  it('a deleted encryption record is never replaced while the chain holds versions', async () => {
+    const { storage, kv, client } = await setup();
+    const name = encryptionKeyName(client);
+    const record = (await kv.get(name))!.value;
+    await kv.delete(name); // the server lost it (or someone deleted it)
+    const fresh = await open(storage, kv, client, fast);
+    await fresh.replica.create('local', 'kept', { x: 1 });
+    const error = await rejectsWith(fresh.replica.sync(), 'CHAIN_INTEGRITY');
+    expect(error.message).toMatch(/encryption record/);
+    // Nothing was created in its place (a new salt would make the chain unreadable for good) and
+    // nothing local changed.
+    expect(await kv.get(name)).toBeNull();
+    expect(await fresh.store.readState()).toMatchObject({ ...INITIAL_REPLICA_STATE, nextSeq: 3 });
+    expect(await fresh.store.countPending()).toBe(2);
+    // Restoring the record is all it takes.
+    await kv.put(name, record);
+    await fresh.replica.sync();
+    expect(await fresh.replica.get('t', 'b')).toEqual({ v: 2 });
+    expect(await fresh.replica.get('local', 'kept')).toEqual({ x: 1 });
   });
 
   it('detects segments swapped between versions (a reorder)', async () => {

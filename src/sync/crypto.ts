@@ -99,19 +99,31 @@ export function encryptionKeyName(clientId: Uuid): string {
 /**
  * Gets the key of `clientId`'s chain: reads the salt (creating salt and key check on first use,
  * race-free through `CasKv.create`), derives the key and verifies it against the key check.
- * @throws WrongSecretError when the secret does not open the key check.
+ *
+ * A record is created only for a chain that holds nothing yet (`chainIsEmpty`): on a chain with
+ * versions or a snapshot a missing record was lost or deleted on the server (or the data set was
+ * never encrypted), and a new salt would make everything already there unreadable for good, also
+ * once the old record is restored.
+ * @throws WrongSecretError when the secret does not open the key check; ChainIntegrityError when
+ * the record is missing but the chain is not empty (nothing is created).
  */
 export async function openEncryptionKey(
   kv: CasKv,
   clientId: Uuid,
   secret: string,
-  iterations = PBKDF2_ITERATIONS,
+  iterations: number,
+  chainIsEmpty: () => Promise<boolean>,
 ): Promise<CryptoKey> {
   if (typeof secret !== 'string' || secret.length === 0) {
     throw new InvalidArgumentError('secret', 'expected a non-empty string.');
   }
   const name = encryptionKeyName(clientId);
   let existing = await kv.get(name);
+  if (!existing && !(await chainIsEmpty())) {
+    throw new ChainIntegrityError(
+      `The encryption record (${name}) is missing, but the chain of ${clientId} already holds data: the record was deleted or lost on the server, or this data set was never encrypted. Restore the record (from a backup or the server's history), or open the replica without a secret if the data set is not encrypted. No new record was made (it could never open the existing data) and nothing was changed.`,
+    );
+  }
   if (!existing) {
     const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
     const key = await deriveKey(secret, salt, iterations);

@@ -34,6 +34,7 @@ import {
 import type { PendingOperation, ReplicaStore, ShadowObject } from '../contracts/replica-store.js';
 import type { SnapshotPolicy } from './snapshots.js';
 import { SyncEngine } from './sync.js';
+import { assertMaxDecodedBytes } from './envelope.js';
 import { applyOperation } from './working-set.js';
 
 /** Options of {@link Replica.open}. */
@@ -54,6 +55,14 @@ export interface ReplicaOptions {
   readonly maxOperationsPerVersion?: number;
   /** Versions fetched per remote read (default 100). */
   readonly pullPageSize?: number;
+  /**
+   * The largest body a pulled segment or snapshot may inflate to, in bytes (default 256 MiB; from
+   * 64 KiB to 4 GiB - 1): past it, or past the length the body's gzip data declares, sync fails
+   * with CHAIN_INTEGRITY and nothing local changes, so a hostile server's decompression bomb costs
+   * at most about this much memory. Every replica of a data set must allow what the others write
+   * (a snapshot holds the whole data set): keep the default unless bodies this big are expected.
+   */
+  readonly maxDecodedBytes?: number;
   readonly snapshotPolicy?: SnapshotPolicy;
   /** TEST ONLY: fewer PBKDF2 iterations, for fast tests. Never set this in an application. */
   readonly testOnlyPbkdf2Iterations?: number;
@@ -100,6 +109,7 @@ export class Replica implements ObservableReplica {
             secret: options.secret,
             maxOperationsPerVersion: options.maxOperationsPerVersion,
             pullPageSize: options.pullPageSize,
+            maxDecodedBytes: options.maxDecodedBytes,
             snapshotPolicy: options.snapshotPolicy,
             clock: options.clock,
             testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
@@ -135,6 +145,7 @@ export class Replica implements ObservableReplica {
         if (value === 0) throw new InvalidArgumentError(`options.${name}`, 'must be at least 1.');
       }
     }
+    if (options.maxDecodedBytes !== undefined) assertMaxDecodedBytes(options.maxDecodedBytes);
     validateBlobOptions(options);
     await options.store.readState(); // fail now, not on first use, if the store is unusable
     return new Replica(options);

@@ -6,7 +6,15 @@ import type { JsonValue, Operation } from '../contracts/replica.js';
 import { ChainIntegrityError } from '../contracts/errors.js';
 import type { Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
-import { unwrap, wrap, type EnvelopeKey } from './envelope.js';
+import {
+  inflate,
+  inflatedBound,
+  maxDecoded,
+  openValue,
+  wrap,
+  type EnvelopeKey,
+  type OpenedValue,
+} from './envelope.js';
 import { assertOperation } from '../core/operations.js';
 
 /** Where a version sits in its chain. */
@@ -56,15 +64,54 @@ export function encodeSegment(
 
 /**
  * Decodes a version's segment, checking that it was written for exactly this place in the chain.
- * @throws ChainIntegrityError otherwise (or when it fails authentication).
+ * @throws ChainIntegrityError otherwise (or when it fails authentication, or inflates too far).
  */
 export async function decodeSegment(
   env: EnvelopeKey,
   place: VersionPlace,
   bytes: Uint8Array,
 ): Promise<Operation[]> {
-  const what = `version ${place.versionId}`;
-  const raw = await unwrap(env, bytes, aad(place), what);
+  return readSegment(env, place, await openValue(env, bytes, aad(place), describe(place)));
+}
+
+/**
+ * Decodes the segments of consecutive versions (a page of the chain), several at once, but never
+ * more at once than `maxDecodedBytes` can inflate to in all: each is opened (authenticated) first,
+ * which tells how far it may inflate, and those are inflated in groups within that sum. A page of
+ * ordinary segments is one group; a hostile server's page of bombs is inflated one at a time.
+ * @throws ChainIntegrityError as {@link decodeSegment} does, for a bad segment.
+ */
+export async function decodeSegments(
+  env: EnvelopeKey,
+  segments: readonly { readonly place: VersionPlace; readonly bytes: Uint8Array }[],
+): Promise<Operation[][]> {
+  const opened = await Promise.all(
+    segments.map(({ place, bytes }) => openValue(env, bytes, aad(place), describe(place))),
+  );
+  const budget = maxDecoded(env);
+  const out: Operation[][] = [];
+  for (let i = 0; i < opened.length;) {
+    let sum = 0;
+    let end = i;
+    do sum += inflatedBound(env, opened[end++] as OpenedValue);
+    while (end < opened.length && sum + inflatedBound(env, opened[end] as OpenedValue) <= budget);
+    const group = opened.slice(i, end).map((value, j) => {
+      const { place } = segments[i + j] as { place: VersionPlace };
+      return readSegment(env, place, value);
+    });
+    out.push(...(await Promise.all(group)));
+    i = end;
+  }
+  return out;
+}
+
+function describe(place: VersionPlace): string {
+  return `version ${place.versionId}`;
+}
+
+async function readSegment(env: EnvelopeKey, place: VersionPlace, value: OpenedValue): Promise<Operation[]> {
+  const raw = await inflate(env, value);
+  const { what } = value;
   let body: SegmentBody;
   try {
     body = JSON.parse(fromUtf8(raw)) as SegmentBody;

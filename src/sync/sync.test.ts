@@ -12,6 +12,8 @@ import { MemoryStorage } from '../memory/memory-storage.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 import { controlledChains, FaultyStorage } from '../test-support/controlled-storage.js';
+import { plainGzipped, paddedSegmentBody } from '../test-support/decompression-bomb.js';
+import { rejectsWith } from '../testing/conformance/support.js';
 
 function clock(start = 1_000) {
   let t = start;
@@ -395,6 +397,42 @@ describe('sync: snapshots', () => {
     expect((await a.sync()).snapshotUploaded).toBe(true); // low, not avoided
   });
 
+  it('a snapshot that fails after the versions landed is reported, not thrown, and retried by the next sync', async () => {
+    const inner = controlledChains.open();
+    let refuseSnapshots = true;
+    // A server that refuses the snapshot's upload (too big for its body limit), not the versions.
+    const storage: Storage = {
+      txn: async (id) => {
+        const txn = await inner.txn(id);
+        let snapshot = false;
+        return {
+          ...bindAll(txn),
+          setSnapshot: (meta, data) => {
+            snapshot = true;
+            return txn.setSnapshot(meta, data);
+          },
+          commit: () =>
+            snapshot && refuseSnapshots
+              ? Promise.reject(new DeterminateRemoteError('injected: 413 Payload Too Large', { status: 413 }))
+              : txn.commit(),
+        };
+      },
+    };
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    await a.create('tasks', 't', { n: 1 });
+    const r1 = await a.sync();
+    expect(r1).toMatchObject({ pushedVersions: 1, snapshotUploaded: false });
+    expect(r1.snapshotError).toMatchObject({ code: 'REMOTE_FAILED', fields: { status: 413 } });
+    expect(await a.pendingCount()).toBe(0);
+    expect((await inner.chain()).length).toBe(1);
+    expect((await inner.client())?.snapshot).toBeNull();
+    refuseSnapshots = false;
+    const r2 = await a.sync(); // nothing to push: the snapshot still owed is retried
+    expect(r2).toMatchObject({ pushedVersions: 0, snapshotUploaded: true, snapshotError: null });
+    expect((await inner.client())?.snapshot?.versionId).toBe((await inner.chain())[0]!.versionId);
+  });
+
   it('a replica whose base was pruned recovers from the snapshot and keeps its pending operations', async () => {
     const storage = controlledChains.open();
     const client = crypto.randomUUID();
@@ -597,6 +635,34 @@ describe('sync: remote faults', () => {
     await a.sync();
     expect((await inner.chain()).length).toBe(1);
     expect(await a.pendingCount()).toBe(0);
+  });
+});
+
+describe('sync: hostile sizes', () => {
+  it('a version that inflates past maxDecodedBytes (a decompression bomb) is CHAIN_INTEGRITY; nothing local changes', async () => {
+    const storage = controlledChains.open();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(storage, client);
+    const { replica: b, store } = await open(storage, client, { maxDecodedBytes: 1024 * 1024 });
+    await a.create('tasks', 'first');
+    await a.sync();
+    await b.sync();
+    await a.create('tasks', 'second');
+    await a.sync();
+    const [first, second] = await storage.chain();
+    // The server (of an unencrypted chain) swaps in a body valid for the place, inflating to 8 MiB.
+    const place = {
+      clientId: client,
+      versionId: second!.versionId,
+      parentVersionId: first!.versionId,
+      height: 2,
+    };
+    const bomb = await plainGzipped(paddedSegmentBody(place, 8 * 1024 * 1024));
+    await storage.replaceVersion(second!.versionId, (v) => ({ ...v, historySegment: bomb }));
+    const before = { state: await store.readState(), objects: await store.listObjects() };
+    const error = await rejectsWith(b.sync(), 'CHAIN_INTEGRITY');
+    expect(error.message).toMatch(/Nothing local was changed/);
+    expect({ state: await store.readState(), objects: await store.listObjects() }).toEqual(before);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   AlreadyExistsError,
   ChainIntegrityError,
   RemoteError,
+  serializeError,
   TransactionConflictError,
   VersionConflictError,
   WrongSecretError,
@@ -38,9 +39,10 @@ import type {
   InFlightPush,
   PendingOperation,
   PushedVersion,
+  ReplicaState,
   ReplicaStore,
 } from '../contracts/replica-store.js';
-import { decodeSegment, encodeSegment } from './segments.js';
+import { decodeSegments, encodeSegment } from './segments.js';
 import {
   type SnapshotContent,
   decodeSnapshot,
@@ -75,6 +77,12 @@ export interface SyncConfig {
   readonly maxOperationsPerVersion?: number | undefined;
   /** Versions fetched per read (default 100). */
   readonly pullPageSize?: number | undefined;
+  /**
+   * The largest body a pulled segment or snapshot may inflate to (default 256 MiB,
+   * `DEFAULT_MAX_DECODED_BYTES` in envelope.ts); past it, or past the length the body declares, the sync
+   * fails with CHAIN_INTEGRITY. Bounds what a hostile server's decompression bomb can cost.
+   */
+  readonly maxDecodedBytes?: number | undefined;
   readonly snapshotPolicy?: SnapshotPolicy | undefined;
   /** Push/pull rounds before giving up under constant contention (default 50). */
   readonly maxRounds?: number | undefined;
@@ -162,6 +170,10 @@ export class SyncEngine {
   readonly #timers: Timers;
   #envelope: Promise<EnvelopeKey> | null = null;
   #running: Promise<unknown> = Promise.resolve();
+  /** The last snapshot upload failed: the next sync tries again, even with nothing to push. */
+  #snapshotOwed = false;
+  /** The snapshot the running sync replaced the base with, if it did (syncs run one at a time). */
+  #reset: { readonly versionId: Uuid; readonly height: number } | null = null;
 
   constructor(host: SyncHost, config: SyncConfig) {
     this.#host = host;
@@ -180,6 +192,8 @@ export class SyncEngine {
 
   async #sync(options: SyncOptions): Promise<SyncResult> {
     const env = await this.#key();
+    const before = await this.#host.store.readState();
+    this.#reset = null;
     const result: SyncResult = {
       pulledVersions: 0,
       pushedVersions: 0,
@@ -189,7 +203,37 @@ export class SyncEngine {
       overridden: [],
       reset: null,
       snapshotUploaded: false,
+      snapshotError: null,
     };
+    try {
+      await this.#rounds(env, result);
+    } catch (error) {
+      // A damaged chain is found part-way: say exactly what this sync had applied before it.
+      if (error instanceof ChainIntegrityError) throw await this.#saidWhatChanged(error, before, result);
+      throw error;
+    }
+    if (result.pushedVersions > 0 || this.#snapshotOwed) await this.#snapshotAfterSync(env, options, result);
+    return result;
+  }
+
+  /**
+   * Uploads a snapshot if the urgency rules ask for one. Whatever goes wrong is reported in
+   * `result.snapshotError`, never thrown: the versions this sync pushed have landed, and a sync
+   * that failed after them would tell the caller otherwise. The next sync tries again (even one
+   * with nothing to push).
+   */
+  async #snapshotAfterSync(env: EnvelopeKey, options: SyncOptions, result: SyncResult): Promise<void> {
+    try {
+      await this.#maybeSnapshot(env, options, result);
+      this.#snapshotOwed = false;
+    } catch (error) {
+      result.snapshotError = serializeError(error);
+      this.#snapshotOwed = true;
+    }
+  }
+
+  /** Pull, rebase and push until the queue is in the chain (or nothing is left to push). */
+  async #rounds(env: EnvelopeKey, result: SyncResult): Promise<void> {
     const maxRounds = this.#config.maxRounds ?? 50;
     for (let round = 0; ; round++) {
       if (round >= maxRounds) {
@@ -207,10 +251,36 @@ export class SyncEngine {
       // version of the push: a round trip less than reading the client again.
       const txn = await this.#config.storage.txn(this.#config.clientId);
       await this.#pull(env, result, txn);
-      if ((await this.#pushAll(env, result, txn)) === 'done') break;
+      if ((await this.#pushAll(env, result, txn)) === 'done') return;
     }
-    if (result.pushedVersions > 0) await this.#maybeSnapshot(env, options, result);
-    return result;
+  }
+
+  /**
+   * `error` (found during a sync that started at `before`) with the truth about the local replica
+   * appended: nothing changed, or what this sync had applied (all of it verified) before the
+   * damage was found, and where the replica stands now.
+   */
+  async #saidWhatChanged(
+    error: ChainIntegrityError,
+    before: ReplicaState,
+    result: SyncResult,
+  ): Promise<ChainIntegrityError> {
+    const now = await this.#host.store.readState();
+    if (now.baseVersionId === before.baseVersionId && !this.#reset) {
+      return new ChainIntegrityError(`${error.message} Nothing local was changed.`, { cause: error });
+    }
+    const applied: string[] = [];
+    if (this.#reset) {
+      const { versionId, height } = this.#reset;
+      applied.push(`the snapshot of version ${versionId} (height ${height})`);
+    }
+    const versions = (n: number) => `${n} version${n === 1 ? '' : 's'}`;
+    if (result.pulledVersions > 0) applied.push(`${versions(result.pulledVersions)} of other replicas`);
+    if (result.pushedVersions > 0) applied.push(`${versions(result.pushedVersions)} of its own`);
+    return new ChainIntegrityError(
+      `${error.message} Before that, this sync had applied ${applied.join(' and ')} (all verified): the replica now stands on version ${now.baseVersionId} (height ${now.baseHeight}), and nothing after it was applied.`,
+      { cause: error },
+    );
   }
 
   /** The envelope key, derived once per engine (PBKDF2 is slow on purpose). */
@@ -223,16 +293,20 @@ export class SyncEngine {
   }
 
   async #openKey(): Promise<EnvelopeKey> {
-    const { kv, clientId, secret } = this.#config;
+    const { kv, clientId, secret, maxDecodedBytes } = this.#config;
     if (secret === undefined) {
       if (kv && (await isEncrypted(kv, clientId))) {
         throw new WrongSecretError('This replica set is encrypted: open the replica with its secret.');
       }
-      return { key: null };
+      return { key: null, maxDecodedBytes };
     }
     if (!kv) throw new WrongSecretError('A secret needs a CasKv (`kv`) to keep the encryption salt in.');
     const iterations = this.#config.testOnlyPbkdf2Iterations ?? PBKDF2_ITERATIONS;
-    return { key: await openEncryptionKey(kv, clientId, secret, iterations) };
+    const chainIsEmpty = async () => {
+      const client = await (await this.#config.storage.txn(clientId)).getClient();
+      return !client || (client.latestVersionId === NIL_UUID && !client.snapshot);
+    };
+    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainIsEmpty), maxDecodedBytes };
   }
 
   // ---- pull -------------------------------------------------------------------------------------
@@ -244,7 +318,7 @@ export class SyncEngine {
     if (!client || client.latestVersionId === NIL_UUID) {
       if (state.baseVersionId !== NIL_UUID) {
         throw new ChainIntegrityError(
-          `The remote chain is empty, but this replica already synced version ${state.baseVersionId}: the server was rolled back or wiped. Nothing local was changed.`,
+          `The remote chain is empty, but this replica already synced version ${state.baseVersionId}: the server was rolled back or wiped.`,
         );
       }
       return;
@@ -292,7 +366,7 @@ export class SyncEngine {
         }
       }
       throw new ChainIntegrityError(
-        `The remote chain does not contain version ${cursor} (height ${height}) that this replica already synced: the server rolled back or forked the chain. Nothing local was changed.`,
+        `The remote chain does not contain version ${cursor} (height ${height}) that this replica already synced: the server rolled back or forked the chain.`,
       );
     }
   }
@@ -307,20 +381,23 @@ export class SyncEngine {
     for (const v of versions) {
       if (v.parentVersionId !== expectedParent) {
         throw new ChainIntegrityError(
-          `The remote returned version ${v.versionId} after ${expectedParent}, but its parent is ${v.parentVersionId}: the chain was reordered. Nothing local was changed.`,
+          `The remote returned version ${v.versionId} after ${expectedParent}, but its parent is ${v.parentVersionId}: the chain was reordered.`,
         );
       }
       expectedParent = v.versionId;
     }
     const clientId = this.#config.clientId;
-    return Promise.all(
-      versions.map((v, i) =>
-        decodeSegment(
-          env,
-          { clientId, versionId: v.versionId, parentVersionId: v.parentVersionId, height: height + 1 + i },
-          v.historySegment,
-        ),
-      ),
+    return decodeSegments(
+      env,
+      versions.map((v, i) => ({
+        place: {
+          clientId,
+          versionId: v.versionId,
+          parentVersionId: v.parentVersionId,
+          height: height + 1 + i,
+        },
+        bytes: v.historySegment,
+      })),
     );
   }
 
@@ -406,6 +483,7 @@ export class SyncEngine {
     const next = movedTo(versionId, height);
     await lock.run(async () => {
       await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
+      this.#reset = { versionId, height };
       this.#host.notify({ objects: 'all', dropped: [], overridden: [] });
     });
   }

@@ -4,6 +4,7 @@ import { assertSchedule, type SyncSchedule } from '../../src/core/sync-scheduler
 import { assertUuid } from '../../src/core/validate.js';
 import { assertRemoteConfig, type RemoteConfig } from '../../src/remote/remote-config.js';
 import { assertBlobGarbageInterval } from '../../src/sync/blob-collector.js';
+import { assertMaxDecodedBytes } from '../../src/sync/envelope.js';
 
 /** Options of `ReplicaHost.open`: plain data, as they cross the worker boundary. */
 export interface HostedReplicaOptions {
@@ -18,6 +19,11 @@ export interface HostedReplicaOptions {
   readonly pullPageSize?: number;
   /** Most operations per pushed version (default 1000). */
   readonly maxOperationsPerVersion?: number;
+  /**
+   * The largest body a pulled segment or snapshot may inflate to, in bytes (default 256 MiB, from
+   * 64 KiB to 4 GiB - 1): what a hostile server's decompression bomb can cost (`ReplicaOptions`).
+   */
+  readonly maxDecodedBytes?: number;
   /**
    * The leader collects blob garbage (local blobs nothing references or leases) after a
    * successful sync at most this often, in ms (default 10 minutes; 0: after every sync).
@@ -37,4 +43,5 @@ export function assertHostedReplicaOptions(options: unknown): asserts options is
   if (o.remote !== undefined) assertRemoteConfig(o.remote);
   if (o.schedule !== undefined) assertSchedule(o.schedule);
   if (o.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(o.blobGarbageIntervalMs);
+  if (o.maxDecodedBytes !== undefined) assertMaxDecodedBytes(o.maxDecodedBytes);
 }

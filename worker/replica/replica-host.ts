@@ -91,6 +91,7 @@ export class ReplicaHost implements ReplicaApi {
       secret: options.secret,
       pullPageSize: options.pullPageSize,
       maxOperationsPerVersion: options.maxOperationsPerVersion,
+      maxDecodedBytes: options.maxDecodedBytes,
       testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
       lock: new WebLockMutex(connection.name),
       // Blobs live in the store's own blob storage, leased under this worker's pid, and travel to
@@ -213,7 +214,8 @@ export class ReplicaHost implements ReplicaApi {
 
   /**
    * Syncs now. The leader syncs itself and returns what the sync did; another tab asks the leader
-   * and returns `null` once the leader's sync finished (rejecting with its error if it failed).
+   * and returns `null` once the leader's sync finished (rejecting with its error if it failed). A tab
+   * that wins the election while it waits runs the sync itself and returns what it did.
    */
   async sync(): Promise<SyncResult | null> {
     const { scheduler, election, requests } = this.#require();
@@ -224,8 +226,7 @@ export class ReplicaHost implements ReplicaApi {
       );
     }
     if (election.isLeader) return scheduler.syncNow();
-    await requests.askLeader();
-    return null;
+    return requests.askLeader();
   }
 
   /**

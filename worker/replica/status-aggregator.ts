@@ -3,7 +3,10 @@ import { serializeError } from '../../src/contracts/errors.js';
 import type { ReplicaChannel } from './replica-channel.js';
 
 /** The part of the status the leader decides and broadcasts. */
-type SharedStatus = Pick<ReplicaStatus, 'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed'>;
+type SharedStatus = Pick<
+  ReplicaStatus,
+  'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed' | 'snapshotError'
+>;
 
 /** What a {@link StatusAggregator} reads and tells. */
 export interface StatusSources {
@@ -23,7 +26,13 @@ export interface StatusSources {
  */
 export class StatusAggregator {
   readonly #sources: StatusSources;
-  #shared: SharedStatus = { syncing: false, lastError: null, lastSyncAt: null, lastPushed: [] };
+  #shared: SharedStatus = {
+    syncing: false,
+    lastError: null,
+    lastSyncAt: null,
+    lastPushed: [],
+    snapshotError: null,
+  };
   #pending = 0;
 
   constructor(sources: StatusSources) {
@@ -58,6 +67,8 @@ export class StatusAggregator {
       lastError: null,
       lastSyncAt: Date.now(),
       lastPushed: result.pushedVersionIds,
+      // After a failed snapshot the engine tries again on the next sync, so this is the latest word.
+      snapshotError: result.snapshotError,
     });
   }
 
@@ -70,8 +81,14 @@ export class StatusAggregator {
   leaderSaid(status: ReplicaStatus): void {
     if (this.#sources.isLeader()) return;
     const { syncing, lastError, lastSyncAt, pending } = status;
-    // A tab running an older build posts no `lastPushed`.
-    this.#shared = { syncing, lastError, lastSyncAt, lastPushed: status.lastPushed ?? [] };
+    // A tab running an older build posts no `lastPushed` or `snapshotError`.
+    this.#shared = {
+      syncing,
+      lastError,
+      lastSyncAt,
+      lastPushed: status.lastPushed ?? [],
+      snapshotError: status.snapshotError ?? null,
+    };
     // The queue is shared: the leader's count after its sync is this tab's too.
     this.#pending = pending;
     this.publish();
