@@ -8,18 +8,10 @@ import type { ReplicaChange } from '../contracts/replica.js';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { OperationsStuckError } from '../contracts/errors.js';
 import { rejectsWith } from '../testing/conformance/support.js';
+import { noise } from '../test-support/noise.js';
 import { openReplica, type OpenReplicaOptions, type ReplicaClient } from './open-replica.js';
 
 const serverUrl = inject('replicaServerUrl');
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** `n` random characters: gzip cannot shrink them below ~3/4 of their length. */
-function noise(n: number): string {
-  const bytes = new Uint8Array(n);
-  // getRandomValues fills at most 64 KiB per call.
-  for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
-  return Array.from(bytes, (b) => ALPHABET[b & 63]).join('');
-}
 
 const opened: ReplicaClient[] = [];
 afterEach(async () => {

@@ -10,19 +10,11 @@ import { OperationTooLargeError, OperationsStuckError, type ChainsyncError } fro
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { rejectsWith } from '../testing/conformance/support.js';
+import { noise } from '../test-support/noise.js';
 import { LimitedStorage } from '../test-support/limited-storage.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 
 const LIMIT = 8 * 1024;
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** `n` random characters: gzip cannot shrink them below ~3/4 of their length. */
-function noise(n: number): string {
-  const bytes = new Uint8Array(n);
-  // getRandomValues fills at most 64 KiB per call.
-  for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
-  return Array.from(bytes, (b) => ALPHABET[b & 63]).join('');
-}
 
 async function open(
   storage: LimitedStorage | undefined,

@@ -4,6 +4,7 @@ import { assertSchedule, type SyncSchedule } from '../../src/core/sync-scheduler
 import { assertUuid } from '../../src/core/validate.js';
 import { assertRemoteConfig, type RemoteConfig } from '../../src/remote/remote-config.js';
 import { assertBlobGarbageInterval } from '../../src/sync/blob-collector.js';
+import { assertMaxVersionBytes } from '../../src/sync/version-size.js';
 
 /** Options of `ReplicaHost.open`: plain data, as they cross the worker boundary. */
 export interface HostedReplicaOptions {
@@ -18,6 +19,12 @@ export interface HostedReplicaOptions {
   readonly pullPageSize?: number;
   /** Most operations per pushed version (default 1000). */
   readonly maxOperationsPerVersion?: number;
+  /**
+   * Most bytes one pushed version may carry, encoded (default 4 MiB); the remote's own limit applies
+   * too once known. A write with an operation that could never fit is refused (`OPERATION_TOO_LARGE`):
+   * put large values in blobs.
+   */
+  readonly maxVersionBytes?: number;
   /**
    * The leader collects blob garbage (local blobs nothing references or leases) after a
    * successful sync at most this often, in ms (default 10 minutes; 0: after every sync).
@@ -37,4 +44,5 @@ export function assertHostedReplicaOptions(options: unknown): asserts options is
   if (o.remote !== undefined) assertRemoteConfig(o.remote);
   if (o.schedule !== undefined) assertSchedule(o.schedule);
   if (o.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(o.blobGarbageIntervalMs);
+  if (o.maxVersionBytes !== undefined) assertMaxVersionBytes(o.maxVersionBytes, 'options.maxVersionBytes');
 }
