@@ -161,27 +161,31 @@ describe('versions under a size limit (issue 10 item 2)', () => {
     expect(await a.pendingCount()).toBe(0);
   });
 
-  it('(d) many medium operations are split into several versions, each under the stated limit', async () => {
-    const storage = new LimitedStorage(new MemoryStorage(), LIMIT);
-    const clientId = crypto.randomUUID();
-    const a = await open(storage, clientId);
-    const b = await open(storage, clientId);
-    const count = 40;
-    await a.change(
-      Array.from({ length: count }, (_, i) => ({
-        type: 'create' as const,
-        collection: 'notes',
-        id: `n${i}`,
-        properties: { body: noise(1500) },
-      })),
-    );
-    const result = await a.sync();
-    expect(result.pushedOperations).toBe(2 * count);
-    expect(result.pushedVersions).toBeGreaterThan(4);
-    expect(storage.refused).toBe(0);
-    expect(storage.landed.every((bytes) => bytes <= LIMIT)).toBe(true);
-    expect(await a.pendingCount()).toBe(0);
-    await b.sync();
-    expect(await b.list('notes')).toEqual(await a.list('notes'));
-  });
+  for (const stated of [true, false]) {
+    it(`(d) many medium operations are split into several versions, each under the limit (${stated ? 'stated' : 'only answered with 413'})`, async () => {
+      const storage = new LimitedStorage(new MemoryStorage(), LIMIT, { stated });
+      const clientId = crypto.randomUUID();
+      const a = await open(storage, clientId);
+      const b = await open(storage, clientId);
+      const count = 40;
+      await a.change(
+        Array.from({ length: count }, (_, i) => ({
+          type: 'create' as const,
+          collection: 'notes',
+          id: `n${i}`,
+          properties: { body: noise(1500) },
+        })),
+      );
+      const result = await a.sync();
+      expect(result.pushedOperations).toBe(2 * count);
+      expect(result.pushedVersions).toBeGreaterThan(4);
+      // Stated, the plan fits at once; otherwise each 413 halves it until it does (none is stuck).
+      if (stated) expect(storage.refused).toBe(0);
+      else expect(storage.refused).toBeGreaterThan(0);
+      expect(storage.landed.every((bytes) => bytes <= LIMIT)).toBe(true);
+      expect(await a.pendingCount()).toBe(0);
+      await b.sync();
+      expect(await b.list('notes')).toEqual(await a.list('notes'));
+    });
+  }
 });
