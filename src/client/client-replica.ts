@@ -3,6 +3,7 @@ import type {
   Change,
   JsonValue,
   ObservableReplica,
+  Operation,
   Properties,
   ReplicaChange,
   ReplicaEvent,
@@ -67,6 +68,13 @@ export interface ReplicaClient extends ObservableReplica {
    * (or, should this tab win the election while it waits, runs the sync and returns what it did).
    */
   sync(): Promise<SyncResult | null>;
+  /**
+   * Discards the pending operations with these seqs — the ones an `OPERATIONS_STUCK` sync error
+   * names (`error.operations[i].seq`), which can never be pushed — and nothing else. Every tab's
+   * subscribers hear of them in `dropped`. Returns the discarded operations.
+   * @throws NotFoundError if one is not pending (nothing is discarded).
+   */
+  discardPending(seqs: readonly number[]): Promise<Operation[]>;
   status(): Promise<ReplicaStatus>;
   /** Read-only: the replica's base version, a push under way and the first `limit` pending operations. */
   inspect(limit?: number): Promise<ReplicaInspection>;
@@ -198,6 +206,10 @@ export class ClientReplica implements ReplicaClient {
 
   sync(): Promise<SyncResult | null> {
     return this.#link.call((r) => r.replica.sync());
+  }
+
+  discardPending(seqs: readonly number[]): Promise<Operation[]> {
+    return this.#link.call((r) => r.replica.discardPending(seqs));
   }
 
   status(): Promise<ReplicaStatus> {

@@ -3,6 +3,8 @@ import {
   ChainsyncError,
   IndeterminateRemoteError,
   InvalidArgumentError,
+  OperationsStuckError,
+  OperationTooLargeError,
   PreconditionFailedError,
   RemoteError,
   UnsupportedServerError,
@@ -59,5 +61,15 @@ describe('errors', () => {
     expect(plain.message).toBe('boom');
     expect(plain.name).toBe('TypeError');
     expect(roundTrip('a string').message).toBe('a string');
+  });
+
+  it('operations too big for one version keep their limit and operations across a worker boundary', () => {
+    const op = { type: 'update', collection: 'notes', id: 'n', property: 'body', bytes: 9000 } as const;
+    const tooLarge = roundTrip(new OperationTooLargeError('too big', 8192, op));
+    expect(tooLarge).toBeInstanceOf(OperationTooLargeError);
+    expect(tooLarge).toMatchObject({ code: 'OPERATION_TOO_LARGE', limit: 8192, size: 9000, ...op });
+    const stuck = roundTrip(new OperationsStuckError('stuck', 8192, [{ seq: 7, ...op }]));
+    expect(stuck).toBeInstanceOf(OperationsStuckError);
+    expect(stuck).toMatchObject({ code: 'OPERATIONS_STUCK', limit: 8192, operations: [{ seq: 7, ...op }] });
   });
 });

@@ -36,7 +36,10 @@ export type ErrorCode =
   | 'ABORTED'
   // sync and encryption
   | 'WRONG_SECRET'
-  | 'CHAIN_INTEGRITY';
+  | 'CHAIN_INTEGRITY'
+  // operations too big for one version (issue 10 item 2)
+  | 'OPERATION_TOO_LARGE'
+  | 'OPERATIONS_STUCK';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -194,6 +197,71 @@ export class ChainIntegrityError extends ChainsyncError {
   readonly code = 'CHAIN_INTEGRITY';
 }
 
+// ---- operations too big for one version -----------------------------------------------------
+
+/** Where an operation too big for one version would have gone. */
+export interface OversizedOperation {
+  readonly type: 'create' | 'delete' | 'update';
+  readonly collection: string;
+  readonly id: string;
+  /** The property an update sets (absent for creates and deletes). */
+  readonly property?: string;
+  /** Bytes of the smallest version that could carry the operation (its encoded segment). */
+  readonly bytes: number;
+}
+
+/**
+ * A write was refused: one of its operations alone would make a version larger than one version
+ * may be (`limit`, in encoded bytes: the replica's `maxVersionBytes`, or the remote's limit once
+ * known). Store large values as blobs (`putBlob`, then the reference in the property). Nothing
+ * was changed.
+ */
+export class OperationTooLargeError extends ChainsyncError implements OversizedOperation {
+  readonly code = 'OPERATION_TOO_LARGE';
+  readonly limit: number;
+  readonly type: OversizedOperation['type'];
+  readonly collection: string;
+  readonly id: string;
+  readonly property?: string;
+  readonly bytes: number;
+  constructor(message: string, limit: number, operation: OversizedOperation, options?: ErrorOptions) {
+    super(message, options);
+    this.limit = limit;
+    this.type = operation.type;
+    this.collection = operation.collection;
+    this.id = operation.id;
+    if (operation.property !== undefined) this.property = operation.property;
+    this.bytes = operation.bytes;
+  }
+  /** The size of the version the operation would have made: {@link OperationTooLargeError.bytes}. */
+  get size(): number {
+    return this.bytes;
+  }
+}
+
+/** A pending operation that cannot be pushed, as {@link OperationsStuckError} names it. */
+export interface StuckOperation extends OversizedOperation {
+  /** Its place in the pending queue: pass it to `discardPending`. */
+  readonly seq: number;
+}
+
+/**
+ * `sync()` cannot push the head of the pending queue: these operations (each alone) make versions
+ * over the remote's limit (`limit`, in encoded bytes), learned after they were written. What came
+ * before them was pushed; nothing is lost. Discard them with `discardPending(seqs)` (they are then
+ * reported as dropped) so the operations after them can leave the device.
+ */
+export class OperationsStuckError extends ChainsyncError {
+  readonly code = 'OPERATIONS_STUCK';
+  readonly limit: number;
+  readonly operations: readonly StuckOperation[];
+  constructor(message: string, limit: number, operations: readonly StuckOperation[], options?: ErrorOptions) {
+    super(message, options);
+    this.limit = limit;
+    this.operations = operations;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 const classes: Record<ErrorCode, ErrorClass> = {
@@ -219,6 +287,8 @@ const classes: Record<ErrorCode, ErrorClass> = {
   ABORTED: AbortedError,
   WRONG_SECRET: WrongSecretError,
   CHAIN_INTEGRITY: ChainIntegrityError,
+  OPERATION_TOO_LARGE: OperationTooLargeError,
+  OPERATIONS_STUCK: OperationsStuckError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

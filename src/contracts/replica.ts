@@ -228,6 +228,12 @@ export interface ReplicaApi {
    * runs the sync itself and resolves what the sync did.
    */
   sync(): Promise<SyncResult | null>;
+  /**
+   * Discards the pending operations with these seqs (as an `OPERATIONS_STUCK` sync error names
+   * them) and nothing else, all or nothing: the objects they touched are rebuilt without them, and
+   * subscribers hear of them in `dropped`. Returns the discarded operations, in queue order.
+   */
+  discardPending(seqs: readonly number[]): Promise<Operation[]>;
 }
 
 /** A replica that reports its changes to subscribers (the engine's `Replica`, `ReplicaClient`). */

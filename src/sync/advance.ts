@@ -82,9 +82,7 @@ export async function advanceBase(
   const readKeys = foreign ? keys : keys.filter((_, i) => shadows[i] === undefined);
   const read = await store.getObjects(readKeys.map(parseObjectKey));
   const current: Objects = new Map(readKeys.map((k, i) => [k, read[i] ?? null]));
-  const base: Objects = new Map(
-    keys.map((k, i) => [k, shadows[i] ? (shadows[i]?.properties ?? null) : (current.get(k) ?? null)]),
-  );
+  const base = baseOf(keys, shadows, current);
 
   let pending = loaded;
   const dropped: PendingOperation[] = [];
@@ -116,14 +114,7 @@ export async function advanceBase(
       ? { write: { ...stateWrite, clearShadows: true }, changed: [], dropped, overridden }
       : { write: { ...stateWrite, putShadows: keys.map(putShadows) }, changed: [], dropped, overridden };
   }
-  const next: Objects = new Map(base);
-  const stillPending = new Set<string>();
-  for (const p of pending) {
-    const k = objectKey(p.op);
-    if (!affected.has(k)) continue;
-    apply(next, p.op);
-    stillPending.add(k);
-  }
+  const { next, stillPending } = reapply(base, pending);
   const { putObjects, deleteObjects, changed } = diff(current, next);
   const shadowWrite: Partial<ReplicaWrite> =
     remaining === 0
@@ -174,9 +165,68 @@ export async function resetBase(
   };
 }
 
+/**
+ * Computes the write that discards the pending operations `seqs` (every one of them in `pending`,
+ * the whole queue) and nothing else: each object they touch is rebuilt from its state at the base
+ * (its shadow) with the operations still queued, as if the discarded ones had never been made.
+ */
+export async function withdrawPending(
+  store: ReplicaStore,
+  pending: readonly PendingOperation[],
+  seqs: ReadonlySet<number>,
+): Promise<{ write: ReplicaWrite; changed: ObjectRef[]; dropped: PendingOperation[] }> {
+  const dropped = pending.filter((p) => seqs.has(p.seq));
+  const remaining = pending.filter((p) => !seqs.has(p.seq));
+  const keys = [...new Set(dropped.map((p) => objectKey(p.op)))];
+  const refs = keys.map(parseObjectKey);
+  const [shadows, read] = await Promise.all([store.getShadowsOf(refs), store.getObjects(refs)]);
+  const current: Objects = new Map(keys.map((k, i) => [k, read[i] ?? null]));
+  const { next, stillPending } = reapply(baseOf(keys, shadows, current), remaining);
+  const { putObjects, deleteObjects, changed } = diff(current, next);
+  const shadowWrite: Partial<ReplicaWrite> =
+    remaining.length === 0
+      ? { clearShadows: true }
+      : { deleteShadows: keys.filter((k) => !stillPending.has(k)).map(parseObjectKey) };
+  return {
+    write: { putObjects, deleteObjects, removePending: dropped.map((p) => p.seq), ...shadowWrite },
+    changed,
+    dropped,
+  };
+}
+
 /** The new state after moving the base to `versionId` at `height`. */
 export function movedTo(versionId: Uuid, height: number): (state: ReplicaState) => ReplicaState {
   return (state) => ({ ...state, baseVersionId: versionId, baseHeight: height, inFlight: null });
+}
+
+/**
+ * The objects `keys` as of the base: their shadow, or, for an object no pending operation touches
+ * (it has none), its working copy.
+ */
+function baseOf(
+  keys: readonly string[],
+  shadows: readonly (ShadowObject | undefined)[],
+  current: Objects,
+): Objects {
+  return new Map(
+    keys.map((k, i) => [k, shadows[i] ? (shadows[i]?.properties ?? null) : (current.get(k) ?? null)]),
+  );
+}
+
+/** `base` with the pending operations on its objects applied again, and which objects they touch. */
+function reapply(
+  base: Objects,
+  pending: readonly PendingOperation[],
+): { next: Objects; stillPending: Set<string> } {
+  const next: Objects = new Map(base);
+  const stillPending = new Set<string>();
+  for (const p of pending) {
+    const k = objectKey(p.op);
+    if (!base.has(k)) continue;
+    apply(next, p.op);
+    stillPending.add(k);
+  }
+  return { next, stillPending };
 }
 
 function apply(objects: Objects, op: Operation): void {

@@ -19,6 +19,8 @@ export const PBKDF2_ITERATIONS = 600_000;
 /** First byte of every sealed value: the format of what follows. */
 export const SEALED_FORMAT = 0x02;
 const IV_BYTES = 12;
+/** Bytes sealing adds to a value beyond the plain envelope: the IV and the 128-bit GCM tag. */
+export const SEAL_OVERHEAD_BYTES = IV_BYTES + 16;
 const SALT_BYTES = 16;
 const KEY_CHECK_AAD = utf8('chainsync/v1/key-check');
 const KEY_CHECK_PLAINTEXT = utf8('chainsync key check v1');

@@ -14,6 +14,7 @@ export {
 export { blobRef, isBlobRef, findBlobRefs } from './blob-ref.js';
 export type { RemoteBlobStore } from './blobs.js';
 export { PBKDF2_ITERATIONS } from './crypto.js';
+export { DEFAULT_MAX_VERSION_BYTES } from './version-size.js';
 export {
   DEFAULT_SNAPSHOT_POLICY,
   snapshotUrgency,

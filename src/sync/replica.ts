@@ -36,6 +36,14 @@ import type { SnapshotPolicy } from './snapshots.js';
 import { SyncEngine } from './sync.js';
 import { assertMaxDecodedBytes } from './envelope.js';
 import { applyOperation } from './working-set.js';
+import { withdrawPending } from './advance.js';
+import {
+  assertMaxVersionBytes,
+  DEFAULT_MAX_VERSION_BYTES,
+  operationTooLarge,
+  oversizedBytes,
+  type VersionLimit,
+} from './version-size.js';
 
 /** Options of {@link Replica.open}. */
 export interface ReplicaOptions {
@@ -53,6 +61,13 @@ export interface ReplicaOptions {
   readonly clock?: () => number;
   /** Most operations per pushed version (default 1000). */
   readonly maxOperationsPerVersion?: number;
+  /**
+   * Most bytes one pushed version may carry, encoded (default 4 MiB). Versions are planned under it
+   * (and under the remote's own limit, once a sync learned it), and a write with an operation that
+   * could never fit in one version is refused with `OPERATION_TOO_LARGE`: large values belong in
+   * blobs ({@link Replica.putBlob}).
+   */
+  readonly maxVersionBytes?: number;
   /** Versions fetched per remote read (default 100). */
   readonly pullPageSize?: number;
   /**
@@ -87,11 +102,15 @@ export class Replica implements ObservableReplica {
   readonly #clock: () => number;
   readonly #engine: SyncEngine | null;
   readonly #blobs: ReplicaBlobs | null;
+  readonly #maxVersionBytes: number;
+  readonly #sealed: boolean;
 
   private constructor(options: ReplicaOptions) {
     this.#store = options.store;
     this.#lock = options.lock ?? new Mutex();
     this.#clock = options.clock ?? Date.now;
+    this.#maxVersionBytes = options.maxVersionBytes ?? DEFAULT_MAX_VERSION_BYTES;
+    this.#sealed = options.secret !== undefined;
     const { storage, clientId } = options;
     this.#blobs = options.blobs ? newReplicaBlobs(options) : null;
     const blobs = this.#blobs;
@@ -108,6 +127,7 @@ export class Replica implements ObservableReplica {
             kv: options.kv,
             secret: options.secret,
             maxOperationsPerVersion: options.maxOperationsPerVersion,
+            maxVersionBytes: this.#maxVersionBytes,
             pullPageSize: options.pullPageSize,
             maxDecodedBytes: options.maxDecodedBytes,
             snapshotPolicy: options.snapshotPolicy,
@@ -146,6 +166,8 @@ export class Replica implements ObservableReplica {
       }
     }
     if (options.maxDecodedBytes !== undefined) assertMaxDecodedBytes(options.maxDecodedBytes);
+    if (options.maxVersionBytes !== undefined)
+      assertMaxVersionBytes(options.maxVersionBytes, 'options.maxVersionBytes');
     validateBlobOptions(options);
     await options.store.readState(); // fail now, not on first use, if the store is unusable
     return new Replica(options);
@@ -196,6 +218,47 @@ export class Replica implements ObservableReplica {
   /** How many local operations wait to be pushed. */
   pendingCount(): Promise<number> {
     return this.#store.countPending();
+  }
+
+  /**
+   * Discards the pending operations `seqs` (as `inspect`-style `PendingOperation.seq`, or named by
+   * an `OPERATIONS_STUCK` sync error) and nothing else: the objects they touched are rebuilt as if
+   * they had never been made, and subscribers hear of them in `dropped`, as of operations that lost
+   * a conflict. All or nothing. Returns the discarded operations, in queue order.
+   * @throws InvalidArgumentError if `seqs` is not an array of seqs, or names an operation of a push
+   * that may already be in the chain (sync first); NotFoundError if one is not pending (nothing is
+   * discarded).
+   */
+  async discardPending(seqs: readonly number[]): Promise<Operation[]> {
+    if (!Array.isArray(seqs)) throw new InvalidArgumentError('seqs', 'expected an array of pending seqs.');
+    seqs.forEach((seq, i) => assertCount(seq, `seqs[${i}]`));
+    const wanted = new Set(seqs);
+    if (wanted.size === 0) return [];
+    const result = await this.#lock.run(async () => {
+      const [state, pending] = await Promise.all([this.#store.readState(), this.#store.getPending()]);
+      const known = new Set(pending.map((p) => p.seq));
+      const missing = [...wanted].filter((seq) => !known.has(seq));
+      if (missing.length > 0) {
+        throw new NotFoundError(
+          `No pending operation has seq ${missing.join(', ')} (pushed, dropped or discarded already). Nothing was discarded.`,
+        );
+      }
+      // A push in flight carries the head of the queue; its operations may be in the chain already.
+      const inFlight = (state.inFlight?.versions ?? []).reduce((n, v) => n + v.count, 0);
+      const busy = pending.slice(0, inFlight).filter((p) => wanted.has(p.seq));
+      if (busy.length > 0) {
+        throw new InvalidArgumentError(
+          'seqs',
+          `operation ${busy.map((p) => p.seq).join(', ')} belongs to a push that may already be in the chain; sync() first. Nothing was discarded.`,
+        );
+      }
+      const withdrawn = await withdrawPending(this.#store, pending, wanted);
+      await this.#store.commit(withdrawn.write);
+      return withdrawn;
+    });
+    const dropped = result.dropped.map((p) => p.op);
+    this.#emit({ source: 'local', objects: result.changed, dropped, overridden: [] });
+    return dropped;
   }
 
   /** Calls `listener` after every change to the data (local writes and sync). */
@@ -293,6 +356,7 @@ export class Replica implements ObservableReplica {
       ops.push(...next);
     }
     if (ops.length === 0) return [];
+    await this.#assertFits(ops);
     const opKeys = new Set(ops.map(objectKey));
     const putShadows: ShadowObject[] = [];
     keys.forEach((key, i) => {
@@ -320,6 +384,20 @@ export class Replica implements ObservableReplica {
       state: { ...state, nextSeq: state.nextSeq + ops.length },
     });
     return changed;
+  }
+
+  /** The most bytes one version may carry: the configured limit, or the remote's once known. */
+  #versionLimit(): VersionLimit {
+    return this.#engine?.versionLimit() ?? { bytes: this.#maxVersionBytes, source: 'maxVersionBytes' };
+  }
+
+  /** Refuses `ops` if one of them alone makes a version over the limit (nothing is written). */
+  async #assertFits(ops: readonly Operation[]): Promise<void> {
+    const limit = this.#versionLimit();
+    for (const op of ops) {
+      const bytes = await oversizedBytes(op, this.#sealed, limit.bytes);
+      if (bytes !== null) throw operationTooLarge(op, bytes, limit);
+    }
   }
 
   #emit(event: ReplicaChangeEvent<'local' | 'sync'>): void {

@@ -4,7 +4,7 @@
  */
 import type { JsonValue, Operation } from '../contracts/replica.js';
 import { ChainIntegrityError } from '../contracts/errors.js';
-import type { Uuid } from '../contracts/storage.js';
+import { NIL_UUID, type Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import {
   inflate,
@@ -136,6 +136,27 @@ async function readSegment(env: EnvelopeKey, place: VersionPlace, value: OpenedV
     throw new ChainIntegrityError(`The remote ${what} holds a malformed operation.`, { cause: error });
   }
 }
+
+/**
+ * Bytes `op` adds to a segment body (its encoded JSON, and a comma): with
+ * {@link SEGMENT_BODY_OVERHEAD}, the exact body size of a version, which size-aware push planning
+ * and the write-time check sum up without encoding whole versions.
+ */
+export function encodedOperationBytes(op: Operation): number {
+  return utf8(JSON.stringify(encodeOp(op))).length + 1;
+}
+
+/** Bytes of a segment body besides its operations, at most (at the longest height). */
+export const SEGMENT_BODY_OVERHEAD = utf8(
+  JSON.stringify({
+    v: 1,
+    c: NIL_UUID,
+    id: NIL_UUID,
+    p: NIL_UUID,
+    h: Number.MAX_SAFE_INTEGER,
+    ops: [],
+  } satisfies SegmentBody),
+).length;
 
 function encodeOp(op: Operation): EncodedOp {
   if (op.type === 'create') return ['c', op.collection, op.id];

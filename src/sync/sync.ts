@@ -16,6 +16,7 @@ import {
   ChainIntegrityError,
   RemoteError,
   serializeError,
+  type StuckOperation,
   TransactionConflictError,
   VersionConflictError,
   WrongSecretError,
@@ -51,6 +52,13 @@ import {
   snapshotUrgency,
   type SnapshotPolicy,
 } from './snapshots.js';
+import {
+  DEFAULT_MAX_VERSION_BYTES,
+  operationsStuck,
+  oversized,
+  planVersions,
+  type VersionLimit,
+} from './version-size.js';
 
 /** What the engine needs from its replica. */
 export interface SyncHost {
@@ -75,6 +83,11 @@ export interface SyncConfig {
   readonly secret?: string | undefined;
   /** Most operations per pushed version (default 1000). */
   readonly maxOperationsPerVersion?: number | undefined;
+  /**
+   * Most bytes of encoded segment per pushed version (default {@link DEFAULT_MAX_VERSION_BYTES}); the
+   * remote's own limit (`Storage.limits()`, or learned from a 413) applies too when lower.
+   */
+  readonly maxVersionBytes?: number | undefined;
   /** Versions fetched per read (default 100). */
   readonly pullPageSize?: number | undefined;
   /**
@@ -151,14 +164,24 @@ function carriesQueueHead(push: InFlightPush, pending: readonly PendingOperation
   return true;
 }
 
-/** A new push of `pending` (the queue's head) in versions of at most `maxOps` operations. */
-function planPush(parentVersionId: Uuid, pending: readonly PendingOperation[], maxOps: number): InFlightPush {
+/** A new push of the head of `pending`, in versions of `counts` operations (see `planVersions`). */
+function planPush(
+  parentVersionId: Uuid,
+  pending: readonly PendingOperation[],
+  counts: readonly number[],
+): InFlightPush {
   const versions: PushedVersion[] = [];
-  for (let i = 0; i < pending.length; i += maxOps) {
-    const batch = pending.slice(i, i + maxOps);
-    versions.push({ versionId: crypto.randomUUID(), firstSeq: batch[0]?.seq ?? 0, count: batch.length });
+  let offset = 0;
+  for (const count of counts) {
+    versions.push({ versionId: crypto.randomUUID(), firstSeq: pending[offset]?.seq ?? 0, count });
+    offset += count;
   }
   return { parentVersionId, versions };
+}
+
+/** Whether the remote refused a write for its size (HTTP 413): nothing of it was applied. */
+function tooLarge(error: unknown): boolean {
+  return error instanceof RemoteError && error.determinate && error.status === 413;
 }
 
 /** Pulls, rebases and pushes one replica's chain. Calls to {@link SyncEngine.sync} run one at a time. */
@@ -168,6 +191,12 @@ export class SyncEngine {
   readonly #maxOps: number;
   readonly #pageSize: number;
   readonly #timers: Timers;
+  /** The most bytes the remote says one version may carry (`Storage.limits()`), once read. */
+  #statedLimit: number | null = null;
+  /** One less than the smallest version the remote refused with 413 (its limit, as far as known). */
+  #refusedLimit: number | null = null;
+  /** After a 413 of a version of several operations: plan versions at most this big. */
+  #planTarget: number | null = null;
   #envelope: Promise<EnvelopeKey> | null = null;
   #running: Promise<unknown> = Promise.resolve();
   /** The last snapshot upload failed: the next sync tries again, even with nothing to push. */
@@ -183,6 +212,22 @@ export class SyncEngine {
     this.#timers = config.timers ?? realTimers;
   }
 
+  /**
+   * The most bytes one version may carry, as far as this engine knows: the configured
+   * `maxVersionBytes`, lowered by the remote's limit once a sync read it (or met a 413).
+   */
+  versionLimit(): VersionLimit {
+    let limit: VersionLimit = {
+      bytes: this.#config.maxVersionBytes ?? DEFAULT_MAX_VERSION_BYTES,
+      source: 'maxVersionBytes',
+    };
+    if (this.#statedLimit !== null && this.#statedLimit < limit.bytes)
+      limit = { bytes: this.#statedLimit, source: "the remote's stated limit" };
+    if (this.#refusedLimit !== null && this.#refusedLimit < limit.bytes)
+      limit = { bytes: this.#refusedLimit, source: 'the remote refused a larger version with 413' };
+    return limit;
+  }
+
   /** Runs one sync, after any sync already running. */
   sync(options: SyncOptions = {}): Promise<SyncResult> {
     const run = this.#running.then(() => this.#sync(options));
@@ -194,6 +239,7 @@ export class SyncEngine {
     const env = await this.#key();
     const before = await this.#host.store.readState();
     this.#reset = null;
+    await this.#readLimits();
     const result: SyncResult = {
       pulledVersions: 0,
       pushedVersions: 0,
@@ -281,6 +327,14 @@ export class SyncEngine {
       `${error.message} Before that, this sync had applied ${applied.join(' and ')} (all verified): the replica now stands on version ${now.baseVersionId} (height ${now.baseHeight}), and nothing after it was applied.`,
       { cause: error },
     );
+  }
+
+  /** Reads what the remote says one version may carry (a storage that states nothing leaves it). */
+  async #readLimits(): Promise<void> {
+    const limits = await this.#config.storage.limits?.();
+    const stated = limits?.maxSegmentBytes;
+    this.#statedLimit =
+      typeof stated === 'number' && Number.isSafeInteger(stated) && stated > 0 ? stated : null;
   }
 
   /** The envelope key, derived once per engine (PBKDF2 is slow on purpose). */
@@ -500,10 +554,13 @@ export class SyncEngine {
     for (;;) {
       const prepared = await this.#preparePush();
       if (!prepared) return 'done';
+      if ('stuck' in prepared) throw operationsStuck(prepared.stuck, this.versionLimit());
       const { push, batches, height } = prepared;
       let landed = 0;
       let parent = push.parentVersionId;
       let failure: { error: unknown } | null = null;
+      /** The size of the segment being added, while it is. */
+      let sending: number | null = null;
       try {
         for (const [j, version] of push.versions.entries()) {
           const ops = batches[j] ?? [];
@@ -518,8 +575,11 @@ export class SyncEngine {
             },
             ops,
           );
-          const added = await this.#addVersion(version.versionId, parent, segment, txn);
-          txn = null; // a transaction commits once
+          const open = txn;
+          txn = null; // a transaction commits once, or not at all
+          sending = segment.length;
+          const added = await this.#addVersion(version.versionId, parent, segment, open);
+          sending = null;
           if (added === 'conflict') break;
           landed++;
           parent = version.versionId;
@@ -528,9 +588,37 @@ export class SyncEngine {
         failure = { error }; // what landed before it is folded in all the same
       }
       if (landed > 0) await this.#advanceOwn(push, landed, height, result);
-      if (failure) throw failure.error;
-      if (landed < push.versions.length) return 'conflict';
+      if (!failure) {
+        if (landed < push.versions.length) return 'conflict';
+        continue;
+      }
+      const refused = push.versions[landed];
+      if (sending === null || !refused || !tooLarge(failure.error)) throw failure.error;
+      // The remote refused a version for its size: re-plan the rest under what it accepts.
+      const op = batches[landed]?.[0];
+      await this.#refused(refused, sending);
+      if (refused.count === 1 && op) {
+        const stuck: StuckOperation = { seq: refused.firstSeq, ...oversized(op, sending) };
+        throw operationsStuck([stuck], this.versionLimit(), { cause: failure.error });
+      }
     }
+  }
+
+  /**
+   * `version` (the first still in flight) was refused with 413, a body of `bytes`: lowers the limit
+   * and the planning target, and forgets the push from it on. That is safe: a version the remote
+   * refuses for its size cannot have landed in an earlier attempt (the same operations, the same
+   * size), nor can its children (their parent is not in the chain).
+   */
+  async #refused(version: PushedVersion, bytes: number): Promise<void> {
+    this.#refusedLimit = Math.min(this.#refusedLimit ?? bytes, bytes - 1);
+    this.#planTarget = Math.max(1, Math.floor(bytes / 2));
+    const { store, lock } = this.#host;
+    await lock.run(async () => {
+      const state = await store.readState();
+      if (state.inFlight?.versions[0]?.versionId === version.versionId)
+        await store.commit({ state: { ...state, inFlight: null } });
+    });
   }
 
   /** Moves the base over the first `landed` versions of `push`, which are now in the chain. */
@@ -555,23 +643,43 @@ export class SyncEngine {
   }
 
   /**
-   * Plans the next push (up to {@link VERSIONS_PER_PUSH} versions of the queue's head) and records
-   * it as in flight before anything is sent, so a push whose outcome is unknown (a crash, an
+   * Plans the next push (up to {@link VERSIONS_PER_PUSH} versions of the queue's head, each under
+   * the operation count and the encoded size one version may carry) and records it as in flight
+   * before anything is sent, so a push whose outcome is unknown (a crash, an
    * indeterminate error) is recognised when its versions show up in the chain and never applied
-   * twice. An unresolved plan is retried under the same version ids.
+   * twice. An unresolved plan is retried under the same version ids. When the head of the queue fits
+   * in no version under the limit, nothing is planned: the stuck operations are returned.
    */
-  async #preparePush(): Promise<{ push: InFlightPush; batches: Operation[][]; height: number } | null> {
+  async #preparePush(): Promise<
+    { push: InFlightPush; batches: Operation[][]; height: number } | { stuck: StuckOperation[] } | null
+  > {
     const { store, lock } = this.#host;
+    const limit = this.versionLimit().bytes;
+    const target = Math.min(limit, this.#planTarget ?? limit);
     return lock.run(async () => {
       const state = await store.readState();
       const pending: PendingOperation[] = await store.getPending(this.#maxOps * VERSIONS_PER_PUSH);
       if (pending.length === 0) return null;
       const previous = state.inFlight;
-      const push =
-        previous && previous.parentVersionId === state.baseVersionId && carriesQueueHead(previous, pending)
-          ? previous
-          : planPush(state.baseVersionId, pending, this.#maxOps);
-      if (push !== previous) await store.commit({ state: { ...state, inFlight: push } });
+      let push: InFlightPush;
+      if (
+        previous &&
+        previous.parentVersionId === state.baseVersionId &&
+        carriesQueueHead(previous, pending)
+      ) {
+        push = previous;
+      } else {
+        const plan = await planVersions(pending, {
+          maxOps: this.#maxOps,
+          maxVersions: VERSIONS_PER_PUSH,
+          target,
+          limit,
+          sealed: this.#config.secret !== undefined,
+        });
+        if (plan.counts.length === 0) return { stuck: plan.stuck };
+        push = planPush(state.baseVersionId, pending, plan.counts);
+        await store.commit({ state: { ...state, inFlight: push } });
+      }
       let offset = 0;
       const batches = push.versions.map((v) => pending.slice(offset, (offset += v.count)).map((p) => p.op));
       return { push, batches, height: state.baseHeight + 1 };

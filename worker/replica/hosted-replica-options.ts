@@ -5,6 +5,7 @@ import { assertUuid } from '../../src/core/validate.js';
 import { assertRemoteConfig, type RemoteConfig } from '../../src/remote/remote-config.js';
 import { assertBlobGarbageInterval } from '../../src/sync/blob-collector.js';
 import { assertMaxDecodedBytes } from '../../src/sync/envelope.js';
+import { assertMaxVersionBytes } from '../../src/sync/version-size.js';
 
 /** Options of `ReplicaHost.open`: plain data, as they cross the worker boundary. */
 export interface HostedReplicaOptions {
@@ -25,6 +26,12 @@ export interface HostedReplicaOptions {
    */
   readonly maxDecodedBytes?: number;
   /**
+   * Most bytes one pushed version may carry, encoded (default 4 MiB); the remote's own limit applies
+   * too once known. A write with an operation that could never fit is refused (`OPERATION_TOO_LARGE`):
+   * put large values in blobs.
+   */
+  readonly maxVersionBytes?: number;
+  /**
    * The leader collects blob garbage (local blobs nothing references or leases) after a
    * successful sync at most this often, in ms (default 10 minutes; 0: after every sync).
    */
@@ -44,4 +51,5 @@ export function assertHostedReplicaOptions(options: unknown): asserts options is
   if (o.schedule !== undefined) assertSchedule(o.schedule);
   if (o.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(o.blobGarbageIntervalMs);
   if (o.maxDecodedBytes !== undefined) assertMaxDecodedBytes(o.maxDecodedBytes);
+  if (o.maxVersionBytes !== undefined) assertMaxVersionBytes(o.maxVersionBytes, 'options.maxVersionBytes');
 }

@@ -2,6 +2,7 @@ import type {
   BlobRef,
   Change,
   JsonValue,
+  Operation,
   Properties,
   ReplicaApi,
   ReplicaEvent,
@@ -92,6 +93,7 @@ export class ReplicaHost implements ReplicaApi {
       pullPageSize: options.pullPageSize,
       maxOperationsPerVersion: options.maxOperationsPerVersion,
       maxDecodedBytes: options.maxDecodedBytes,
+      maxVersionBytes: options.maxVersionBytes,
       testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
       lock: new WebLockMutex(connection.name),
       // Blobs live in the store's own blob storage, leased under this worker's pid, and travel to
@@ -227,6 +229,14 @@ export class ReplicaHost implements ReplicaApi {
     }
     if (election.isLeader) return scheduler.syncNow();
     return requests.askLeader();
+  }
+
+  /**
+   * Discards the named pending operations (the queue is shared by every tab: whichever tab asks),
+   * reported as dropped to this tab and, as a change, to the others.
+   */
+  discardPending(seqs: readonly number[]): Promise<Operation[]> {
+    return this.#require().replica.discardPending(seqs);
   }
 
   /**
