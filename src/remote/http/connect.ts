@@ -12,6 +12,12 @@ export interface ConnectRemoteOptions extends HttpBackendOptions {
   readonly reprobe?: boolean;
 }
 
+/**
+ * How long a refusal (a probe verdict with blocking failures) is remembered before the server is
+ * probed again: a server gets fixed, and a verdict measured through a bad network can be wrong.
+ */
+export const REPROBE_REFUSED_AFTER_MS = 5 * 60_000;
+
 const probes = new Map<string, Promise<ProbeReport>>();
 
 /** Forgets cached probe results (of one base URL, or all). */

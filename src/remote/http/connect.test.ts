@@ -1,0 +1,44 @@
+/**
+ * connectRemote's memory of probe verdicts: a refusal is not for ever (a server gets fixed, a
+ * verdict can be wrong), so it is probed again once the refusal has aged.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rejectsWith } from '../../testing/conformance/support.js';
+import { createObjectServer, inProcessFetch } from '../../testing/msw/index.js';
+import { REPROBE_REFUSED_AFTER_MS, connectRemote, forgetProbes } from './connect.js';
+
+const server = createObjectServer({ baseUrl: 'https://verdicts.test/store' });
+const options = { baseUrl: server.baseUrl, fetch: inProcessFetch(server.handlers), probe: { rounds: 1 } };
+
+afterEach(() => {
+  vi.useRealTimers();
+  server.reset();
+  server.behaviour.ignorePreconditions = false;
+  forgetProbes();
+});
+
+describe('connectRemote verdicts', () => {
+  it('remembers a refusal for a while, then probes the server again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    server.behaviour.ignorePreconditions = true;
+    await rejectsWith(connectRemote(options), 'UNSUPPORTED_SERVER');
+    server.behaviour.ignorePreconditions = false; // the server is fixed
+    const probed = server.requests.length;
+    vi.setSystemTime(Date.now() + REPROBE_REFUSED_AFTER_MS - 1);
+    await rejectsWith(connectRemote(options), 'UNSUPPORTED_SERVER');
+    expect(server.requests.length).toBe(probed); // remembered: not probed again yet
+    vi.setSystemTime(Date.now() + 1);
+    const backend = await connectRemote(options);
+    expect(server.requests.length).toBeGreaterThan(probed);
+    await backend.uploadConditional('k', new Uint8Array([1]), { ifAbsent: true });
+  });
+
+  it('remembers an acceptance for as long as the process lives', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await connectRemote(options);
+    const probed = server.requests.length;
+    vi.setSystemTime(Date.now() + 100 * REPROBE_REFUSED_AFTER_MS);
+    await connectRemote(options);
+    expect(server.requests.length).toBe(probed);
+  });
+});
