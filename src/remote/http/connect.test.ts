@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rejectsWith } from '../../testing/conformance/support.js';
 import { createObjectServer, inProcessFetch } from '../../testing/msw/index.js';
-import { REPROBE_REFUSED_AFTER_MS, connectRemote, forgetProbes } from './connect.js';
+import { REPROBE_REFUSED_AFTER_MS, REPROBE_REFUSED_MAX_MS, connectRemote, forgetProbes } from './connect.js';
 
 const server = createObjectServer({ baseUrl: 'https://verdicts.test/store' });
 const options = { baseUrl: server.baseUrl, fetch: inProcessFetch(server.handlers), probe: { rounds: 1 } };
@@ -31,6 +31,28 @@ describe('connectRemote verdicts', () => {
     const backend = await connectRemote(options);
     expect(server.requests.length).toBeGreaterThan(probed);
     await backend.uploadConditional('k', new Uint8Array([1]), { ifAbsent: true });
+  });
+
+  it('waits twice as long after each refusal in a row, up to REPROBE_REFUSED_MAX_MS', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    server.behaviour.ignorePreconditions = true; // stays unfit
+    await rejectsWith(connectRemote(options), 'UNSUPPORTED_SERVER');
+    const waits: number[] = [];
+    for (
+      let wait = REPROBE_REFUSED_AFTER_MS;
+      waits.length < 6;
+      wait = Math.min(2 * wait, REPROBE_REFUSED_MAX_MS)
+    ) {
+      const probed = server.requests.length;
+      vi.setSystemTime(Date.now() + wait - 1);
+      await rejectsWith(connectRemote(options), 'UNSUPPORTED_SERVER');
+      expect(server.requests.length).toBe(probed); // still remembered
+      vi.setSystemTime(Date.now() + 1);
+      await rejectsWith(connectRemote(options), 'UNSUPPORTED_SERVER');
+      expect(server.requests.length).toBeGreaterThan(probed); // probed again
+      waits.push(wait);
+    }
+    expect(waits.at(-1)).toBe(REPROBE_REFUSED_MAX_MS);
   });
 
   it('remembers an acceptance for as long as the process lives', async () => {
