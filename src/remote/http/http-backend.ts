@@ -74,6 +74,11 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     }
   }
 
+  /** The largest object the server accepts, in bytes, or `null` when unknown. */
+  maxObjectBytes(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+
   /** The base URL, normalized (no trailing slash). */
   get baseUrl(): string {
     return this.#transport.baseUrl;

@@ -101,4 +101,13 @@ export interface HttpBackendOptions extends HttpTransportOptions {
   readonly list?: ListDialect;
   /** Workarounds for measured server deviations (normally filled in by `connectRemote`'s probe). */
   readonly quirks?: Partial<ServerQuirks>;
+  /**
+   * The largest object the server accepts, in bytes (a positive whole number), answered by
+   * `maxObjectBytes()`. Overrides what the server states in its `Chainsync-Max-Object-Bytes` header
+   * (which `connectRemote`'s probe reads). For S3 pass {@link S3_MAX_OBJECT_BYTES}.
+   */
+  readonly maxObjectBytes?: number;
 }
+
+/** The largest object one S3 PUT may carry: 5 GiB. S3 states no limit in a header; it is known. */
+export const S3_MAX_OBJECT_BYTES = 5 * 1024 ** 3;

@@ -51,6 +51,11 @@ export interface ProbeReport {
    * PUT (see {@link ServerQuirks.deleteIgnoresIfMatch}).
    */
   readonly blocking: readonly ProbeCheck[];
+  /**
+   * The largest object the server accepts, in bytes, as it states in its
+   * `Chainsync-Max-Object-Bytes` response header; `null` when it states none (or nothing usable).
+   */
+  readonly maxObjectBytes: number | null;
 }
 
 /** Options of {@link probeServer}. */
@@ -481,5 +486,6 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
     quirks: Object.freeze({ ...p.quirks }),
     failed,
     blocking: failed.filter((name) => name !== 'if-match-delete'),
+    maxObjectBytes: null,
   };
 }
