@@ -1,6 +1,6 @@
 import { UnsupportedServerError } from '../../contracts/errors.js';
 import { HttpRemoteBackend } from './http-backend.js';
-import type { HttpBackendOptions } from './options.js';
+import { maxObjectBytesOption, type HttpBackendOptions } from './options.js';
 import { probeServer, type ProbeOptions, type ProbeReport } from './probe.js';
 import { HttpTransport } from './transport.js';
 
@@ -99,6 +99,8 @@ function forgetRefusalsWhenOnline(): void {
  * then emulated with tombstones written by conditional PUT.)
  */
 export async function connectRemote(options: ConnectRemoteOptions): Promise<HttpRemoteBackend> {
+  // Checked before the probe writes anything.
+  const configured = maxObjectBytesOption(options.maxObjectBytes);
   const report = await probeOnce(options);
   if (report.blocking.length > 0) {
     const lines = report.blocking.map((name) => `- ${name}: ${report.checks[name].detail}`);
@@ -108,5 +110,7 @@ export async function connectRemote(options: ConnectRemoteOptions): Promise<Http
       report.blocking,
     );
   }
-  return new HttpRemoteBackend({ ...options, quirks: report.quirks });
+  // A limit the application configured wins over the one the server states.
+  const maxObjectBytes = configured ?? report.maxObjectBytes ?? undefined;
+  return new HttpRemoteBackend({ ...options, quirks: report.quirks, maxObjectBytes });
 }

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../../contracts/errors.js';
+
 /** Headers for every request: static, or computed per request (e.g. a fresh bearer token). */
 export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
 
@@ -107,6 +109,21 @@ export interface HttpBackendOptions extends HttpTransportOptions {
    * (which `connectRemote`'s probe reads). For S3 pass {@link S3_MAX_OBJECT_BYTES}.
    */
   readonly maxObjectBytes?: number;
+}
+
+/**
+ * `options.maxObjectBytes`, checked: `undefined` (not configured) or a positive whole number.
+ * @throws InvalidArgumentError for anything else.
+ */
+export function maxObjectBytesOption(value: unknown): number | undefined {
+  if (value === undefined || (typeof value === 'number' && Number.isSafeInteger(value) && value > 0)) {
+    return value;
+  }
+  throw new InvalidArgumentError(
+    'options.maxObjectBytes',
+    `expected a positive whole number of bytes (the largest object the server accepts), got ${String(value)}. ` +
+      'Leave it out to use what the server states.',
+  );
 }
 
 /** The largest object one S3 PUT may carry: 5 GiB. S3 states no limit in a header; it is known. */

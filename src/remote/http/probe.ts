@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
   type RemoteError,
 } from '../../contracts/errors.js';
+import { MAX_OBJECT_BYTES_HEADER } from '../../contracts/remote-backend.js';
 import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
 
@@ -70,6 +71,18 @@ export interface ProbeOptions extends HttpTransportOptions {
   readonly strongETagWaitMs?: number;
 }
 
+/**
+ * The largest object a server states it accepts, from its {@link MAX_OBJECT_BYTES_HEADER}: a
+ * positive whole number of bytes written in decimal digits. Anything else states nothing usable
+ * (`null`): sizing writes by a garbled limit would be worse than not knowing it.
+ */
+function statedMaxObjectBytes(headers: Headers): number | null {
+  const stated = headers.get(MAX_OBJECT_BYTES_HEADER)?.trim() ?? '';
+  if (!/^\d+$/.test(stated)) return null;
+  const bytes = Number(stated);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null;
+}
+
 /** The probe cannot measure anything without access: say so instead of failing every check. */
 function refuseAuth(reply: HttpReply, what: string): void {
   if (reply.status === 401 || reply.status === 403) {
@@ -94,6 +107,8 @@ class Prober {
   #sawWeak = false;
   #putETagMissing = 0;
   #putETags = 0;
+  /** What the server states as its largest object, from the first answer that states it. */
+  maxObjectBytes: number | null = null;
 
   constructor(transport: HttpTransport, prefix: string, waitMs: number) {
     this.#transport = transport;
@@ -120,6 +135,7 @@ class Prober {
       what: `probe PUT ${key}`,
     });
     refuseAuth(reply, `probe PUT ${key}`);
+    this.#noteLimit(reply);
     if (isSuccessStatus(reply.status)) {
       const etag = reply.headers.get('etag');
       if (etag === null) this.#putETagMissing++;
@@ -144,6 +160,7 @@ class Prober {
       url: this.#transport.urlOf(key),
       what: `probe GET ${key}`,
     });
+    this.#noteLimit(reply);
     if (reply.status === 404) return null;
     refuseAuth(reply, `probe GET ${key}`);
     if (!isSuccessStatus(reply.status)) {
@@ -152,6 +169,10 @@ class Prober {
       });
     }
     return { body: fromUtf8(reply.body), etag: reply.headers.get('etag') };
+  }
+
+  #noteLimit(reply: HttpReply): void {
+    this.maxObjectBytes ??= statedMaxObjectBytes(reply.headers);
   }
 
   /**
@@ -486,6 +507,6 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
     quirks: Object.freeze({ ...p.quirks }),
     failed,
     blocking: failed.filter((name) => name !== 'if-match-delete'),
-    maxObjectBytes: null,
+    maxObjectBytes: p.maxObjectBytes,
   };
 }
