@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConditionalPut } from '../contracts/remote-backend.js';
-import { DeterminateRemoteError } from '../contracts/errors.js';
+import { DeterminateRemoteError, IndeterminateRemoteError } from '../contracts/errors.js';
 import { utf8 } from '../core/bytes.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
 import { FaultyBackend } from '../testing/faulty-backend.js';
@@ -19,6 +19,20 @@ class RefusingBackend extends MemoryRemoteBackend {
   }
 }
 
+/**
+ * Times out its first conditional write (the request stays in the network: it may land any time),
+ * then refuses every later attempt with `status`. Nothing is stored meanwhile.
+ */
+class TimeoutThenRefusing extends RefusingBackend {
+  override async uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut) {
+    if (this.attempts === 0) {
+      this.attempts++;
+      throw new IndeterminateRemoteError('timed out after the request was sent');
+    }
+    return super.uploadConditional(key, data, condition);
+  }
+}
+
 describe('RemoteIo', () => {
   it('does not retry a write the server refused for what it is (413), and retries a 503 or 429', async () => {
     for (const [status, attempts] of [
@@ -32,6 +46,22 @@ describe('RemoteIo', () => {
       await expect(
         io.writeConditional('k', utf8('x'), { ifAbsent: true }, () => 'unknown'),
       ).rejects.toMatchObject({ code: 'REMOTE_FAILED', status });
+      expect(backend.attempts).toBe(attempts);
+    }
+  });
+
+  it('reports a write as indeterminate when a later attempt fails determinately: the first may still land', async () => {
+    for (const [status, attempts] of [
+      [503, 3],
+      [413, 2],
+    ] as const) {
+      const backend = new TimeoutThenRefusing(status);
+      const io = new RemoteIo(backend, { attempts: 3, delayMs: 0 });
+      const error = await io
+        .writeConditional('k', utf8('x'), { ifAbsent: true }, () => 'unknown')
+        .catch((e: unknown) => e);
+      expect([status, error]).toMatchObject([status, { code: 'REMOTE_INDETERMINATE' }]);
+      expect((error as Error).message).toContain(`refused with ${status}`);
       expect(backend.attempts).toBe(attempts);
     }
   });
