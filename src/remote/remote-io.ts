@@ -56,6 +56,24 @@ function isTransient(error: unknown): error is RemoteError {
   return status === undefined || status < 400 || status >= 500 || RETRYABLE_4XX.has(status);
 }
 
+/**
+ * The outcome of a write whose last attempt failed determinately (`last`) after an earlier one
+ * failed indeterminately (`inFlight`): that earlier copy may still land, so the write as a whole is
+ * indeterminate. The message keeps why the last attempt failed (a 401 still says "credentials").
+ */
+function stillInFlight(
+  key: string,
+  inFlight: IndeterminateRemoteError,
+  last: unknown,
+): IndeterminateRemoteError {
+  const why = last instanceof Error ? last.message : String(last);
+  return new IndeterminateRemoteError(
+    `${key}: the last attempt of this write failed (${why}), but an earlier attempt ` +
+      `(${inFlight.message}) may still be applied. Read the object back to find out.`,
+    { cause: last, status: last instanceof RemoteError ? last.status : undefined },
+  );
+}
+
 /** Retry policy bound to one backend: the reads and writes every remote store is made of. */
 export class RemoteIo {
   readonly backend: AtomicRemoteBackend;
@@ -102,8 +120,8 @@ export class RemoteIo {
    * @param judge decides, from the object read back after an indeterminate failure, whether this
    * write was applied; it is called only when the condition no longer holds.
    * @throws PreconditionFailedError when the condition fails and this write surely did not apply
-   * (or the read-back says 'not-ours'); the IndeterminateRemoteError when the read-back cannot
-   * tell (or fails).
+   * (or the read-back says 'not-ours'); an IndeterminateRemoteError when the read-back cannot
+   * tell (or fails), or when a later attempt failed in any other way after one was indeterminate.
    */
   async writeConditional(
     key: string,
@@ -119,9 +137,13 @@ export class RemoteIo {
       } catch (error) {
         const refused = error instanceof PreconditionFailedError;
         if (!(refused && inFlight) && !(error instanceof IndeterminateRemoteError)) {
-          if (!isTransient(error) || attempt >= this.#attempts) throw error;
-          await this.#pause(attempt);
-          continue;
+          if (isTransient(error) && attempt < this.#attempts) {
+            await this.#pause(attempt);
+            continue;
+          }
+          // This attempt surely did nothing, but an earlier copy may still land: unknown.
+          if (inFlight) throw stillInFlight(key, inFlight, error);
+          throw error;
         }
         inFlight ??= error as IndeterminateRemoteError;
         // Even on the last attempt: an applied write must be reported as applied.
