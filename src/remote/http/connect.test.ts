@@ -64,3 +64,39 @@ describe('connectRemote verdicts', () => {
     expect(server.requests.length).toBe(probed);
   });
 });
+
+describe('connectRemote when the server answers 5xx during the probe', () => {
+  // A 503 (a server restarting behind its proxy) says "not now", nothing about preconditions.
+  const once = (refuse: (init: RequestInit) => boolean) => {
+    let refused = 0;
+    const inner = inProcessFetch(server.handlers);
+    const fetch = async (input: string, init: RequestInit = {}) => {
+      if (refused === 0 && refuse(init)) {
+        refused++;
+        return new Response('restarting', { status: 503 });
+      }
+      return inner(input, init);
+    };
+    return { fetch, refused: () => refused };
+  };
+  const createOnly = (init: RequestInit) =>
+    init.method === 'PUT' && new Headers(init.headers).get('if-none-match') === '*';
+  const ifMatch = (init: RequestInit) => init.method === 'PUT' && new Headers(init.headers).has('if-match');
+
+  for (const [what, refuse] of [
+    ['an If-None-Match: * PUT', createOnly],
+    ['an If-Match PUT', ifMatch],
+  ] as const) {
+    it(`fails as a network failure, not a verdict, when ${what} is answered 503; the next connect probes again`, async () => {
+      const blip = once(refuse);
+      const error = await rejectsWith(
+        connectRemote({ ...options, fetch: blip.fetch }),
+        'REMOTE_INDETERMINATE',
+      );
+      expect(error.message).toMatch(/503/);
+      expect(blip.refused()).toBe(1);
+      const backend = await connectRemote({ ...options, fetch: blip.fetch });
+      await backend.uploadConditional('k', new Uint8Array([1]), { ifAbsent: true });
+    });
+  }
+});
