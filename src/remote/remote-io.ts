@@ -22,6 +22,7 @@ import {
   PreconditionFailedError,
   RemoteError,
 } from '../contracts/errors.js';
+import { isNotNowStatus } from '../core/http-semantics.js';
 import { sleep } from '../core/sleep.js';
 
 /** How often and how patiently transient failures are retried. */
@@ -41,9 +42,6 @@ export type ReadBackVerdict =
   /** Cannot tell: the indeterminate error is passed on to the caller. */
   | 'unknown';
 
-/** 4xx statuses that say "not now" rather than "never": the same request may succeed later. */
-const RETRYABLE_4XX = new Set([408, 425, 429]);
-
 /**
  * Whether a failed request may be retried as is. A request the server refused for what it is (a
  * 4xx such as 413, the body over its limit) fails the same way every time.
@@ -53,7 +51,7 @@ function isTransient(error: unknown): error is RemoteError {
   if (error.code === 'REMOTE_INDETERMINATE') return true;
   if (error.code !== 'REMOTE_FAILED') return false;
   const status = error.status;
-  return status === undefined || status < 400 || status >= 500 || RETRYABLE_4XX.has(status);
+  return status === undefined || status < 400 || isNotNowStatus(status);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { fromUtf8, utf8 } from '../../core/bytes.js';
 import {
+  isNotNowStatus,
   isPreconditionRefusal,
   isSuccessStatus,
   isWeakETag,
@@ -83,6 +84,22 @@ function statedMaxObjectBytes(headers: Headers): number | null {
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null;
 }
 
+/**
+ * A write of the probe answered "not now" (5xx: it may have been applied; 408 / 429: it was not):
+ * nothing can be concluded from it, so the probe fails with it instead of reaching a verdict, and
+ * the next connection probes again.
+ */
+function throwIfNotNow(reply: HttpReply, what: string): void {
+  if (!isNotNowStatus(reply.status)) return;
+  const message =
+    `${what}: the server answered ${reply.status}, which says "not now", nothing about its capabilities. ` +
+    'Nothing was concluded; the next connection probes again.';
+  const options = { status: reply.status };
+  throw reply.status >= 500
+    ? new IndeterminateRemoteError(message, options)
+    : new DeterminateRemoteError(message, options);
+}
+
 /** The probe cannot measure anything without access: say so instead of failing every check. */
 function refuseAuth(reply: HttpReply, what: string): void {
   if (reply.status === 401 || reply.status === 403) {
@@ -126,16 +143,28 @@ class Prober {
     this.checks.set(name, { ok: passed, detail });
   }
 
-  async put(key: string, body: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  /**
+   * A PUT of the probe. An answer that says "not now" (5xx, 429, …) measures nothing: it fails the
+   * probe as the failure it is, unless `notNow` is `'answer'` (the race, which judges such answers
+   * itself).
+   */
+  async put(
+    key: string,
+    body: string,
+    headers: Record<string, string> = {},
+    notNow: 'throw' | 'answer' = 'throw',
+  ): Promise<HttpReply> {
+    const what = `probe PUT ${key}`;
     const reply = await this.#transport.write({
       method: 'PUT',
       url: this.#transport.urlOf(key),
       body: utf8(body),
       headers,
-      what: `probe PUT ${key}`,
+      what,
     });
-    refuseAuth(reply, `probe PUT ${key}`);
+    refuseAuth(reply, what);
     this.#noteLimit(reply);
+    if (notNow === 'throw') throwIfNotNow(reply, what);
     if (isSuccessStatus(reply.status)) {
       const etag = reply.headers.get('etag');
       if (etag === null) this.#putETagMissing++;
@@ -146,12 +175,15 @@ class Prober {
   }
 
   async del(key: string, headers: Record<string, string> = {}): Promise<HttpReply> {
-    return this.#transport.write({
+    const what = `probe DELETE ${key}`;
+    const reply = await this.#transport.write({
       method: 'DELETE',
       url: this.#transport.urlOf(key),
       headers,
-      what: `probe DELETE ${key}`,
+      what,
     });
+    throwIfNotNow(reply, what);
+    return reply;
   }
 
   async get(key: string): Promise<{ body: string; etag: string | null } | null> {
@@ -341,7 +373,7 @@ async function checkAtomic(
     const bodies = Array.from({ length: writers }, (_, w) => `writer-${w}-${crypto.randomUUID()}`);
     const replies = await Promise.all(
       bodies.map((body) =>
-        p.put(key, body, { 'If-Match': p.ifMatch(v0) }).then(
+        p.put(key, body, { 'If-Match': p.ifMatch(v0) }, 'answer').then(
           (reply): RaceReply => ({ status: reply.status }),
           (error: unknown): RaceReply => {
             if (isNetworkFailure(error)) return { failure: error };
