@@ -1,18 +1,22 @@
 /**
  * Vitest globalSetup of the Chromium project: starts the reference server (Node, loopback only,
  * in a fresh temporary directory) and `provide`s its URL, so browser tests sync replicas through
- * a real HTTP server.
+ * a real HTTP server; and a proxy in front of it that can cut the capability probe's race
+ * (`blipProxyUrl`, see blip-proxy.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startServer } from '../src/server/index.js';
+import { startBlipProxy } from './blip-proxy.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Base URL of the reference server the Chromium tests sync through. */
     replicaServerUrl: string;
+    /** The same server through a proxy that cuts the probe's race PUTs on request. */
+    blipProxyUrl: string;
   }
 }
 
@@ -20,7 +24,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = await mkdtemp(join(tmpdir(), 'chainsync-replica-'));
   const server = await startServer({ dir, port: 0 });
   project.provide('replicaServerUrl', server.url);
+  const proxy = await startBlipProxy(server.url);
+  project.provide('blipProxyUrl', proxy.url);
   return async () => {
+    await proxy.close();
     await server.close();
     await rm(dir, { recursive: true, force: true });
   };

@@ -184,6 +184,14 @@ export function isSuccessStatus(status: number): boolean {
 }
 
 /**
+ * A status that says "not now" rather than anything about the request: a 5xx, or 408 / 425 / 429.
+ * The same request may succeed later; it proves nothing about what the server can do.
+ */
+export function isNotNowStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 425 || status === 429;
+}
+
+/**
  * True when a server refused a conditional request because its precondition did not hold: 412, or
  * S3's 409 `ConditionalRequestConflict` (a concurrent conditional write to the same key).
  */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
+import { FaultyBackend } from '../testing/faulty-backend.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 
 class CountingBackend extends MemoryRemoteBackend {
@@ -39,6 +40,20 @@ describe('RemoteCasKv', () => {
     await theirs.put('k', utf8('live'));
     expect(await mine.delete('k')).toBe(true);
     expect(await theirs.entry('k')).toBeNull();
+  });
+
+  it('an update that timed out and landed after the read-back returns its version, not REVISION_MISMATCH', async () => {
+    const backend = new FaultyBackend(new MemoryRemoteBackend());
+    const kv = new RemoteCasKv(backend, { prefix: 'kv', retry: { delayMs: 0 } });
+    const v1 = await kv.put('k', utf8('one'));
+    const hold = backend.holds.hold();
+    // Attempt 1 times out; the read-back finds v1; the write lands; attempt 2 gets 412.
+    const v2 = await kv.update('k', utf8('two'), v1);
+    expect(hold.landed).toBe(true);
+    expect(await new RemoteCasKv(backend.inner, { prefix: 'kv' }).get('k')).toEqual({
+      value: utf8('two'),
+      version: v2,
+    });
   });
 
   it('rejects a bad prefix with INVALID_ARGUMENT', () => {

@@ -12,7 +12,7 @@ import { assertTruncateBound, validateCompareAndSet } from '../core/consensus-ru
 import { assertCount, assertKey, assertSeqNo } from '../core/validate.js';
 import { decodeJson, encodeJson, newWriteId } from './codec.js';
 import { decodeKeySegment, keySegment, objectRoot } from './object-keys.js';
-import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
+import { RemoteIo, integerOption, mapLimit, type ReadBackVerdict, type RetryOptions } from './remote-io.js';
 import {
   appendSeqNo,
   countSeqNos,
@@ -193,7 +193,7 @@ export class RemoteConsensus implements Consensus {
       try {
         // Appenders carry `t` forward, so a read-back finds our truncate even after later appends.
         await this.#io.writeConditional(name, encodeJson(json), { ifVersion: head.version }, (now) =>
-          now && decodeHead(now, name).json.t === truncateId ? 'ours' : 'unknown',
+          judgeTruncate(now && decodeHead(now, name), truncateId, seqno),
         );
       } catch (error) {
         if (error instanceof PreconditionFailedError) continue;
@@ -241,7 +241,7 @@ export class RemoteConsensus implements Consensus {
     now: VersionedObject | null,
     writeId: string,
     seqno: SeqNo,
-  ): Promise<'ours' | 'not-ours' | 'unknown'> {
+  ): Promise<ReadBackVerdict> {
     if (!now) return 'unknown';
     const head = decodeHead(now, name);
     if (head.json.w === writeId) return 'ours';
@@ -254,6 +254,18 @@ export class RemoteConsensus implements Consensus {
     const lowest = head.live[0]?.[0];
     return lowest !== undefined && seqno > lowest ? 'not-ours' : 'unknown';
   }
+}
+
+/**
+ * After an indeterminate truncate below `seqno`: ours landed iff the head (or a later one, which
+ * carries `t` forward) names it. It surely did not if a seqno it would have dropped is still live:
+ * a dropped seqno never comes back (appends only add seqnos above the head).
+ */
+function judgeTruncate(head: Head | null, truncateId: string, seqno: SeqNo): ReadBackVerdict {
+  if (!head) return 'unknown';
+  if (head.json.t === truncateId) return 'ours';
+  const lowest = head.live[0]?.[0];
+  return lowest !== undefined && lowest < seqno ? 'not-ours' : 'unknown';
 }
 
 function decodeHead(object: VersionedObject, name: string): Head {

@@ -16,7 +16,13 @@ import type {
   ObjectVersion,
   VersionedObject,
 } from '../contracts/remote-backend.js';
-import { InvalidArgumentError, PreconditionFailedError, RemoteError } from '../contracts/errors.js';
+import {
+  IndeterminateRemoteError,
+  InvalidArgumentError,
+  PreconditionFailedError,
+  RemoteError,
+} from '../contracts/errors.js';
+import { isNotNowStatus } from '../core/http-semantics.js';
 import { sleep } from '../core/sleep.js';
 
 /** How often and how patiently transient failures are retried. */
@@ -36,10 +42,33 @@ export type ReadBackVerdict =
   /** Cannot tell: the indeterminate error is passed on to the caller. */
   | 'unknown';
 
-/** Whether a failed request may be retried as is. */
+/**
+ * Whether a failed request may be retried as is. A request the server refused for what it is (a
+ * 4xx such as 413, the body over its limit) fails the same way every time.
+ */
 function isTransient(error: unknown): error is RemoteError {
-  return (
-    error instanceof RemoteError && (error.code === 'REMOTE_FAILED' || error.code === 'REMOTE_INDETERMINATE')
+  if (!(error instanceof RemoteError)) return false;
+  if (error.code === 'REMOTE_INDETERMINATE') return true;
+  if (error.code !== 'REMOTE_FAILED') return false;
+  const status = error.status;
+  return status === undefined || status < 400 || isNotNowStatus(status);
+}
+
+/**
+ * The outcome of a write whose last attempt failed determinately (`last`) after an earlier one
+ * failed indeterminately (`inFlight`): that earlier copy may still land, so the write as a whole is
+ * indeterminate. The message keeps why the last attempt failed (a 401 still says "credentials").
+ */
+function stillInFlight(
+  key: string,
+  inFlight: IndeterminateRemoteError,
+  last: unknown,
+): IndeterminateRemoteError {
+  const why = last instanceof Error ? last.message : String(last);
+  return new IndeterminateRemoteError(
+    `${key}: the last attempt of this write failed (${why}), but an earlier attempt ` +
+      `(${inFlight.message}) may still be applied. Read the object back to find out.`,
+    { cause: last, status: last instanceof RemoteError ? last.status : undefined },
   );
 }
 
@@ -81,10 +110,16 @@ export class RemoteIo {
 
   /**
    * Writes `data` under `condition`. Returns the new version.
+   *
+   * Once an attempt failed indeterminately, that request may still reach the server later — after
+   * the read-back found nothing, say, so that the next attempt is refused (412) because of it. From
+   * then on a refusal is judged like the indeterminate failure itself (read back, ask `judge`)
+   * before it is reported: a write that landed is never reported as not written.
    * @param judge decides, from the object read back after an indeterminate failure, whether this
    * write was applied; it is called only when the condition no longer holds.
-   * @throws PreconditionFailedError when the condition fails (or the read-back says 'not-ours');
-   * the IndeterminateRemoteError itself when the read-back cannot tell.
+   * @throws PreconditionFailedError when the condition fails and this write surely did not apply
+   * (or the read-back says 'not-ours'); an IndeterminateRemoteError when the read-back cannot
+   * tell (or fails), or when a later attempt failed in any other way after one was indeterminate.
    */
   async writeConditional(
     key: string,
@@ -92,18 +127,25 @@ export class RemoteIo {
     condition: ConditionalPut,
     judge: (current: VersionedObject | null) => ReadBackVerdict | Promise<ReadBackVerdict>,
   ): Promise<ObjectVersion> {
+    /** The first indeterminate failure: from then on, one of our copies may land at any time. */
+    let inFlight: IndeterminateRemoteError | null = null;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.backend.uploadConditional(key, data, condition);
       } catch (error) {
-        if (!isTransient(error)) throw error;
-        if (error.determinate) {
-          if (attempt >= this.#attempts) throw error;
-          await this.#pause(attempt);
-          continue;
+        const refused = error instanceof PreconditionFailedError;
+        if (!(refused && inFlight) && !(error instanceof IndeterminateRemoteError)) {
+          if (isTransient(error) && attempt < this.#attempts) {
+            await this.#pause(attempt);
+            continue;
+          }
+          // This attempt surely did nothing, but an earlier copy may still land: unknown.
+          if (inFlight) throw stillInFlight(key, inFlight, error);
+          throw error;
         }
+        inFlight ??= error as IndeterminateRemoteError;
         // Even on the last attempt: an applied write must be reported as applied.
-        const current = await this.read(key);
+        const current = await this.#readBack(key, inFlight);
         const holds = 'ifAbsent' in condition ? current === null : current?.version === condition.ifVersion;
         if (!holds) {
           const verdict = await judge(current);
@@ -114,13 +156,22 @@ export class RemoteIo {
               { cause: error },
             );
           }
-          throw error;
+          throw inFlight;
         }
         // Still as before: nothing was applied yet. The identical request carries the same
-        // condition, so at most one of the two copies can ever be applied.
-        if (attempt >= this.#attempts) throw error;
+        // condition, so at most one of the copies can ever be applied.
+        if (attempt >= this.#attempts) throw inFlight;
         await this.#pause(attempt);
       }
+    }
+  }
+
+  /** Reads `key` back after `inFlight`; if even that fails, the outcome stays unknown: `inFlight`. */
+  async #readBack(key: string, inFlight: IndeterminateRemoteError): Promise<VersionedObject | null> {
+    try {
+      return await this.read(key);
+    } catch {
+      throw inFlight;
     }
   }
 

@@ -10,8 +10,27 @@ import { RemoteCasKv } from './remote-cas-kv.js';
 const shared = new MemoryRemoteBackend();
 let n = 0;
 
-casKvConformance('remote-memory', () => new RemoteCasKv(shared, { prefix: `kv/case${++n}` }));
-consensusConformance('remote-memory', () => new RemoteConsensus(shared, { prefix: `consensus/case${++n}` }));
+// Writes held past the client's timeout and landing later, over the same backend.
+const holding = new FaultyBackend(shared);
+const retry = { delayMs: 0 };
+
+casKvConformance('remote-memory', () => new RemoteCasKv(shared, { prefix: `kv/case${++n}` }), {
+  heldWrites: () => ({
+    store: new RemoteCasKv(holding, { prefix: `kv/case${++n}`, retry }),
+    holds: holding.holds,
+  }),
+});
+consensusConformance('remote-memory', () => new RemoteConsensus(shared, { prefix: `consensus/case${++n}` }), {
+  heldWrites: () => ({
+    store: new RemoteConsensus(holding, { prefix: `consensus/case${++n}`, retry }),
+    holds: holding.holds,
+  }),
+});
 // Storage must never LIST: it runs over the same backend with `list` hidden.
 const withoutList = new FaultyBackend(shared, { withoutList: true });
-storageConformance('remote-memory', () => new RemoteStorage(withoutList, { prefix: `storage/case${++n}` }));
+storageConformance('remote-memory', () => new RemoteStorage(withoutList, { prefix: `storage/case${++n}` }), {
+  heldWrites: () => ({
+    store: new RemoteStorage(withoutList, { prefix: `storage/case${++n}`, retry }),
+    holds: withoutList.holds,
+  }),
+});

@@ -7,6 +7,7 @@ import { casKvConformance, consensusConformance, storageConformance } from '../t
 import { describe, expect, it } from 'vitest';
 import { NIL_UUID } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
+import { holdingFetch } from '../testing/held-writes.js';
 import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
 import { HttpRemoteBackend } from './http/http-backend.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
@@ -23,9 +24,26 @@ const listing = new HttpRemoteBackend({
 });
 let n = 0;
 
-casKvConformance('remote-msw', () => new RemoteCasKv(listing, { prefix: `kv/${++n}` }));
-consensusConformance('remote-msw', () => new RemoteConsensus(listing, { prefix: `consensus/${++n}` }));
-storageConformance('remote-msw', () => new RemoteStorage(backend, { prefix: `storage/${++n}` }));
+// The same server through a fetch that can hold a write past the client's timeout and land it later.
+const held = holdingFetch(inProcessFetch(server.handlers));
+const holding = new HttpRemoteBackend({ baseUrl: server.baseUrl, list: 'json', fetch: held.fetch });
+const retry = { delayMs: 0 };
+
+casKvConformance('remote-msw', () => new RemoteCasKv(listing, { prefix: `kv/${++n}` }), {
+  heldWrites: () => ({ store: new RemoteCasKv(holding, { prefix: `kv/${++n}`, retry }), holds: held.holds }),
+});
+consensusConformance('remote-msw', () => new RemoteConsensus(listing, { prefix: `consensus/${++n}` }), {
+  heldWrites: () => ({
+    store: new RemoteConsensus(holding, { prefix: `consensus/${++n}`, retry }),
+    holds: held.holds,
+  }),
+});
+storageConformance('remote-msw', () => new RemoteStorage(backend, { prefix: `storage/${++n}` }), {
+  heldWrites: () => ({
+    store: new RemoteStorage(holding, { prefix: `storage/${++n}`, retry }),
+    holds: held.holds,
+  }),
+});
 
 describe('over HTTP with msw’s applied-then-dropped fault', () => {
   // Every third write is applied by the server and then its connection drops: the client sees an

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, vi } from 'vitest';
 import { startServer, type RunningServer } from '../server/index.js';
+import { holdingFetch } from '../testing/held-writes.js';
 import { connectRemote, probeOnce } from './http/connect.js';
 import { HttpRemoteBackend } from './http/http-backend.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
@@ -23,6 +24,9 @@ import { RemoteStorage } from './remote-storage.js';
 let server: RunningServer;
 let dir: string;
 let backend: HttpRemoteBackend;
+/** The same server through a fetch that can hold a write past the client's timeout. */
+const held = holdingFetch((input, init) => globalThis.fetch(input, init));
+let holding: HttpRemoteBackend;
 let n = 0;
 const auth = { authorization: 'Bearer conformance-token' };
 
@@ -33,6 +37,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chainsync-remote-server-'));
   server = await startServer({ dir, port: 0, token: 'conformance-token' });
   backend = await connectRemote({ baseUrl: server.url, headers: auth, list: 'json' });
+  holding = new HttpRemoteBackend({
+    baseUrl: server.url,
+    headers: auth,
+    list: 'json',
+    quirks: backend.quirks,
+    fetch: held.fetch,
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -53,17 +64,40 @@ const scoped = async () => {
   });
 };
 
-atomicRemoteBackendConformance('remote-server', scoped, { writers: 16 });
+atomicRemoteBackendConformance('remote-server', scoped, {
+  writers: 16,
+  heldWrites: async () => {
+    const { quirks } = await probeOnce({ baseUrl: server.url, headers: auth });
+    const own = holdingFetch((input, init) => globalThis.fetch(input, init));
+    const store = new HttpRemoteBackend({
+      baseUrl: `${server.url}${prefix('backend')}/`,
+      headers: auth,
+      quirks,
+      fetch: own.fetch,
+    });
+    return { store, holds: own.holds };
+  },
+});
 // Real round trips (7-20 ms each here): the races are smaller than over memory, the chain is whole.
+const retry = { delayMs: 0 };
 casKvConformance('remote-server', () => new RemoteCasKv(backend, { prefix: prefix('kv') }), {
   writers: 4,
   rounds: 10,
+  heldWrites: () => ({ store: new RemoteCasKv(holding, { prefix: prefix('kv'), retry }), holds: held.holds }),
 });
 consensusConformance('remote-server', () => new RemoteConsensus(backend, { prefix: prefix('consensus') }), {
   writers: 4,
   rounds: 10,
+  heldWrites: () => ({
+    store: new RemoteConsensus(holding, { prefix: prefix('consensus'), retry }),
+    holds: held.holds,
+  }),
 });
 storageConformance('remote-server', () => new RemoteStorage(backend, { prefix: prefix('storage') }), {
   writers: 4,
   rounds: 25,
+  heldWrites: () => ({
+    store: new RemoteStorage(holding, { prefix: prefix('storage'), retry }),
+    holds: held.holds,
+  }),
 });

@@ -7,6 +7,8 @@ import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
 import { BodyLimitBackend } from '../test-support/body-limit-backend.js';
+import { FaultyBackend } from '../testing/faulty-backend.js';
+import type { HeldWriteInfo } from '../testing/held-writes.js';
 import { RemoteStorage } from './remote-storage.js';
 
 /** Counts downloads and the most that were in flight at once. */
@@ -468,5 +470,53 @@ describe('RemoteStorage: snapshots larger than the largest object the server acc
       (await a.list('notes')).map((o) => o.properties['text']),
     );
     expect(await b.list('notes')).toHaveLength(30);
+  });
+});
+
+describe('RemoteStorage when a commit record times out and lands late', () => {
+  const isRecord = (write: HeldWriteInfo) => write.conditional && /\/c\/\d+$/.test(write.key);
+  const snapOf = (id: Uuid) => ({ versionId: id, timestamp: 1_700_000_000_000, versionsSince: 0 });
+
+  it('commits a snapshot whose record landed after the read-back, and keeps the snapshot data', async () => {
+    const backend = new FaultyBackend(new MemoryRemoteBackend());
+    const storage = new RemoteStorage(backend, { prefix: 'chain', retry: { delayMs: 0 } });
+    const client = crypto.randomUUID();
+    await buildChain(storage, client, 0);
+    const id = crypto.randomUUID();
+    const txn = await storage.txn(client);
+    await txn.addVersion(id, NIL_UUID, utf8('v'));
+    await txn.setSnapshot(snapOf(id), utf8('snapshot'));
+    const hold = backend.holds.hold({ match: isRecord });
+    const outcome = await txn.commit().then(
+      () => 'committed',
+      (error: { code?: string }) => error.code,
+    );
+    expect(hold.landed).toBe(true);
+    // What a fresh replica finds: the landed record, and the snapshot data it names.
+    const fresh = await new RemoteStorage(backend.inner, { prefix: 'chain' }).txn(client);
+    expect(await fresh.getClient()).toEqual({ latestVersionId: id, snapshot: snapOf(id) });
+    expect(fromUtf8((await fresh.getSnapshotData(id)) ?? new Uint8Array())).toBe('snapshot');
+    expect(outcome).toBe('committed');
+  });
+
+  it('still reports a real loss after a timeout as TRANSACTION_CONFLICT, and the winner stays whole', async () => {
+    const backend = new FaultyBackend(new MemoryRemoteBackend());
+    const storage = new RemoteStorage(backend, { prefix: 'chain', retry: { delayMs: 0 } });
+    const client = crypto.randomUUID();
+    await buildChain(storage, client, 0);
+    const [winner, loser] = [await storage.txn(client), await storage.txn(client)];
+    const [idW, idL] = [crypto.randomUUID(), crypto.randomUUID()];
+    await winner.addVersion(idW, NIL_UUID, utf8('w'));
+    await winner.setSnapshot(snapOf(idW), utf8('winner'));
+    await loser.addVersion(idL, NIL_UUID, utf8('l'));
+    await loser.setSnapshot(snapOf(idL), utf8('loser'));
+    await winner.commit();
+    const hold = backend.holds.hold({ match: isRecord, lands: 'manual' });
+    await expect(loser.commit()).rejects.toMatchObject({ code: 'TRANSACTION_CONFLICT' });
+    await hold.land();
+    const fresh = await new RemoteStorage(backend.inner, { prefix: 'chain' }).txn(client);
+    expect(await fresh.getClient()).toEqual({ latestVersionId: idW, snapshot: snapOf(idW) });
+    expect(fromUtf8((await fresh.getSnapshotData(idW))!)).toBe('winner');
+    expect(await fresh.getVersion(idL)).toBeNull();
   });
 });

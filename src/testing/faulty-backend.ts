@@ -6,6 +6,7 @@ import type {
   VersionedObject,
 } from '../contracts/remote-backend.js';
 import { DeterminateRemoteError, IndeterminateRemoteError } from '../contracts/errors.js';
+import { WriteHolds, type HeldWriteInfo } from './held-writes.js';
 
 /** Fault rates of a {@link FaultyBackend}: probabilities in [0, 1] per call. */
 export interface FaultyBackendOptions {
@@ -46,6 +47,10 @@ export interface FaultCounts {
  * reproducible schedule: writes applied but unacknowledged, writes lost, writes refused, reads
  * failed. For proving that a client resolves indeterminate writes by reading back, never by blind
  * retries. `list` exists only when the wrapped backend has it and `withoutList` is not set.
+ *
+ * Besides the random schedule, {@link FaultyBackend.holds} holds chosen writes past the client's
+ * timeout and lands them later (see {@link WriteHolds}): the write whose retry is refused because
+ * the first attempt landed after the read-back.
  */
 export class FaultyBackend implements AtomicRemoteBackend {
   readonly inner: AtomicRemoteBackend;
@@ -57,6 +62,8 @@ export class FaultyBackend implements AtomicRemoteBackend {
   };
   /** When false, calls pass through untouched (to set up or inspect state). */
   enabled = true;
+  /** Writes held past the client's timeout, landing later (applies even when `enabled` is false). */
+  readonly holds = new WriteHolds();
   readonly list?: (prefix: string) => Promise<string[]>;
   readonly #options: Required<FaultyBackendOptions>;
   #state: number;
@@ -79,43 +86,47 @@ export class FaultyBackend implements AtomicRemoteBackend {
     this.#state = this.#options.seed >>> 0 || 1;
     if (inner.list && !this.#options.withoutList) {
       const list = inner.list.bind(inner);
-      this.list = (prefix) => this.#read(() => list(prefix));
+      this.list = (prefix) => this.#read(null, () => list(prefix));
     }
   }
 
   download(key: string): Promise<Uint8Array | null> {
-    return this.#read(() => this.inner.download(key));
+    return this.#read(key, () => this.inner.download(key));
   }
 
   downloadVersioned(key: string): Promise<VersionedObject | null> {
-    return this.#read(() => this.inner.downloadVersioned(key));
+    return this.#read(key, () => this.inner.downloadVersioned(key));
   }
 
   exists(key: string): Promise<boolean> {
-    return this.#read(() => this.inner.exists(key));
+    return this.#read(key, () => this.inner.exists(key));
   }
 
   objectVersion(key: string): Promise<ObjectVersion | null> {
-    return this.#read(() => this.inner.objectVersion(key));
+    return this.#read(key, () => this.inner.objectVersion(key));
   }
 
   upload(key: string, data: Uint8Array): Promise<void> {
-    return this.#write(key, () => this.inner.upload(key, data));
+    return this.#write({ method: 'PUT', key, conditional: false }, () => this.inner.upload(key, data));
   }
 
   uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion> {
-    return this.#write(key, () => this.inner.uploadConditional(key, data, condition));
+    return this.#write({ method: 'PUT', key, conditional: true }, () =>
+      this.inner.uploadConditional(key, data, condition),
+    );
   }
 
   delete(key: string): Promise<void> {
-    return this.#write(key, () => this.inner.delete(key));
+    return this.#write({ method: 'DELETE', key, conditional: false }, () => this.inner.delete(key));
   }
 
   deleteConditional(key: string, condition: ConditionalDelete): Promise<void> {
-    return this.#write(key, () => this.inner.deleteConditional(key, condition));
+    return this.#write({ method: 'DELETE', key, conditional: true }, () =>
+      this.inner.deleteConditional(key, condition),
+    );
   }
 
-  async #read<T>(request: () => Promise<T>): Promise<T> {
+  async #read<T>(key: string | null, request: () => Promise<T>): Promise<T> {
     if (
       this.enabled &&
       this.#readRun < this.#options.maxConsecutiveFaults &&
@@ -126,10 +137,21 @@ export class FaultyBackend implements AtomicRemoteBackend {
       throw new DeterminateRemoteError('Injected fault: the read failed.', { status: 503 });
     }
     this.#readRun = 0;
-    return request();
+    return this.holds.read(key, request);
   }
 
-  async #write<T>(key: string, request: () => Promise<T>): Promise<T> {
+  #write<T>(info: HeldWriteInfo, request: () => Promise<T>): Promise<T> {
+    return this.holds.write(
+      info,
+      (held) => (held ? request() : this.#faulty(info.key, request)),
+      () =>
+        new IndeterminateRemoteError(
+          `Injected fault: the write of ${info.key} got no answer within the client's timeout (it is held in the network and lands later).`,
+        ),
+    );
+  }
+
+  async #faulty<T>(key: string, request: () => Promise<T>): Promise<T> {
     if (this.enabled && this.#writeRun < this.#options.maxConsecutiveFaults) {
       const roll = this.#next();
       const { failBeforeApply, droppedBeforeApply, appliedThenDropped } = this.#options;

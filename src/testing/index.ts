@@ -6,3 +6,10 @@
  */
 export * from './msw/index.js';
 export { FaultyBackend, type FaultyBackendOptions } from './faulty-backend.js';
+export {
+  WriteHolds,
+  holdingFetch,
+  type HeldWrite,
+  type HeldWriteInfo,
+  type HoldOptions,
+} from './held-writes.js';

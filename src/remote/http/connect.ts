@@ -1,6 +1,6 @@
 import { UnsupportedServerError } from '../../contracts/errors.js';
 import { HttpRemoteBackend } from './http-backend.js';
-import type { HttpBackendOptions } from './options.js';
+import { maxObjectBytesOption, type HttpBackendOptions } from './options.js';
 import { probeServer, type ProbeOptions, type ProbeReport } from './probe.js';
 import { HttpTransport } from './transport.js';
 
@@ -12,7 +12,29 @@ export interface ConnectRemoteOptions extends HttpBackendOptions {
   readonly reprobe?: boolean;
 }
 
-const probes = new Map<string, Promise<ProbeReport>>();
+/**
+ * How long a first refusal (a probe verdict with blocking failures) is remembered before the
+ * server is probed again: a server gets fixed, and a verdict measured through a bad network can be
+ * wrong. Each refusal in a row doubles the wait, up to {@link REPROBE_REFUSED_MAX_MS}.
+ */
+export const REPROBE_REFUSED_AFTER_MS = 5 * 60_000;
+
+/** The longest a refusal is remembered: an unfit server is probed again at least this often. */
+export const REPROBE_REFUSED_MAX_MS = 60 * 60_000;
+
+/**
+ * A probe of one base URL, running or done. A refusal carries when it may be probed again and how
+ * many refusals came in a row (for the backoff).
+ */
+interface ProbeEntry {
+  readonly report: Promise<ProbeReport>;
+  /** Refusals in a row before this probe. */
+  readonly refusalsBefore: number;
+  /** Set once this probe refused the server: from then on, the cached refusal expires. */
+  reprobeAt?: number;
+}
+
+const probes = new Map<string, ProbeEntry>();
 
 /** Forgets cached probe results (of one base URL, or all). */
 export function forgetProbes(baseUrl?: string): void {
@@ -20,20 +42,51 @@ export function forgetProbes(baseUrl?: string): void {
   else probes.delete(new HttpTransport({ baseUrl }).baseUrl);
 }
 
-/** The probe result of `options.baseUrl`, measured once per process and base URL. */
+/**
+ * The probe result of `options.baseUrl`. An acceptance is measured once per process and base URL.
+ * A failed probe (server down, network failure) is a failure to measure, never a verdict: it is not
+ * remembered, and the next call probes again. A refusal is remembered for
+ * {@link REPROBE_REFUSED_AFTER_MS}, doubled for each refusal in a row (at most
+ * {@link REPROBE_REFUSED_MAX_MS}), or until the platform says it is back `online`.
+ */
 export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
   const baseUrl = new HttpTransport(options).baseUrl;
-  let report = options.reprobe ? undefined : probes.get(baseUrl);
-  if (!report) {
-    const running = probeServer({ ...options, ...options.probe });
-    probes.set(baseUrl, running);
-    // A failed probe (server down) is not remembered: the next connect tries again.
-    running.catch(() => {
-      if (probes.get(baseUrl) === running) probes.delete(baseUrl);
-    });
-    report = running;
-  }
-  return report;
+  const cached = probes.get(baseUrl);
+  const expired = cached?.reprobeAt !== undefined && Date.now() >= cached.reprobeAt;
+  if (cached && !expired && !options.reprobe) return cached.report;
+  // A refusal that expired counts towards the backoff; a running or accepting probe does not.
+  const refusalsBefore = cached?.reprobeAt !== undefined ? cached.refusalsBefore + 1 : 0;
+  const entry: ProbeEntry = { report: probeServer({ ...options, ...options.probe }), refusalsBefore };
+  probes.set(baseUrl, entry);
+  entry.report.then(
+    (report) => {
+      if (report.blocking.length === 0) return;
+      const wait = REPROBE_REFUSED_AFTER_MS * 2 ** Math.min(refusalsBefore, 30);
+      entry.reprobeAt = Date.now() + Math.min(wait, REPROBE_REFUSED_MAX_MS);
+      forgetRefusalsWhenOnline();
+    },
+    () => {
+      if (probes.get(baseUrl) === entry) probes.delete(baseUrl);
+    },
+  );
+  return entry.report;
+}
+
+let watchingOnline = false;
+
+/**
+ * Where the platform tells when the network comes back (a window's or worker's `online` event),
+ * refusals expire then: one measured around an outage may be wrong, and a server fixed meanwhile
+ * should not wait out the backoff. Installed once, on the first refusal.
+ */
+function forgetRefusalsWhenOnline(): void {
+  const target = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
+  if (watchingOnline || typeof target.addEventListener !== 'function') return;
+  watchingOnline = true;
+  target.addEventListener('online', () => {
+    const now = Date.now();
+    for (const entry of probes.values()) if (entry.reprobeAt !== undefined) entry.reprobeAt = now;
+  });
 }
 
 /**
@@ -46,6 +99,8 @@ export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
  * then emulated with tombstones written by conditional PUT.)
  */
 export async function connectRemote(options: ConnectRemoteOptions): Promise<HttpRemoteBackend> {
+  // Checked before the probe writes anything.
+  const configured = maxObjectBytesOption(options.maxObjectBytes);
   const report = await probeOnce(options);
   if (report.blocking.length > 0) {
     const lines = report.blocking.map((name) => `- ${name}: ${report.checks[name].detail}`);
@@ -55,5 +110,7 @@ export async function connectRemote(options: ConnectRemoteOptions): Promise<Http
       report.blocking,
     );
   }
-  return new HttpRemoteBackend({ ...options, quirks: report.quirks });
+  // A limit the application configured wins over the one the server states.
+  const maxObjectBytes = configured ?? report.maxObjectBytes ?? undefined;
+  return new HttpRemoteBackend({ ...options, quirks: report.quirks, maxObjectBytes });
 }

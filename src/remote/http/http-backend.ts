@@ -27,7 +27,7 @@ import { sleep } from '../../core/sleep.js';
 import { assertBytes, assertKey, assertPrefix } from '../../core/validate.js';
 import { FROM_ABSENT, UNCONDITIONAL, mayBeTombstone, newNonce, unwrap, wrap } from './envelope.js';
 import { listKeys } from './list.js';
-import { NO_QUIRKS, type HttpBackendOptions, type ServerQuirks } from './options.js';
+import { NO_QUIRKS, maxObjectBytesOption, type HttpBackendOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
 
 /** An object as read: its bytes (envelope removed) or a tombstone, with the raw ETag header. */
@@ -60,8 +60,10 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
   readonly #transport: HttpTransport;
   /** Objects are wrapped in the envelope (see envelope.ts) when the server needs it. */
   readonly #enveloped: boolean;
+  readonly #maxObjectBytes: number | null;
 
   constructor(options: HttpBackendOptions) {
+    this.#maxObjectBytes = maxObjectBytesOption(options.maxObjectBytes) ?? null;
     this.#transport = new HttpTransport(options);
     this.quirks = Object.freeze({ ...NO_QUIRKS, ...options.quirks });
     this.#enveloped = this.quirks.contentDerivedETags || this.quirks.deleteIgnoresIfMatch;
@@ -72,6 +74,15 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
       }
       this.list = (prefix) => this.#list(dialect, prefix);
     }
+  }
+
+  /**
+   * The largest object the server accepts, in bytes: `options.maxObjectBytes` (which
+   * `connectRemote` fills in from what the server states, unless configured), or `null` when
+   * unknown.
+   */
+  maxObjectBytes(): Promise<number | null> {
+    return Promise.resolve(this.#maxObjectBytes);
   }
 
   /** The base URL, normalized (no trailing slash). */

@@ -1,6 +1,13 @@
 /** The HTTP remote adapter: an AtomicRemoteBackend on fetch, its capability probe and the connecting factory. */
 export { HttpRemoteBackend } from './http-backend.js';
-export { connectRemote, forgetProbes, probeOnce, type ConnectRemoteOptions } from './connect.js';
+export {
+  REPROBE_REFUSED_AFTER_MS,
+  REPROBE_REFUSED_MAX_MS,
+  connectRemote,
+  forgetProbes,
+  probeOnce,
+  type ConnectRemoteOptions,
+} from './connect.js';
 export {
   probeServer,
   type ProbeCheck,
@@ -10,6 +17,7 @@ export {
 } from './probe.js';
 export {
   NO_QUIRKS,
+  S3_MAX_OBJECT_BYTES,
   type FetchLike,
   type HeadersSource,
   type HttpBackendOptions,

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../../contracts/errors.js';
+
 /** Headers for every request: static, or computed per request (e.g. a fresh bearer token). */
 export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
 
@@ -101,4 +103,28 @@ export interface HttpBackendOptions extends HttpTransportOptions {
   readonly list?: ListDialect;
   /** Workarounds for measured server deviations (normally filled in by `connectRemote`'s probe). */
   readonly quirks?: Partial<ServerQuirks>;
+  /**
+   * The largest object the server accepts, in bytes (a positive whole number), answered by
+   * `maxObjectBytes()`. Overrides what the server states in its `Chainsync-Max-Object-Bytes` header
+   * (which `connectRemote`'s probe reads). For S3 pass {@link S3_MAX_OBJECT_BYTES}.
+   */
+  readonly maxObjectBytes?: number;
 }
+
+/**
+ * `options.maxObjectBytes`, checked: `undefined` (not configured) or a positive whole number.
+ * @throws InvalidArgumentError for anything else.
+ */
+export function maxObjectBytesOption(value: unknown): number | undefined {
+  if (value === undefined || (typeof value === 'number' && Number.isSafeInteger(value) && value > 0)) {
+    return value;
+  }
+  throw new InvalidArgumentError(
+    'options.maxObjectBytes',
+    `expected a positive whole number of bytes (the largest object the server accepts), got ${String(value)}. ` +
+      'Leave it out to use what the server states.',
+  );
+}
+
+/** The largest object one S3 PUT may carry: 5 GiB. S3 states no limit in a header; it is known. */
+export const S3_MAX_OBJECT_BYTES = 5 * 1024 ** 3;

@@ -1,12 +1,20 @@
 import { fromUtf8, utf8 } from '../../core/bytes.js';
 import {
+  isNotNowStatus,
   isPreconditionRefusal,
   isSuccessStatus,
   isWeakETag,
   unquotedETag,
 } from '../../core/http-semantics.js';
 import { sleep } from '../../core/sleep.js';
-import { DeterminateRemoteError, InvalidArgumentError, UnauthorizedError } from '../../contracts/errors.js';
+import {
+  DeterminateRemoteError,
+  IndeterminateRemoteError,
+  InvalidArgumentError,
+  UnauthorizedError,
+  type RemoteError,
+} from '../../contracts/errors.js';
+import { MAX_OBJECT_BYTES_HEADER } from '../../contracts/remote-backend.js';
 import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
 
@@ -45,6 +53,11 @@ export interface ProbeReport {
    * PUT (see {@link ServerQuirks.deleteIgnoresIfMatch}).
    */
   readonly blocking: readonly ProbeCheck[];
+  /**
+   * The largest object the server accepts, in bytes, as it states in its
+   * `Chainsync-Max-Object-Bytes` response header; `null` when it states none (or nothing usable).
+   */
+  readonly maxObjectBytes: number | null;
 }
 
 /** Options of {@link probeServer}. */
@@ -57,6 +70,34 @@ export interface ProbeOptions extends HttpTransportOptions {
   readonly rounds?: number;
   /** How long to wait for a weak ETag after a write to become strong, in ms (default 3000). */
   readonly strongETagWaitMs?: number;
+}
+
+/**
+ * The largest object a server states it accepts, from its {@link MAX_OBJECT_BYTES_HEADER}: a
+ * positive whole number of bytes written in decimal digits. Anything else states nothing usable
+ * (`null`): sizing writes by a garbled limit would be worse than not knowing it.
+ */
+function statedMaxObjectBytes(headers: Headers): number | null {
+  const stated = headers.get(MAX_OBJECT_BYTES_HEADER)?.trim() ?? '';
+  if (!/^\d+$/.test(stated)) return null;
+  const bytes = Number(stated);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null;
+}
+
+/**
+ * A write of the probe answered "not now" (5xx: it may have been applied; 408 / 429: it was not):
+ * nothing can be concluded from it, so the probe fails with it instead of reaching a verdict, and
+ * the next connection probes again.
+ */
+function throwIfNotNow(reply: HttpReply, what: string): void {
+  if (!isNotNowStatus(reply.status)) return;
+  const message =
+    `${what}: the server answered ${reply.status}, which says "not now", nothing about its capabilities. ` +
+    'Nothing was concluded; the next connection probes again.';
+  const options = { status: reply.status };
+  throw reply.status >= 500
+    ? new IndeterminateRemoteError(message, options)
+    : new DeterminateRemoteError(message, options);
 }
 
 /** The probe cannot measure anything without access: say so instead of failing every check. */
@@ -83,6 +124,8 @@ class Prober {
   #sawWeak = false;
   #putETagMissing = 0;
   #putETags = 0;
+  /** What the server states as its largest object, from the first answer that states it. */
+  maxObjectBytes: number | null = null;
 
   constructor(transport: HttpTransport, prefix: string, waitMs: number) {
     this.#transport = transport;
@@ -100,15 +143,28 @@ class Prober {
     this.checks.set(name, { ok: passed, detail });
   }
 
-  async put(key: string, body: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  /**
+   * A PUT of the probe. An answer that says "not now" (5xx, 429, …) measures nothing: it fails the
+   * probe as the failure it is, unless `notNow` is `'answer'` (the race, which judges such answers
+   * itself).
+   */
+  async put(
+    key: string,
+    body: string,
+    headers: Record<string, string> = {},
+    notNow: 'throw' | 'answer' = 'throw',
+  ): Promise<HttpReply> {
+    const what = `probe PUT ${key}`;
     const reply = await this.#transport.write({
       method: 'PUT',
       url: this.#transport.urlOf(key),
       body: utf8(body),
       headers,
-      what: `probe PUT ${key}`,
+      what,
     });
-    refuseAuth(reply, `probe PUT ${key}`);
+    refuseAuth(reply, what);
+    this.#noteLimit(reply);
+    if (notNow === 'throw') throwIfNotNow(reply, what);
     if (isSuccessStatus(reply.status)) {
       const etag = reply.headers.get('etag');
       if (etag === null) this.#putETagMissing++;
@@ -119,12 +175,15 @@ class Prober {
   }
 
   async del(key: string, headers: Record<string, string> = {}): Promise<HttpReply> {
-    return this.#transport.write({
+    const what = `probe DELETE ${key}`;
+    const reply = await this.#transport.write({
       method: 'DELETE',
       url: this.#transport.urlOf(key),
       headers,
-      what: `probe DELETE ${key}`,
+      what,
     });
+    throwIfNotNow(reply, what);
+    return reply;
   }
 
   async get(key: string): Promise<{ body: string; etag: string | null } | null> {
@@ -133,6 +192,7 @@ class Prober {
       url: this.#transport.urlOf(key),
       what: `probe GET ${key}`,
     });
+    this.#noteLimit(reply);
     if (reply.status === 404) return null;
     refuseAuth(reply, `probe GET ${key}`);
     if (!isSuccessStatus(reply.status)) {
@@ -141,6 +201,10 @@ class Prober {
       });
     }
     return { body: fromUtf8(reply.body), etag: reply.headers.get('etag') };
+  }
+
+  #noteLimit(reply: HttpReply): void {
+    this.maxObjectBytes ??= statedMaxObjectBytes(reply.headers);
   }
 
   /**
@@ -277,10 +341,30 @@ async function checkIfMatchDelete(
   );
 }
 
-async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<void> {
+/** One racer's outcome: the status the server answered, or the network failure that hid it. */
+type RaceReply = { readonly status: number } | { readonly failure: RemoteError };
+
+/** Times a race round is run again when the network (or a 5xx) left it without a verdict. */
+const INCONCLUSIVE_RERUNS = 3;
+
+/**
+ * Races `writers` concurrent `If-Match` PUTs from one version, `rounds` times. A round decides
+ * only on what the server answered: a racer that failed on the network (never sent, or sent and
+ * its answer lost) leaves the round inconclusive unless it proved a lost update anyway (two
+ * successes), and such a round is raced again, as is one whose stored writer, or whose only
+ * answers, were 5xx. After {@link INCONCLUSIVE_RERUNS} reruns the probe fails with the network
+ * error: that says nothing about the server, so it must never become a verdict.
+ */
+async function checkAtomic(
+  p: Prober,
+  writers: number,
+  rounds: number,
+  pause: (rerun: number) => Promise<void>,
+): Promise<void> {
   let lost5xx = 0;
-  for (let round = 0; round < rounds; round++) {
-    const key = p.key(`race-${round}`);
+  let reruns = 0;
+  for (let round = 0, race = 0; round < rounds; race++) {
+    const key = p.key(`race-${race}`);
     const v0 = await p.versionAfter(key, await p.put(key, 'start'));
     if (v0 === null) {
       p.check('atomic-cas', false, 'not testable: no strong version to race from');
@@ -289,14 +373,18 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
     const bodies = Array.from({ length: writers }, (_, w) => `writer-${w}-${crypto.randomUUID()}`);
     const replies = await Promise.all(
       bodies.map((body) =>
-        p.put(key, body, { 'If-Match': p.ifMatch(v0) }).then(
-          (reply) => reply.status,
-          () => 0,
+        p.put(key, body, { 'If-Match': p.ifMatch(v0) }, 'answer').then(
+          (reply): RaceReply => ({ status: reply.status }),
+          (error: unknown): RaceReply => {
+            if (isNetworkFailure(error)) return { failure: error };
+            throw error;
+          },
         ),
       ),
     );
     const final = (await p.get(key))?.body;
-    const winners = replies.filter(isSuccessStatus).length;
+    const status = (reply: RaceReply | undefined) => (reply && 'status' in reply ? reply.status : 0);
+    const winners = replies.filter((reply) => isSuccessStatus(status(reply))).length;
     const landed = bodies.findIndex((body) => body === final);
     if (winners > 1) {
       p.check(
@@ -306,11 +394,24 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
       );
       return;
     }
-    if (landed >= 0 && !isSuccessStatus(replies[landed] ?? 0)) {
+    // A racer without an answer (a network failure, or a 5xx: outcome unknown) may be the one
+    // that won or that landed: such a round proves nothing either way, except lost updates above.
+    const unanswered = (reply: RaceReply | undefined) => status(reply) === 0 || status(reply) >= 500;
+    const failures = replies.flatMap((reply) => ('failure' in reply ? [reply.failure] : []));
+    if (
+      failures.length > 0 ||
+      (landed >= 0 && unanswered(replies[landed])) ||
+      (winners === 0 && replies.some(unanswered))
+    ) {
+      if (++reruns > INCONCLUSIVE_RERUNS) throw inconclusive(failures, writers, reruns, replies.map(status));
+      await pause(reruns);
+      continue;
+    }
+    if (landed >= 0 && !isSuccessStatus(status(replies[landed]))) {
       p.check(
         'atomic-cas',
         false,
-        `round ${round + 1}: a writer answered ${replies[landed]} (not success) is the one whose bytes were stored`,
+        `round ${round + 1}: a writer answered ${status(replies[landed])} (not success) is the one whose bytes were stored`,
       );
       return;
     }
@@ -322,7 +423,8 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
       );
       return;
     }
-    lost5xx += replies.filter((status) => status >= 500).length;
+    lost5xx += replies.filter((reply) => status(reply) >= 500).length;
+    round++;
   }
   if (lost5xx > 0) p.quirks.lostRaceAs5xx = true;
   p.check(
@@ -331,6 +433,28 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
     `${rounds} rounds of ${writers} concurrent If-Match PUTs: one winner each` +
       (lost5xx > 0 ? `; ${lost5xx} losers were answered 5xx instead of 412 (nothing written)` : ''),
   );
+}
+
+/** A request that failed before the server's answer arrived (network, timeout): no status to judge. */
+function isNetworkFailure(error: unknown): error is RemoteError {
+  return error instanceof IndeterminateRemoteError || error instanceof DeterminateRemoteError;
+}
+
+/** The error of a race that the network kept from deciding: a failure to measure, not a verdict. */
+function inconclusive(
+  failures: readonly RemoteError[],
+  writers: number,
+  runs: number,
+  statuses: readonly number[],
+): RemoteError {
+  const last = failures.at(-1);
+  const what =
+    `the capability probe could not measure atomicity: ${runs} times in a row, its ${writers} concurrent ` +
+    `If-Match PUTs were cut off by the network or answered 5xx (last round: ${statuses.map((s) => s || 'no answer').join(', ')}). ` +
+    'This says nothing about the server, so nothing was concluded; the next connection probes again.';
+  return last
+    ? new IndeterminateRemoteError(`${what} Last network failure: ${last.message}`, { cause: last })
+    : new DeterminateRemoteError(what, { status: Math.max(...statuses) });
 }
 
 /**
@@ -346,7 +470,9 @@ async function checkAtomic(p: Prober, writers: number, rounds: number): Promise<
  * It is refused anyway for its other failed checks; the interop tests race it with slow uploads.
  *
  * It writes and then deletes a handful of scratch keys (`<keyPrefix>chainsync-probe-<uuid>-…`).
- * Network failures reject with the {@link RemoteError} of the failing request.
+ * Network failures reject with the {@link RemoteError} of the failing request: a network failure
+ * is never a verdict. In the atomicity race, where a few lost requests are likely during a blip,
+ * a round the network left undecided is raced again before the probe gives up.
  */
 export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
   const transport = new HttpTransport(options);
@@ -386,7 +512,11 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
       const v3 = await checkIfMatchPut(p, main, v2);
       await checkIfMatchDelete(p, main, v2, v3);
     }
-    await checkAtomic(p, writers, rounds);
+    // Reruns of an inconclusive race wait like retried reads do: a blip may need a moment to pass.
+    const { baseDelayMs = 100, maxDelayMs = 2_000 } = options.readRetry ?? {};
+    await checkAtomic(p, writers, rounds, (rerun) =>
+      sleep(Math.min(maxDelayMs, baseDelayMs * 2 ** (rerun - 1)), options.signal),
+    );
     p.finishETagChecks();
   } finally {
     await p.cleanUp();
@@ -409,5 +539,6 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
     quirks: Object.freeze({ ...p.quirks }),
     failed,
     blocking: failed.filter((name) => name !== 'if-match-delete'),
+    maxObjectBytes: p.maxObjectBytes,
   };
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { RemoteError } from '../../contracts/errors.js';
 import { atomicRemoteBackendConformance } from '../../testing/conformance/index.js';
 import { b, rejectsWith } from '../../testing/conformance/support.js';
+import { holdingFetch } from '../../testing/held-writes.js';
 import { createObjectServer, inProcessFetch } from '../../testing/msw/index.js';
 import { HttpRemoteBackend } from './http-backend.js';
 
@@ -19,6 +20,15 @@ const fresh = (baseUrl: string) => () =>
 
 atomicRemoteBackendConformance('remote-msw (in-process fetch)', fresh(objects.baseUrl), {
   weakETagFactory: fresh(weak.baseUrl),
+  // Writes held past the timeout below the backend, in its fetch.
+  heldWrites: () => {
+    const held = holdingFetch(fetch);
+    const store = new HttpRemoteBackend({
+      baseUrl: `${objects.baseUrl}/${crypto.randomUUID()}`,
+      fetch: held.fetch,
+    });
+    return { store, holds: held.holds };
+  },
 });
 
 describe('HTTP backend on an in-process fetch', () => {

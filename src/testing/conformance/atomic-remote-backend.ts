@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { AtomicRemoteBackend } from '../../contracts/remote-backend.js';
 import type { RemoteError } from '../../contracts/errors.js';
-import { BAD_BYTES, BAD_KEYS, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import {
+  BAD_BYTES,
+  BAD_KEYS,
+  b,
+  concurrently,
+  rejectsWith,
+  s,
+  type Factory,
+  type HeldWritesHarness,
+} from './support.js';
 import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 /** Options of {@link atomicRemoteBackendConformance}. */
@@ -13,6 +22,11 @@ export interface AtomicRemoteBackendConformanceOptions {
   weakETagFactory?: Factory<AtomicRemoteBackend>;
   /** Concurrent conditional writers in the race case (default 8). */
   writers?: number;
+  /**
+   * A backend whose requests pass through `holds` below it (e.g. a {@link holdingFetch}), for the
+   * case of a conditional write that times out and reaches the server later.
+   */
+  heldWrites?: Factory<HeldWritesHarness<AtomicRemoteBackend>>;
 }
 
 /**
@@ -25,7 +39,7 @@ export function atomicRemoteBackendConformance(
   factory: Factory<AtomicRemoteBackend>,
   options: AtomicRemoteBackendConformanceOptions = {},
 ): void {
-  const { writers = 8, weakETagFactory } = options;
+  const { writers = 8, weakETagFactory, heldWrites } = options;
 
   describe(`AtomicRemoteBackend conformance: ${name}`, () => {
     it('reports an absent object as null / false', async () => {
@@ -253,5 +267,45 @@ export function atomicRemoteBackendConformance(
         expect(await r.objectVersion(key)).toBe(results[winners[0]!]);
       }
     });
+
+    if (heldWrites) {
+      it('a conditional write that times out is never reported as refused; once landed, its retry is', async () => {
+        const { store: r, holds } = await heldWrites();
+        /** Runs `write` with its request held past the timeout; it lands after the read-back, if any. */
+        const held = async <T>(write: () => Promise<T>): Promise<T | RemoteError> => {
+          const hold = holds.hold();
+          const outcome = await write().catch((error: unknown) => error as RemoteError);
+          expect(hold.write, 'the write was held').not.toBeNull();
+          await hold.release();
+          if (outcome instanceof Error) {
+            // Only "may have been applied" is true: the write did reach the server.
+            expect(outcome.code).toBe('REMOTE_INDETERMINATE');
+            expect(outcome.determinate).toBe(false);
+          }
+          return outcome;
+        };
+        const created = await held(() => r.uploadConditional('new', b('created'), { ifAbsent: true }));
+        expect(s(await r.download('new'))).toBe('created');
+        if (typeof created === 'string') expect(await r.objectVersion('new')).toBe(created);
+        await rejectsWith(
+          r.uploadConditional('new', b('created'), { ifAbsent: true }),
+          'PRECONDITION_FAILED',
+        );
+
+        const v1 = (await r.objectVersion('new'))!;
+        const replaced = await held(() => r.uploadConditional('new', b('replaced'), { ifVersion: v1 }));
+        expect(s(await r.download('new'))).toBe('replaced');
+        if (typeof replaced === 'string') expect(await r.objectVersion('new')).toBe(replaced);
+        await rejectsWith(
+          r.uploadConditional('new', b('replaced'), { ifVersion: v1 }),
+          'PRECONDITION_FAILED',
+        );
+
+        const v2 = (await r.objectVersion('new'))!;
+        await held(() => r.deleteConditional('new', { ifVersion: v2 }));
+        expect(await r.exists('new')).toBe(false);
+        await rejectsWith(r.deleteConditional('new', { ifVersion: v2 }), 'PRECONDITION_FAILED');
+      });
+    }
   });
 }

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { CasKv, KvChange } from '../../contracts/cas-kv.js';
 import { bytesEqual } from '../../core/bytes.js';
-import { BAD_BYTES, BAD_KEYS, b, casIncrementRace, rejectsWith, s, type Factory } from './support.js';
+import {
+  BAD_BYTES,
+  BAD_KEYS,
+  b,
+  casIncrementRace,
+  rejectsWith,
+  s,
+  type Factory,
+  holdEachWrite,
+  type HeldWritesHarness,
+} from './support.js';
 import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 /** Options of {@link casKvConformance}. */
@@ -10,6 +20,11 @@ export interface CasKvConformanceOptions {
   writers?: number;
   /** Successful CAS rounds each writer makes (default 25). */
   rounds?: number;
+  /**
+   * Remote implementations: a store whose backend's writes pass through `holds`, for the cases of
+   * a write that times out and lands later (its retry then refused).
+   */
+  heldWrites?: Factory<HeldWritesHarness<CasKv>>;
 }
 
 /**
@@ -21,7 +36,7 @@ export function casKvConformance(
   factory: Factory<CasKv>,
   options: CasKvConformanceOptions = {},
 ): void {
-  const { writers = 8, rounds = 25 } = options;
+  const { writers = 8, rounds = 25, heldWrites } = options;
 
   describe(`CasKv conformance: ${name}`, () => {
     it('reads an absent key as null, through get and entry', async () => {
@@ -393,6 +408,43 @@ export function casKvConformance(
       expect(s((await kv.get('counter'))?.value)).toBe(String(writers * rounds));
       expect(winners.size).toBe(writers * rounds);
     });
+
+    if (heldWrites) {
+      // A write times out, the read-back finds nothing yet, then the write lands and its retry is
+      // refused: every operation must still report the write it made, exactly once.
+      for (const lands of ['after-read-back', 'manual'] as const) {
+        const when = lands === 'manual' ? 'after the call' : 'after the read-back';
+        it(`a write that times out and lands ${when} is reported as made, once, whichever write it is`, async () => {
+          const { store: kv, holds } = await heldWrites();
+          const runs = await holdEachWrite(
+            holds,
+            lands,
+            async (round) => {
+              const key = `held-${round}`;
+              const v1 = await kv.create(key, b('one'));
+              expect((await kv.get(key))?.version).toBe(v1);
+              const v2 = await kv.update(key, b('two'), v1);
+              expect((await kv.get(key))?.version).toBe(v2);
+              const v3 = await kv.put(key, b('three'));
+              expect((await kv.get(key))?.version).toBe(v3);
+              expect(await kv.deleteWithVersion(key, v3)).toBe(true);
+              const tomb = await kv.entry(key);
+              expect(tomb?.value.length).toBe(0);
+              const v4 = await kv.update(key, b('four'), tomb!.version);
+              expect((await kv.get(key))?.version).toBe(v4);
+              expect(await kv.delete(key)).toBe(true);
+              const v5 = await kv.create(key, b('five'));
+              expect(new Set([v1, v2, v3, tomb!.version, v4, v5]).size).toBe(6);
+            },
+            async (round) => {
+              const got = await kv.get(`held-${round}`);
+              expect(s(got?.value)).toBe('five');
+            },
+          );
+          expect(runs).toBeGreaterThanOrEqual(7);
+        });
+      }
+    }
   });
 }
 

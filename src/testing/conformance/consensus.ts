@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SEQNO, SCAN_ALL, type Consensus, type VersionedData } from '../../contracts/consensus.js';
-import { BAD_BYTES, BAD_KEYS, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import {
+  BAD_BYTES,
+  BAD_KEYS,
+  b,
+  concurrently,
+  rejectsWith,
+  s,
+  type Factory,
+  holdEachWrite,
+  type HeldWritesHarness,
+} from './support.js';
 import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 
 /** Options of {@link consensusConformance}. */
@@ -9,6 +19,11 @@ export interface ConsensusConformanceOptions {
   writers?: number;
   /** Appends each writer makes (default 25). */
   rounds?: number;
+  /**
+   * Remote implementations: a store whose backend's writes pass through `holds`, for the cases of
+   * a write that times out and lands later (its retry then refused).
+   */
+  heldWrites?: Factory<HeldWritesHarness<Consensus>>;
 }
 
 const state = (seqno: bigint, data: string): VersionedData => ({ seqno, data: b(data) });
@@ -24,7 +39,7 @@ export function consensusConformance(
   factory: Factory<Consensus>,
   options: ConsensusConformanceOptions = {},
 ): void {
-  const { writers = 8, rounds = 25 } = options;
+  const { writers = 8, rounds = 25, heldWrites } = options;
 
   describe(`Consensus conformance: ${name}`, () => {
     it("replays Materialize's consensus_impl_test script", async () => {
@@ -238,5 +253,31 @@ export function consensusConformance(
         expect(s(v.data)).toBe(committed.get(v.seqno));
       });
     });
+
+    if (heldWrites) {
+      // A write times out, the read-back finds nothing yet, then it lands and its retry is refused:
+      // an append or truncate that landed must be reported as done, never as a mismatch.
+      for (const lands of ['after-read-back', 'manual'] as const) {
+        const when = lands === 'manual' ? 'after the call' : 'after the read-back';
+        it(`an append or truncate whose write times out and lands ${when} is reported as done`, async () => {
+          const { store: c, holds } = await heldWrites();
+          const runs = await holdEachWrite(
+            holds,
+            lands,
+            async (round) => {
+              const key = `held-${round}`;
+              expect(await c.compareAndSet(key, null, state(1n, 'one'))).toBe('Committed');
+              expect(await c.compareAndSet(key, 1n, state(2n, 'two'))).toBe('Committed');
+              expect(await c.compareAndSet(key, 2n, state(3n, 'three'))).toBe('Committed');
+              expect(await c.truncate(key, 3n)).toBe(2);
+            },
+            async (round) => {
+              expect(plain(await c.scan(`held-${round}`, 0n, SCAN_ALL))).toEqual([[3n, 'three']]);
+            },
+          );
+          expect(runs).toBeGreaterThanOrEqual(4);
+        });
+      }
+    }
   });
 }

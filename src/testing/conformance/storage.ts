@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { NIL_UUID, type Storage, type Uuid, type Version } from '../../contracts/storage.js';
-import { BAD_BYTES, b, concurrently, rejectsWith, s, type Factory } from './support.js';
+import { NIL_UUID, type Storage, type Uuid, type Version, type Snapshot } from '../../contracts/storage.js';
+import {
+  BAD_BYTES,
+  b,
+  concurrently,
+  rejectsWith,
+  s,
+  type Factory,
+  holdEachWrite,
+  type HeldWritesHarness,
+} from './support.js';
 import { fakeBytes, oddBytes, rejectsFake } from './odd-bytes.js';
 import type { InvalidArgumentError } from '../../contracts/errors.js';
 import { withStorageTxn } from '../../core/storage-txn-retry.js';
@@ -11,6 +20,11 @@ export interface StorageConformanceOptions {
   writers?: number;
   /** Versions each writer adds (default 100). */
   rounds?: number;
+  /**
+   * Remote implementations: a store whose backend's writes pass through `holds`, for the cases of
+   * a write that times out and lands later (its retry then refused).
+   */
+  heldWrites?: Factory<HeldWritesHarness<Storage>>;
 }
 
 const uuid = (): Uuid => crypto.randomUUID();
@@ -25,7 +39,7 @@ export function storageConformance(
   factory: Factory<Storage>,
   options: StorageConformanceOptions = {},
 ): void {
-  const { writers = 4, rounds = 100 } = options;
+  const { writers = 4, rounds = 100, heldWrites } = options;
 
   describe(`Storage conformance: ${name}`, () => {
     it('get_client of an unknown client is null', async () => {
@@ -550,5 +564,44 @@ export function storageConformance(
       const forward = await txn.getVersionsAfter(NIL_UUID, writers * rounds + 10);
       expect(forward.map((v) => v.versionId)).toEqual(chain.reverse());
     });
+
+    if (heldWrites) {
+      // A write times out, the read-back finds nothing yet, then it lands and its retry is refused.
+      // Each write of a commit that sets a snapshot gets its turn: the commit must be reported as
+      // committed (there is no other writer) and its snapshot must stay readable.
+      for (const lands of ['after-read-back', 'manual'] as const) {
+        const when = lands === 'manual' ? 'after the commit returned' : 'after the read-back';
+        it(`a commit whose write times out and lands ${when} commits once and keeps its snapshot`, async () => {
+          const { store: storage, holds } = await heldWrites();
+          const clients = new Map<number, { client: Uuid; id: Uuid; snap: Snapshot }>();
+          const runs = await holdEachWrite(
+            holds,
+            lands,
+            async (round) => {
+              const client = uuid();
+              const init = await storage.txn(client);
+              await init.newClient(NIL_UUID);
+              await init.commit();
+              const id = uuid();
+              const snap = { versionId: id, timestamp: 1_700_000_000_000 + round, versionsSince: 0 };
+              clients.set(round, { client, id, snap });
+              const txn = await storage.txn(client);
+              await txn.addVersion(id, NIL_UUID, b(`version ${round}`));
+              await txn.setSnapshot(snap, b(`snapshot ${round}`));
+              await txn.commit();
+            },
+            async (round) => {
+              const { client, id, snap } = clients.get(round)!;
+              const txn = await storage.txn(client);
+              expect(await txn.getClient()).toEqual({ latestVersionId: id, snapshot: snap });
+              expect(s(await txn.getSnapshotData(id))).toBe(`snapshot ${round}`);
+              expect(seg(await txn.getVersion(id))).toEqual([id, NIL_UUID, `version ${round}`]);
+              expect((await txn.getVersionsAfter(NIL_UUID, 10)).map((v) => v.versionId)).toEqual([id]);
+            },
+          );
+          expect(runs).toBeGreaterThanOrEqual(2);
+        });
+      }
+    }
   });
 }

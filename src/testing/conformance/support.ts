@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { CasKv } from '../../contracts/cas-kv.js';
-import type { ErrorCode } from '../../contracts/errors.js';
-import { ChainsyncError } from '../../contracts/errors.js';
+import { type ErrorCode, ChainsyncError } from '../../contracts/errors.js';
+import type { WriteHolds } from '../held-writes.js';
 
 /** Makes each implementation under test; called once per test case, so cases never share state. */
 export type Factory<T> = () => T | Promise<T>;
@@ -92,4 +92,39 @@ export async function casIncrementRace(
     }
   });
   return winners;
+}
+
+/**
+ * A remote store under test whose backend's writes pass through `holds` (a {@link FaultyBackend}'s
+ * or a {@link holdingFetch}'s), for the cases where a write times out and lands later.
+ */
+export interface HeldWritesHarness<T> {
+  readonly store: T;
+  readonly holds: WriteHolds;
+}
+
+/**
+ * Runs a scenario once per conditional write it makes, each time holding one of them (the first,
+ * then the second, …) past the client's timeout, until a run makes no write to hold: every write of
+ * the scenario gets its turn. `run(round)` makes the writes and checks what they returned;
+ * `check(round)` checks the stored state once the held write has landed. Returns how many runs
+ * held a write.
+ */
+export async function holdEachWrite(
+  holds: WriteHolds,
+  lands: 'after-read-back' | 'manual',
+  run: (round: number) => Promise<void>,
+  check: (round: number) => Promise<void> = async () => {},
+): Promise<number> {
+  for (let round = 0; round < 200; round++) {
+    const hold = holds.hold({ skip: round, lands });
+    try {
+      await run(round);
+    } finally {
+      await hold.release();
+    }
+    await check(round);
+    if (hold.write === null) return round;
+  }
+  throw new Error('the scenario kept making writes: it never ends');
 }

@@ -1,0 +1,27 @@
+/** In a browser, coming back `online` ends a refusal: the next connect probes the server again. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { rejectsWith } from '../../testing/conformance/support.js';
+import { createObjectServer, inProcessFetch } from '../../testing/msw/index.js';
+import { connectRemote, forgetProbes } from './connect.js';
+
+const server = createObjectServer({ baseUrl: 'https://online.test/store' });
+const options = { baseUrl: server.baseUrl, fetch: inProcessFetch(server.handlers), probe: { rounds: 1 } };
+
+afterEach(() => {
+  server.reset();
+  server.behaviour.ignorePreconditions = false;
+  forgetProbes();
+});
+
+describe('connectRemote verdicts in a browser', () => {
+  it('forgets a refusal when the browser comes back online', async () => {
+    server.behaviour.ignorePreconditions = true;
+    await rejectsWith(connectRemote(options), 'UNSUPPORTED_SERVER');
+    server.behaviour.ignorePreconditions = false;
+    await rejectsWith(connectRemote(options), 'UNSUPPORTED_SERVER'); // remembered
+    globalThis.dispatchEvent(new Event('online'));
+    const backend = await connectRemote(options);
+    await backend.uploadConditional('k', new Uint8Array([1]), { ifAbsent: true });
+    expect(await backend.exists('k')).toBe(true);
+  });
+});
