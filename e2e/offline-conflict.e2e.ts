@@ -104,3 +104,22 @@ test('a reload keeps the data and the pending queue', async ({ browser }) => {
   const b = await openReplicaPage(browser, 'B', set);
   await expect.poll(() => b.state()).toEqual(state);
 });
+
+test('toggling offline marks the page not ready in the same task, until the reopened replica is', async ({
+  browser,
+}) => {
+  const a = await openReplicaPage(browser, 'A', newSet());
+  // Read in the task of the click: had the page stayed "ready" until the old replica closed,
+  // setOffline() could return before the reopen and the next edit land on the closing replica.
+  const readyAfterClick = () =>
+    a.page.evaluate(() => {
+      document.querySelector<HTMLInputElement>('[data-testid="offline"]')!.click();
+      return document.body.dataset.ready;
+    });
+  expect(await readyAfterClick()).toBe('false');
+  await expect(a.page.locator('body')).toHaveAttribute('data-ready', 'true');
+  await expect(a.page.getByTestId('connection')).toHaveText('offline');
+  expect(await readyAfterClick()).toBe('false');
+  await expect(a.page.locator('body')).toHaveAttribute('data-ready', 'true');
+  await expect(a.page.getByTestId('connection')).toHaveText('online');
+});
