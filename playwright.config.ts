@@ -19,7 +19,8 @@ export default defineConfig({
   },
   webServer: {
     command: 'node demo/serve.mjs',
-    env: { PORT: String(demoPort) },
+    // A production build: each fresh browser context loads a few bundles, not every source module.
+    env: { PORT: String(demoPort), DEMO_BUILD: '1' },
     url: `http://127.0.0.1:${demoPort}/`,
     reuseExistingServer: false,
     timeout: 120_000,

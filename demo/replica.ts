@@ -171,7 +171,6 @@ async function open(): Promise<void> {
   detach = [];
   await replica?.close();
   replica = null;
-  document.body.dataset.ready = 'false';
   const online = !offlineBox.checked;
   const r = await openReplica({
     name: `demo-${set}-${name}`,
@@ -217,6 +216,9 @@ async function open(): Promise<void> {
 }
 
 function reopen(): void {
+  // Not ready from the moment a reopen is asked for: whoever waits for "ready" (a person, the e2e
+  // tests) must wait for the reopened replica, not see the one about to close.
+  document.body.dataset.ready = 'false';
   opening = opening.then(open).catch((error: unknown) => {
     const el = $('error');
     el.hidden = false;

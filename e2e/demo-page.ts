@@ -32,6 +32,20 @@ export interface ConflictLine {
   readonly text: string;
 }
 
+/** The contexts {@link openReplicaPage} made and {@link closeReplicaPages} has not closed yet. */
+const contexts = new Set<BrowserContext>();
+
+/**
+ * Closes every context {@link openReplicaPage} made: call it after each test. The browser lives
+ * for the whole run, and a replica page left open keeps syncing and redrawing every second, loading
+ * the machine under the tests that follow.
+ */
+export async function closeReplicaPages(): Promise<void> {
+  const open = [...contexts];
+  contexts.clear();
+  await Promise.all(open.map((c) => c.close()));
+}
+
 /** A fresh data set id, so tests never see each other's objects. */
 export const newSet = (): string => crypto.randomUUID();
 
@@ -43,7 +57,10 @@ export async function openReplicaPage(
   /** Another tab of the same browser profile; a new context (another device) by default. */
   context?: BrowserContext,
 ): Promise<ReplicaPage> {
-  context ??= await browser.newContext();
+  if (!context) {
+    context = await browser.newContext();
+    contexts.add(context);
+  }
   const page = await context.newPage();
   const query = new URLSearchParams({ name, set, ...extra });
   await page.goto(`replica.html?${query.toString()}`);

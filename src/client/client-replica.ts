@@ -13,13 +13,14 @@ import type {
   SyncProgress,
   SyncResult,
 } from '../contracts/replica.js';
-import { proxy, transfer } from 'comlink';
+import { proxy, transfer, type Remote } from 'comlink';
 import type { ContentId, GarbageReport } from '../contracts/blob-storage.js';
 import type { Unsubscribe } from '../contracts/common.js';
-import { InvalidArgumentError } from '../contracts/errors.js';
+import { InvalidArgumentError, StoreClosedError } from '../contracts/errors.js';
 import { Subscribable } from '../core/subscribable.js';
 import { assertBytes, assertContentId, assertKey, assertListener } from '../core/validate.js';
 import { isBlobRef } from '../sync/blob-ref.js';
+import type { Engine } from '../../worker/engine.js';
 import type { HostedReplicaOptions } from '../../worker/replica/hosted-replica-options.js';
 import type { WorkerLink } from './worker-link.js';
 
@@ -81,7 +82,10 @@ export interface ReplicaClient extends ObservableReplica {
   onStatus(listener: (status: ReplicaStatus) => void): Unsubscribe;
   /** Progress of long pulls and snapshot bootstraps (reported by the tab that syncs). */
   onProgress(listener: (progress: SyncProgress) => void): Unsubscribe;
-  /** Closes the replica and its worker; leadership passes to another tab. */
+  /**
+   * Closes the replica and its worker; leadership passes to another tab. Writes made before it
+   * finish first (and are kept); writes made after it fail with STORE_CLOSED.
+   */
   close(): Promise<void>;
 }
 
@@ -98,6 +102,13 @@ export class ClientReplica implements ReplicaClient {
   readonly #changes = new Subscribable<ReplicaChange>(LISTENER_THREW);
   readonly #statuses = new Subscribable<ReplicaStatus>(LISTENER_THREW);
   readonly #progresses = new Subscribable<SyncProgress>(LISTENER_THREW);
+  /**
+   * The writes sent and not answered yet. close() waits for them: closing the engine under a write
+   * the worker has accepted would fail it with STORE_CLOSED although the caller made it while the
+   * replica was open (an edit, then the app closes or reopens the replica).
+   */
+  readonly #writing = new Set<Promise<unknown>>();
+  #closing: Promise<void> | null = null;
 
   private constructor(name: string, link: WorkerLink) {
     this.name = name;
@@ -121,19 +132,19 @@ export class ClientReplica implements ReplicaClient {
   }
 
   create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void> {
-    return this.#link.call((r) => r.replica.create(collection, id, properties));
+    return this.#write((r) => r.replica.create(collection, id, properties));
   }
 
   update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void> {
-    return this.#link.call((r) => r.replica.update(collection, id, properties));
+    return this.#write((r) => r.replica.update(collection, id, properties));
   }
 
   delete(collection: string, id: string): Promise<boolean> {
-    return this.#link.call((r) => r.replica.delete(collection, id));
+    return this.#write((r) => r.replica.delete(collection, id));
   }
 
   change(changes: readonly Change[]): Promise<void> {
-    return this.#link.call((r) => r.replica.change(changes));
+    return this.#write((r) => r.replica.change(changes));
   }
 
   get(collection: string, id: string): Promise<Properties | null> {
@@ -157,7 +168,7 @@ export class ClientReplica implements ReplicaClient {
     // the least work that leaves `data` alone; it also stops later writes to `data` racing the
     // worker's hashing.
     const copy = data.slice();
-    return this.#link.call((r) => r.replica.putBlob(transfer(copy, [copy.buffer]), type));
+    return this.#write((r) => r.replica.putBlob(transfer(copy, [copy.buffer]), type));
   }
 
   async getBlob(blob: BlobRef | ContentId): Promise<Uint8Array> {
@@ -228,11 +239,30 @@ export class ClientReplica implements ReplicaClient {
     return this.#progresses.subscribe(listener);
   }
 
-  async close(): Promise<void> {
-    this.#changes.clear();
-    this.#statuses.clear();
-    this.#progresses.clear();
-    await this.#link.close();
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#changes.clear();
+      this.#statuses.clear();
+      this.#progresses.clear();
+      // Writes already sent finish first; later ones are refused (see #write).
+      await Promise.all(this.#writing);
+      await this.#link.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Sends one write, unless close() was called; close() waits for it. */
+  #write<T>(body: (remote: Remote<Engine>) => Promise<T>): Promise<T> {
+    if (this.#closing) {
+      return Promise.reject(new StoreClosedError('The replica is closed; open it again to write.'));
+    }
+    const sent = this.#link.call(body);
+    const settled: Promise<unknown> = sent.then(
+      () => this.#writing.delete(settled),
+      () => this.#writing.delete(settled),
+    );
+    this.#writing.add(settled);
+    return sent;
   }
 
   /** An event from the worker: to the subscribers of its kind. */

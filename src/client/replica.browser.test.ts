@@ -468,4 +468,27 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect(after.state.baseHeight).toBeGreaterThan(0);
     expect(after.state.baseVersionId).not.toBe(before.state.baseVersionId);
   });
+
+  it('close() lets a write made just before it finish: kept, not failed (an edit, then the app reopens the replica)', async () => {
+    const clientId = crypto.randomUUID();
+    const name = `close-write-${clientId}`;
+    const first = (await tab({ name, clientId, remote: undefined })).replica;
+    await first.create('tasks', 't', { title: 'before' });
+    // Not awaited, as a UI event handler would not: the close message reaches the worker while
+    // the update still waits there for the write lock.
+    const edit = first.update('tasks', 't', { title: 'edited' });
+    const closed = first.close();
+    await rejectsWith(first.update('tasks', 't', { title: 'after close()' }), 'STORE_CLOSED');
+    await closed;
+    await expect(edit).resolves.toBeUndefined();
+
+    const reopened = (await tab({ name, clientId, remote: undefined })).replica;
+    expect(await reopened.get('tasks', 't')).toEqual({ title: 'edited' });
+    const { pending } = await reopened.inspect();
+    expect(pending.map(({ op }) => (op.type === 'update' ? op.value : op.type))).toEqual([
+      'create',
+      'before',
+      'edited',
+    ]);
+  });
 });
