@@ -51,8 +51,9 @@ export const MAX_OBJECT_BYTES_HEADER = 'Chainsync-Max-Object-Bytes';
  */
 export interface AtomicRemoteBackend extends RemoteBackend {
   /**
-   * Optional: the largest object the server accepts, in bytes, or `null` when it states none
-   * (as learned by the capability probe, or configured).
+   * Optional: the largest object a caller may upload, in bytes (what the server accepts, less any
+   * framing the backend adds), or `null` when the server states none (as learned by the capability
+   * probe, or configured).
    */
   maxObjectBytes?(): Promise<number | null>;
   /** The current version, or `null` if absent. @throws WeakETagError if the server gives only a weak ETag. */

@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertKey } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
 import { s3Fetch } from './http/s3-fetch.js';
+import { S3_MAX_OBJECT_BYTES } from './http/options.js';
 import { RemoteBlobs } from './remote-blobs.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteStorage } from './remote-storage.js';
@@ -225,6 +226,8 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
     baseUrl: config.bucket === undefined ? endpoint : `${endpoint}/${config.bucket}`,
     fetch: s3Fetch(config),
     timeoutMs: config.timeoutMs,
+    // S3 states no limit in a header; its limit per PUT is known (R2 and Ceph RGW keep the same).
+    maxObjectBytes: S3_MAX_OBJECT_BYTES,
     probe,
   };
 }
@@ -280,5 +283,8 @@ function lazyBackend(connect: () => Promise<AtomicRemoteBackend>): AtomicRemoteB
     downloadVersioned: async (key) => (await get()).downloadVersioned(key),
     uploadConditional: async (key, data, condition) => (await get()).uploadConditional(key, data, condition),
     deleteConditional: async (key, condition) => (await get()).deleteConditional(key, condition),
+    // What the probe learned of the server's object limit: RemoteStorage writes snapshots in parts
+    // under it and states the largest version from it.
+    maxObjectBytes: async () => (await (await get()).maxObjectBytes?.()) ?? null,
   };
 }

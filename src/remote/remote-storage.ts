@@ -14,7 +14,6 @@ import {
   type StorageWrites,
 } from '../core/optimistic-storage-txn.js';
 import { decodeJson, encodeJson, newWriteId } from './codec.js';
-import { FROM_ABSENT, newNonce, wrap } from './http/envelope.js';
 import { objectRoot } from './object-keys.js';
 import { RemoteIo, integerOption, mapLimit, type RetryOptions } from './remote-io.js';
 import {
@@ -57,14 +56,6 @@ export interface RemoteStorageOptions {
    */
   readonly maxObjectBytes?: number;
 }
-
-/**
- * What the HTTP backend's envelope (on servers whose ETags are not unique per write) adds to an
- * object RemoteStorage creates: computed from the envelope itself, with the empty parent of a
- * create-only write. Every object that can be large (record, pack, snapshot part) is created so;
- * only the small pointer is written with an `If-Match` parent.
- */
-const CREATE_ENVELOPE_BYTES = wrap(new Uint8Array(0), newNonce(), FROM_ABSENT).length;
 
 /** What a transaction remembers of the client it read: the commit number is the revision. */
 interface Revision {
@@ -145,9 +136,8 @@ export class RemoteStorage implements Storage {
   }
 
   /**
-   * The largest segment one version may carry: what is left of an object once the envelope and
-   * the rest of a one-version commit record are accounted for (the record is the object a version
-   * travels in). Null when neither the backend nor the options state an object limit. The sync
+   * The largest segment one version may carry: what is left of an object once the rest of a
+   * one-version commit record is accounted for (the record is the object a version travels in). Null when neither the backend nor the options state an object limit. The sync
    * engine commits one version per commit record; a caller that adds several in one transaction
    * must keep their segments together under this. Packs of 64 records may exceed the limit: they
    * are only a shortcut, and are then not written.
@@ -157,13 +147,13 @@ export class RemoteStorage implements Storage {
     return { maxSegmentBytes: room === null ? null : maxSegmentBytes(room) };
   }
 
-  /** The bytes one created object may hold, envelope deducted, or null when no limit is known. */
+  /** The bytes one object may hold (the backend deducts its own framing), or null when no limit is known. */
   async #room(): Promise<number | null> {
     const stated = await this.#io.backend.maxObjectBytes?.();
     const known = [stated, this.#maxObjectBytes].filter(
       (n): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n > 0,
     );
-    return known.length === 0 ? null : Math.max(1, Math.min(...known) - CREATE_ENVELOPE_BYTES);
+    return known.length === 0 ? null : Math.min(...known);
   }
 
   async txn(clientId: Uuid): Promise<StorageTxn> {

@@ -70,6 +70,13 @@ export function unwrap(bytes: Uint8Array): Unwrapped {
   return { kind: 'data', data: bytes.slice(FIXED + parentLength), nonce, parent };
 }
 
+/**
+ * What the envelope adds to an object whose parent ETag is at most {@link PARENT_ALLOWANCE} bytes:
+ * what a backend that wraps objects deducts from the server's stated object limit.
+ */
+export const PARENT_ALLOWANCE = 256;
+export const ENVELOPE_OVERHEAD_BYTES = FIXED + PARENT_ALLOWANCE;
+
 /** Objects this small may be tombstones: a HEAD cannot tell, a GET must. */
 export function mayBeTombstone(contentLength: number): boolean {
   return contentLength >= FIXED && contentLength <= FIXED + 4096;

@@ -25,7 +25,15 @@ import {
 import { assertConditionalDelete, assertConditionalPut } from '../../core/remote-rules.js';
 import { sleep } from '../../core/sleep.js';
 import { assertBytes, assertKey, assertPrefix } from '../../core/validate.js';
-import { FROM_ABSENT, UNCONDITIONAL, mayBeTombstone, newNonce, unwrap, wrap } from './envelope.js';
+import {
+  ENVELOPE_OVERHEAD_BYTES,
+  FROM_ABSENT,
+  UNCONDITIONAL,
+  mayBeTombstone,
+  newNonce,
+  unwrap,
+  wrap,
+} from './envelope.js';
 import { listKeys } from './list.js';
 import { NO_QUIRKS, maxObjectBytesOption, type HttpBackendOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
@@ -77,12 +85,14 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
   }
 
   /**
-   * The largest object the server accepts, in bytes: `options.maxObjectBytes` (which
-   * `connectRemote` fills in from what the server states, unless configured), or `null` when
-   * unknown.
+   * The largest object a caller may upload, in bytes: `options.maxObjectBytes` (which
+   * `connectRemote` fills in from what the server states, unless configured), less what the
+   * envelope adds when this backend wraps objects; `null` when unknown.
    */
   maxObjectBytes(): Promise<number | null> {
-    return Promise.resolve(this.#maxObjectBytes);
+    const stated = this.#maxObjectBytes;
+    if (stated === null || !this.#enveloped) return Promise.resolve(stated);
+    return Promise.resolve(Math.max(1, stated - ENVELOPE_OVERHEAD_BYTES));
   }
 
   /** The base URL, normalized (no trailing slash). */
