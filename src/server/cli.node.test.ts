@@ -167,7 +167,14 @@ describe('crash safety', () => {
     let child = await cli.startServer(dir);
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const writers = keys.map((key) => writer(child.url, key));
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250));
+      // Kill once this cycle has had a write acknowledged (on a loaded machine that can take longer
+      // than any fixed pause), then at a random moment after it, with writes in flight.
+      // (Writers that failed end the wait too: Promise.all below reports why.)
+      const before = acknowledged;
+      let writersDone = false;
+      void Promise.allSettled(writers).then(() => (writersDone = true));
+      while (acknowledged === before && !writersDone) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 250));
       child.process.kill('SIGKILL');
       expect((await child.exited).signal).toBe('SIGKILL');
       await Promise.all(writers);
