@@ -20,11 +20,36 @@ describe('arguments', () => {
     ['no arguments', [], /--dir is required/],
     ['no --port', ['--dir', 'x'], /--port is required/],
     ['a non-numeric port', ['--dir', 'x', '--port', 'http'], /--port must be a non-negative integer/],
-    ['a port out of range', ['--dir', 'x', '--port', '70000'], /Invalid port/],
+    ['a port out of range', ['--dir', 'x', '--port', '70000'], /Invalid --port/],
     ['an unknown option', ['--dir', 'x', '--port', '0', '--bogus'], /Unknown option '--bogus'/],
     ['a positional argument', ['--dir', 'x', '--port', '0', 'extra'], /extra/],
-    ['a token with spaces', ['--dir', 'x', '--port', '0', '--token', 'a b'], /Invalid token/],
+    ['a token with spaces', ['--dir', 'x', '--port', '0', '--token', 'a b'], /Invalid --token/],
     ['a bad --max-body-bytes', ['--dir', 'x', '--port', '0', '--max-body-bytes', '-5'], /--max-body-bytes/],
+    [
+      'an origin with a path',
+      ['--dir', 'x', '--port', '0', '--allow-origin', 'http://localhost:5173/app'],
+      /Invalid --allow-origin: .*no path/,
+    ],
+    [
+      'a host name with a port',
+      ['--dir', 'x', '--port', '0', '--allowed-host', 'sync.example.com:80'],
+      /Invalid --allowed-host: .*without a port/,
+    ],
+    [
+      'a non-numeric timeout',
+      ['--dir', 'x', '--port', '0', '--headers-timeout-ms', 'soon'],
+      /--headers-timeout-ms must be a non-negative integer/,
+    ],
+    [
+      'no connections at all',
+      ['--dir', 'x', '--port', '0', '--max-connections', '0'],
+      /Invalid --max-connections/,
+    ],
+    [
+      'a headers timeout longer than the request timeout',
+      ['--dir', 'x', '--port', '0', '--headers-timeout-ms', '5000', '--request-timeout-ms', '1000'],
+      /--headers-timeout-ms.*--request-timeout-ms/,
+    ],
   ])('%s: exit 2 with the reason and the usage', async (_name, args, reason) => {
     const { code, stdout, stderr } = await cli.runToExit(args as string[]);
     expect(code).toBe(2);
@@ -37,14 +62,43 @@ describe('arguments', () => {
     const { code, stdout } = await cli.runToExit(['--help']);
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: chainsync-server');
+    for (const flag of [
+      '--allow-origin',
+      '--allowed-host',
+      '--headers-timeout-ms',
+      '--request-timeout-ms',
+      '--idle-timeout-ms',
+      '--max-connections',
+    ]) {
+      expect(stdout).toContain(flag);
+    }
+    // What to do about a directory another server holds, or held before it crashed.
+    expect(stdout).toMatch(/server\.lock/);
   });
 
-  it('refuses (exit 2) a directory another live server uses', async () => {
+  it('refuses (exit 3) a directory another live server uses, saying what to do', async () => {
     const dir = await cli.tempDir();
     await cli.startServer(dir);
-    const { code, stderr } = await cli.runToExit(['--dir', dir, '--port', '0']);
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/in use by another chainsync-server/);
+    const { code, stderr, stdout } = await cli.runToExit(['--dir', dir, '--port', '0']);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/in use by another chainsync-server.*stop that server/is);
+    expect(stderr).not.toContain('Usage:');
+    expect(stdout).toBe('');
+  });
+
+  it('says on stderr how it is exposed: where it listens, which names and which web pages it serves', async () => {
+    const child = await cli.startServer(await cli.tempDir(), [
+      '--allow-origin',
+      'http://localhost:5173',
+      '--allow-origin',
+      'http://127.0.0.1:5173',
+      '--allowed-host',
+      'sync.example.com',
+    ]);
+    expect(child.stderr()).toMatch(/loopback only/);
+    expect(child.stderr()).toMatch(/sync\.example\.com/);
+    expect(child.stderr()).toMatch(/http:\/\/localhost:5173, http:\/\/127\.0\.0\.1:5173/);
+    expect(child.stderr()).toMatch(/no token/);
   });
 
   it('takes the token from CHAINSYNC_SERVER_TOKEN', async () => {
