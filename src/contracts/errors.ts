@@ -36,7 +36,9 @@ export type ErrorCode =
   | 'ABORTED'
   // sync and encryption
   | 'WRONG_SECRET'
-  | 'CHAIN_INTEGRITY';
+  | 'CHAIN_INTEGRITY'
+  // the reference server
+  | 'DIRECTORY_IN_USE';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -191,6 +193,20 @@ export class ChainIntegrityError extends ChainsyncError {
   readonly code = 'CHAIN_INTEGRITY';
 }
 
+/**
+ * The reference server was not started: another server holds its object directory (two servers on
+ * one directory would break compare-and-swap). The message names the holder and what to do.
+ */
+export class DirectoryInUseError extends ChainsyncError {
+  readonly code = 'DIRECTORY_IN_USE';
+  /** The lock file that names the holder. */
+  readonly lockPath: string;
+  constructor(message: string, lockPath: string, options?: ErrorOptions) {
+    super(message, options);
+    this.lockPath = lockPath;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 const classes: Record<ErrorCode, ErrorClass> = {
@@ -216,6 +232,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   ABORTED: AbortedError,
   WRONG_SECRET: WrongSecretError,
   CHAIN_INTEGRITY: ChainIntegrityError,
+  DIRECTORY_IN_USE: DirectoryInUseError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

@@ -3,11 +3,17 @@
  * `chainsync-server --dir <path> --port <n> [--host <addr>] [--token <secret>] [--max-body-bytes <n>]`
  *
  * Prints the base URL on stdout once it is listening (one line, nothing else on stdout), logs to
- * stderr, exits 2 on bad arguments, and shuts down cleanly (exit 0) on SIGTERM or SIGINT.
+ * stderr, exits 2 on bad arguments and 3 when another server holds the directory, and shuts down
+ * cleanly (exit 0) on SIGTERM or SIGINT.
  */
 import { parseArgs } from 'node:util';
 import { isChainsyncError } from '../contracts/errors.js';
+import { DEFAULT_LOCK_TIMINGS } from './directory-lock.js';
 import { DEFAULT_MAX_BODY_BYTES, startServer } from './server.js';
+
+/** Exit status when another server holds the directory: not a usage error, so no usage text. */
+const EXIT_DIRECTORY_IN_USE = 3;
+const seconds = (ms: number): string => `${ms / 1000} s`;
 
 const USAGE = `Usage: chainsync-server --dir <path> --port <n> [--host <addr>] [--token <secret>] [--max-body-bytes <n>]
 
@@ -21,6 +27,16 @@ If-Match / If-None-Match, for chainsync replicas.
                         which keeps the secret out of the process list)
   --max-body-bytes <n>  largest object accepted (default ${DEFAULT_MAX_BODY_BYTES})
   --help                show this help
+
+One server per directory: the server holds <path>/server.lock.<n> and refreshes it every
+${seconds(DEFAULT_LOCK_TIMINGS.heartbeatMs)}. A second server is refused (exit 3) with the holder's pid and host. After a crash,
+the next server on the same machine takes the lock over at once, one in another container or on
+another machine once the lock has gone ${seconds(DEFAULT_LOCK_TIMINGS.staleAfterMs)} without a refresh. A <path>/server.lock left by
+an older chainsync-server that names a running pid is refused too: delete it if no server uses
+the directory.
+
+Exit status: 0 after SIGTERM or SIGINT, 2 on bad arguments, 3 when another server holds <path>,
+1 on any other failure.
 `;
 
 function fail(message: string): never {
@@ -72,6 +88,10 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     if (isChainsyncError(error, 'INVALID_ARGUMENT')) fail(error.message);
+    if (isChainsyncError(error, 'DIRECTORY_IN_USE')) {
+      process.stderr.write(`chainsync-server: ${error.message}\n`);
+      process.exit(EXIT_DIRECTORY_IN_USE);
+    }
     throw error;
   }
 

@@ -10,12 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isChainsyncError } from '../contracts/errors.js';
-import {
-  acquireDirectoryLock,
-  currentProcessIdentity,
-  DirectoryLockLostError,
-  type DirectoryLock,
-} from './directory-lock.js';
+import { acquireDirectoryLock, DirectoryLockLostError, type DirectoryLock } from './directory-lock.js';
+import { currentProcessIdentity } from './process-identity.js';
 import { startServer } from './server.js';
 
 let dir: string;

@@ -15,7 +15,8 @@ import { getObject } from './endpoints/get-object.js';
 import { listKeys } from './endpoints/list-keys.js';
 import { preflight } from './endpoints/preflight.js';
 import { putObject } from './endpoints/put-object.js';
-import { HttpError } from './http-error.js';
+import { DirectoryLockLostError, DirectoryLockUnconfirmedError } from './directory-lock.js';
+import { HttpError, lockNotHeld } from './http-error.js';
 import { keyFromPath } from './object-key.js';
 import type { ObjectStore } from './object-store.js';
 import { OBJECT_METHODS, ResponseWriter } from './responses.js';
@@ -89,8 +90,9 @@ function answerFailure(
   responses: ResponseWriter,
   request: IncomingMessage,
   response: ServerResponse,
-  error: unknown,
+  thrown: unknown,
 ): void {
+  const error = asHttpError(thrown);
   if (error instanceof HttpError) {
     if (error.status === 413) {
       response.setHeader('Connection', 'close');
@@ -111,4 +113,11 @@ function answerFailure(
     }
   }
   response.destroy();
+}
+
+/** The failures that have a status of their own besides {@link HttpError}. */
+function asHttpError(error: unknown): unknown {
+  if (error instanceof DirectoryLockLostError) return lockNotHeld(error.message, true);
+  if (error instanceof DirectoryLockUnconfirmedError) return lockNotHeld(error.message, false);
+  return error;
 }

@@ -16,7 +16,10 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
-  /** Directory holding the objects; created if missing. One server per directory. */
+  /**
+   * Directory holding the objects; created if missing. One server per directory: a second one is
+   * refused, also from another process, container or machine (see `chainsync-server --help`).
+   */
   readonly dir: string;
   /** TCP port; 0 picks a free one (read it from {@link RunningServer.url}). */
   readonly port: number;
@@ -73,8 +76,9 @@ function urlOf(server: Server): string {
 
 /**
  * Starts the reference server: opens (or creates) the object directory and listens.
- * @throws InvalidArgumentError for bad options or a directory another server uses; the listen
- * error (e.g. `EADDRINUSE`) when the port is taken.
+ * @throws InvalidArgumentError for bad options; DirectoryInUseError when another server holds the
+ * directory (the message names it and says what to do); the listen error (e.g. `EADDRINUSE`) when
+ * the port is taken.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { dir, port, host, token, maxBodyBytes } = validate(options);

@@ -81,7 +81,7 @@ describe('two chainsync-server processes on one directory', () => {
       expect(stderr).toMatch(IN_USE);
       expect(stderr).toMatch(WHAT_TO_DO);
     }
-  }, 240_000);
+  }, 400_000);
 
   it('a SIGKILLed server leaves no lock that stops the next one on this machine', async () => {
     const dir = await cli.tempDir();
