@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isChainsyncError } from '../contracts/errors.js';
-import { startServer, type RunningServer, type ServerOptions } from './server.js';
+import type { ServerOptions } from './server-options.js';
+import { startServer, type RunningServer } from './server.js';
 
 let dir: string;
 let server: RunningServer | undefined;

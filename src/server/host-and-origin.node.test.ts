@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isChainsyncError } from '../contracts/errors.js';
 import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
-import { startServer, type RunningServer, type ServerOptions } from './server.js';
+import type { ServerOptions } from './server-options.js';
+import { startServer, type RunningServer } from './server.js';
 
 let dir: string;
 let server: RunningServer | undefined;
