@@ -1,6 +1,10 @@
 /** The `chainsync-server --help` text, and which flag sets which option of `startServer`. */
 import { DEFAULT_LOCK_TIMINGS } from './directory-lock.js';
-import { DEFAULT_MAX_BODY_BYTES, type ServerOptions } from './server-options.js';
+import {
+  DEFAULT_CONNECTION_LIMITS as LIMITS,
+  DEFAULT_MAX_BODY_BYTES,
+  type ServerOptions,
+} from './server-options.js';
 
 const seconds = (ms: number): string => `${ms / 1000} s`;
 
@@ -13,6 +17,10 @@ export const FLAG_OF: Partial<Record<keyof ServerOptions, string>> = {
   maxBodyBytes: '--max-body-bytes',
   allowedHosts: '--allowed-host',
   allowOrigins: '--allow-origin',
+  headersTimeoutMs: '--headers-timeout-ms',
+  requestTimeoutMs: '--request-timeout-ms',
+  idleTimeoutMs: '--idle-timeout-ms',
+  maxConnections: '--max-connections',
 };
 
 export const USAGE = `Usage: chainsync-server --dir <path> --port <n> [options]
@@ -35,6 +43,15 @@ If-Match / If-None-Match, for chainsync replicas.
                           stops pages that rebind their own name to this machine (DNS rebinding).
   --max-body-bytes <n>    largest object accepted (default ${DEFAULT_MAX_BODY_BYTES}); every response
                           states it in Chainsync-Max-Object-Bytes
+  --headers-timeout-ms <n>  time a client has to send a request's headers, from connecting or
+                          from its previous response (default ${LIMITS.headersTimeoutMs}); then 408 and closed
+  --request-timeout-ms <n>  time a client has to send a whole request, body included (default
+                          ${LIMITS.requestTimeoutMs}); then 408, closed, the partial upload discarded
+  --idle-timeout-ms <n>   a keep-alive connection without a request is closed after this long
+                          (default ${LIMITS.idleTimeoutMs})
+  --max-connections <n>   most connections open at once (default ${LIMITS.maxConnections}); one more gets 503
+                          with Retry-After and is closed. Together these stop slow or silent
+                          connections (slowloris) from using up the server's file descriptors.
   --help                  show this help
 
 On start-up it logs on stderr how it is exposed: where it listens, whether a token is needed,

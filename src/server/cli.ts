@@ -54,6 +54,10 @@ async function main(): Promise<void> {
         'max-body-bytes': { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
         'allowed-host': { type: 'string', multiple: true },
+        'headers-timeout-ms': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
+        'idle-timeout-ms': { type: 'string' },
+        'max-connections': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -81,6 +85,10 @@ async function main(): Promise<void> {
       maxBodyBytes: integer(values['max-body-bytes'], '--max-body-bytes'),
       allowOrigins: values['allow-origin'],
       allowedHosts: values['allowed-host'],
+      headersTimeoutMs: integer(values['headers-timeout-ms'], '--headers-timeout-ms'),
+      requestTimeoutMs: integer(values['request-timeout-ms'], '--request-timeout-ms'),
+      idleTimeoutMs: integer(values['idle-timeout-ms'], '--idle-timeout-ms'),
+      maxConnections: integer(values['max-connections'], '--max-connections'),
     });
   } catch (error) {
     if (error instanceof InvalidArgumentError) fail(invalidFlag(error));

@@ -7,6 +7,19 @@ import { allowedOriginProblem, defaultOriginRule, type OriginRule } from './orig
 /** Default body limit: 64 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Default connection limits. A client has 20 s to send a request's headers and 5 min for the
+ * whole request (a 64 MiB body at 2 Mbit/s); a keep-alive connection is closed after 5 s without
+ * a request; at most 1,000 connections are open at once (well under the usual limit of 1,024
+ * file descriptors per process, which each connection and each upload's temporary file hold).
+ */
+export const DEFAULT_CONNECTION_LIMITS = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 300_000,
+  idleTimeoutMs: 5_000,
+  maxConnections: 1_000,
+} as const;
+
 /** Options of `startServer`. */
 export interface ServerOptions {
   /**
@@ -36,6 +49,25 @@ export interface ServerOptions {
    * (a page must know it; the browser never sends it by itself).
    */
   readonly allowOrigins?: readonly string[] | ((origin: string) => boolean);
+  /**
+   * How long a client has to send a request's headers, from the moment it connects or its
+   * previous response ended; a connection that has not sent them by then gets 408 and is closed
+   * (slow-header and silent connections: slowloris). Default 20 s.
+   */
+  readonly headersTimeoutMs?: number;
+  /**
+   * How long a client has to send a whole request, body included; a slower one gets 408 (if the
+   * response has not begun), its connection is closed and its partial upload discarded. At least
+   * `headersTimeoutMs`. Default 5 min.
+   */
+  readonly requestTimeoutMs?: number;
+  /** How long a keep-alive connection may stay open without a request after a response. Default 5 s. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Most connections open at once; one more is answered 503 (with `Retry-After`) and closed, so
+   * that many open connections cannot exhaust the server's file descriptors. Default 1,000.
+   */
+  readonly maxConnections?: number;
 }
 
 /** Validated options, defaults applied. */
@@ -47,6 +79,10 @@ export interface ServerSettings {
   readonly maxBodyBytes: number;
   readonly allowedHosts: readonly string[];
   readonly originRule: OriginRule;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
 }
 
 function list<T>(value: unknown, argument: string, problemOf: (entry: unknown) => string | null): T[] {
@@ -63,6 +99,35 @@ function originRuleOf(allowOrigins: ServerOptions['allowOrigins'], token: string
   if (typeof allowOrigins === 'function') return allowOrigins;
   const origins = list<string>(allowOrigins, 'allowOrigins', allowedOriginProblem);
   return origins.includes('*') ? '*' : new Set(origins);
+}
+
+type LimitName = keyof typeof DEFAULT_CONNECTION_LIMITS;
+
+/** A connection limit of `options`, or its default: a positive integer. */
+function limit(options: ServerOptions, name: LimitName): number {
+  const value = options[name] ?? DEFAULT_CONNECTION_LIMITS[name];
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(name, `expected a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function connectionLimits(options: ServerOptions): Record<LimitName, number> {
+  const limits = {
+    headersTimeoutMs: limit(options, 'headersTimeoutMs'),
+    requestTimeoutMs: limit(options, 'requestTimeoutMs'),
+    idleTimeoutMs: limit(options, 'idleTimeoutMs'),
+    maxConnections: limit(options, 'maxConnections'),
+  };
+  // The headers are part of the request: Node refuses a headers timeout longer than the request's.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new InvalidArgumentError(
+      'headersTimeoutMs',
+      `${limits.headersTimeoutMs} must not exceed requestTimeoutMs ` +
+        `(${limits.requestTimeoutMs}): the headers are part of the request. Raise requestTimeoutMs or lower headersTimeoutMs.`,
+    );
+  }
+  return limits;
 }
 
 /**
@@ -100,5 +165,6 @@ export function resolveServerOptions(options: ServerOptions): ServerSettings {
     maxBodyBytes,
     allowedHosts: list<string>(options.allowedHosts ?? [], 'allowedHosts', allowedHostProblem),
     originRule: originRuleOf(options.allowOrigins, token),
+    ...connectionLimits(options),
   };
 }

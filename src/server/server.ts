@@ -3,6 +3,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { capConnections } from './connection-cap.js';
 import { describeExposure } from './exposure.js';
 import { createRequestHandler } from './http-handler.js';
 import { ObjectStore } from './object-store.js';
@@ -45,7 +46,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = await ObjectStore.open(dir);
   let closing = false;
   const handler = createRequestHandler({ ...settings, store, isClosing: () => closing });
-  const server = createServer(handler);
+  const server = createServer(
+    {
+      headersTimeout: settings.headersTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      keepAliveTimeout: settings.idleTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default, so a 20 s timeout
+      // would hold a connection for up to 50 s): check well within the shorter one.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(settings.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  capConnections(server, settings.maxConnections, settings.headersTimeoutMs);
   // Without this listener Node answers 100 Continue before the handler could refuse the upload.
   server.on('checkContinue', handler);
   // A response that was still being sent when close() began leaves a keep-alive connection that
