@@ -4,10 +4,10 @@
  * one succeeds. (An older chainsync-server wrote `server.lock` holding a bare pid.)
  */
 import { randomUUID } from 'node:crypto';
-import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProcessIdentity } from './process-identity.js';
-import { isErrorCode } from './error-code.js';
+import { isErrorCode, openUnless } from './error-code.js';
 
 const LOCK_FILE_NAME = /^server\.lock\.(\d+)$/;
 
@@ -73,13 +73,8 @@ function parseRecord(text: string): LockRecord | null {
  * (close-to-open consistency), so another machine's refreshes are seen.
  */
 export async function sightLock(path: string): Promise<LockSighting | null> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if (isErrorCode(error, 'ENOENT')) return null;
-    throw error;
-  }
+  const handle = await openUnless(path, 'r', 'ENOENT');
+  if (handle === null) return null;
   try {
     const { mtimeMs, ino } = await handle.stat();
     return { record: parseRecord(await handle.readFile('utf8')), mtimeMs, ino };
@@ -96,13 +91,8 @@ export async function createLockFile(
   path: string,
   holder: ProcessIdentity,
 ): Promise<{ handle: FileHandle; record: LockRecord } | null> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'wx');
-  } catch (error) {
-    if (isErrorCode(error, 'EEXIST')) return null;
-    throw error;
-  }
+  const handle = await openUnless(path, 'wx', 'EEXIST');
+  if (handle === null) return null;
   const record: LockRecord = { ...holder, instance: randomUUID(), since: new Date().toISOString() };
   try {
     await handle.writeFile(`${JSON.stringify(record)}\n`);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { acquireDirectoryLock, type DirectoryLock, type LockTimings } from './directory-lock.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { isErrorCode } from './error-code.js';
+import { openUnless } from './error-code.js';
 
 const MAGIC = Buffer.from('CSOBJv1\n', 'latin1');
 const PREFIX_BYTES = MAGIC.length + 4;
@@ -147,13 +147,8 @@ export class ObjectStore {
   /** Opens `key` for reading, or returns `null` when absent. */
   async read(key: string): Promise<StoredObject | null> {
     const path = join(this.#objectsDir, fileNameOf(key));
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
-      if (isErrorCode(error, 'ENOENT')) return null;
-      throw error;
-    }
+    const handle = await openUnless(path, 'r', 'ENOENT');
+    if (handle === null) return null;
     try {
       const header = await readHeader(handle, path);
       if (header.key !== key) throw new Error(`${path} holds the key ${JSON.stringify(header.key)}.`);
