@@ -158,6 +158,24 @@ describe('the connection cap', () => {
       interval: 50,
     });
   });
+
+  it('does not keep a refused connection whose client never closes from shutting down', async () => {
+    const port = await start({ maxConnections: 1, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000 });
+    const holder = await open(port);
+    // Half-open: this client keeps its side open after the server's 503 and FIN.
+    const stubborn = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    sockets.push(stubborn);
+    stubborn.on('error', () => undefined);
+    let received = '';
+    stubborn.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+    await new Promise<void>((resolve) => stubborn.once('end', () => resolve()));
+    expect(received).toMatch(/^HTTP\/1\.1 503 /);
+    // The holder goes, so that only the refused connection could hold close() open.
+    holder.socket.destroy();
+    await holder.closed;
+    // Without ending it, close() would wait out the 60 s linger: past this test's timeout.
+    await expect(server!.close()).resolves.toBeUndefined();
+  });
 });
 
 describe('options', () => {
