@@ -26,18 +26,25 @@ function refusal(maxConnections: number): string {
   ].join('\r\n');
 }
 
+/** What {@link capConnections} returns. */
+export interface ConnectionCap {
+  /** Ends the refused connections still lingering (at shutdown: they would hold `close()` open). */
+  destroyRefused(): void;
+}
+
 /**
  * Caps `server` at `maxConnections` open connections. A connection over the cap is answered 503
  * and half-closed; what it sends is drained (closing with unread data would reset the connection
  * and could destroy the answer before the client reads it), and it is destroyed once the client
  * closes its side or after `lingerMs`, whichever comes first.
  */
-export function capConnections(server: Server, maxConnections: number, lingerMs: number): void {
+export function capConnections(server: Server, maxConnections: number, lingerMs: number): ConnectionCap {
   // Node's HTTP server parses a connection from its own 'connection' listener, registered when
   // the server is created: wrap it so that a connection over the cap never reaches the parser.
   const parse = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   let open = 0;
+  const refused = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     if (open >= maxConnections) return refuse(socket);
     open++;
@@ -49,9 +56,19 @@ export function capConnections(server: Server, maxConnections: number, lingerMs:
     socket.on('error', () => undefined); // the client may reset it; nothing to do about that
     const linger = setTimeout(() => socket.destroy(), lingerMs);
     linger.unref();
-    socket.once('close', () => clearTimeout(linger));
+    refused.add(socket);
+    socket.once('close', () => {
+      clearTimeout(linger);
+      refused.delete(socket);
+    });
     socket.once('end', () => socket.destroy());
     socket.resume();
     socket.end(refusal(maxConnections));
   }
+
+  return {
+    destroyRefused: () => {
+      for (const socket of refused) socket.destroy();
+    },
+  };
 }

@@ -57,7 +57,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     handler,
   );
-  capConnections(server, settings.maxConnections, settings.headersTimeoutMs);
+  const cap = capConnections(server, settings.maxConnections, settings.headersTimeoutMs);
   // Without this listener Node answers 100 Continue before the handler could refuse the upload.
   server.on('checkContinue', handler);
   // A response that was still being sent when close() began leaves a keep-alive connection that
@@ -87,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const stopped = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       // Keep-alive connections with no request under way would hold close() open: end them now.
       server.closeIdleConnections();
+      cap.destroyRefused();
       const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       deadline.unref();
       await stopped;
