@@ -83,7 +83,8 @@ async function storeBench(page) {
 /** The sync page, against a reference server started here on a fresh directory. */
 async function syncBench(page) {
   const dir = await mkdtemp(join(tmpdir(), 'chainsync-bench-server-'));
-  const remote = await startServer({ dir, port: 0 });
+  // Without a token the server refuses web pages it was not told about: allow the bench page's.
+  const remote = await startServer({ dir, port: 0, allowOrigins: [`http://127.0.0.1:${address.port}`] });
   try {
     await page.goto(
       `http://127.0.0.1:${address.port}/bench/sync.html?${new URLSearchParams([

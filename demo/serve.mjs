@@ -23,9 +23,16 @@ if (!existsSync(serverEntry)) execSync('npm run build', { cwd: rootDir, stdio: '
 const { startServer } = await import(serverEntry);
 
 const dir = process.env.DEMO_DIR ?? (await mkdtemp(join(tmpdir(), 'chainsync-demo-')));
-const server = await startServer({ dir, port: Number(process.env.SERVER_PORT ?? 0), host: '127.0.0.1' });
-
 const port = Number(process.env.PORT ?? 5173);
+// Without a token the server refuses every web page it is not told about: allow the demo's own
+// origin (Vite listens on 127.0.0.1; a browser may also reach it as localhost), and no other.
+const server = await startServer({
+  dir,
+  port: Number(process.env.SERVER_PORT ?? 0),
+  host: '127.0.0.1',
+  allowOrigins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
+});
+
 const shared = {
   configFile: false,
   root: demoDir,
@@ -52,6 +59,7 @@ if (process.env.DEMO_BUILD === '1') {
 }
 const url = vite.resolvedUrls?.local[0] ?? `http://127.0.0.1:${vite.config.server.port}/`;
 console.log(`chainsync reference server: ${server.url} (objects in ${dir})`);
+console.log(`chainsync reference server: ${server.exposure}`);
 console.log(`chainsync demo: ${url}`);
 
 const stop = async () => {

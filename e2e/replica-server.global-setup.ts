@@ -20,9 +20,22 @@ declare module 'vitest' {
   }
 }
 
+/** The origins Vitest's browser server serves the test pages from (empty until it listens). */
+function testPageOrigins(project: TestProject): Set<string> {
+  const urls = project.browser?.vite.resolvedUrls;
+  return new Set([...(urls?.local ?? []), ...(urls?.network ?? [])].map((url) => new URL(url).origin));
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'chainsync-replica-'));
-  const server = await startServer({ dir, port: 0 });
+  const server = await startServer({
+    dir,
+    port: 0,
+    // The server refuses web pages it was not told about. The test pages' origin is Vitest's
+    // browser server, whose port is free-picked and may be known only once it listens, after this
+    // setup: so the origins are looked up when a page calls, and only they are allowed.
+    allowOrigins: (origin) => testPageOrigins(project).has(origin),
+  });
   project.provide('replicaServerUrl', server.url);
   const proxy = await startBlipProxy(server.url);
   project.provide('blipProxyUrl', proxy.url);

@@ -6,6 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { demoPort } from '../playwright.config.js';
+
+// The pages under test come from the demo: the server must allow that origin (it refuses every
+// other web page, as it has no token).
+const DEMO_ORIGIN = `http://127.0.0.1:${demoPort}`;
 
 export interface ServerProcess {
   readonly url: string;
@@ -15,7 +20,8 @@ export interface ServerProcess {
 }
 
 function start(dir: string, port: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['dist/src/server/cli.js', '--dir', dir, '--port', String(port)], {
+  const args = ['--dir', dir, '--port', String(port), '--allow-origin', DEMO_ORIGIN];
+  const child = spawn(process.execPath, ['dist/src/server/cli.js', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -39,7 +39,9 @@ export type ErrorCode =
   | 'CHAIN_INTEGRITY'
   // operations too big for one version (issue 10 item 2)
   | 'OPERATION_TOO_LARGE'
-  | 'OPERATIONS_STUCK';
+  | 'OPERATIONS_STUCK'
+  // the reference server
+  | 'DIRECTORY_IN_USE';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -262,6 +264,20 @@ export class OperationsStuckError extends ChainsyncError {
   }
 }
 
+/**
+ * The reference server was not started: another server holds its object directory (two servers on
+ * one directory would break compare-and-swap). The message names the holder and what to do.
+ */
+export class DirectoryInUseError extends ChainsyncError {
+  readonly code = 'DIRECTORY_IN_USE';
+  /** The lock file that names the holder. */
+  readonly lockPath: string;
+  constructor(message: string, lockPath: string, options?: ErrorOptions) {
+    super(message, options);
+    this.lockPath = lockPath;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 const classes: Record<ErrorCode, ErrorClass> = {
@@ -289,6 +305,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   CHAIN_INTEGRITY: ChainIntegrityError,
   OPERATION_TOO_LARGE: OperationTooLargeError,
   OPERATIONS_STUCK: OperationsStuckError,
+  DIRECTORY_IN_USE: DirectoryInUseError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

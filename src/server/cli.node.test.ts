@@ -4,114 +4,54 @@
  * moments during concurrent writes, restart, and check that every acknowledged write is there and
  * every object is whole.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sourcesReachableFrom } from '../test-support/imports.js';
+import { assertFreshBuild, CliProcesses } from '../test-support/server-cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist/src/server/cli.js');
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly url: string;
-  readonly stderr: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'chainsync-cli-'));
-  dirs.push(dir);
-  return dir;
-}
-
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): { process: ChildProcess; exited: Child['exited'] } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { process: child, exited };
-}
-
-/** Starts the server on `dir` (any free port) and resolves once it printed its URL. */
-async function startChild(
-  dir: string,
-  args: string[] = [],
-  env: Record<string, string> = {},
-): Promise<Child> {
-  const { process: child, exited } = run(['--dir', dir, '--port', '0', ...args], env);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
-    });
-    void exited.then(({ code }) =>
-      reject(new Error(`server exited (${code}) before printing its URL: ${stderr}`)),
-    );
-  });
-  return { process: child, url, stderr: () => stderr, exited };
-}
-
-/** Collects stdout, stderr and the exit code of a run that is expected to end by itself. */
-async function runToExit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { process: child, exited } = run(args);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const { code } = await exited;
-  return { code, stdout, stderr };
-}
-
-beforeAll(async () => {
-  // These tests run the built bin; a missing or stale build would test the wrong code.
-  const built = await stat(CLI).catch(() => null);
-  if (built === null) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
-  for (const source of sourcesReachableFrom(join(ROOT, 'src/server/cli.ts'))) {
-    if ((await stat(source)).mtimeMs > built.mtimeMs) {
-      throw new Error(
-        `${relative(ROOT, source)} is newer than ${CLI}: run \`npm run build\` first (npm test does).`,
-      );
-    }
-  }
-});
+const cli = new CliProcesses();
+afterEach(() => cli.cleanup());
+beforeAll(assertFreshBuild);
 
 describe('arguments', () => {
   it.each([
     ['no arguments', [], /--dir is required/],
     ['no --port', ['--dir', 'x'], /--port is required/],
     ['a non-numeric port', ['--dir', 'x', '--port', 'http'], /--port must be a non-negative integer/],
-    ['a port out of range', ['--dir', 'x', '--port', '70000'], /Invalid port/],
+    ['a port out of range', ['--dir', 'x', '--port', '70000'], /Invalid --port/],
     ['an unknown option', ['--dir', 'x', '--port', '0', '--bogus'], /Unknown option '--bogus'/],
     ['a positional argument', ['--dir', 'x', '--port', '0', 'extra'], /extra/],
-    ['a token with spaces', ['--dir', 'x', '--port', '0', '--token', 'a b'], /Invalid token/],
+    ['a token with spaces', ['--dir', 'x', '--port', '0', '--token', 'a b'], /Invalid --token/],
     ['a bad --max-body-bytes', ['--dir', 'x', '--port', '0', '--max-body-bytes', '-5'], /--max-body-bytes/],
+    [
+      'an origin with a path',
+      ['--dir', 'x', '--port', '0', '--allow-origin', 'http://localhost:5173/app'],
+      /Invalid --allow-origin: .*no path/,
+    ],
+    [
+      'a host name with a port',
+      ['--dir', 'x', '--port', '0', '--allowed-host', 'sync.example.com:80'],
+      /Invalid --allowed-host: .*without a port/,
+    ],
+    [
+      'a non-numeric timeout',
+      ['--dir', 'x', '--port', '0', '--headers-timeout-ms', 'soon'],
+      /--headers-timeout-ms must be a non-negative integer/,
+    ],
+    [
+      'no connections at all',
+      ['--dir', 'x', '--port', '0', '--max-connections', '0'],
+      /Invalid --max-connections/,
+    ],
+    [
+      'a headers timeout longer than the request timeout',
+      ['--dir', 'x', '--port', '0', '--headers-timeout-ms', '5000', '--request-timeout-ms', '1000'],
+      /--headers-timeout-ms.*--request-timeout-ms/,
+    ],
   ])('%s: exit 2 with the reason and the usage', async (_name, args, reason) => {
-    const { code, stdout, stderr } = await runToExit(args as string[]);
+    const { code, stdout, stderr } = await cli.runToExit(args as string[]);
     expect(code).toBe(2);
     expect(stderr).toMatch(reason);
     expect(stderr).toContain('Usage: chainsync-server --dir <path> --port <n>');
@@ -119,21 +59,50 @@ describe('arguments', () => {
   });
 
   it('--help prints the usage on stdout and exits 0', async () => {
-    const { code, stdout } = await runToExit(['--help']);
+    const { code, stdout } = await cli.runToExit(['--help']);
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: chainsync-server');
+    for (const flag of [
+      '--allow-origin',
+      '--allowed-host',
+      '--headers-timeout-ms',
+      '--request-timeout-ms',
+      '--idle-timeout-ms',
+      '--max-connections',
+    ]) {
+      expect(stdout).toContain(flag);
+    }
+    // What to do about a directory another server holds, or held before it crashed.
+    expect(stdout).toMatch(/server\.lock/);
   });
 
-  it('refuses (exit 2) a directory another live server uses', async () => {
-    const dir = await tempDir();
-    await startChild(dir);
-    const { code, stderr } = await runToExit(['--dir', dir, '--port', '0']);
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/in use by another chainsync-server/);
+  it('refuses (exit 3) a directory another live server uses, saying what to do', async () => {
+    const dir = await cli.tempDir();
+    await cli.startServer(dir);
+    const { code, stderr, stdout } = await cli.runToExit(['--dir', dir, '--port', '0']);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/in use by another chainsync-server.*stop that server/is);
+    expect(stderr).not.toContain('Usage:');
+    expect(stdout).toBe('');
+  });
+
+  it('says on stderr how it is exposed: where it listens, which names and which web pages it serves', async () => {
+    const child = await cli.startServer(await cli.tempDir(), [
+      '--allow-origin',
+      'http://localhost:5173',
+      '--allow-origin',
+      'http://127.0.0.1:5173',
+      '--allowed-host',
+      'sync.example.com',
+    ]);
+    expect(child.stderr()).toMatch(/loopback only/);
+    expect(child.stderr()).toMatch(/sync\.example\.com/);
+    expect(child.stderr()).toMatch(/http:\/\/localhost:5173, http:\/\/127\.0\.0\.1:5173/);
+    expect(child.stderr()).toMatch(/no token/);
   });
 
   it('takes the token from CHAINSYNC_SERVER_TOKEN', async () => {
-    const child = await startChild(await tempDir(), [], { CHAINSYNC_SERVER_TOKEN: 'env-secret' });
+    const child = await cli.startServer(await cli.tempDir(), [], { CHAINSYNC_SERVER_TOKEN: 'env-secret' });
     expect(child.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect((await fetch(`${child.url}k`)).status).toBe(401);
     const ok = await fetch(`${child.url}k`, {
@@ -147,8 +116,8 @@ describe('arguments', () => {
 
 describe('SIGTERM', () => {
   it('stops accepting, completes the request under way, exits 0, and the write is durable', async () => {
-    const dir = await tempDir();
-    const child = await startChild(dir);
+    const dir = await cli.tempDir();
+    const child = await cli.startServer(dir);
     const { port } = new URL(child.url);
     // Expect: 100-continue makes the server confirm it has the request before we send the body.
     const upload = request({
@@ -179,7 +148,7 @@ describe('SIGTERM', () => {
     expect(status).toBe(201);
     expect(await child.exited).toEqual({ code: 0, signal: null });
 
-    const again = await startChild(dir);
+    const again = await cli.startServer(dir);
     const stored = await fetch(`${again.url}inflight`);
     expect(stored.headers.get('ETag')).toBe(etag);
     expect(await stored.text()).toBe('first-half');
@@ -214,7 +183,7 @@ describe('crash safety', () => {
   }
 
   it(`SIGKILL at random moments during concurrent writes (${CYCLES} cycles): no acknowledged write lost, no torn object`, async () => {
-    const dir = await tempDir();
+    const dir = await cli.tempDir();
     const keys = Array.from({ length: KEYS }, (_, i) => `crash/key-${i}`);
     /** What the writer of each key knows: the version its next write replaces. */
     const known = new Map(keys.map((key) => [key, { etag: null as string | null, seq: 0 }]));
@@ -249,15 +218,22 @@ describe('crash safety', () => {
       }
     }
 
-    let child = await startChild(dir);
+    let child = await cli.startServer(dir);
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const writers = keys.map((key) => writer(child.url, key));
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250));
+      // Kill once this cycle has had a write acknowledged (on a loaded machine that can take longer
+      // than any fixed pause), then at a random moment after it, with writes in flight.
+      // (Writers that failed end the wait too: Promise.all below reports why.)
+      const before = acknowledged;
+      let writersDone = false;
+      void Promise.allSettled(writers).then(() => (writersDone = true));
+      while (acknowledged === before && !writersDone) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 250));
       child.process.kill('SIGKILL');
       expect((await child.exited).signal).toBe('SIGKILL');
       await Promise.all(writers);
 
-      child = await startChild(dir);
+      child = await cli.startServer(dir);
       // Writes interrupted by the crash are discarded at start-up, never visible as objects.
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
       const listed = (await (await fetch(`${child.url}?list=`)).json()) as { keys: string[] };

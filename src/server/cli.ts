@@ -1,31 +1,39 @@
 #!/usr/bin/env node
 /**
- * `chainsync-server --dir <path> --port <n> [--host <addr>] [--token <secret>] [--max-body-bytes <n>]`
+ * `chainsync-server --dir <path> --port <n> [options]` (see cli-usage.ts, or `--help`)
  *
  * Prints the base URL on stdout once it is listening (one line, nothing else on stdout), logs to
- * stderr, exits 2 on bad arguments, and shuts down cleanly (exit 0) on SIGTERM or SIGINT.
+ * stderr, exits 2 on bad arguments and 3 when another server holds the directory, and shuts down
+ * cleanly (exit 0) on SIGTERM or SIGINT.
  */
 import { parseArgs } from 'node:util';
-import { isChainsyncError } from '../contracts/errors.js';
-import { DEFAULT_MAX_BODY_BYTES, startServer } from './server.js';
+import { InvalidArgumentError, isChainsyncError } from '../contracts/errors.js';
+import { FLAG_OF, USAGE } from './cli-usage.js';
+import { startServer } from './server.js';
+import type { ServerOptions } from './server-options.js';
 
-const USAGE = `Usage: chainsync-server --dir <path> --port <n> [--host <addr>] [--token <secret>] [--max-body-bytes <n>]
-
-Serves the objects in <path> at http://<host>:<port>/<key>, with strong ETags and atomic
-If-Match / If-None-Match, for chainsync replicas.
-
-  --dir <path>          directory holding the objects (created if missing; one server per directory)
-  --port <n>            TCP port, 0 for any free one (the URL printed on stdout tells which)
-  --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
-  --token <secret>      require "Authorization: Bearer <secret>" (or set CHAINSYNC_SERVER_TOKEN,
-                        which keeps the secret out of the process list)
-  --max-body-bytes <n>  largest object accepted (default ${DEFAULT_MAX_BODY_BYTES})
-  --help                show this help
-`;
+/** Exit status when another server holds the directory: not a usage error, so no usage text. */
+const EXIT_DIRECTORY_IN_USE = 3;
 
 function fail(message: string): never {
   process.stderr.write(`chainsync-server: ${message}\n\n${USAGE}`);
   process.exit(2);
+}
+
+/**
+ * The refusal of an option in the words of the command line: `Invalid allowOrigins: …` becomes
+ * `Invalid --allow-origin: …`, and options named in the message (`requestTimeoutMs`) become flags.
+ * Only camel-case names are replaced in the text: `host` or `port` there are ordinary words.
+ */
+function invalidFlag(error: InvalidArgumentError): string {
+  const flagOf = (option: string): string => FLAG_OF[option as keyof ServerOptions] ?? option;
+  const prefix = `Invalid ${error.argument}: `;
+  const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  const named = Object.keys(FLAG_OF).filter((option) => /[A-Z]/.test(option));
+  return `Invalid ${flagOf(error.argument)}: ${named.reduce(
+    (text, option) => text.replaceAll(option, flagOf(option)),
+    reason,
+  )}`;
 }
 
 function integer(value: string | undefined, option: string): number | undefined {
@@ -44,6 +52,12 @@ async function main(): Promise<void> {
         host: { type: 'string' },
         token: { type: 'string' },
         'max-body-bytes': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        'allowed-host': { type: 'string', multiple: true },
+        'headers-timeout-ms': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
+        'idle-timeout-ms': { type: 'string' },
+        'max-connections': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -69,9 +83,19 @@ async function main(): Promise<void> {
       host: values.host,
       token: token === '' ? undefined : token,
       maxBodyBytes: integer(values['max-body-bytes'], '--max-body-bytes'),
+      allowOrigins: values['allow-origin'],
+      allowedHosts: values['allowed-host'],
+      headersTimeoutMs: integer(values['headers-timeout-ms'], '--headers-timeout-ms'),
+      requestTimeoutMs: integer(values['request-timeout-ms'], '--request-timeout-ms'),
+      idleTimeoutMs: integer(values['idle-timeout-ms'], '--idle-timeout-ms'),
+      maxConnections: integer(values['max-connections'], '--max-connections'),
     });
   } catch (error) {
-    if (isChainsyncError(error, 'INVALID_ARGUMENT')) fail(error.message);
+    if (error instanceof InvalidArgumentError) fail(invalidFlag(error));
+    if (isChainsyncError(error, 'DIRECTORY_IN_USE')) {
+      process.stderr.write(`chainsync-server: ${error.message}\n`);
+      process.exit(EXIT_DIRECTORY_IN_USE);
+    }
     throw error;
   }
 
@@ -92,9 +116,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  console.error(
-    `chainsync-server: serving ${values.dir}${token ? ' (bearer token required)' : ''}; SIGTERM or Ctrl-C stops it.`,
-  );
+  console.error(`chainsync-server: serving ${values.dir} at ${server.url}`);
+  console.error(`chainsync-server: ${server.exposure}. SIGTERM or Ctrl-C stops it.`);
   process.stdout.write(`${server.url}\n`);
 }
 

@@ -30,3 +30,13 @@ export function notFound(key: string): HttpError {
 export function bodyTooLarge(): HttpError {
   return new HttpError(413, 'too_large', 'The body exceeds the server limit (--max-body-bytes).');
 }
+
+/**
+ * 503: the directory lock does not vouch for this server's writes — for good (`lost`: another
+ * server took the directory over) or for now (not confirmed lately: retry).
+ */
+export function lockNotHeld(message: string, lost: boolean): HttpError {
+  return lost
+    ? new HttpError(503, 'lock_lost', message)
+    : new HttpError(503, 'lock_unconfirmed', message, { 'Retry-After': '1' });
+}

@@ -1,12 +1,15 @@
 /**
- * The reference server's dispatcher (RFC 9110 over an {@link ObjectStore}): it answers CORS
- * preflights, refuses other methods (405), checks the bearer token (401), routes `/?list=` to the
- * listing and `/<key>` to the object endpoints after validating the key (400) and parsing the
- * preconditions (400), and turns failures into error responses. Each endpoint lives in its own
- * module under `endpoints/`; every response carries CORS headers exposing `ETag`, and errors carry
- * a JSON body `{ "error", "message" }` saying what to do.
+ * The reference server's dispatcher (RFC 9110 over an {@link ObjectStore}): it refuses a `Host`
+ * the server does not serve (421) and a web page it does not allow (403), answers CORS preflights,
+ * refuses other methods (405), checks the bearer token (401), routes `/?list=` to the listing and
+ * `/<key>` to the object endpoints after validating the key (400) and parsing the preconditions
+ * (400), and turns failures into error responses. Each endpoint lives in its own module under
+ * `endpoints/`; every response states the body limit (`Chainsync-Max-Object-Bytes`), allowed pages
+ * get CORS headers exposing `ETag` and that limit, and errors carry a JSON body
+ * `{ "error", "message" }` saying what to do.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
 import { isMalformed, readConditions } from '../core/http-semantics.js';
 import { bearerTokenCheck } from './bearer-auth.js';
 import { deleteObject } from './endpoints/delete-object.js';
@@ -15,9 +18,12 @@ import { getObject } from './endpoints/get-object.js';
 import { listKeys } from './endpoints/list-keys.js';
 import { preflight } from './endpoints/preflight.js';
 import { putObject } from './endpoints/put-object.js';
-import { HttpError } from './http-error.js';
+import { DirectoryLockLostError, DirectoryLockUnconfirmedError } from './directory-lock.js';
+import { hostCheck } from './host-check.js';
+import { HttpError, lockNotHeld } from './http-error.js';
 import { keyFromPath } from './object-key.js';
 import type { ObjectStore } from './object-store.js';
+import { corsHeaders, type OriginRule } from './origin-policy.js';
 import { OBJECT_METHODS, ResponseWriter } from './responses.js';
 
 /** Options of {@link createRequestHandler}. */
@@ -27,6 +33,12 @@ export interface RequestHandlerOptions {
   readonly token?: string;
   /** Largest accepted PUT body, in bytes. */
   readonly maxBodyBytes: number;
+  /** The address the server listens on: a name the `Host` header may carry. */
+  readonly host: string;
+  /** Further names the `Host` header may carry (see `ServerOptions.allowedHosts`). */
+  readonly allowedHosts: readonly string[];
+  /** Which web pages may use the server. */
+  readonly originRule: OriginRule;
   /** True once the server is shutting down: responses then close their connection. */
   readonly isClosing?: () => boolean;
 }
@@ -49,8 +61,16 @@ export function createRequestHandler(
     responses: new ResponseWriter(options.isClosing),
   };
   const authorize = bearerTokenCheck(options.token);
+  const checkHost = hostCheck(options.host, options.allowedHosts);
+  const bodyLimit = String(options.maxBodyBytes);
 
   async function dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // On every response, refusals included: a client learns the limit from its first request.
+    response.setHeader(MAX_OBJECT_BYTES_HEADER, bodyLimit);
+    checkHost(request.headers.host);
+    for (const [name, value] of Object.entries(corsHeaders(options.originRule, request.headers.origin))) {
+      response.setHeader(name, value);
+    }
     const method = request.method ?? '';
     if (method === 'OPTIONS') return preflight(context.responses, response);
     const endpoint = OBJECT_ENDPOINTS.get(method);
@@ -89,8 +109,9 @@ function answerFailure(
   responses: ResponseWriter,
   request: IncomingMessage,
   response: ServerResponse,
-  error: unknown,
+  thrown: unknown,
 ): void {
+  const error = asHttpError(thrown);
   if (error instanceof HttpError) {
     if (error.status === 413) {
       response.setHeader('Connection', 'close');
@@ -111,4 +132,11 @@ function answerFailure(
     }
   }
   response.destroy();
+}
+
+/** The failures that have a status of their own besides {@link HttpError}. */
+function asHttpError(error: unknown): unknown {
+  if (error instanceof DirectoryLockLostError) return lockNotHeld(error.message, true);
+  if (error instanceof DirectoryLockUnconfirmedError) return lockNotHeld(error.message, false);
+  return error;
 }

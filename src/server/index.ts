@@ -3,4 +3,5 @@
  * with strong ETags and atomic `If-Match` / `If-None-Match`; also available as the
  * `chainsync-server` command.
  */
-export { startServer, DEFAULT_MAX_BODY_BYTES, type ServerOptions, type RunningServer } from './server.js';
+export { startServer, type RunningServer } from './server.js';
+export { DEFAULT_MAX_BODY_BYTES, type ServerOptions } from './server-options.js';

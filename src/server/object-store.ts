@@ -5,7 +5,8 @@
  * - `objects/<sha256(key) in hex>`: one file per object. Naming files by a hash keeps any key
  *   (`/`, case, length up to 1 KiB) off the file system's path rules and out of traversal's reach.
  * - `tmp/`: writes in progress. Emptied at start-up, so a crash mid-write leaves nothing behind.
- * - `server.lock`: the pid of the server using the directory; a second server is refused.
+ * - `server.lock.<generation>`: the lock of the server using the directory (see directory-lock.ts);
+ *   a second server is refused.
  *
  * An object file is `MAGIC`, a 4-byte big-endian length, a JSON header `{ key, etag }`, then the
  * bytes. ETag and data live in the same file, written to `tmp/`, fsynced, then renamed into place
@@ -13,21 +14,12 @@
  * object is either the old file or the new one, whole, and its ETag always describes its bytes.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import {
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  unlink,
-  writeFile,
-  type FileHandle,
-} from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../contracts/errors.js';
+import { acquireDirectoryLock, type DirectoryLock, type LockTimings } from './directory-lock.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { openUnless } from './error-code.js';
 
 const MAGIC = Buffer.from('CSOBJv1\n', 'latin1');
 const PREFIX_BYTES = MAGIC.length + 4;
@@ -62,10 +54,6 @@ function newETag(): string {
 
 function fileNameOf(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
-}
-
-function isErrorCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
 /** Makes a directory's entries (a rename, an unlink) durable. Windows cannot fsync directories. */
@@ -110,21 +98,11 @@ async function readHeader(handle: FileHandle, path: string): Promise<Header> {
   return { key: parsed.key, etag: parsed.etag, dataOffset: PREFIX_BYTES + jsonLength };
 }
 
-/** Returns true when a process with this pid exists (signal 0 only checks). */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isErrorCode(error, 'EPERM');
-  }
-}
-
 /** The objects of one directory. Only one store (in one process) may use a directory at a time. */
 export class ObjectStore {
   readonly #objectsDir: string;
   readonly #tmpDir: string;
-  readonly #lockPath: string;
+  readonly #lock: DirectoryLock;
   /** Every object's current ETag. Authoritative: only this store writes the directory. */
   readonly #etags: Map<string, string>;
   readonly #mutex = new KeyedMutex();
@@ -132,26 +110,26 @@ export class ObjectStore {
   #syncQueued: Promise<void> | null = null;
   #closed = false;
 
-  private constructor(dir: string, etags: Map<string, string>) {
+  private constructor(dir: string, lock: DirectoryLock, etags: Map<string, string>) {
     this.#objectsDir = join(dir, 'objects');
     this.#tmpDir = join(dir, 'tmp');
-    this.#lockPath = join(dir, 'server.lock');
+    this.#lock = lock;
     this.#etags = etags;
   }
 
   /**
    * Opens (creating if needed) the store in `dir`: takes the directory lock, discards writes a
    * crash interrupted, and indexes the objects.
-   * @throws InvalidArgumentError if another live server holds the directory.
+   * `lockTimings` tunes the directory lock's heartbeat (tests).
+   * @throws DirectoryInUseError if another live server holds the directory.
    */
-  static async open(dir: string): Promise<ObjectStore> {
+  static async open(dir: string, lockTimings?: Partial<LockTimings>): Promise<ObjectStore> {
     await mkdir(join(dir, 'objects'), { recursive: true });
-    const lockPath = join(dir, 'server.lock');
-    await takeLock(lockPath);
+    const lock = await acquireDirectoryLock(dir, lockTimings);
     try {
-      return new ObjectStore(dir, await recover(dir));
+      return new ObjectStore(dir, lock, await recover(dir));
     } catch (error) {
-      await releaseLock(lockPath);
+      await lock.release();
       throw error;
     }
   }
@@ -169,13 +147,8 @@ export class ObjectStore {
   /** Opens `key` for reading, or returns `null` when absent. */
   async read(key: string): Promise<StoredObject | null> {
     const path = join(this.#objectsDir, fileNameOf(key));
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
-      if (isErrorCode(error, 'ENOENT')) return null;
-      throw error;
-    }
+    const handle = await openUnless(path, 'r', 'ENOENT');
+    if (handle === null) return null;
     try {
       const header = await readHeader(handle, path);
       if (header.key !== key) throw new Error(`${path} holds the key ${JSON.stringify(header.key)}.`);
@@ -228,6 +201,8 @@ export class ObjectStore {
         await handle.sync();
         handleOpen = false;
         await handle.close();
+        // The commit point: only while the directory is still this server's.
+        this.#lock.assertHeld();
         await rename(tempPath, join(this.#objectsDir, fileNameOf(key)));
         tempExists = false;
         this.#etags.set(key, etag);
@@ -247,6 +222,7 @@ export class ObjectStore {
     const result: DeleteResult = await this.#mutex.run(key, async () => {
       const currentETag = this.etagOf(key);
       if (currentETag === null || !precondition(currentETag)) return { deleted: false, currentETag };
+      this.#lock.assertHeld();
       await unlink(join(this.#objectsDir, fileNameOf(key)));
       this.#etags.delete(key);
       return { deleted: true };
@@ -290,7 +266,7 @@ export class ObjectStore {
     await this.#mutex.idle();
     while (this.#syncQueued ?? this.#syncRunning)
       await (this.#syncQueued ?? this.#syncRunning)?.catch(() => undefined);
-    await releaseLock(this.#lockPath);
+    await this.#lock.release();
   }
 
   #assertOpen(): void {
@@ -329,36 +305,4 @@ async function recover(dir: string): Promise<Map<string, string>> {
     }
   }
   return etags;
-}
-
-/** Lock files held by stores open in this process (a pid check cannot tell them apart). */
-const heldLocks = new Set<string>();
-
-async function takeLock(lockPath: string): Promise<void> {
-  const refuse = (holder: number): never => {
-    throw new InvalidArgumentError(
-      'dir',
-      `is in use by another chainsync-server (pid ${holder}, see ${lockPath}). Stop that server or choose ` +
-        'another directory: two servers on one directory would break compare-and-swap. If no server uses ' +
-        'it (the pid now belongs to another program), delete the lock file.',
-    );
-  };
-  if (heldLocks.has(lockPath)) refuse(process.pid);
-  let holder = 0;
-  try {
-    holder = Number.parseInt(await readFile(lockPath, 'utf8'), 10);
-  } catch (error) {
-    if (!isErrorCode(error, 'ENOENT')) throw error;
-  }
-  // A lock whose pid is gone, or is our own pid (a previous incarnation, e.g. PID 1 in a restarted
-  // container), was left by a crashed server and is taken over.
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processExists(holder))
-    refuse(holder);
-  heldLocks.add(lockPath);
-  await writeFile(lockPath, `${process.pid}\n`);
-}
-
-async function releaseLock(lockPath: string): Promise<void> {
-  heldLocks.delete(lockPath);
-  await unlink(lockPath).catch(() => undefined);
 }

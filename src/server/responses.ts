@@ -1,16 +1,12 @@
-/** How the reference server writes its responses: the headers every one of them carries. */
+/**
+ * How the reference server writes its responses. (The headers every response carries — CORS, the
+ * body limit — are set by the dispatcher before any endpoint runs.)
+ */
 import type { ServerResponse } from 'node:http';
 import type { HttpError } from './http-error.js';
 
 /** The methods the server answers, as listed in `Allow` and in CORS preflights. */
 export const OBJECT_METHODS = 'GET, HEAD, PUT, DELETE, OPTIONS';
-
-// On every response, errors included: a browser app must read the ETag of a write and the
-// authentication challenge of a refusal.
-const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'ETag, WWW-Authenticate',
-};
 
 /** A JSON body's headers; `no-store` because listings and errors are never worth caching. */
 function jsonHeaders(body: string): Record<string, string | number> {
@@ -22,8 +18,8 @@ function jsonHeaders(body: string): Record<string, string | number> {
 }
 
 /**
- * Writes the server's responses: CORS headers on each, and `Connection: close` once the server is
- * shutting down, so that no client reuses a connection the server is about to end.
+ * Writes the server's responses, with `Connection: close` once the server is shutting down, so
+ * that no client reuses a connection the server is about to end.
  */
 export class ResponseWriter {
   readonly #isClosing: (() => boolean) | undefined;
@@ -39,7 +35,7 @@ export class ResponseWriter {
     headers: Record<string, string | number> = {},
   ): ServerResponse {
     if (this.#isClosing?.()) response.setHeader('Connection', 'close');
-    return response.writeHead(status, { ...CORS_HEADERS, ...headers });
+    return response.writeHead(status, headers);
   }
 
   /** A whole response: headers and an optional text body. */

@@ -3,66 +3,29 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { InvalidArgumentError } from '../contracts/errors.js';
+import { capConnections } from './connection-cap.js';
+import { describeExposure } from './exposure.js';
 import { createRequestHandler } from './http-handler.js';
 import { ObjectStore } from './object-store.js';
-
-/** Default body limit: 64 MiB. */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+import { resolveServerOptions, type ServerOptions } from './server-options.js';
 
 /** How long {@link RunningServer.close} lets requests under way finish before cutting them off. */
 const SHUTDOWN_GRACE_MS = 10_000;
-
-/** Options of {@link startServer}. */
-export interface ServerOptions {
-  /** Directory holding the objects; created if missing. One server per directory. */
-  readonly dir: string;
-  /** TCP port; 0 picks a free one (read it from {@link RunningServer.url}). */
-  readonly port: number;
-  /** Address to listen on. Default `127.0.0.1` (loopback only); `0.0.0.0` or `::` to expose it. */
-  readonly host?: string;
-  /** When set, requests need `Authorization: Bearer <token>` (CORS preflights excepted). */
-  readonly token?: string;
-  /** Largest accepted object, in bytes. Default {@link DEFAULT_MAX_BODY_BYTES}. */
-  readonly maxBodyBytes?: number;
-}
 
 /** A listening server. */
 export interface RunningServer {
   /** Base URL ending in `/`: object `<key>` is at `${url}<key>`. */
   readonly url: string;
   /**
+   * How it is exposed, in one line for its start-up log: where it listens, whether it needs a
+   * token, which `Host` names and which web pages it serves.
+   */
+  readonly exposure: string;
+  /**
    * Stops accepting connections, lets requests under way finish (cut off after 10 s), waits for
    * their writes to be durable and releases the directory. Idempotent.
    */
   close(): Promise<void>;
-}
-
-function validate(options: ServerOptions): Required<Omit<ServerOptions, 'token'>> & { token?: string } {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError('options', 'expected { dir, port, host?, token?, maxBodyBytes? }.');
-  }
-  const { dir, port, host = '127.0.0.1', token, maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options;
-  if (typeof dir !== 'string' || dir.length === 0) {
-    throw new InvalidArgumentError('dir', 'expected the path of the directory that holds the objects.');
-  }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(
-      'port',
-      `expected an integer from 0 to 65535 (0: any free port), got ${port}.`,
-    );
-  }
-  if (typeof host !== 'string' || host.length === 0) {
-    throw new InvalidArgumentError('host', 'expected an address to listen on, e.g. 127.0.0.1.');
-  }
-  if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))) {
-    throw new InvalidArgumentError('token', 'expected a non-empty string of visible ASCII characters.');
-  }
-  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
-    throw new InvalidArgumentError('maxBodyBytes', `expected a non-negative integer, got ${maxBodyBytes}.`);
-  }
-  return { dir: resolve(dir), port, host, token, maxBodyBytes };
 }
 
 function urlOf(server: Server): string {
@@ -73,15 +36,28 @@ function urlOf(server: Server): string {
 
 /**
  * Starts the reference server: opens (or creates) the object directory and listens.
- * @throws InvalidArgumentError for bad options or a directory another server uses; the listen
- * error (e.g. `EADDRINUSE`) when the port is taken.
+ * @throws InvalidArgumentError for bad options; DirectoryInUseError when another server holds the
+ * directory (the message names it and says what to do); the listen error (e.g. `EADDRINUSE`) when
+ * the port is taken.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { dir, port, host, token, maxBodyBytes } = validate(options);
+  const settings = resolveServerOptions(options);
+  const { dir, port, host } = settings;
   const store = await ObjectStore.open(dir);
   let closing = false;
-  const handler = createRequestHandler({ store, token, maxBodyBytes, isClosing: () => closing });
-  const server = createServer(handler);
+  const handler = createRequestHandler({ ...settings, store, isClosing: () => closing });
+  const server = createServer(
+    {
+      headersTimeout: settings.headersTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      keepAliveTimeout: settings.idleTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default, so a 20 s timeout
+      // would hold a connection for up to 50 s): check well within the shorter one.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(settings.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  const cap = capConnections(server, settings.maxConnections, settings.headersTimeoutMs);
   // Without this listener Node answers 100 Continue before the handler could refuse the upload.
   server.on('checkContinue', handler);
   // A response that was still being sent when close() began leaves a keep-alive connection that
@@ -111,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const stopped = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       // Keep-alive connections with no request under way would hold close() open: end them now.
       server.closeIdleConnections();
+      cap.destroyRefused();
       const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       deadline.unref();
       await stopped;
@@ -118,5 +95,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await store.close();
     })());
 
-  return { url: urlOf(server), close };
+  return { url: urlOf(server), exposure: describeExposure(settings), close };
 }

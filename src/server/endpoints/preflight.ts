@@ -1,4 +1,7 @@
-/** `OPTIONS` (any path): the CORS preflight, answered without authentication as browsers send none. */
+/**
+ * `OPTIONS` (any path): the CORS preflight of a page the dispatcher let through (it refused the
+ * others), answered without authentication as browsers send none.
+ */
 import type { ServerResponse } from 'node:http';
 import { OBJECT_METHODS, type ResponseWriter } from '../responses.js';
 
