@@ -69,4 +69,25 @@ describe('a property over the reference server’s body limit (issue 10 item 2)'
     await rejectsWith(a.update('notes', 'n', { attachment: noise(1_000_000) }), 'OPERATION_TOO_LARGE');
     expect(await a.pendingCount()).toBe(0);
   });
+
+  it('knows the limit the server states (Chainsync-Max-Object-Bytes): a value over it is refused when written', async () => {
+    const clientId = crypto.randomUUID();
+    const remote = openRemote({
+      kind: 'http',
+      url: server!.url,
+      token: 'size-token',
+      prefix: `stated-${clientId}`,
+    });
+    // The header travels from the server through the probe and the HTTP backend to RemoteStorage.
+    const { maxSegmentBytes } = await remote.storage.limits!();
+    expect(maxSegmentBytes).toBeGreaterThan(MAX_BODY / 2);
+    expect(maxSegmentBytes).toBeLessThan(MAX_BODY);
+    const a = await Replica.open({ store: new MemoryReplicaStore(), storage: remote.storage, clientId });
+    await a.create('notes', 'n', { title: 'small' });
+    await a.sync();
+    expect(await a.pendingCount()).toBe(0);
+    // ~300 kB gzipped: under the replica's default maxVersionBytes, over what the server takes.
+    await rejectsWith(a.update('notes', 'n', { attachment: noise(400_000) }), 'OPERATION_TOO_LARGE');
+    expect(await a.pendingCount()).toBe(0);
+  });
 });
