@@ -1,7 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { newSet, openReplicaPage } from './demo-page.js';
+import { closeReplicaPages, newSet, openReplicaPage } from './demo-page.js';
 import { startHoldingProxy } from './holding-proxy.js';
 import { startServerProcess } from './server-process.js';
+
+test.afterEach(closeReplicaPages);
 
 test('a server that ignores preconditions is refused with a clear message', async ({ browser }) => {
   const a = await openReplicaPage(browser, 'A', newSet(), { server: 'msw', broken: '1' });

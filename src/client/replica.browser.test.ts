@@ -3,6 +3,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { AlreadyExistsError } from '../contracts/errors.js';
 import { contentIdOf } from '../core/content-id.js';
 import { rejectsWith } from '../testing/conformance/support.js';
+import { expectSameBytes } from '../test-support/same-bytes.js';
 import { defaultWorker } from './open-store.js';
 import { openReplica, type OpenReplicaOptions, type ReplicaClient } from './open-replica.js';
 
@@ -366,17 +367,17 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     });
     // The caller's buffer was not transferred away (detached): it is whole and unchanged.
     expect(backing.buffer.byteLength).toBe(300_000);
-    expect(data).toEqual(expected);
+    expectSameBytes(data, expected);
     await a.create('files', 'f', { name: 'data.bin', content: ref as never });
     await a.sync();
     await b.sync();
     const props = await b.get('files', 'f');
     expect(props?.content).toEqual(ref);
     const read = await b.getBlob(props!.content as unknown as BlobRef);
-    expect(read).toEqual(expected);
+    expectSameBytes(read, expected);
     expect(read.buffer.byteLength).toBe(249_000);
-    expect(await b.getBlob(ref.$blob)).toEqual(expected); // by content id, now from IndexedDB
-    expect(await a.getBlob(ref)).toEqual(expected);
+    expectSameBytes(await b.getBlob(ref.$blob), expected); // by content id, now from IndexedDB
+    expectSameBytes(await a.getBlob(ref), expected);
     // A blob nobody stored: the worker's typed error reaches the caller.
     const unknown = await contentIdOf(new Uint8Array([1, 2, 3]));
     await rejectsWith(b.getBlob(unknown), 'CONTENT_NOT_FOUND');

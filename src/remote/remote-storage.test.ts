@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { AtomicRemoteBackend, ConditionalPut, ObjectVersion } from '../contracts/remote-backend.js';
 import { IndeterminateRemoteError, UnauthorizedError } from '../contracts/errors.js';
 import { NIL_UUID, type Uuid } from '../contracts/storage.js';
-import { bytesEqual, fromUtf8, utf8 } from '../core/bytes.js';
+import { fromUtf8, utf8 } from '../core/bytes.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
 import { BodyLimitBackend } from '../test-support/body-limit-backend.js';
 import { FaultyBackend } from '../testing/faulty-backend.js';
 import type { HeldWriteInfo } from '../testing/held-writes.js';
+import { expectSameBytes } from '../test-support/same-bytes.js';
 import { RemoteStorage } from './remote-storage.js';
 
 /** Counts downloads and the most that were in flight at once. */
@@ -219,12 +220,6 @@ function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)));
   return out;
-}
-
-/** Exact comparison; `toEqual` walks a large Uint8Array element by element (tens of seconds for 1 MiB). */
-function expectSameBytes(actual: Uint8Array | null, expected: Uint8Array): void {
-  expect(actual?.length).toBe(expected.length);
-  expect(bytesEqual(actual!, expected), 'the bytes differ').toBe(true);
 }
 
 /** A client with one version and a snapshot of it holding `data`, committed through `storage`. */
