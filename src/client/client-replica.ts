@@ -220,7 +220,7 @@ export class ClientReplica implements ReplicaClient {
   }
 
   discardPending(seqs: readonly number[]): Promise<Operation[]> {
-    return this.#link.call((r) => r.replica.discardPending(seqs));
+    return this.#write((r) => r.replica.discardPending(seqs));
   }
 
   status(): Promise<ReplicaStatus> {
