@@ -563,7 +563,9 @@ export function storageConformance(
       expect(new Set(chain)).toEqual(added);
       const forward = await txn.getVersionsAfter(NIL_UUID, writers * rounds + 10);
       expect(forward.map((v) => v.versionId)).toEqual(chain.reverse());
-    });
+      // A hang guard, not a speed limit: hundreds of contended remote commits take 2-3 s on a quiet
+      // machine and were seen taking 20-53 s on a loaded one, against the default 30 s.
+    }, 180_000);
 
     if (heldWrites) {
       // A write times out, the read-back finds nothing yet, then it lands and its retry is refused.
