@@ -512,6 +512,112 @@ describe('sync: pruned base with a push in flight', () => {
   });
 });
 
+/**
+ * Issue 12, item 3: a compacted chain with a push in flight. Replica `a` has a push whose outcome
+ * it does not know; meanwhile `b` moves the chain on and uploads a snapshot of its head, and the
+ * server deletes every version up to it, `a`'s among them. `a` can no longer find its versions by
+ * id: only what the snapshot remembers of landed plans tells it whether to push them again.
+ */
+describe('sync: compacted chain with a push in flight', () => {
+  async function scene() {
+    const inner = controlledChains.open();
+    const plan: ('none' | 'fail-before' | 'fail-after')[] = [];
+    const storage = new FaultyStorage(inner, () => plan.shift() ?? 'none');
+    const client = crypto.randomUUID();
+    const { replica: a, store } = await open(storage, client, { maxOperationsPerVersion: 2 });
+    const { replica: b } = await open(inner, client, { snapshotPolicy: { versions: 1, days: 14 } });
+    await a.create('tasks', 'base');
+    await a.sync();
+    await b.sync();
+    /** `b` pulls, does `work`, pushes with a snapshot of the head; then every version up to it goes. */
+    const compact = async (work: (b: Replica) => Promise<void>) => {
+      const inFlight = (await store.readState()).inFlight;
+      await b.sync();
+      await work(b);
+      expect((await b.sync()).snapshotUploaded).toBe(true);
+      expect(await inner.prune()).toBeGreaterThan(1);
+      expect(await inner.chain()).toEqual([]);
+      const t = await inner.txn(client);
+      for (const v of inFlight?.versions ?? []) expect(await t.getVersion(v.versionId)).toBeNull();
+      return (await inner.client())?.latestVersionId;
+    };
+    return { inner, plan, a, store, b, compact };
+  }
+
+  it('a push that landed and was compacted away is not sent again: its operations are applied once', async () => {
+    const { inner, plan, a, store, b, compact } = await scene();
+    await a.create('tasks', 'mine', { n: 1 });
+    // pull: getClient, getVersionsAfter; push: getClient, commit applied then dropped, read-back fails
+    plan.push('none', 'none', 'none', 'fail-after', 'fail-before');
+    await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    expect((await inner.chain()).length).toBe(2);
+    expect((await store.readState()).inFlight?.versions.length).toBe(1);
+    // `b` deletes what `a` created: pushed again, a's Create would beat that Delete (it came later).
+    const head = await compact(async (b) => {
+      await b.delete('tasks', 'mine');
+      await b.create('tasks', 'b1');
+    });
+
+    const r = await a.sync();
+    expect(r).toMatchObject({ reset: 'recovered', pushedVersions: 0, pushedOperations: 0 });
+    expect(await a.pendingCount()).toBe(0);
+    expect((await store.readState()).inFlight).toBeNull();
+    expect((await inner.client())?.latestVersionId).toBe(head);
+    await b.sync();
+    expect(await a.get('tasks', 'mine')).toBeNull();
+    expect(await b.get('tasks', 'mine')).toBeNull();
+    expect(await dump(a)).toEqual(await dump(b));
+    expect(await dump(a)).toEqual([
+      ['b1', {}],
+      ['base', {}],
+    ]);
+  });
+
+  it('a plan cut off after its second version: what landed is not sent again, the rest is sent once', async () => {
+    const { inner, plan, a, store, b, compact } = await scene();
+    await a.change(['t1', 't2', 't3', 't4', 't5'].map((id) => ({ type: 'create', collection: 'tasks', id })));
+    // pull: getClient, getVersionsAfter; version 1: getClient, commit; version 2: getClient, commit
+    // applied then dropped, read-back fails. Version 3 is never sent.
+    plan.push('none', 'none', 'none', 'none', 'none', 'fail-after', 'fail-before');
+    await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    expect((await inner.chain()).length).toBe(3);
+    expect((await store.readState()).inFlight?.versions.map((v) => v.count)).toEqual([2, 1]);
+    await compact(async (b) => {
+      await b.delete('tasks', 't3'); // t3 travelled in the second version: pushed again, it would return
+    });
+
+    const r = await a.sync();
+    expect(r).toMatchObject({ reset: 'recovered', pushedVersions: 1, pushedOperations: 1 });
+    expect(await a.pendingCount()).toBe(0);
+    expect((await inner.chain()).length).toBe(1);
+    await b.sync();
+    expect(await dump(a)).toEqual(await dump(b));
+    expect(await dump(b)).toEqual(['base', 't1', 't2', 't4', 't5'].map((id) => [id, {}]));
+  });
+
+  it('a push that never landed is sent once after the compaction, nothing lost', async () => {
+    const { inner, plan, a, store, b, compact } = await scene();
+    await a.create('tasks', 'mine', { n: 1 });
+    // pull: getClient, getVersionsAfter; push: getClient, commit refused (not applied)
+    plan.push('none', 'none', 'none', 'fail-before');
+    await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
+    expect((await inner.chain()).length).toBe(1);
+    expect((await store.readState()).inFlight?.versions.length).toBe(1);
+    await compact(async (b) => {
+      await b.create('tasks', 'b1');
+    });
+
+    const r = await a.sync();
+    expect(r).toMatchObject({ reset: 'recovered', pushedVersions: 1, pushedOperations: 2 });
+    expect(await a.pendingCount()).toBe(0);
+    expect((await inner.chain()).length).toBe(1);
+    await b.sync();
+    expect(await b.get('tasks', 'mine')).toEqual({ n: 1 });
+    expect(await dump(a)).toEqual(await dump(b));
+    expect(await dump(b)).toEqual(['b1', 'base', 'mine'].map((id) => [id, id === 'mine' ? { n: 1 } : {}]));
+  });
+});
+
 describe('sync: remote faults', () => {
   it('a push that lands but reports an indeterminate error is resolved by reading back, not duplicated', async () => {
     const inner = controlledChains.open();
