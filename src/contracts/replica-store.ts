@@ -35,6 +35,12 @@ export interface PushedVersion {
  * recognised by their ids when they show up in the chain, so none is ever applied twice.
  */
 export interface InFlightPush {
+  /**
+   * The replica that planned it ({@link ReplicaState.replicaId}): its versions carry that id and
+   * their first operation's `seq`, which the chain's {@link LandedPlans} remembers. Absent in plans
+   * recorded by earlier releases, whose versions carry neither.
+   */
+  readonly replicaId?: Uuid;
   /** The parent of the first version (the base when the push was planned). */
   readonly parentVersionId: Uuid;
   /**
@@ -42,6 +48,23 @@ export interface InFlightPush {
    * pending queue in order.
    */
   readonly versions: readonly PushedVersion[];
+}
+
+/**
+ * Which plans of each replica have landed, as of the base version: for every replica id, the
+ * highest `firstSeq` of its versions in the chain up to the base. Part of the chain's fold (every
+ * replica computes the same record at the same version) and of every snapshot, so a replica whose
+ * versions were compacted away still learns whether its push in flight landed (docs/compaction.md).
+ */
+export interface LandedPlans {
+  /**
+   * The height from which the record is complete: versions above it are all counted, versions at
+   * or below it may not be (0 for a chain folded from its start; a snapshot written before the
+   * record existed, or a replica state from then, starts it at its own height).
+   */
+  readonly from: number;
+  /** Replica id → the highest `firstSeq` of its versions folded. */
+  readonly seqs: Readonly<Record<Uuid, number>>;
 }
 
 /** Small replica metadata, read and replaced as a whole. */
@@ -53,6 +76,16 @@ export interface ReplicaState {
   /** The next `seq` for a pending operation. */
   readonly nextSeq: number;
   readonly inFlight: InFlightPush | null;
+  /**
+   * This replica's id in the chain's {@link LandedPlans}: random, made when it first plans a push,
+   * never changed. Absent until then (and in states written by earlier releases).
+   */
+  readonly replicaId?: Uuid;
+  /**
+   * The chain's {@link LandedPlans} as of the base. Absent in states written by earlier releases:
+   * read as complete from the base's height on, with no entries.
+   */
+  readonly landed?: LandedPlans;
 }
 
 /** The initial state of a new replica. */

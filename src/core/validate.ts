@@ -155,9 +155,14 @@ export function assertCount(value: unknown, argument: string): asserts value is 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** True for a UUID in canonical lowercase form. */
+export function isUuid(value: unknown): value is Uuid {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 /** A UUID in canonical lowercase form. */
 export function assertUuid(value: unknown, argument: string): asserts value is Uuid {
-  if (typeof value !== 'string' || !UUID.test(value)) {
+  if (!isUuid(value)) {
     throw new InvalidArgumentError(
       argument,
       `expected a lowercase UUID such as crypto.randomUUID() returns, got ${describe(value)}.`,

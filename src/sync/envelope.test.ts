@@ -125,7 +125,8 @@ describe('bounded decompression', () => {
     const objects: StoredObject[] = [
       { collection: 'c', id: 'big', properties: { text: ' '.repeat(8 * MiB) } },
     ];
-    const bytes = await encodeSnapshot({ key: null }, client, { versionId, height: 1, objects });
+    const landed = { from: 0, seqs: {} };
+    const bytes = await encodeSnapshot({ key: null }, client, { versionId, height: 1, objects, landed });
     expect(bytes.length).toBeLessThan(MiB / 4);
     await rejectsWith(
       decodeSnapshot({ key: null, maxDecodedBytes: MiB }, client, versionId, bytes),

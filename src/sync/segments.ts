@@ -16,6 +16,8 @@ import {
   type OpenedValue,
 } from './envelope.js';
 import { assertOperation } from '../core/operations.js';
+import { isUuid } from '../core/validate.js';
+import { isSeq, type SegmentAuthor } from './landed.js';
 
 /** Where a version sits in its chain. */
 export interface VersionPlace {
@@ -38,18 +40,33 @@ interface SegmentBody {
   id: Uuid;
   p: Uuid;
   h: number;
+  /** The replica that pushed it (absent in versions written by earlier releases). */
+  r?: Uuid;
+  /** The seq of its first operation in that replica's queue (with `r`). */
+  s?: number;
   ops: EncodedOp[];
+}
+
+/** A decoded segment: its operations, and who pushed it when it says so. */
+export interface DecodedSegment {
+  readonly ops: Operation[];
+  readonly author: SegmentAuthor | null;
 }
 
 function aad(place: VersionPlace): string {
   return `chainsync/v1/segment/${place.clientId}/${place.versionId}/${place.parentVersionId}`;
 }
 
-/** Encodes (and seals, with a key) the operations of one version. */
+/**
+ * Encodes (and seals, with a key) the operations of one version, with its `author` when given: the
+ * chain's record of landed plans is folded from it (landed.ts). Readers of earlier releases check
+ * only the fields they know, so the author does not change the format's version.
+ */
 export function encodeSegment(
   env: EnvelopeKey,
   place: VersionPlace,
   ops: readonly Operation[],
+  author: SegmentAuthor | null = null,
 ): Promise<Uint8Array> {
   const body: SegmentBody = {
     v: 1,
@@ -57,6 +74,7 @@ export function encodeSegment(
     id: place.versionId,
     p: place.parentVersionId,
     h: place.height,
+    ...(author ? { r: author.replicaId, s: author.firstSeq } : {}),
     ops: ops.map(encodeOp),
   };
   return wrap(env, utf8(JSON.stringify(body)), aad(place));
@@ -71,7 +89,7 @@ export async function decodeSegment(
   place: VersionPlace,
   bytes: Uint8Array,
 ): Promise<Operation[]> {
-  return readSegment(env, place, await openValue(env, bytes, aad(place), describe(place)));
+  return (await readSegment(env, place, await openValue(env, bytes, aad(place), describe(place)))).ops;
 }
 
 /**
@@ -84,12 +102,12 @@ export async function decodeSegment(
 export async function decodeSegments(
   env: EnvelopeKey,
   segments: readonly { readonly place: VersionPlace; readonly bytes: Uint8Array }[],
-): Promise<Operation[][]> {
+): Promise<DecodedSegment[]> {
   const opened = await Promise.all(
     segments.map(({ place, bytes }) => openValue(env, bytes, aad(place), describe(place))),
   );
   const budget = maxDecoded(env);
-  const out: Operation[][] = [];
+  const out: DecodedSegment[] = [];
   for (let i = 0; i < opened.length;) {
     let sum = 0;
     let end = i;
@@ -109,7 +127,11 @@ function describe(place: VersionPlace): string {
   return `version ${place.versionId}`;
 }
 
-async function readSegment(env: EnvelopeKey, place: VersionPlace, value: OpenedValue): Promise<Operation[]> {
+async function readSegment(
+  env: EnvelopeKey,
+  place: VersionPlace,
+  value: OpenedValue,
+): Promise<DecodedSegment> {
   const raw = await inflate(env, value);
   const { what } = value;
   let body: SegmentBody;
@@ -130,8 +152,13 @@ async function readSegment(env: EnvelopeKey, place: VersionPlace, value: OpenedV
       `The remote ${what} does not belong at this place in the chain (expected height ${place.height} after ${place.parentVersionId}): the chain was reordered or spliced.`,
     );
   }
+  const author =
+    body.r === undefined && body.s === undefined ? null : { replicaId: body.r, firstSeq: body.s };
+  if (author && (!isUuid(author.replicaId) || !isSeq(author.firstSeq))) {
+    throw new ChainIntegrityError(`The remote ${what} names its author in a form chainsync does not write.`);
+  }
   try {
-    return body.ops.map(decodeOp);
+    return { ops: body.ops.map(decodeOp), author: author as SegmentAuthor | null };
   } catch (error) {
     throw new ChainIntegrityError(`The remote ${what} holds a malformed operation.`, { cause: error });
   }
@@ -146,7 +173,10 @@ export function encodedOperationBytes(op: Operation): number {
   return utf8(JSON.stringify(encodeOp(op))).length + 1;
 }
 
-/** Bytes of a segment body besides its operations, at most (at the longest height). */
+/** The longest author a segment can carry, for size bounds. */
+export const LONGEST_AUTHOR: SegmentAuthor = { replicaId: NIL_UUID, firstSeq: Number.MAX_SAFE_INTEGER };
+
+/** Bytes of a segment body besides its operations, at most (at the longest height and author). */
 export const SEGMENT_BODY_OVERHEAD = utf8(
   JSON.stringify({
     v: 1,
@@ -154,6 +184,8 @@ export const SEGMENT_BODY_OVERHEAD = utf8(
     id: NIL_UUID,
     p: NIL_UUID,
     h: Number.MAX_SAFE_INTEGER,
+    r: LONGEST_AUTHOR.replicaId,
+    s: LONGEST_AUTHOR.firstSeq,
     ops: [],
   } satisfies SegmentBody),
 ).length;

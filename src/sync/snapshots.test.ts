@@ -39,13 +39,14 @@ describe('snapshot encoding', () => {
       id: `o${i}`,
       properties: { title: 'the same words again and again', n: i },
     }));
-    const bytes = await encodeSnapshot({ key: null }, client, { versionId, height: 42, objects });
+    const landed = { from: 0, seqs: { [crypto.randomUUID()]: 7 } };
+    const bytes = await encodeSnapshot({ key: null }, client, { versionId, height: 42, objects, landed });
     const json = JSON.stringify(objects).length;
     expect(bytes[0]).toBe(0x01); // plain format
     expect(bytes[1]).toBe(1); // gzip
     expect(bytes.length * 5).toBeLessThan(json); // compressed well: the words repeat
     const decoded = await decodeSnapshot({ key: null }, client, versionId, bytes);
-    expect(decoded).toEqual({ versionId, height: 42, objects });
+    expect(decoded).toEqual({ versionId, height: 42, objects, landed });
     await expect(decodeSnapshot({ key: null }, client, crypto.randomUUID(), bytes)).rejects.toBeInstanceOf(
       ChainIntegrityError,
     );

@@ -9,6 +9,8 @@ import type { Snapshot, Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import { unwrap, wrap, type EnvelopeKey } from './envelope.js';
 import { assertJsonValue, assertObjectRef } from '../core/operations.js';
+import type { LandedPlans } from '../contracts/replica-store.js';
+import { checkLanded, encodeLanded, landedFrom } from './landed.js';
 
 /** The decoded content of a snapshot. */
 export interface SnapshotContent {
@@ -16,6 +18,11 @@ export interface SnapshotContent {
   /** Height of `versionId` in the chain. */
   readonly height: number;
   readonly objects: StoredObject[];
+  /**
+   * Which plans of each replica had landed at `versionId` (landed.ts). A snapshot written before
+   * the record existed decodes as an empty record complete only from its own height on.
+   */
+  readonly landed: LandedPlans;
 }
 
 interface SnapshotBody {
@@ -23,6 +30,8 @@ interface SnapshotBody {
   c: Uuid;
   id: Uuid;
   h: number;
+  /** The landed-plans record (absent in snapshots of earlier releases, which ignore it). */
+  l?: { f: number; s: Record<Uuid, number> };
   objects: [string, string, Properties][];
 }
 
@@ -41,6 +50,7 @@ export function encodeSnapshot(
     c: clientId,
     id: content.versionId,
     h: content.height,
+    l: encodeLanded(content.landed),
     objects: content.objects.map((o) => [o.collection, o.id, o.properties]),
   };
   return wrap(env, utf8(JSON.stringify(body)), aad(clientId, content.versionId));
@@ -68,7 +78,8 @@ export async function decodeSnapshot(
       assertJsonValue(properties, 'properties');
       return { collection, id, properties };
     });
-    return { versionId, height: body.h, objects };
+    const landed = body.l === undefined ? landedFrom(body.h) : checkLanded(body.l, body.h);
+    return { versionId, height: body.h, objects, landed };
   } catch (error) {
     throw new ChainIntegrityError(`The remote ${what} is malformed or belongs elsewhere.`, { cause: error });
   }

@@ -39,12 +39,14 @@ import type { Mutex } from './mutex.js';
 import { objectKey } from '../core/operations.js';
 import type {
   InFlightPush,
+  LandedPlans,
   PendingOperation,
   PushedVersion,
   ReplicaState,
   ReplicaStore,
 } from '../contracts/replica-store.js';
-import { decodeSegments, encodeSegment } from './segments.js';
+import { type DecodedSegment, decodeSegments, encodeSegment } from './segments.js';
+import { authorsOf, foldLanded, landedIn, landedOf } from './landed.js';
 import {
   type SnapshotContent,
   decodeSnapshot,
@@ -127,29 +129,40 @@ const VERSIONS_PER_PUSH = 16;
 function stillInFlight(push: InFlightPush, landed: number): InFlightPush | null {
   if (landed >= push.versions.length) return null;
   const parent = landed === 0 ? push.parentVersionId : push.versions[landed - 1]?.versionId;
-  return { parentVersionId: parent ?? push.parentVersionId, versions: push.versions.slice(landed) };
+  return { ...push, parentVersionId: parent ?? push.parentVersionId, versions: push.versions.slice(landed) };
 }
 
 /**
  * A push in flight from a base at `baseHeight`, against the snapshot replacing that base: the
  * operations of its versions the snapshot already holds (`included`), and the versions that may
  * still land after it (`keep`, recognised when pulled).
+ *
+ * The snapshot's record of landed plans decides which versions it holds, even when they were
+ * compacted away. Where the record cannot tell (a plan of an earlier release, or a record that
+ * starts above the plan's base), a version is looked up by id, and one that cannot be found is
+ * taken as never landed: its operations are kept (at worst applied twice, never lost).
  */
 async function splitAtSnapshot(
   push: InFlightPush,
   baseHeight: number,
-  snapshot: { readonly versionId: Uuid; readonly height: number },
+  snapshot: { readonly versionId: Uuid; readonly height: number; readonly landed: LandedPlans },
   inChain: (versionId: Uuid) => Promise<boolean>,
 ): Promise<{ included: number; keep: InFlightPush | null }> {
+  const holds = landedIn(snapshot.landed, push, baseHeight);
   let included = 0;
   for (const [j, version] of push.versions.entries()) {
+    if (holds?.(version)) {
+      included += version.count;
+      continue;
+    }
     if (!(await inChain(version.versionId))) {
       // Not (yet) in the chain: it can still land only if its parent is the snapshot's version.
       const parentIsSnapshot = j > 0 && push.versions[j - 1]?.versionId === snapshot.versionId;
       return { included, keep: parentIsSnapshot ? stillInFlight(push, j) : null };
     }
-    // Pulled after the snapshot, and recognised then.
-    if (baseHeight + 1 + j > snapshot.height) return { included, keep: stillInFlight(push, j) };
+    // In the chain after the snapshot (the record says the snapshot does not hold it, or it is
+    // higher): pulled next, and recognised then.
+    if (holds || baseHeight + 1 + j > snapshot.height) return { included, keep: stillInFlight(push, j) };
     included += version.count;
   }
   return { included, keep: null };
@@ -165,8 +178,12 @@ function carriesQueueHead(push: InFlightPush, pending: readonly PendingOperation
   return true;
 }
 
-/** A new push of the head of `pending`, in versions of `counts` operations (see `planVersions`). */
+/**
+ * A new push by `replicaId` of the head of `pending`, in versions of `counts` operations (see
+ * `planVersions`).
+ */
 function planPush(
+  replicaId: Uuid,
   parentVersionId: Uuid,
   pending: readonly PendingOperation[],
   counts: readonly number[],
@@ -177,7 +194,7 @@ function planPush(
     versions.push({ versionId: crypto.randomUUID(), firstSeq: pending[offset]?.seq ?? 0, count });
     offset += count;
   }
-  return { parentVersionId, versions };
+  return { replicaId, parentVersionId, versions };
 }
 
 /** Whether the remote refused a write for its size (HTTP 413): nothing of it was applied. */
@@ -381,7 +398,7 @@ export class SyncEngine {
     // chain from the start, so it can recognise that push if it landed.
     if (state.baseVersionId === NIL_UUID && client.snapshot && !state.inFlight) {
       const snapshot = await this.#readSnapshot(env, txn, client);
-      await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, 0, null);
+      await this.#applyReset(snapshot, 0, null);
       result.reset = 'bootstrap';
       state = await store.readState();
     }
@@ -400,8 +417,8 @@ export class SyncEngine {
         page = more ? txn.getVersionsAfter(last, this.#pageSize) : Promise.resolve([]);
         // It may fail while this page is applied: awaited below (or no longer needed), not unhandled.
         page.catch(() => undefined);
-        const ops = await this.#decodePage(env, versions, cursor, height);
-        await this.#applyPage(versions, ops, height, result);
+        const segments = await this.#decodePage(env, versions, cursor, height);
+        await this.#applyPage(versions, segments, height, result);
         reachedLatest ||= versions.some((v) => v.versionId === client.latestVersionId);
         cursor = last;
         height += versions.length;
@@ -430,7 +447,7 @@ export class SyncEngine {
     versions: Version[],
     parent: Uuid,
     height: number,
-  ): Promise<Operation[][]> {
+  ): Promise<DecodedSegment[]> {
     let expectedParent = parent;
     for (const v of versions) {
       if (v.parentVersionId !== expectedParent) {
@@ -457,7 +474,7 @@ export class SyncEngine {
 
   async #applyPage(
     versions: Version[],
-    ops: Operation[][],
+    segments: DecodedSegment[],
     height: number,
     result: SyncResult,
   ): Promise<void> {
@@ -476,12 +493,17 @@ export class SyncEngine {
           return { kind: 'own', count: mine.count };
         }
         foreign = true;
-        return { kind: 'foreign', ops: ops[i] ?? [] };
+        return { kind: 'foreign', ops: segments[i]?.ops ?? [] };
       });
       const last = versions.at(-1)?.versionId ?? state.baseVersionId;
       const inFlight = push && !foreign ? stillInFlight(push, own) : null;
       const moved = movedTo(last, height + versions.length);
-      const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
+      const authors = segments.map((segment) => segment.author);
+      const advance = await advanceBase(store, steps, (s) => ({
+        ...moved(s),
+        inFlight,
+        landed: foldLanded(landedOf(s), authors),
+      }));
       await store.commit(advance.write);
       versions.forEach((version, i) => {
         const step = steps[i];
@@ -511,10 +533,9 @@ export class SyncEngine {
   }
 
   /**
-   * Replaces a pruned base by the snapshot. A push in flight is resolved first: if its version is
-   * in the chain at or before the snapshot, the snapshot holds its operations (drop them from the
-   * queue); after it, it is pulled next and recognised. If it cannot be found it may have been
-   * pruned or never landed; its operations are kept (never lost, at worst applied twice).
+   * Replaces a pruned or compacted base by the snapshot. A push in flight is resolved first (see
+   * `splitAtSnapshot`): what the snapshot holds of it is dropped from the queue; what landed after
+   * it is pulled next and recognised; what never landed is kept and pushed.
    */
   async #recover(txn: StorageTxn, snapshot: SnapshotContent): Promise<void> {
     const state = await this.#host.store.readState();
@@ -523,20 +544,21 @@ export class SyncEngine {
           Boolean(await txn.getVersion(id)),
         )
       : { included: 0, keep: null };
-    await this.#applyReset(snapshot.objects, snapshot.versionId, snapshot.height, included, keep);
+    await this.#applyReset(snapshot, included, keep);
   }
 
   async #applyReset(
-    objects: StoredObject[],
-    versionId: Uuid,
-    height: number,
+    snapshot: SnapshotContent,
     included: number,
     inFlight: InFlightPush | null,
   ): Promise<void> {
     const { store, lock } = this.#host;
+    const { objects, versionId, height, landed } = snapshot;
     const next = movedTo(versionId, height);
     await lock.run(async () => {
-      await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
+      await store.commit(
+        await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight, landed })),
+      );
       this.#reset = { versionId, height };
       this.#host.notify({ objects: 'all', dropped: [], overridden: [] });
     });
@@ -574,6 +596,7 @@ export class SyncEngine {
               height: height + j,
             },
             ops,
+            authorsOf(push, [version])[0] ?? null,
           );
           const open = txn;
           txn = null; // a transaction commits once, or not at all
@@ -627,11 +650,12 @@ export class SyncEngine {
     const versions = push.versions.slice(0, landed);
     const moved = movedTo(versions.at(-1)?.versionId ?? push.parentVersionId, height + landed - 1);
     const inFlight = stillInFlight(push, landed);
+    const authors = authorsOf(push, versions);
     await lock.run(async () => {
       const advance = await advanceBase(
         store,
         versions.map((v) => ({ kind: 'own', count: v.count })),
-        (s) => ({ ...moved(s), inFlight }),
+        (s) => ({ ...moved(s), inFlight, landed: foldLanded(landedOf(s), authors) }),
       );
       await store.commit(advance.write);
       if (advance.changed.length > 0)
@@ -677,8 +701,10 @@ export class SyncEngine {
           sealed: this.#config.secret !== undefined,
         });
         if (plan.counts.length === 0) return { stuck: plan.stuck };
-        push = planPush(state.baseVersionId, pending, plan.counts);
-        await store.commit({ state: { ...state, inFlight: push } });
+        // The replica's id in the chain's record of landed plans, made with its first plan.
+        const replicaId = state.replicaId ?? crypto.randomUUID();
+        push = planPush(replicaId, state.baseVersionId, pending, plan.counts);
+        await store.commit({ state: { ...state, replicaId, inFlight: push } });
       }
       let offset = 0;
       const batches = push.versions.map((v) => pending.slice(offset, (offset += v.count)).map((p) => p.op));
@@ -738,12 +764,13 @@ export class SyncEngine {
       this.#config.snapshotPolicy ?? DEFAULT_SNAPSHOT_POLICY,
     );
     if (urgency === 'none' || (urgency === 'low' && options.avoidSnapshots)) return;
-    const objects = await this.#baseObjects(state.baseVersionId);
-    if (!objects) return; // the base moved meanwhile; the next sync tries again
+    const base = await this.#baseObjects(state.baseVersionId);
+    if (!base) return; // the base moved meanwhile; the next sync tries again
     const data = await encodeSnapshot(env, clientId, {
       versionId: state.baseVersionId,
       height: state.baseHeight,
-      objects,
+      objects: base.objects,
+      landed: base.landed,
     });
     try {
       await txn.setSnapshot({ versionId: state.baseVersionId, timestamp: now, versionsSince: 0 }, data);
@@ -755,8 +782,11 @@ export class SyncEngine {
     }
   }
 
-  /** The data set as of the base version: the working set with the shadows laid over it. */
-  async #baseObjects(baseVersionId: Uuid): Promise<StoredObject[] | null> {
+  /**
+   * The data set as of the base version (the working set with the shadows laid over it) and the
+   * record of landed plans there: what a snapshot of the base holds.
+   */
+  async #baseObjects(baseVersionId: Uuid): Promise<{ objects: StoredObject[]; landed: LandedPlans } | null> {
     const { store, lock } = this.#host;
     return lock.run(async () => {
       const [state, working, shadows] = await Promise.all([
@@ -771,7 +801,7 @@ export class SyncEngine {
           byKey.set(objectKey(s), { collection: s.collection, id: s.id, properties: s.properties });
         else byKey.delete(objectKey(s));
       }
-      return [...byKey.values()];
+      return { objects: [...byKey.values()], landed: landedOf(state) };
     });
   }
 }

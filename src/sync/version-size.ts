@@ -19,7 +19,7 @@ import {
   type StuckOperation,
 } from '../contracts/errors.js';
 import { SEAL_OVERHEAD_BYTES } from './crypto.js';
-import { encodedOperationBytes, encodeSegment, SEGMENT_BODY_OVERHEAD } from './segments.js';
+import { encodedOperationBytes, encodeSegment, LONGEST_AUTHOR, SEGMENT_BODY_OVERHEAD } from './segments.js';
 
 /**
  * Default `maxVersionBytes`: 4 MiB, well under the reference server's default body limit, and far
@@ -71,7 +71,7 @@ export async function oversizedBytes(op: Operation, sealed: boolean, limit: numb
     parentVersionId: crypto.randomUUID(),
     height: Number.MAX_SAFE_INTEGER,
   };
-  const plain = await encodeSegment({ key: null }, place, [op]);
+  const plain = await encodeSegment({ key: null }, place, [op], LONGEST_AUTHOR);
   const bytes = plain.length + (sealed ? SEAL_OVERHEAD_BYTES : 0) + MARGIN;
   return bytes > limit ? bytes : null;
 }

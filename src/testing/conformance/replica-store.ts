@@ -238,6 +238,20 @@ export function replicaStoreConformance(name: string, factory: Factory<ReplicaSt
       expect(await store.readState()).toEqual(state({ nextSeq: 9 }));
     });
 
+    // Issue 12 (landed plans): the replica id and the chain's record of landed plans are state too.
+    it("keeps the replica id, the record of landed plans and the plan's replica id with the state", async () => {
+      const { store } = await factory();
+      const replicaId = '9d3f0c57-61a4-4c2e-8f1b-7a0e5d2c4b68';
+      const landed = { from: 2, seqs: { [replicaId]: 5, '1e6a9b3c-0d4f-4a7e-b2c1-5f8e7d6a9c0b': 12 } };
+      const inFlight = {
+        replicaId,
+        parentVersionId: '6f7a2f65-2c8a-4b43-9a87-0c8d3cf1f0b1',
+        versions: [{ versionId: '0b0f1f49-7c4c-4d0a-8a4e-8d7b6a1d2c3e', firstSeq: 6, count: 1 }],
+      };
+      await store.commit({ state: state({ replicaId, landed, inFlight }) });
+      expect(await store.readState()).toEqual(state({ replicaId, landed, inFlight }));
+    });
+
     it('copies in and out: changing what was written or read changes nothing stored', async () => {
       const { store } = await factory();
       const nested = { list: [1, 2], inner: { x: 'y' } };
