@@ -4,7 +4,9 @@
  * reporting an indeterminate error). After faults stop and everyone syncs, all replicas hold
  * identical data, equal to the fold of the chain, and every operation a replica accepted is in the
  * chain exactly once or was discarded by a conflict rule (reported to that replica) — never lost,
- * never duplicated. The server also prunes its history at random (replicas recover from snapshots).
+ * never duplicated. The server also prunes its history at random, as compaction does, including
+ * while a replica's push is in flight: whether it landed is then known only from the snapshot's
+ * record of landed plans, and the counts below check that it is applied exactly once.
  *
  * CHAINSYNC_PROPERTY_RUNS sets the number of schedules (default 200, the CI run).
  */
@@ -94,13 +96,16 @@ async function run(
   actions: Action[],
   encrypted: boolean,
   maxOps: number,
-): Promise<{ prunes: number; recoveries: number }> {
+): Promise<{ prunes: number; prunesInFlight: number; prunedLanded: number; recoveries: number }> {
   const server = new ControllableStorage();
   const kv = new MemoryCasKv();
   const clientId = crypto.randomUUID();
   let now = 1_000;
   let unique = 0;
   let prunes = 0;
+  let prunesInFlight = 0;
+  /** Prunes that deleted a version of a push still in flight: only the record can tell it landed. */
+  let prunedLanded = 0;
   let recoveries = 0;
   const count = (r: SyncResult) => (recoveries += r.reset === 'recovered' ? 1 : 0);
   const nodes: Node[] = [];
@@ -145,14 +150,17 @@ async function run(
       continue;
     }
     if (a.kind === 'prune') {
-      // The server drops every version up to its snapshot. Skipped while a push is unresolved:
-      // whether a pruned push landed cannot be known (the documented limit; its operations are
-      // kept, so they may be applied twice, and this test would count them twice).
-      const states = await Promise.all(nodes.map((n) => n.store.readState()));
-      if (server.client?.snapshot && states.every((st) => st.inFlight === null)) {
+      // The server drops every version up to its snapshot (compaction), whatever is in flight.
+      if (server.client?.snapshot) {
+        const states = await Promise.all(nodes.map((n) => n.store.readState()));
         remember();
+        const before = server.chain().map((v) => v.versionId);
         server.prune();
+        const kept = new Set(server.chain().map((v) => v.versionId));
+        const pruned = new Set(before.filter((id) => !kept.has(id)));
         prunes++;
+        if (states.some((st) => st.inFlight !== null)) prunesInFlight++;
+        if (states.some((st) => st.inFlight?.versions.some((v) => pruned.has(v.versionId)))) prunedLanded++;
       }
       continue;
     }
@@ -240,7 +248,7 @@ async function run(
       ]);
     }
   }
-  return { prunes, recoveries };
+  return { prunes, prunesInFlight, prunedLanded, recoveries };
 }
 
 function bump(map: Map<string, number>, key: string): void {
@@ -257,6 +265,8 @@ async function chainKey(kv: MemoryCasKv, clientId: string): Promise<CryptoKey> {
 describe('convergence property', () => {
   it(`${RUNS} random schedules: replicas converge to the chain's fold, no operation lost or duplicated`, async () => {
     let prunedSchedules = 0;
+    let prunedInFlightSchedules = 0;
+    let prunedLandedSchedules = 0;
     let recoveredSchedules = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -265,8 +275,15 @@ describe('convergence property', () => {
         fc.boolean(),
         fc.integer({ min: 1, max: 4 }),
         async (replicas, actions, encrypted, maxOps) => {
-          const { prunes, recoveries } = await run(replicas, actions, encrypted, maxOps);
+          const { prunes, prunesInFlight, prunedLanded, recoveries } = await run(
+            replicas,
+            actions,
+            encrypted,
+            maxOps,
+          );
           if (prunes > 0) prunedSchedules++;
+          if (prunesInFlight > 0) prunedInFlightSchedules++;
+          if (prunedLanded > 0) prunedLandedSchedules++;
           if (recoveries > 0) recoveredSchedules++;
         },
       ),
@@ -290,12 +307,39 @@ describe('convergence property', () => {
             false,
             1,
           ],
+          // issue 12: a push lands unresolved, another replica snapshots past it, the server
+          // compacts it away; the pusher comes back and must not push it again
+          [
+            3,
+            [
+              { kind: 'create', r: 0, id: 0 },
+              { kind: 'sync', r: 0, faults: [], avoidSnapshots: false },
+              { kind: 'update', r: 0, id: 0, property: 'a', remove: false },
+              {
+                kind: 'sync',
+                r: 0,
+                faults: ['none', 'none', 'none', 'fail-after', 'fail-before'],
+                avoidSnapshots: false,
+              },
+              { kind: 'sync', r: 1, faults: [], avoidSnapshots: false },
+              { kind: 'update', r: 1, id: 0, property: 'b', remove: false },
+              { kind: 'sync', r: 1, faults: [], avoidSnapshots: false },
+              { kind: 'prune' },
+            ],
+            false,
+            1,
+          ],
         ],
       },
     );
-    // the schedules must reach pruning and recovery, or the property says nothing about them
+    // the schedules must reach pruning (also with a push in flight) and recovery, or the property
+    // says nothing about them
     expect(prunedSchedules).toBeGreaterThan(RUNS / 10);
+    expect(prunedInFlightSchedules).toBeGreaterThan(RUNS / 50);
+    expect(prunedLandedSchedules).toBeGreaterThan(0); // at least the example above
     expect(recoveredSchedules).toBeGreaterThan(RUNS / 50);
-    console.warn(`${RUNS} schedules: ${prunedSchedules} pruned, ${recoveredSchedules} with a recovery`);
+    console.warn(
+      `${RUNS} schedules: ${prunedSchedules} pruned (${prunedInFlightSchedules} with a push in flight, ${prunedLandedSchedules} deleting a landed one), ${recoveredSchedules} with a recovery`,
+    );
   }, 3_600_000);
 });
