@@ -14,6 +14,9 @@ import { Replica, type ReplicaOptions } from './replica.js';
 import { controlledChains, FaultyStorage } from '../test-support/controlled-storage.js';
 import { plainGzipped, paddedSegmentBody } from '../test-support/decompression-bomb.js';
 import { rejectsWith } from '../testing/conformance/support.js';
+import { utf8 } from '../core/bytes.js';
+import { wrap } from './envelope.js';
+import { decodeSnapshot } from './snapshots.js';
 
 function clock(start = 1_000) {
   let t = start;
@@ -593,6 +596,41 @@ describe('sync: compacted chain with a push in flight', () => {
     await b.sync();
     expect(await dump(a)).toEqual(await dump(b));
     expect(await dump(b)).toEqual(['base', 't1', 't2', 't4', 't5'].map((id) => [id, {}]));
+  });
+
+  it('a snapshot of an earlier release (no record of landed plans) still bootstraps; the record restarts at its height', async () => {
+    const inner = controlledChains.open();
+    const client = crypto.randomUUID();
+    const { replica: a } = await open(inner, client);
+    await a.create('tasks', 'x', { n: 1 });
+    expect((await a.sync()).snapshotUploaded).toBe(true);
+    // Rewrite the snapshot as an earlier release wrote it: the same body without `l`.
+    const meta = (await inner.client())!.snapshot!;
+    const data = await (await inner.txn(client)).getSnapshotData(meta.versionId);
+    const content = await decodeSnapshot({ key: null }, client, meta.versionId, data!);
+    expect(content.landed.from).toBe(0);
+    const body = {
+      v: 1,
+      c: client,
+      id: meta.versionId,
+      h: content.height,
+      objects: content.objects.map((o) => [o.collection, o.id, o.properties]),
+    };
+    const old = await wrap(
+      { key: null },
+      utf8(JSON.stringify(body)),
+      `chainsync/v1/snapshot/${client}/${meta.versionId}`,
+    );
+    await inner.replaceSnapshotData(() => old);
+
+    const { replica: c, store } = await open(inner, client);
+    expect((await c.sync()).reset).toBe('bootstrap');
+    expect(await c.get('tasks', 'x')).toEqual({ n: 1 });
+    expect((await store.readState()).landed).toEqual({ from: 1, seqs: {} });
+    await c.create('tasks', 'y');
+    await c.sync();
+    const state = await store.readState();
+    expect(state.landed).toEqual({ from: 1, seqs: { [state.replicaId!]: 1 } });
   });
 
   it('a push that never landed is sent once after the compaction, nothing lost', async () => {
