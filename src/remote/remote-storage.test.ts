@@ -7,6 +7,7 @@ import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
 import { BodyLimitBackend } from '../test-support/body-limit-backend.js';
+import { buildChain } from '../test-support/build-chain.js';
 import { FaultyBackend } from '../testing/faulty-backend.js';
 import type { HeldWriteInfo } from '../testing/held-writes.js';
 import { expectSameBytes } from '../test-support/same-bytes.js';
@@ -63,23 +64,6 @@ class CountingBackend implements AtomicRemoteBackend {
       this.inFlight--;
     }
   }
-}
-
-async function buildChain(storage: RemoteStorage, client: Uuid, count: number): Promise<Uuid[]> {
-  let txn = await storage.txn(client);
-  await txn.newClient(NIL_UUID);
-  await txn.commit();
-  const ids: Uuid[] = [];
-  let parent = NIL_UUID;
-  for (let i = 0; i < count; i++) {
-    txn = await storage.txn(client);
-    const id = crypto.randomUUID();
-    await txn.addVersion(id, parent, utf8(`v${i}`));
-    await txn.commit();
-    ids.push(id);
-    parent = id;
-  }
-  return ids;
 }
 
 describe('RemoteStorage layout', () => {

@@ -1,8 +1,9 @@
-import { isPositiveInteger } from '../core/validate.js';
+import { assertTimestamp, assertUuid, isPositiveInteger } from '../core/validate.js';
 import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
 import type { Storage, StorageLimits, StorageTxn, Uuid, Version } from '../contracts/storage.js';
 import {
   ChainIntegrityError,
+  IndeterminateRemoteError,
   PreconditionFailedError,
   TransactionConflictError,
 } from '../contracts/errors.js';
@@ -23,6 +24,11 @@ import {
   decodePack,
   decodeRecord,
   encodePack,
+  gcOf,
+  mergeGc,
+  NO_GC,
+  sameGc,
+  type GcJson,
   maxSegmentBytes,
   MIN_OBJECT_BYTES,
   PACK_SIZE,
@@ -58,12 +64,58 @@ export interface RemoteStorageOptions {
   readonly maxObjectBytes?: number;
 }
 
+/** The `client` pointer as read: its version (to move it by CAS), its commit and compaction state. */
+interface PointerView {
+  readonly version: ObjectVersion;
+  readonly n: number;
+  readonly gc: GcJson;
+}
+
+/** Retention and batch size of {@link RemoteStorage.compact}. */
+export interface CompactionOptions {
+  /**
+   * Commits kept behind the one holding the snapshot's version (default
+   * {@link DEFAULT_KEEP_COMMITS}): a replica that far behind still catches up by versions.
+   */
+  readonly keepCommits?: number;
+  /**
+   * Days of history kept (default {@link DEFAULT_KEEP_DAYS}): a commit is deleted only once a
+   * snapshot of a version at or after it is at least this old.
+   */
+  readonly keepDays?: number;
+  /** Most objects one call deletes (default {@link DEFAULT_MAX_DELETES}); call again while `more`. */
+  readonly maxDeletes?: number;
+  /** The time now, in milliseconds since the Unix epoch (default `Date.now()`). */
+  readonly now?: number;
+}
+
+/** What one {@link RemoteStorage.compact} call left. */
+export interface CompactionReport {
+  /** Commits below it are deleted or being deleted; readers no longer see them. */
+  readonly floor: number;
+  /** Commits below it are deleted, with their indexes, packs and snapshots. */
+  readonly swept: number;
+  /** Objects this call deleted (an object already gone counts too: deleting is idempotent). */
+  readonly deleted: number;
+  /** Whether commits below the floor remain to be deleted (`swept < floor`). */
+  readonly more: boolean;
+}
+
+/** Default {@link CompactionOptions.keepCommits}. */
+export const DEFAULT_KEEP_COMMITS = 1000;
+/** Default {@link CompactionOptions.keepDays}. */
+export const DEFAULT_KEEP_DAYS = 30;
+/** Default {@link CompactionOptions.maxDeletes}. */
+export const DEFAULT_MAX_DELETES = 256;
+
+const DAY_MS = 86_400_000;
+
 /** What a transaction remembers of the client it read: the commit number is the revision. */
 interface Revision {
   readonly n: number;
   readonly snap: SnapRef | null;
   /** The pointer object as read, to move it forward by CAS. */
-  readonly pointer: { readonly version: ObjectVersion; readonly n: number } | null;
+  readonly pointer: PointerView | null;
 }
 
 /** What one transaction's reads of consecutive pages share: records fetched ahead, where it stopped. */
@@ -160,6 +212,123 @@ export class RemoteStorage implements Storage {
   }
 
   /**
+   * Compacts `clientId`'s chain (docs/compaction.md): raises the floor to the commits that are
+   * both more than `keepCommits` behind the one holding the snapshot's version and older than
+   * `keepDays`, then deletes up to `maxDeletes` objects below it, oldest commit first — for each
+   * commit, the snapshots only commits below the floor name, its `i`/`p` indexes, the record, and
+   * the packs it completes. Only immutable objects are deleted (never the pointer), so no delete
+   * races a writer; deleting is idempotent, so a call cut off half way is finished by the next,
+   * from this or any replica, and two at once do no harm.
+   */
+  async compact(clientId: Uuid, options: CompactionOptions = {}): Promise<CompactionReport> {
+    assertUuid(clientId, 'clientId');
+    const keepCommits = integerOption(options.keepCommits, 'options.keepCommits', DEFAULT_KEEP_COMMITS, 0);
+    const keepDays = integerOption(options.keepDays, 'options.keepDays', DEFAULT_KEEP_DAYS, 0);
+    const maxDeletes = integerOption(options.maxDeletes, 'options.maxDeletes', DEFAULT_MAX_DELETES, 1);
+    const now = options.now ?? Date.now();
+    assertTimestamp(now, 'options.now');
+    const current = await this.#current(clientId);
+    if (!current) return { floor: NO_GC.floor, swept: NO_GC.swept, deleted: 0, more: false };
+    let gc = current.pointer?.gc ?? NO_GC;
+    const snapshot = current.state.client.snapshot;
+    const held = snapshot && (await this.#indexedCommit(clientId, 'i', snapshot.versionId));
+    if (snapshot && held) {
+      // Every commit up to `held` existed when the snapshot was taken: a mark of their age.
+      const marked = mergeGc(gc, { ...gc, marks: [{ n: held, t: snapshot.timestamp }] });
+      const old = marked.marks.filter((m) => m.t <= now - keepDays * DAY_MS).map((m) => m.n);
+      const below = Math.min(held - keepCommits, Math.max(0, ...old));
+      gc = await this.#updateGc(clientId, current, { ...marked, floor: Math.max(marked.floor, below + 1) });
+    }
+    const { swept, deleted } = await this.#sweep(clientId, current, gc, maxDeletes);
+    if (swept > gc.swept) gc = await this.#updateGc(clientId, current, { ...gc, swept });
+    return { floor: gc.floor, swept: gc.swept, deleted, more: gc.swept < gc.floor };
+  }
+
+  /**
+   * Writes `next` (merged with what the pointer holds) into the pointer by CAS, moving the pointer
+   * up to `current` as well: a reader must never have to roll forward over deleted commits.
+   * Returns the compaction state as written.
+   */
+  async #updateGc(clientId: Uuid, current: Current, next: GcJson): Promise<GcJson> {
+    const name = this.#dir(clientId) + 'client';
+    for (let attempt = 0; ; attempt++) {
+      const object = await this.#io.read(name);
+      const json = object ? decodeJson<PointerJson>(object.data, name) : null;
+      const held = json ? gcOf(json, name) : NO_GC;
+      const gc = mergeGc(held, next);
+      if (json && json.n >= current.n && sameGc(gc, held)) return gc;
+      const ahead = json && json.n >= current.n;
+      const pointer: PointerJson = {
+        f: 1,
+        n: ahead ? json.n : current.n,
+        state: ahead ? json.state : current.state,
+        gc,
+      };
+      try {
+        await this.#io.backend.uploadConditional(
+          name,
+          encodeJson(pointer),
+          object ? { ifVersion: object.version } : { ifAbsent: true },
+        );
+        return gc;
+      } catch (error) {
+        // Another writer moved the pointer: merge with what it wrote and try again.
+        if (!(error instanceof PreconditionFailedError) || attempt >= 8) throw error;
+      }
+    }
+  }
+
+  /**
+   * Deletes commits from `gc.swept` up to the floor, at most `maxDeletes` objects, whole commits at
+   * a time (at least one). Returns where it stopped.
+   */
+  async #sweep(
+    clientId: Uuid,
+    current: Current,
+    gc: GcJson,
+    maxDeletes: number,
+  ): Promise<{ swept: number; deleted: number }> {
+    const dir = this.#dir(clientId);
+    const end = Math.min(gc.floor, gc.swept + maxDeletes);
+    if (end <= gc.swept) return { swept: gc.swept, deleted: 0 };
+    const numbers = Array.from({ length: end - gc.swept }, (_, i) => gc.swept + i);
+    // The snapshots named at the floor and at the head stay: commits that remain name them.
+    const [records, atFloor] = await Promise.all([
+      mapLimit(numbers, this.#concurrency, (n) => this.#readRecord(clientId, n)),
+      this.#readRecord(clientId, gc.floor),
+    ]);
+    const keep = new Set([current.state.snap, atFloor?.state.snap].map(snapKey));
+    const snapshots = new Map<string, string[]>();
+    const indexes: string[] = [];
+    const objects: string[] = [];
+    let stop = gc.swept;
+    for (const [i, n] of numbers.entries()) {
+      const record = records[i] ?? null;
+      const snap = record?.state.snap ?? null;
+      const key = snapKey(snap);
+      const snapNames = snap && key && !keep.has(key) && !snapshots.has(key) ? snapshotNames(dir, snap) : [];
+      const indexNames = (record?.versions ?? []).flatMap((v) => [`${dir}i/${v.id}`, `${dir}p/${v.parent}`]);
+      const own = [recordName(dir, n), ...(completesPack(n) ? [packName(dir, packFirst(n))] : [])];
+      const cost = snapNames.length + indexNames.length + own.length;
+      const planned = [...snapshots.values()].flat().length + indexes.length + objects.length;
+      if (n > gc.swept && planned + cost > maxDeletes) break;
+      if (key && snapNames.length > 0) snapshots.set(key, snapNames);
+      indexes.push(...indexNames);
+      objects.push(...own);
+      stop = n + 1;
+    }
+    // In this order, so a run cut off anywhere leaves what the next run needs to find the rest:
+    // the records (read again) until their snapshots and indexes are gone.
+    const remove = (names: string[]) =>
+      mapLimit(names, this.#concurrency, (name) => this.#io.idempotent(() => this.#io.backend.delete(name)));
+    const snapshotObjects = [...snapshots.values()].flat();
+    await remove(snapshotObjects);
+    await remove(indexes);
+    await remove(objects);
+    return { swept: stop, deleted: snapshotObjects.length + indexes.length + objects.length };
+  }
+
+  /**
    * One transaction's view: reads see the commits up to the one its first read of the client found
    * (snapshot isolation). A version someone else committed since stays invisible: this transaction
    * can no longer commit anyway (its commit name is taken), and without the cut-off its checks
@@ -167,8 +336,10 @@ export class RemoteStorage implements Storage {
    * TRANSACTION_CONFLICT a caller retries on.
    */
   #accessFor(): StorageAccess<Revision> {
-    let seen: { n: number; snap: SnapRef | null; latest: Uuid | null } | null = null;
+    let seen: { n: number; snap: SnapRef | null; latest: Uuid | null; floor: number } | null = null;
     const upTo = () => seen?.n ?? 0;
+    // Commits below the compaction floor are (being) deleted: this view holds none of them.
+    const floor = () => seen?.floor ?? NO_GC.floor;
     const pages: PageView = { records: new Map(), last: null };
     return {
       readClient: async (clientId) => {
@@ -178,19 +349,20 @@ export class RemoteStorage implements Storage {
           n: record?.revision.n ?? 0,
           snap: record?.revision.snap ?? null,
           latest: record?.client.latestVersionId ?? null,
+          floor: record?.revision.pointer?.gc.floor ?? NO_GC.floor,
         };
         return record;
       },
       readVersion: (clientId, versionId) =>
-        this.#readIndexed(clientId, 'i', versionId, upTo(), (v) => v.id === versionId),
+        this.#readIndexed(clientId, 'i', versionId, upTo(), floor(), (v) => v.id === versionId),
       readVersionByParent: async (clientId, parentId) =>
         // The latest version has no child in this view (a child would have become the latest):
         // answered without a request, which saves addVersion a round trip.
         parentId === seen?.latest
           ? null
-          : this.#readIndexed(clientId, 'p', parentId, upTo(), (v) => v.parent === parentId),
+          : this.#readIndexed(clientId, 'p', parentId, upTo(), floor(), (v) => v.parent === parentId),
       readVersionsAfter: (clientId, parentId, limit) =>
-        this.#readVersionsAfter(clientId, parentId, limit, upTo(), pages),
+        this.#readVersionsAfter(clientId, parentId, limit, upTo(), floor(), pages),
       readSnapshotData: async (clientId) => {
         const snap = seen?.snap;
         return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0) : null;
@@ -268,8 +440,7 @@ export class RemoteStorage implements Storage {
 
   /** Deletes a snapshot's objects that no commit record names (best effort). */
   async #deleteSnapshot(dir: string, ref: SnapRef): Promise<void> {
-    const names = typeof ref === 'string' ? [dir + ref] : partIndexes(ref).map((i) => partName(dir, ref, i));
-    await mapLimit(names, this.#concurrency, (name) => this.#io.deleteGarbage(name));
+    await mapLimit(snapshotNames(dir, ref), this.#concurrency, (name) => this.#io.deleteGarbage(name));
   }
 
   /**
@@ -391,8 +562,8 @@ export class RemoteStorage implements Storage {
       this.#io.read(pointerName),
       guess === undefined ? undefined : this.#readRecord(clientId, guess + 1),
     ]);
-    const pointerJson = object && decodeJson<PointerJson>(object.data, pointerName);
-    const pointer = object && pointerJson ? { version: object.version, n: pointerJson.n } : null;
+    const pointer = object && this.#pointerView(object.data, object.version, pointerName);
+    const pointerJson = pointer && decodeJson<PointerJson>(object.data, pointerName);
     let n = pointerJson?.n ?? 0;
     let state = pointerJson?.state ?? null;
     const rolled: RecordJson[] = [];
@@ -441,24 +612,37 @@ export class RemoteStorage implements Storage {
    */
   async #movePointer(clientId: Uuid, current: Current): Promise<Revision['pointer']> {
     const name = this.#dir(clientId) + 'client';
-    const json = encodeJson({ f: 1, n: current.n, state: current.state } satisfies PointerJson);
     let pointer = current.pointer;
     for (let attempt = 0; attempt < 3; attempt++) {
       if (pointer && pointer.n >= current.n) return pointer;
+      // The compaction state travels on unchanged: only a compaction changes it.
+      const gc = pointer?.gc ?? NO_GC;
+      const json: PointerJson = {
+        f: 1,
+        n: current.n,
+        state: current.state,
+        ...(sameGc(gc, NO_GC) ? {} : { gc }),
+      };
       try {
         const version = await this.#io.backend.uploadConditional(
           name,
-          json,
+          encodeJson(json),
           pointer ? { ifVersion: pointer.version } : { ifAbsent: true },
         );
-        return { version, n: current.n };
+        return { version, n: current.n, gc };
       } catch {
         const object = await this.#io.read(name).catch(() => null);
         if (!object) return null;
-        pointer = { version: object.version, n: decodeJson<PointerJson>(object.data, name).n };
+        pointer = this.#pointerView(object.data, object.version, name);
       }
     }
     return pointer;
+  }
+
+  /** The pointer object `data` (at `version`), checked. */
+  #pointerView(data: Uint8Array, version: ObjectVersion, name: string): PointerView {
+    const json = decodeJson<PointerJson>(data, name);
+    return { version, n: json.n, gc: gcOf(json, name) };
   }
 
   async #readIndexed(
@@ -466,10 +650,11 @@ export class RemoteStorage implements Storage {
     kind: 'i' | 'p',
     id: Uuid,
     upTo: number,
+    floor: number,
     match: (v: RecordJson['versions'][number]) => boolean,
   ): Promise<Version | null> {
     const n = await this.#indexedCommit(clientId, kind, id);
-    const record = n === null || n > upTo ? null : await this.#readRecord(clientId, n);
+    const record = n === null || n > upTo || n < floor ? null : await this.#readRecord(clientId, n);
     const found = record?.versions.find(match);
     return found ? versionOf(found) : null;
   }
@@ -485,6 +670,7 @@ export class RemoteStorage implements Storage {
     parentId: Uuid,
     limit: number,
     upTo: number,
+    floor: number,
     view: PageView,
   ): Promise<Version[]> {
     const out: Version[] = [];
@@ -492,7 +678,7 @@ export class RemoteStorage implements Storage {
     // Paging on from the last call: its last version's commit is known (and still cached).
     const first =
       view.last?.versionId === parentId ? view.last.n : await this.#indexedCommit(clientId, 'p', parentId);
-    if (first === null || first > upTo) return out;
+    if (first === null || first > upTo || first < floor) return out;
     let found = false;
     let lastN = first;
     for (let next = first; out.length < limit && next <= upTo;) {
@@ -553,14 +739,78 @@ export class RemoteStorage implements Storage {
     // Committed. What follows only saves later readers work; if it fails, they repair it.
     this.#lastSeen.set(clientId, Math.max(n, this.#lastSeen.get(clientId) ?? 0));
     this.#remember(clientId, record);
+    const from = base?.revision.pointer ?? null;
+    let left: Revision['pointer'] | undefined;
     try {
       await this.#writeIndexes(clientId, record);
-      await this.#movePointer(clientId, { n, state, pointer: base?.revision.pointer ?? null });
+      left = await this.#movePointer(clientId, { n, state, pointer: from });
       if (completesPack(n)) await this.#packCommitted(clientId, packFirst(n));
     } catch {
       // The next reader rolls forward from the pointer and rewrites the missing indexes.
     }
+    await this.#refuseBelowFloor(clientId, record, left, writes.snapshot ? snap : null);
   }
+
+  /**
+   * A transaction that read the chain before a compaction freed the name it then claims commits
+   * nothing real: its record sits below the floor, where readers look no more. Its pointer CAS
+   * fails (the compaction moved the pointer) and the pointer is read again, so a committer learns
+   * the floor at no extra request (a CAS that succeeds carries the floor it read, below `n`)
+   * and withdraws: its record, the indexes naming it and its snapshot's objects are deleted (best
+   * effort; readers ignore them anyway) and the commit fails with TRANSACTION_CONFLICT. When the
+   * pointer moved and could not be read, whether the commit counts is unknown: REMOTE_INDETERMINATE
+   * (a reader resolves it: a version below the floor is not found).
+   */
+  async #refuseBelowFloor(
+    clientId: Uuid,
+    record: RecordJson,
+    left: Revision['pointer'] | undefined,
+    snap: SnapRef | null,
+  ): Promise<void> {
+    const { n } = record;
+    if (!left) {
+      // The pointer moved and could not be read: read it once more before judging.
+      const name = this.#dir(clientId) + 'client';
+      let object: Awaited<ReturnType<RemoteIo['read']>>;
+      try {
+        object = await this.#io.read(name);
+      } catch (error) {
+        throw new IndeterminateRemoteError(
+          `Commit ${n} of client ${clientId} was written, but the client pointer could not be read to confirm it lies above the compaction floor. Read the version back to know whether it counts.`,
+          { cause: error },
+        );
+      }
+      if (!object) return; // no pointer: a chain never compacted
+      left = this.#pointerView(object.data, object.version, name);
+    }
+    if (n >= left.gc.floor) return;
+    const dir = this.#dir(clientId);
+    const mine = async (kind: 'i' | 'p', id: Uuid) => {
+      const name = `${dir}${kind}/${id}`;
+      if ((await this.#indexedCommit(clientId, kind, id).catch(() => null)) === n)
+        await this.#io.deleteGarbage(name);
+    };
+    await mapLimit(
+      record.versions.flatMap((v) => [() => mine('i', v.id), () => mine('p', v.parent)]),
+      this.#concurrency,
+      (task) => task(),
+    );
+    await this.#io.deleteGarbage(recordName(dir, n));
+    if (snap) await this.#deleteSnapshot(dir, snap);
+    throw new TransactionConflictError(
+      `Client ${clientId} was compacted since this transaction read it (its commit ${n} lies below the compaction floor ${left.gc.floor}); nothing was applied. Retry in a new transaction.`,
+    );
+  }
+}
+
+/** The objects holding the snapshot `ref` names. */
+function snapshotNames(dir: string, ref: SnapRef): string[] {
+  return typeof ref === 'string' ? [dir + ref] : partIndexes(ref).map((i) => partName(dir, ref, i));
+}
+
+/** One key per snapshot a record may name (`null` for none). */
+function snapKey(ref: SnapRef | null | undefined): string | null {
+  return ref === null || ref === undefined ? null : typeof ref === 'string' ? ref : `parts:${ref.id}`;
 }
 
 /** 0 … parts - 1. */

@@ -49,11 +49,83 @@ export interface RecordJson {
   readonly versions: ReadonlyArray<{ readonly id: Uuid; readonly parent: Uuid; readonly seg: string }>;
 }
 
+/**
+ * Compaction's state (docs/compaction.md), kept in the `client` pointer: every pointer write keeps
+ * it (merged with {@link mergeGc}), and only a compaction changes it.
+ */
+export interface GcJson {
+  /**
+   * Commits below it may be deleted: readers ignore them, and a committer whose claim lands below
+   * it (a stale transaction claiming a name compaction freed) withdraws it.
+   */
+  readonly floor: number;
+  /** Commits below it are deleted, with their indexes, packs and snapshots: compaction resumes here. */
+  readonly swept: number;
+  /**
+   * Snapshots compactions have seen, oldest first: the commit holding the snapshot's version and the
+   * snapshot's timestamp. Every commit up to `n` existed at time `t`, which bounds their age.
+   */
+  readonly marks: ReadonlyArray<{ readonly n: number; readonly t: number }>;
+}
+
+/** Compaction's state of a chain never compacted. */
+export const NO_GC: GcJson = { floor: 1, swept: 1, marks: [] };
+
+/** Most snapshot marks kept (a few months of snapshots at the default policy). */
+export const MAX_MARKS = 16;
+
+/**
+ * The later of two compaction states: the higher floor and sweep, the union of the marks. Merging
+ * is what lets two compactors (or a compactor and a committer) write the pointer in any order.
+ */
+export function mergeGc(a: GcJson, b: GcJson): GcJson {
+  const marks = new Map<number, number>();
+  for (const m of [...a.marks, ...b.marks]) marks.set(m.n, Math.min(m.t, marks.get(m.n) ?? m.t));
+  return {
+    floor: Math.max(a.floor, b.floor),
+    swept: Math.max(a.swept, b.swept),
+    marks: [...marks]
+      .sort(([x], [y]) => x - y)
+      .slice(-MAX_MARKS)
+      .map(([n, t]) => ({ n, t })),
+  };
+}
+
+/** Whether two compaction states are the same. */
+export function sameGc(a: GcJson, b: GcJson): boolean {
+  return (
+    a.floor === b.floor &&
+    a.swept === b.swept &&
+    a.marks.length === b.marks.length &&
+    a.marks.every((m, i) => m.n === b.marks[i]?.n && m.t === b.marks[i]?.t)
+  );
+}
+
+/** The compaction state a pointer carries ({@link NO_GC} when none), checked. */
+export function gcOf(pointer: PointerJson, name: string): GcJson {
+  const gc = pointer.gc;
+  if (gc === undefined) return NO_GC;
+  const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
+  if (
+    gc === null ||
+    !count(gc.floor) ||
+    !count(gc.swept) ||
+    gc.swept > gc.floor ||
+    !Array.isArray(gc.marks) ||
+    !gc.marks.every((m) => count(m?.n) && typeof m.t === 'number' && Number.isFinite(m.t))
+  ) {
+    throw new ChainIntegrityError(`${name} holds a compaction state in a form chainsync does not write.`);
+  }
+  return gc;
+}
+
 /** The `client` pointer: a cache of the state after commit `n`, moved forward by If-Match CAS. */
 export interface PointerJson {
   readonly f: 1;
   readonly n: number;
   readonly state: StateJson;
+  /** Compaction's state (absent before the chain's first compaction, and in earlier releases). */
+  readonly gc?: GcJson;
 }
 
 /** Index objects `i/<versionId>` and `p/<parentVersionId>`: the commit holding that version. */
