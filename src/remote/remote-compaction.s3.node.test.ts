@@ -3,15 +3,9 @@
  * RADOS Gateway on 127.0.0.1, whose DELETE ignores If-Match (compaction never relies on it),
  * reached through a SigV4 signer and connectRemote with S3 LIST.
  */
-import { afterAll, beforeAll, describe, it, vi } from 'vitest';
-import { connectRemote } from './http/connect.js';
-import { s3Fetch } from './http/s3-fetch.js';
-import {
-  CEPH_CREDENTIALS,
-  requireCeph,
-  startCeph,
-  type RunningServer,
-} from '../test-support/interop-servers.js';
+import { afterAll, describe, it, vi } from 'vitest';
+import { requireCeph } from '../test-support/interop-servers.js';
+import { useCephBucket } from '../test-support/live-backends.js';
 import { remoteSlot } from '../test-support/remote-sync-suite.js';
 
 const missing = await requireCeph();
@@ -20,21 +14,8 @@ const missing = await requireCeph();
 vi.setConfig({ testTimeout: 180_000 });
 
 if (missing === null) {
-  const signed = s3Fetch(CEPH_CREDENTIALS);
-  let ceph: (RunningServer & { endpoint: string }) | undefined;
-
-  beforeAll(async () => {
-    ceph = await startCeph();
-    const bucket = `${ceph.endpoint}/chainsync-compaction-${remoteSlot.run}`;
-    const created = await signed(bucket, { method: 'PUT' });
-    if (!created.ok) throw new Error(`creating bucket ${bucket}: ${created.status}`);
-    remoteSlot.backend = await connectRemote({ baseUrl: bucket, fetch: signed, list: 's3' });
-  }, 180_000);
-  afterAll(() => {
-    remoteSlot.backend = null;
-    return ceph?.stop();
-  });
-
+  useCephBucket('compaction', (backend) => (remoteSlot.backend = backend));
+  afterAll(() => void (remoteSlot.backend = null));
   await import('./remote-compaction.test.js');
 } else {
   // Only outside CI and without root (requirePackages throws under CI=true): say why.

@@ -6,15 +6,9 @@
  * back or count reads of: they are damaged by rewriting the bucket's objects (remote-control.ts).
  * See src/sync/README.md.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { connectRemote } from '../remote/http/connect.js';
-import {
-  CEPH_CREDENTIALS,
-  requireCeph,
-  startCeph,
-  type RunningServer,
-} from '../test-support/interop-servers.js';
-import { s3Fetch } from '../remote/http/s3-fetch.js';
+import { describe, expect, it, vi } from 'vitest';
+import { requireCeph } from '../test-support/interop-servers.js';
+import { useCephBucket } from '../test-support/live-backends.js';
 import { controlChainsOnRemote, remoteSlot } from '../test-support/remote-sync-suite.js';
 
 vi.mock('../memory/memory-storage.js', async () => ({
@@ -27,18 +21,8 @@ const missing = await requireCeph();
 vi.setConfig({ testTimeout: 180_000 });
 
 if (missing === null) {
-  const signed = s3Fetch(CEPH_CREDENTIALS);
-  let ceph: (RunningServer & { endpoint: string }) | undefined;
-
-  beforeAll(async () => {
-    ceph = await startCeph();
-    const bucket = `${ceph.endpoint}/chainsync-sync-suite-${remoteSlot.run}`;
-    const created = await signed(bucket, { method: 'PUT' });
-    if (!created.ok) throw new Error(`creating bucket ${bucket}: ${created.status}`);
-    // list: the controllable chains copy and scan everything under their prefix.
-    remoteSlot.backend = await connectRemote({ baseUrl: bucket, fetch: signed, list: 's3' });
-  }, 180_000);
-  afterAll(() => ceph?.stop());
+  // The controllable chains copy and scan everything under their prefix: the backend can LIST.
+  useCephBucket('sync-suite', (backend) => (remoteSlot.backend = backend));
 
   controlChainsOnRemote();
 

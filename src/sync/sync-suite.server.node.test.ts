@@ -5,12 +5,8 @@
  * the cases prune, tamper with, reorder, roll back or count reads of: they are damaged by rewriting
  * the server's objects (remote-control.ts). See src/sync/README.md.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { connectRemote } from '../remote/http/connect.js';
-import { startServer, type RunningServer } from '../server/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { useReferenceServer } from '../test-support/live-backends.js';
 import { controlChainsOnRemote, remoteSlot } from '../test-support/remote-sync-suite.js';
 
 vi.mock('../memory/memory-storage.js', async () => ({
@@ -20,22 +16,8 @@ vi.mock('../memory/memory-storage.js', async () => ({
 // Real round trips on a loaded machine: give the cases room (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000 });
 
-let server: RunningServer | undefined;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'chainsync-sync-suite-'));
-  server = await startServer({ dir, port: 0, token: 'sync-suite-token' });
-  remoteSlot.backend = await connectRemote({
-    baseUrl: server.url,
-    headers: { authorization: 'Bearer sync-suite-token' },
-    list: 'json', // the controllable chains copy and scan everything under their prefix
-  });
-});
-afterAll(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+// The controllable chains copy and scan everything under their prefix: the backend can LIST.
+useReferenceServer('sync-suite', (backend) => (remoteSlot.backend = backend));
 
 controlChainsOnRemote();
 
