@@ -8,7 +8,7 @@ import type { ContentId, GarbageReport } from './blob-storage.js';
 import type { Unsubscribe } from './common.js';
 import type { SerializedError } from './errors.js';
 import type { PendingOperation, ReplicaState } from './replica-store.js';
-import type { Uuid } from './storage.js';
+import type { CompactionReport, Uuid } from './storage.js';
 
 /** A JSON value: what an object property may hold. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -142,6 +142,12 @@ export interface SyncResult {
    * tries the snapshot again.
    */
   snapshotError: SerializedError | null;
+  /**
+   * The compaction this sync ran (issue 12: with `ReplicaOptions.compaction`, after uploading a
+   * snapshot or to finish an earlier one): what it left, or why it failed. It never fails the sync;
+   * the next sync continues it. Absent when no compaction ran.
+   */
+  compaction?: { readonly report: CompactionReport } | { readonly error: SerializedError };
 }
 
 /** How far a long pull or bootstrap has come. */

@@ -93,6 +93,42 @@ export interface StorageLimits {
   readonly maxSegmentBytes: number | null;
 }
 
+// ---- compaction (issue 12; chainsync extension, docs/compaction.md) ----
+
+/** How much history {@link Storage.compact} keeps behind the snapshot, and how much one call deletes. */
+export interface CompactionPolicy {
+  /**
+   * Commits kept behind the one holding the snapshot's version (default 1,000): a replica that far
+   * behind still catches up by versions; one further behind recovers from the snapshot.
+   */
+  readonly keepCommits?: number;
+  /**
+   * Days of history kept (default 30): a commit is deleted only once a snapshot of a version at or
+   * after it is at least this old.
+   */
+  readonly keepDays?: number;
+  /** Most objects one call deletes (default 256); call again while the report says `more`. */
+  readonly maxDeletes?: number;
+}
+
+/** {@link CompactionPolicy} and the time a call takes for now. */
+export interface CompactionOptions extends CompactionPolicy {
+  /** The time now, in milliseconds since the Unix epoch (default `Date.now()`). */
+  readonly now?: number;
+}
+
+/** What one {@link Storage.compact} call left. */
+export interface CompactionReport {
+  /** Commits below it are deleted or being deleted; readers no longer see them. */
+  readonly floor: number;
+  /** Commits below it are deleted, with everything only they needed. */
+  readonly swept: number;
+  /** Objects this call deleted (an object already gone counts too: deleting is idempotent). */
+  readonly deleted: number;
+  /** Whether commits below the floor remain to be deleted. */
+  readonly more: boolean;
+}
+
 /** Storage for the chains of many clients (seed 003, TaskChampion's `Storage`). */
 export interface Storage {
   /** Begins a transaction on `clientId`'s data. */
@@ -102,4 +138,10 @@ export interface Storage {
    * under it; without it (or with `null`) only the replica's configured limit applies.
    */
   limits?(): Promise<StorageLimits>;
+  /**
+   * chainsync extension, optional: deletes history behind `clientId`'s snapshot beyond `options`'
+   * retention, in a bounded batch (see {@link CompactionReport.more}). Safe to call at any time,
+   * from any replica, several at once. Storages that keep everything leave it out.
+   */
+  compact?(clientId: Uuid, options?: CompactionOptions): Promise<CompactionReport>;
 }

@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { MAX_KEY_BYTES } from '../contracts/common.js';
 import { MAX_SEQNO, MIN_SEQNO, type SeqNo } from '../contracts/consensus.js';
-import type { Uuid } from '../contracts/storage.js';
+import type { CompactionPolicy, Uuid } from '../contracts/storage.js';
 import type { ContentId, LeaseId } from '../contracts/blob-storage.js';
 import type { KvOp } from '../contracts/cas-kv.js';
 
@@ -253,5 +253,33 @@ function assertKvOp(op: unknown, index: number): void {
         `ops[${index}].op`,
         `expected put, create, update, delete or deleteWithVersion, got ${JSON.stringify(o.op)}.`,
       );
+  }
+}
+
+/**
+ * A compaction policy (`ReplicaOptions.compaction`, `Storage.compact`): an object whose
+ * `keepCommits` and `keepDays`, when given, are whole numbers of at least 0 and `maxDeletes` of at
+ * least 1.
+ */
+export function assertCompactionPolicy(value: unknown, argument: string): asserts value is CompactionPolicy {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected { keepCommits?, keepDays?, maxDeletes? }, got ${describe(value)}.`,
+    );
+  }
+  const policy = value as Record<string, unknown>;
+  for (const [name, min] of [
+    ['keepCommits', 0],
+    ['keepDays', 0],
+    ['maxDeletes', 1],
+  ] as const) {
+    const v = policy[name];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)) {
+      throw new InvalidArgumentError(
+        `${argument}.${name}`,
+        `expected a whole number of at least ${min}, got ${describe(v)}.`,
+      );
+    }
   }
 }

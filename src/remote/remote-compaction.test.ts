@@ -17,9 +17,11 @@ import { remoteSlot } from '../test-support/remote-sync-suite.js';
 import { FaultyStorage } from '../test-support/controlled-storage.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
+import type { SyncResult } from '../contracts/replica.js';
 import { rejectsWith } from '../testing/conformance/support.js';
 import { buildChain } from '../test-support/build-chain.js';
-import { RemoteStorage, type CompactionOptions, type CompactionReport } from './remote-storage.js';
+import type { CompactionOptions, CompactionReport } from '../contracts/storage.js';
+import { RemoteStorage } from './remote-storage.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
@@ -386,5 +388,114 @@ describe('compaction while a replica is offline with a push in flight', () => {
     ];
     expect(await dump(a)).toEqual(expected);
     expect(await dump(b)).toEqual(expected);
+  });
+});
+
+/** Item 1's trigger: the replica that uploads a snapshot compacts behind it. */
+describe('ReplicaOptions.compaction: the replica that snapshots compacts behind it', () => {
+  async function writer(backend: AtomicRemoteBackend, compaction?: CompactionOptions) {
+    const storage = new RemoteStorage(backend, { prefix: PREFIX });
+    const clientId = crypto.randomUUID();
+    const replica = await Replica.open({
+      store: new MemoryReplicaStore(),
+      storage,
+      clientId,
+      clock: () => T0,
+      snapshotPolicy: { versions: 10, days: 14 },
+      ...(compaction ? { compaction } : {}),
+    });
+    const results = [];
+    for (let i = 0; i < 30; i++) {
+      await replica.create('tasks', `t${i}`);
+      results.push(await replica.sync());
+    }
+    return { storage, clientId, replica, results };
+  }
+
+  it('compacts after each snapshot in bounded calls, continuing on later syncs until done', async () => {
+    const backend = backendForCase();
+    const { clientId, replica, results } = await writer(backend, {
+      keepCommits: 5,
+      keepDays: 0,
+      maxDeletes: 10,
+    });
+    const ran = results.filter((r) => r.compaction !== undefined);
+    expect(ran.length).toBeGreaterThan(0);
+    for (const r of ran) {
+      expect(r.compaction).toHaveProperty('report');
+      if (r.compaction && 'report' in r.compaction)
+        expect(r.compaction.report.deleted).toBeLessThanOrEqual(10);
+    }
+    // Syncs with nothing to push finish what the last snapshot's compaction left.
+    const reportOf = (r: SyncResult | undefined) =>
+      r?.compaction && 'report' in r.compaction ? r.compaction.report : null;
+    // Some call had more to do than its 10 deletes: the next sync went on with it.
+    expect(ran.some((r) => reportOf(r)?.more)).toBe(true);
+    let report = ran.map(reportOf).at(-1);
+    for (let i = 0; i < 20 && report?.more; i++) {
+      const r = await replica.sync();
+      expect(r.pushedVersions).toBe(0);
+      report = reportOf(r);
+    }
+    expect(report).toMatchObject({ more: false });
+    const floor = report?.floor ?? 0;
+    expect(floor).toBeGreaterThan(10);
+    expect(Math.min(...(await objects(backend, clientId)).records)).toBe(floor);
+    // A fresh replica bootstraps from what is left and holds the same data.
+    const fresh = await Replica.open({
+      store: new MemoryReplicaStore(),
+      storage: new RemoteStorage(backend, { prefix: PREFIX }),
+      clientId,
+    });
+    expect((await fresh.sync()).reset).toBe('bootstrap');
+    expect(await fresh.list('tasks')).toEqual(await replica.list('tasks'));
+  });
+
+  it('without the option nothing is deleted', async () => {
+    const backend = backendForCase();
+    const { clientId, results } = await writer(backend);
+    expect(results.some((r) => r.snapshotUploaded)).toBe(true);
+    expect(results.every((r) => r.compaction === undefined)).toBe(true);
+    expect(Math.min(...(await objects(backend, clientId)).records)).toBe(1);
+  });
+
+  it('a compaction that fails is reported in the result, never fails the sync, and the next sync retries it', async () => {
+    const budget = { left: 0 };
+    const backend = failingDeletes(backendForCase(), budget);
+    const storage = new RemoteStorage(backend, { prefix: PREFIX });
+    const clientId = crypto.randomUUID();
+    const replica = await Replica.open({
+      store: new MemoryReplicaStore(),
+      storage,
+      clientId,
+      clock: () => T0,
+      snapshotPolicy: { versions: 1, days: 14 },
+      compaction: { keepCommits: 0, keepDays: 0 },
+    });
+    await replica.create('tasks', 'a');
+    await replica.sync(); // the first snapshot: marked, nothing to delete yet below it
+    await replica.create('tasks', 'b');
+    const failed = await replica.sync();
+    expect(failed).toMatchObject({ pushedVersions: 1, snapshotUploaded: true });
+    expect(failed.compaction).toMatchObject({ error: { code: 'REMOTE_FAILED' } });
+    budget.left = Infinity;
+    const retried = await replica.sync();
+    expect(retried).toMatchObject({ pushedVersions: 0, snapshotUploaded: false });
+    expect(retried.compaction).toMatchObject({ report: { more: false } });
+    expect(Math.min(...(await objects(backend, clientId)).records)).toBeGreaterThan(1);
+  });
+
+  it('refuses a malformed policy when the replica is opened', async () => {
+    for (const compaction of [null, { keepCommits: -1 }, { maxDeletes: 0 }, { keepDays: '30' }]) {
+      await rejectsWith(
+        Replica.open({
+          store: new MemoryReplicaStore(),
+          storage: new RemoteStorage(backendForCase(), { prefix: PREFIX }),
+          clientId: crypto.randomUUID(),
+          compaction: compaction as CompactionOptions,
+        }),
+        'INVALID_ARGUMENT',
+      );
+    }
   });
 });

@@ -1,6 +1,14 @@
-import { assertTimestamp, assertUuid, isPositiveInteger } from '../core/validate.js';
+import { assertCompactionPolicy, assertTimestamp, assertUuid, isPositiveInteger } from '../core/validate.js';
 import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
-import type { Storage, StorageLimits, StorageTxn, Uuid, Version } from '../contracts/storage.js';
+import type {
+  CompactionOptions,
+  CompactionReport,
+  Storage,
+  StorageLimits,
+  StorageTxn,
+  Uuid,
+  Version,
+} from '../contracts/storage.js';
 import {
   ChainIntegrityError,
   IndeterminateRemoteError,
@@ -71,41 +79,11 @@ interface PointerView {
   readonly gc: GcJson;
 }
 
-/** Retention and batch size of {@link RemoteStorage.compact}. */
-export interface CompactionOptions {
-  /**
-   * Commits kept behind the one holding the snapshot's version (default
-   * {@link DEFAULT_KEEP_COMMITS}): a replica that far behind still catches up by versions.
-   */
-  readonly keepCommits?: number;
-  /**
-   * Days of history kept (default {@link DEFAULT_KEEP_DAYS}): a commit is deleted only once a
-   * snapshot of a version at or after it is at least this old.
-   */
-  readonly keepDays?: number;
-  /** Most objects one call deletes (default {@link DEFAULT_MAX_DELETES}); call again while `more`. */
-  readonly maxDeletes?: number;
-  /** The time now, in milliseconds since the Unix epoch (default `Date.now()`). */
-  readonly now?: number;
-}
-
-/** What one {@link RemoteStorage.compact} call left. */
-export interface CompactionReport {
-  /** Commits below it are deleted or being deleted; readers no longer see them. */
-  readonly floor: number;
-  /** Commits below it are deleted, with their indexes, packs and snapshots. */
-  readonly swept: number;
-  /** Objects this call deleted (an object already gone counts too: deleting is idempotent). */
-  readonly deleted: number;
-  /** Whether commits below the floor remain to be deleted (`swept < floor`). */
-  readonly more: boolean;
-}
-
-/** Default {@link CompactionOptions.keepCommits}. */
+/** Default `keepCommits` of {@link RemoteStorage.compact}. */
 export const DEFAULT_KEEP_COMMITS = 1000;
-/** Default {@link CompactionOptions.keepDays}. */
+/** Default `keepDays` of {@link RemoteStorage.compact}. */
 export const DEFAULT_KEEP_DAYS = 30;
-/** Default {@link CompactionOptions.maxDeletes}. */
+/** Default `maxDeletes` of {@link RemoteStorage.compact}. */
 export const DEFAULT_MAX_DELETES = 256;
 
 const DAY_MS = 86_400_000;
@@ -222,9 +200,10 @@ export class RemoteStorage implements Storage {
    */
   async compact(clientId: Uuid, options: CompactionOptions = {}): Promise<CompactionReport> {
     assertUuid(clientId, 'clientId');
-    const keepCommits = integerOption(options.keepCommits, 'options.keepCommits', DEFAULT_KEEP_COMMITS, 0);
-    const keepDays = integerOption(options.keepDays, 'options.keepDays', DEFAULT_KEEP_DAYS, 0);
-    const maxDeletes = integerOption(options.maxDeletes, 'options.maxDeletes', DEFAULT_MAX_DELETES, 1);
+    assertCompactionPolicy(options, 'options');
+    const keepCommits = options.keepCommits ?? DEFAULT_KEEP_COMMITS;
+    const keepDays = options.keepDays ?? DEFAULT_KEEP_DAYS;
+    const maxDeletes = options.maxDeletes ?? DEFAULT_MAX_DELETES;
     const now = options.now ?? Date.now();
     assertTimestamp(now, 'options.now');
     const current = await this.#current(clientId);

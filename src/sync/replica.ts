@@ -18,8 +18,8 @@ import type { BlobStorage, ContentId, GarbageReport } from '../contracts/blob-st
 import type { CasKv } from '../contracts/cas-kv.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../contracts/errors.js';
-import type { Storage, Uuid } from '../contracts/storage.js';
-import { assertCount, assertKey, assertUuid } from '../core/validate.js';
+import type { CompactionPolicy, Storage, Uuid } from '../contracts/storage.js';
+import { assertCompactionPolicy, assertCount, assertKey, assertUuid } from '../core/validate.js';
 import { Subscribable } from '../core/subscribable.js';
 import { ReplicaBlobs, type RemoteBlobStore } from './blobs.js';
 import { Mutex } from './mutex.js';
@@ -79,6 +79,14 @@ export interface ReplicaOptions {
    */
   readonly maxDecodedBytes?: number;
   readonly snapshotPolicy?: SnapshotPolicy;
+  /**
+   * Compacts the remote history behind each snapshot this replica uploads, keeping `keepCommits`
+   * commits (default 1,000) and `keepDays` days (default 30) behind it, deleting at most
+   * `maxDeletes` objects (default 256) per sync (docs/compaction.md). Off when absent; needs a
+   * Storage that compacts (`RemoteStorage`), and every replica of the data set on a release that
+   * knows compaction.
+   */
+  readonly compaction?: CompactionPolicy;
   /** TEST ONLY: fewer PBKDF2 iterations, for fast tests. Never set this in an application. */
   readonly testOnlyPbkdf2Iterations?: number;
   /**
@@ -131,6 +139,7 @@ export class Replica implements ObservableReplica {
             pullPageSize: options.pullPageSize,
             maxDecodedBytes: options.maxDecodedBytes,
             snapshotPolicy: options.snapshotPolicy,
+            compaction: options.compaction,
             clock: options.clock,
             testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
             beforePush: blobs ? (ops) => blobs.uploadReferenced(ops) : undefined,
@@ -166,6 +175,7 @@ export class Replica implements ObservableReplica {
       }
     }
     if (options.maxDecodedBytes !== undefined) assertMaxDecodedBytes(options.maxDecodedBytes);
+    if (options.compaction !== undefined) assertCompactionPolicy(options.compaction, 'options.compaction');
     if (options.maxVersionBytes !== undefined)
       assertMaxVersionBytes(options.maxVersionBytes, 'options.maxVersionBytes');
     validateBlobOptions(options);

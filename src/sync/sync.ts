@@ -25,6 +25,7 @@ import {
 import {
   NIL_UUID,
   type Client,
+  type CompactionPolicy,
   type Storage,
   type StorageTxn,
   type Uuid,
@@ -100,6 +101,11 @@ export interface SyncConfig {
    */
   readonly maxDecodedBytes?: number | undefined;
   readonly snapshotPolicy?: SnapshotPolicy | undefined;
+  /**
+   * Compacts the remote history behind each snapshot this replica uploads (`Storage.compact`, one
+   * bounded call per sync; see docs/compaction.md), with this retention. Off when absent.
+   */
+  readonly compaction?: CompactionPolicy | undefined;
   /** Push/pull rounds before giving up under constant contention (default 50). */
   readonly maxRounds?: number | undefined;
   readonly clock?: (() => number) | undefined;
@@ -219,6 +225,8 @@ export class SyncEngine {
   #running: Promise<unknown> = Promise.resolve();
   /** The last snapshot upload failed: the next sync tries again, even with nothing to push. */
   #snapshotOwed = false;
+  /** The last compaction left work (or failed): the next sync continues it. */
+  #compactionOwed = false;
   /** The snapshot the running sync replaced the base with, if it did (syncs run one at a time). */
   #reset: { readonly versionId: Uuid; readonly height: number } | null = null;
 
@@ -277,7 +285,27 @@ export class SyncEngine {
       throw error;
     }
     if (result.pushedVersions > 0 || this.#snapshotOwed) await this.#snapshotAfterSync(env, options, result);
+    if (result.snapshotUploaded || this.#compactionOwed) await this.#compactAfterSync(result);
     return result;
+  }
+
+  /**
+   * One bounded compaction call (with `SyncConfig.compaction`, on a Storage that compacts). Like a
+   * snapshot, it never fails the sync: what went wrong is in `result.compaction`, and the next sync
+   * continues, as it does when the call left work.
+   */
+  async #compactAfterSync(result: SyncResult): Promise<void> {
+    const { storage, clientId, compaction } = this.#config;
+    if (!compaction || !storage.compact) return;
+    const now = (this.#config.clock ?? Date.now)();
+    try {
+      const report = await storage.compact(clientId, { ...compaction, now });
+      result.compaction = { report };
+      this.#compactionOwed = report.more;
+    } catch (error) {
+      result.compaction = { error: serializeError(error) };
+      this.#compactionOwed = true;
+    }
   }
 
   /**
