@@ -393,23 +393,33 @@ describe('compaction while a replica is offline with a push in flight', () => {
 
 /** Item 1's trigger: the replica that uploads a snapshot compacts behind it. */
 describe('ReplicaOptions.compaction: the replica that snapshots compacts behind it', () => {
-  async function writer(backend: AtomicRemoteBackend, compaction?: CompactionOptions) {
-    const storage = new RemoteStorage(backend, { prefix: PREFIX });
+  /** A replica of a new chain that snapshots every `snapshotEvery` versions, compacting with `compaction`. */
+  async function openWriter(
+    backend: AtomicRemoteBackend,
+    snapshotEvery: number,
+    compaction?: CompactionOptions,
+  ) {
     const clientId = crypto.randomUUID();
     const replica = await Replica.open({
       store: new MemoryReplicaStore(),
-      storage,
+      storage: new RemoteStorage(backend, { prefix: PREFIX }),
       clientId,
       clock: () => T0,
-      snapshotPolicy: { versions: 10, days: 14 },
+      snapshotPolicy: { versions: snapshotEvery, days: 14 },
       ...(compaction ? { compaction } : {}),
     });
+    return { clientId, replica };
+  }
+
+  /** A writer that creates 30 objects, syncing after each. */
+  async function writer(backend: AtomicRemoteBackend, compaction?: CompactionOptions) {
+    const { clientId, replica } = await openWriter(backend, 10, compaction);
     const results = [];
     for (let i = 0; i < 30; i++) {
       await replica.create('tasks', `t${i}`);
       results.push(await replica.sync());
     }
-    return { storage, clientId, replica, results };
+    return { clientId, replica, results };
   }
 
   it('compacts after each snapshot in bounded calls, continuing on later syncs until done', async () => {
@@ -462,16 +472,7 @@ describe('ReplicaOptions.compaction: the replica that snapshots compacts behind 
   it('a compaction that fails is reported in the result, never fails the sync, and the next sync retries it', async () => {
     const budget = { left: 0 };
     const backend = failingDeletes(backendForCase(), budget);
-    const storage = new RemoteStorage(backend, { prefix: PREFIX });
-    const clientId = crypto.randomUUID();
-    const replica = await Replica.open({
-      store: new MemoryReplicaStore(),
-      storage,
-      clientId,
-      clock: () => T0,
-      snapshotPolicy: { versions: 1, days: 14 },
-      compaction: { keepCommits: 0, keepDays: 0 },
-    });
+    const { clientId, replica } = await openWriter(backend, 1, { keepCommits: 0, keepDays: 0 });
     await replica.create('tasks', 'a');
     await replica.sync(); // the first snapshot: marked, nothing to delete yet below it
     await replica.create('tasks', 'b');
