@@ -55,6 +55,13 @@ async function startDemo(
   return { child, tmp };
 }
 
+/** SIGTERM to a started demo: it exits with 0 and its TMPDIR is empty again. */
+async function expectCleanStop(child: CliProcess, tmp: string): Promise<void> {
+  child.process.kill('SIGTERM');
+  expect(await child.exited).toEqual({ code: 0, signal: null });
+  expect(await readdir(tmp)).toEqual([]);
+}
+
 /** A port free right now (the system picks it; closed again before returning). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -124,9 +131,7 @@ describe('npm run demo', () => {
       const { objectsDir } = await started(child);
       expect(await readdir(tmp)).toEqual([objectsDir.slice(tmp.length + 1)]);
 
-      child.process.kill('SIGTERM');
-      expect(await child.exited).toEqual({ code: 0, signal: null });
-      expect(await readdir(tmp)).toEqual([]);
+      await expectCleanStop(child, tmp);
     },
     TIMEOUT,
   );
@@ -145,9 +150,7 @@ describe('npm run demo', () => {
       const made = (await readdir(tmp)).map((name) => name.replace(/-[^-]+$/, ''));
       expect(made.sort()).toEqual(['chainsync-demo', 'chainsync-demo-build']);
 
-      child.process.kill('SIGTERM');
-      expect(await child.exited).toEqual({ code: 0, signal: null });
-      expect(await readdir(tmp)).toEqual([]);
+      await expectCleanStop(child, tmp);
     },
     TIMEOUT,
   );
