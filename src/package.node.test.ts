@@ -64,6 +64,8 @@ describe('npm package', () => {
     });
     expect(stray, 'a stale dist/? run `npm run build`').toEqual([]);
     for (const bin of Object.values(pkg.bin)) expect(files).toContain(bin);
+    // package.json says MIT: the text of the licence ships with it (npm packs LICENSE by itself).
+    expect(files).toContain('LICENSE');
     expect(files.filter((file) => /test/.test(file.replace(/^dist\/src\/testing\//, '')))).toEqual([]);
   });
 });
