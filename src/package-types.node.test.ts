@@ -17,6 +17,8 @@ import {
 const BROWSER: ConsumerEnvironment = {};
 /** A Node app's: no DOM, Node's types. */
 const NODE: ConsumerEnvironment = { lib: ['ES2022'], types: ['node'] };
+/** A Node app with the DOM lib, which msw's own declarations (its WebSocket interceptor) need. */
+const NODE_WITH_DOM: ConsumerEnvironment = { lib: ['ES2022', 'DOM'], types: ['node'] };
 
 /** Each subpath export: the peer dependencies it needs, and where it runs. */
 const ENTRIES: Record<string, { peers: string[]; environments: ConsumerEnvironment[] }> = {
@@ -24,7 +26,7 @@ const ENTRIES: Record<string, { peers: string[]; environments: ConsumerEnvironme
   './worker': { peers: [], environments: [BROWSER] },
   './query': { peers: ['@tanstack/query-core'], environments: [BROWSER] },
   './testing': { peers: [], environments: [BROWSER, NODE] },
-  './testing/msw': { peers: ['msw'], environments: [BROWSER, NODE] },
+  './testing/msw': { peers: ['msw'], environments: [BROWSER, NODE_WITH_DOM] },
   './testing/conformance': { peers: ['vitest'], environments: [BROWSER, NODE] },
   './server': { peers: [], environments: [NODE] },
 };
@@ -64,7 +66,7 @@ describe('public entry declarations', () => {
 
   for (const [subpath, { peers, environments }] of Object.entries(ENTRIES)) {
     for (const environment of environments) {
-      const where = environment === NODE ? 'a Node app' : 'a browser app';
+      const where = environment === BROWSER ? 'a browser app' : `a Node app (${environment.lib!.join(', ')})`;
       const withPeers = peers.length ? `with only ${peers.join(', ')}` : 'with no peer dependency';
       it(`${subpath} type-checks in ${where} ${withPeers}`, { timeout: 120_000 }, () => {
         expect(checkEntry(subpath, peers, environment)).toEqual([]);
