@@ -9,17 +9,7 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './test-support/imports.js';
 import { makeConsumer, packPackage, pkg, typeCheck } from './test-support/packed-package.js';
-
-/** The complete programs of the README's quickstart section. */
-function quickstartPrograms(readme: string): string[] {
-  const start = readme.indexOf('\n## Quickstart\n');
-  if (start < 0) throw new Error('README.md has no "## Quickstart" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)]
-    .map((match) => match[1]!)
-    .filter((code) => /^import\s/.test(code));
-}
+import { quickstartPrograms } from './test-support/readme.js';
 
 const programs = quickstartPrograms(readFileSync(resolve(repoRoot, 'README.md'), 'utf8'));
 const packed = packPackage();
