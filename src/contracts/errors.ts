@@ -50,7 +50,10 @@ export abstract class ChainsyncError extends Error {
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
+    // Every class of this module states its name on its prototype (see `named` below), as a
+    // literal: a minifier renames classes, so `new.target.name` would read "me" or "C" there. A
+    // subclass defined elsewhere that states none still gets its own (possibly minified) name.
+    if (!Object.hasOwn(new.target.prototype, 'name')) this.name = new.target.name;
   }
 }
 
@@ -280,6 +283,46 @@ export class DirectoryInUseError extends ChainsyncError {
 
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
+/**
+ * The name of every error class, written out as strings: minifiers rename classes (and esbuild,
+ * Rollup, oxc and terser all do by default), and `error.name` must stay the real class name so
+ * `String(error)` and a stack trace read `InvalidArgumentError: …` in any build. Set on the
+ * prototype, not on each instance: it is not an own field, so it does not travel among the
+ * fields a worker boundary copies, and the `name` the revived error reads is the class's own.
+ */
+const names: Record<string, ErrorClass> = {
+  ChainsyncError: ChainsyncError,
+  InvalidArgumentError: InvalidArgumentError,
+  AlreadyExistsError: AlreadyExistsError,
+  RevisionMismatchError: RevisionMismatchError,
+  NotFoundError: NotFoundError,
+  VersionConflictError: VersionConflictError,
+  TransactionConflictError: TransactionConflictError,
+  TransactionFinishedError: TransactionFinishedError,
+  SnapshotMismatchError: SnapshotMismatchError,
+  ContentNotFoundError: ContentNotFoundError,
+  ContentMismatchError: ContentMismatchError,
+  RemoteError: RemoteError,
+  PreconditionFailedError: PreconditionFailedError,
+  WeakETagError: WeakETagError,
+  DeterminateRemoteError: DeterminateRemoteError,
+  IndeterminateRemoteError: IndeterminateRemoteError,
+  UnauthorizedError: UnauthorizedError,
+  UnsupportedServerError: UnsupportedServerError,
+  QuotaExceededError: QuotaExceededError,
+  StoreClosedError: StoreClosedError,
+  WorkerTerminatedError: WorkerTerminatedError,
+  AbortedError: AbortedError,
+  WrongSecretError: WrongSecretError,
+  ChainIntegrityError: ChainIntegrityError,
+  OperationTooLargeError: OperationTooLargeError,
+  OperationsStuckError: OperationsStuckError,
+  DirectoryInUseError: DirectoryInUseError,
+};
+for (const [name, cls] of Object.entries(names)) {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+}
+
 const classes: Record<ErrorCode, ErrorClass> = {
   INVALID_ARGUMENT: InvalidArgumentError,
   ALREADY_EXISTS: AlreadyExistsError,
@@ -339,7 +382,9 @@ export function reviveError(data: SerializedError): Error {
   const cls = data.code ? classes[data.code] : undefined;
   const error: Error = cls ? (Object.create(cls.prototype) as Error) : new Error();
   Object.defineProperty(error, 'message', { value: data.message, writable: true, configurable: true });
-  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
+  // A chainsync class names itself (its prototype's literal name, right whatever either side's
+  // bundler did to the name it was sent with); a foreign error keeps the name it was sent with.
+  if (!cls) Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
   if (data.stack !== undefined) {
     Object.defineProperty(error, 'stack', { value: data.stack, writable: true, configurable: true });
   }
