@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'REMOTE_INDETERMINATE'
   | 'UNAUTHORIZED'
   | 'UNSUPPORTED_SERVER'
+  | 'REMOTE_UNREACHABLE'
   // runtime
   | 'QUOTA_EXCEEDED'
   | 'STORE_CLOSED'
@@ -155,6 +156,17 @@ export class IndeterminateRemoteError extends RemoteError {
 /** The server refused the credentials (401/403). Not applied. */
 export class UnauthorizedError extends RemoteError {
   readonly code = 'UNAUTHORIZED';
+  readonly determinate = true;
+}
+
+/**
+ * The server could not be reached at all: it is down, the URL is wrong, the network is off, or (in
+ * a browser) it does not allow the page's origin (CORS) — a browser does not tell these apart. Raised
+ * when connecting, before any of the caller's requests was sent, so nothing of the caller's was
+ * written; the message names the setting that says where the server is.
+ */
+export class UnreachableRemoteError extends RemoteError {
+  readonly code = 'REMOTE_UNREACHABLE';
   readonly determinate = true;
 }
 
@@ -309,6 +321,7 @@ const names: Record<string, ErrorClass> = {
   IndeterminateRemoteError: IndeterminateRemoteError,
   UnauthorizedError: UnauthorizedError,
   UnsupportedServerError: UnsupportedServerError,
+  UnreachableRemoteError: UnreachableRemoteError,
   QuotaExceededError: QuotaExceededError,
   StoreClosedError: StoreClosedError,
   WorkerTerminatedError: WorkerTerminatedError,
@@ -340,6 +353,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   REMOTE_INDETERMINATE: IndeterminateRemoteError,
   UNAUTHORIZED: UnauthorizedError,
   UNSUPPORTED_SERVER: UnsupportedServerError,
+  REMOTE_UNREACHABLE: UnreachableRemoteError,
   QUOTA_EXCEEDED: QuotaExceededError,
   STORE_CLOSED: StoreClosedError,
   WORKER_TERMINATED: WorkerTerminatedError,
