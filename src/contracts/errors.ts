@@ -38,6 +38,7 @@ export type ErrorCode =
   // sync and encryption
   | 'WRONG_SECRET'
   | 'CHAIN_INTEGRITY'
+  | 'NOT_ENCRYPTED'
   // operations too big for one version (issue 10 item 2)
   | 'OPERATION_TOO_LARGE'
   | 'OPERATIONS_STUCK'
@@ -214,6 +215,16 @@ export class ChainIntegrityError extends ChainsyncError {
   readonly code = 'CHAIN_INTEGRITY';
 }
 
+/**
+ * A secret was given for a data set that is not encrypted: its data on the server is plain text and
+ * it has no encryption record. The application's configuration, not the server, is at odds: open
+ * the replica without `secret`, or start the encrypted data set under another `prefix`. Nothing was
+ * changed.
+ */
+export class NotEncryptedError extends ChainsyncError {
+  readonly code = 'NOT_ENCRYPTED';
+}
+
 // ---- operations too big for one version -----------------------------------------------------
 
 /** Where an operation too big for one version would have gone. */
@@ -328,6 +339,7 @@ const names: Record<string, ErrorClass> = {
   AbortedError: AbortedError,
   WrongSecretError: WrongSecretError,
   ChainIntegrityError: ChainIntegrityError,
+  NotEncryptedError: NotEncryptedError,
   OperationTooLargeError: OperationTooLargeError,
   OperationsStuckError: OperationsStuckError,
   DirectoryInUseError: DirectoryInUseError,
@@ -360,6 +372,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   ABORTED: AbortedError,
   WRONG_SECRET: WrongSecretError,
   CHAIN_INTEGRITY: ChainIntegrityError,
+  NOT_ENCRYPTED: NotEncryptedError,
   OPERATION_TOO_LARGE: OperationTooLargeError,
   OPERATIONS_STUCK: OperationsStuckError,
   DIRECTORY_IN_USE: DirectoryInUseError,
