@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { rejectsWith } from '../testing/conformance/support.js';
+import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
 import { connectRemote, forgetProbes } from './http/connect.js';
 import {
   assertRemoteConfig,
@@ -171,5 +172,20 @@ describe('messages name the remote settings the application wrote', () => {
     expect(error.message).not.toMatch(/options\./);
     const temporary = await rejectsWith(connectAnswering({ ...s3, sessionToken: 'st' }, 403), 'UNAUTHORIZED');
     expect(temporary.message).toContain('with remote.sessionToken (temporary credentials expire');
+  });
+
+  it('a token refused after connecting (revoked, expired) names remote.token in sync requests too', async () => {
+    forgetProbes();
+    const server = createObjectServer({ baseUrl: 'https://revoked.test/store' });
+    const config = { ...http, url: server.baseUrl, token: 't' };
+    const backend = await connectRemote({
+      ...connectOptions(config),
+      fetch: inProcessFetch(server.handlers),
+      probe: { rounds: 1 },
+    });
+    server.inject({ kind: 'status', status: 401, method: 'GET' });
+    const error = await rejectsWith(backend.download('k'), 'UNAUTHORIZED');
+    expect(error.message).toContain('The server refused remote.token');
+    expect(error.message).not.toMatch(/options\./);
   });
 });
