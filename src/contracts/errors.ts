@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'REMOTE_INDETERMINATE'
   | 'UNAUTHORIZED'
   | 'UNSUPPORTED_SERVER'
+  | 'REMOTE_UNREACHABLE'
   // runtime
   | 'QUOTA_EXCEEDED'
   | 'STORE_CLOSED'
@@ -37,6 +38,7 @@ export type ErrorCode =
   // sync and encryption
   | 'WRONG_SECRET'
   | 'CHAIN_INTEGRITY'
+  | 'NOT_ENCRYPTED'
   // operations too big for one version (issue 10 item 2)
   | 'OPERATION_TOO_LARGE'
   | 'OPERATIONS_STUCK'
@@ -50,7 +52,10 @@ export abstract class ChainsyncError extends Error {
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
+    // Every class of this module states its name on its prototype (see `named` below), as a
+    // literal: a minifier renames classes, so `new.target.name` would read "me" or "C" there. A
+    // subclass defined elsewhere that states none still gets its own (possibly minified) name.
+    if (!Object.hasOwn(new.target.prototype, 'name')) this.name = new.target.name;
   }
 }
 
@@ -155,6 +160,17 @@ export class UnauthorizedError extends RemoteError {
   readonly determinate = true;
 }
 
+/**
+ * The server could not be reached at all: it is down, the URL is wrong, the network is off, or (in
+ * a browser) it does not allow the page's origin (CORS) — a browser does not tell these apart. Raised
+ * when connecting, before any of the caller's requests was sent, so nothing of the caller's was
+ * written; the message names the setting that says where the server is.
+ */
+export class UnreachableRemoteError extends RemoteError {
+  readonly code = 'REMOTE_UNREACHABLE';
+  readonly determinate = true;
+}
+
 /** The server cannot be synced through: it lacks a capability CAS needs (named in the message). */
 export class UnsupportedServerError extends ChainsyncError {
   readonly code = 'UNSUPPORTED_SERVER';
@@ -197,6 +213,16 @@ export class WrongSecretError extends ChainsyncError {
  */
 export class ChainIntegrityError extends ChainsyncError {
   readonly code = 'CHAIN_INTEGRITY';
+}
+
+/**
+ * A secret was given for a data set that is not encrypted: its data on the server is plain text and
+ * it has no encryption record. The application's configuration, not the server, is at odds: open
+ * the replica without `secret`, or start the encrypted data set under another `prefix`. Nothing was
+ * changed.
+ */
+export class NotEncryptedError extends ChainsyncError {
+  readonly code = 'NOT_ENCRYPTED';
 }
 
 // ---- operations too big for one version -----------------------------------------------------
@@ -280,6 +306,48 @@ export class DirectoryInUseError extends ChainsyncError {
 
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
+/**
+ * The name of every error class, written out as strings: minifiers rename classes (and esbuild,
+ * Rollup, oxc and terser all do by default), and `error.name` must stay the real class name so
+ * `String(error)` and a stack trace read `InvalidArgumentError: …` in any build. Set on the
+ * prototype, not on each instance: it is not an own field, so it does not travel among the
+ * fields a worker boundary copies, and the `name` the revived error reads is the class's own.
+ */
+const names: Record<string, ErrorClass> = {
+  ChainsyncError: ChainsyncError,
+  InvalidArgumentError: InvalidArgumentError,
+  AlreadyExistsError: AlreadyExistsError,
+  RevisionMismatchError: RevisionMismatchError,
+  NotFoundError: NotFoundError,
+  VersionConflictError: VersionConflictError,
+  TransactionConflictError: TransactionConflictError,
+  TransactionFinishedError: TransactionFinishedError,
+  SnapshotMismatchError: SnapshotMismatchError,
+  ContentNotFoundError: ContentNotFoundError,
+  ContentMismatchError: ContentMismatchError,
+  RemoteError: RemoteError,
+  PreconditionFailedError: PreconditionFailedError,
+  WeakETagError: WeakETagError,
+  DeterminateRemoteError: DeterminateRemoteError,
+  IndeterminateRemoteError: IndeterminateRemoteError,
+  UnauthorizedError: UnauthorizedError,
+  UnsupportedServerError: UnsupportedServerError,
+  UnreachableRemoteError: UnreachableRemoteError,
+  QuotaExceededError: QuotaExceededError,
+  StoreClosedError: StoreClosedError,
+  WorkerTerminatedError: WorkerTerminatedError,
+  AbortedError: AbortedError,
+  WrongSecretError: WrongSecretError,
+  ChainIntegrityError: ChainIntegrityError,
+  NotEncryptedError: NotEncryptedError,
+  OperationTooLargeError: OperationTooLargeError,
+  OperationsStuckError: OperationsStuckError,
+  DirectoryInUseError: DirectoryInUseError,
+};
+for (const [name, cls] of Object.entries(names)) {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+}
+
 const classes: Record<ErrorCode, ErrorClass> = {
   INVALID_ARGUMENT: InvalidArgumentError,
   ALREADY_EXISTS: AlreadyExistsError,
@@ -297,12 +365,14 @@ const classes: Record<ErrorCode, ErrorClass> = {
   REMOTE_INDETERMINATE: IndeterminateRemoteError,
   UNAUTHORIZED: UnauthorizedError,
   UNSUPPORTED_SERVER: UnsupportedServerError,
+  REMOTE_UNREACHABLE: UnreachableRemoteError,
   QUOTA_EXCEEDED: QuotaExceededError,
   STORE_CLOSED: StoreClosedError,
   WORKER_TERMINATED: WorkerTerminatedError,
   ABORTED: AbortedError,
   WRONG_SECRET: WrongSecretError,
   CHAIN_INTEGRITY: ChainIntegrityError,
+  NOT_ENCRYPTED: NotEncryptedError,
   OPERATION_TOO_LARGE: OperationTooLargeError,
   OPERATIONS_STUCK: OperationsStuckError,
   DIRECTORY_IN_USE: DirectoryInUseError,
@@ -339,7 +409,9 @@ export function reviveError(data: SerializedError): Error {
   const cls = data.code ? classes[data.code] : undefined;
   const error: Error = cls ? (Object.create(cls.prototype) as Error) : new Error();
   Object.defineProperty(error, 'message', { value: data.message, writable: true, configurable: true });
-  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
+  // A chainsync class names itself (its prototype's literal name, right whatever either side's
+  // bundler did to the name it was sent with); a foreign error keeps the name it was sent with.
+  if (!cls) Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
   if (data.stack !== undefined) {
     Object.defineProperty(error, 'stack', { value: data.stack, writable: true, configurable: true });
   }

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertKey } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
 import { s3Fetch } from './http/s3-fetch.js';
-import { S3_MAX_OBJECT_BYTES } from './http/options.js';
+import { S3_MAX_OBJECT_BYTES, type SettingNames } from './http/options.js';
 import { RemoteBlobs } from './remote-blobs.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteStorage } from './remote-storage.js';
@@ -154,6 +154,13 @@ function assertS3(c: Record<string, unknown>): void {
 }
 
 function assertCommon(c: Record<string, unknown>): void {
+  if (c.prefix === undefined) {
+    throw new InvalidArgumentError(
+      'remote.prefix',
+      "is missing: name this data set's objects on the server, e.g. prefix: 'notes/alice'. " +
+        'Every replica of the data set uses the same prefix; another prefix is another data set.',
+    );
+  }
   assertKey(c.prefix, 'remote.prefix');
   const timeout = c.timeoutMs;
   if (
@@ -218,6 +225,7 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
       headers: config.token ? { Authorization: `Bearer ${config.token}` } : undefined,
       timeoutMs: config.timeoutMs,
       probe,
+      settings: settingNames(config),
     };
   }
   const endpoint = config.endpoint.replace(/\/+$/, '');
@@ -229,6 +237,36 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
     // S3 states no limit in a header; its limit per PUT is known (R2 and Ceph RGW keep the same).
     maxObjectBytes: S3_MAX_OBJECT_BYTES,
     probe,
+    settings: settingNames(config),
+  };
+}
+
+/**
+ * How the backend's messages name the settings of `config`: what the application wrote (`remote.url`,
+ * `remote.token`, …), not the HTTP backend's internal options. A refusal says whether credentials
+ * were given at all: a missing token and a wrong one need different fixes.
+ */
+function settingNames(config: RemoteConfig): SettingNames {
+  const timeout = 'remote.timeoutMs';
+  if (config.kind === 'http') {
+    return {
+      url: 'remote.url',
+      timeout,
+      unauthorized:
+        config.token === undefined
+          ? 'The server wants credentials and the replica has none: set remote.token to a token the server accepts (it is sent as Authorization: Bearer <token>).'
+          : 'The server refused remote.token: check that it is the token the server expects and that it has not expired or been revoked.',
+    };
+  }
+  return {
+    url: 'remote.endpoint and remote.bucket (the bucket must exist)',
+    timeout,
+    unauthorized:
+      'The store refused the credentials: check remote.accessKeyId and remote.secretAccessKey' +
+      (config.sessionToken === undefined
+        ? ''
+        : ' with remote.sessionToken (temporary credentials expire: get fresh ones)') +
+      ", that remote.region is the bucket's region, and that the key may read and write under remote.prefix.",
   };
 }
 

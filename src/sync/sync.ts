@@ -32,8 +32,8 @@ import {
 import { sleep } from '../core/sleep.js';
 import { realTimers, type Timers } from '../core/timers.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
-import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS } from './crypto.js';
-import type { EnvelopeKey } from './envelope.js';
+import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS, type ChainContent } from './crypto.js';
+import { PLAIN_FORMAT, type EnvelopeKey } from './envelope.js';
 import type { Mutex } from './mutex.js';
 import { objectKey } from '../core/operations.js';
 import type {
@@ -356,11 +356,18 @@ export class SyncEngine {
     }
     if (!kv) throw new WrongSecretError('A secret needs a CasKv (`kv`) to keep the encryption salt in.');
     const iterations = this.#config.testOnlyPbkdf2Iterations ?? PBKDF2_ITERATIONS;
-    const chainIsEmpty = async () => {
-      const client = await (await this.#config.storage.txn(clientId)).getClient();
-      return !client || (client.latestVersionId === NIL_UUID && !client.snapshot);
+    // Read only when the encryption record is missing: is the data set new, never encrypted, or
+    // did it lose its record? The oldest data still on the server tells (its envelope's first byte).
+    const chainHolds = async (): Promise<ChainContent> => {
+      const txn = await this.#config.storage.txn(clientId);
+      const client = await txn.getClient();
+      if (!client || (client.latestVersionId === NIL_UUID && !client.snapshot)) return 'nothing';
+      const oldest = client.snapshot
+        ? await txn.getSnapshotData(client.snapshot.versionId)
+        : (await txn.getVersionsAfter(NIL_UUID, 1))[0]?.historySegment;
+      return oldest?.[0] === PLAIN_FORMAT ? 'plaintext' : 'sealed';
     };
-    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainIsEmpty), maxDecodedBytes };
+    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainHolds), maxDecodedBytes };
   }
 
   // ---- pull -------------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-import { UnsupportedServerError } from '../../contracts/errors.js';
+import {
+  DeterminateRemoteError,
+  IndeterminateRemoteError,
+  UnsupportedServerError,
+} from '../../contracts/errors.js';
 import { HttpRemoteBackend } from './http-backend.js';
 import { maxObjectBytesOption, type HttpBackendOptions } from './options.js';
 import { probeServer, type ProbeOptions, type ProbeReport } from './probe.js';
@@ -101,7 +105,9 @@ function forgetRefusalsWhenOnline(): void {
 export async function connectRemote(options: ConnectRemoteOptions): Promise<HttpRemoteBackend> {
   // Checked before the probe writes anything.
   const configured = maxObjectBytesOption(options.maxObjectBytes);
-  const report = await probeOnce(options);
+  const report = await probeOnce(options).catch((error: unknown) => {
+    throw probeFailure(error);
+  });
   if (report.blocking.length > 0) {
     const lines = report.blocking.map((name) => `- ${name}: ${report.checks[name].detail}`);
     throw new UnsupportedServerError(
@@ -113,4 +119,18 @@ export async function connectRemote(options: ConnectRemoteOptions): Promise<Http
   // A limit the application configured wins over the one the server states.
   const maxObjectBytes = configured ?? report.maxObjectBytes ?? undefined;
   return new HttpRemoteBackend({ ...options, quirks: report.quirks, maxObjectBytes });
+}
+
+/**
+ * A probe that failed to reach a verdict, as its caller should see it. The caller's own request was
+ * never sent (connecting comes first), so nothing of theirs may read as "may have been applied": an
+ * indeterminate failure of the probe's scratch writes (a 5xx, a race the network kept undecided)
+ * becomes determinate. Anything else (unreachable, refused credentials, bad options) passes unchanged.
+ */
+function probeFailure(error: unknown): unknown {
+  if (!(error instanceof IndeterminateRemoteError)) return error;
+  return new DeterminateRemoteError(
+    `${error.message} Nothing of yours was sent (the server is checked before the first request).`,
+    { cause: error, status: error.status },
+  );
 }

@@ -129,14 +129,15 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `PUT ${key}`;
     const body = this.#enveloped ? wrap(data, newNonce(), UNCONDITIONAL) : data;
     const reply = await this.#transport.write({ method: 'PUT', url: this.#transport.urlOf(key), body, what });
-    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'write');
+    if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'write');
   }
 
   async delete(key: string): Promise<void> {
     assertKey(key);
     const what = `DELETE ${key}`;
     const reply = await this.#transport.write({ method: 'DELETE', url: this.#transport.urlOf(key), what });
-    if (!isSuccessStatus(reply.status) && reply.status !== 404) throw statusError(reply, what, 'write');
+    if (!isSuccessStatus(reply.status) && reply.status !== 404)
+      throw statusError(this.#transport, reply, what, 'write');
   }
 
   async uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion> {
@@ -190,7 +191,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
         },
       );
     }
-    throw statusError(reply, what, 'write');
+    throw statusError(this.#transport, reply, what, 'write');
   }
 
   /** PUT with `If-None-Match: *` / `If-Match`; `nonce` is set in envelope mode (outcome provable by readback). */
@@ -221,7 +222,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
         { status: reply.status },
       );
     }
-    const error = statusError(reply, what, 'write');
+    const error = statusError(this.#transport, reply, what, 'write');
     if (nonce && error instanceof IndeterminateRemoteError)
       return this.#resolve(key, condition, nonce, error);
     throw error;
@@ -305,7 +306,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `GET ${key}`;
     const reply = await this.#transport.read({ method: 'GET', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
-    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'read');
+    if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'read');
     const etag = reply.headers.get('etag');
     if (!this.#enveloped) return { data: reply.body, nonce: undefined, parent: undefined, etag };
     const unwrapped = unwrap(reply.body);
@@ -323,7 +324,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `HEAD ${key}`;
     const reply = await this.#transport.read({ method: 'HEAD', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
-    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'read');
+    if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'read');
     const length = Number(reply.headers.get('content-length') ?? NaN);
     if (this.#enveloped && (Number.isNaN(length) || mayBeTombstone(length))) {
       const object = await this.#get(key);
@@ -347,17 +348,17 @@ function isPreconditionFailure(reply: HttpReply, ifMatch: boolean): boolean {
 }
 
 /** The error for a non-2xx status. Writes answered with 5xx may have been applied. */
-function statusError(reply: HttpReply, what: string, kind: 'read' | 'write'): RemoteError {
+function statusError(
+  transport: HttpTransport,
+  reply: HttpReply,
+  what: string,
+  kind: 'read' | 'write',
+): RemoteError {
   const status = reply.status;
   const detail = fromUtf8(reply.body.subarray(0, 200)).trim();
   const answered = `${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`;
   if (status === 401 || status === 403) {
-    return new UnauthorizedError(
-      `${answered}. Check the credentials (options.headers or the signing fetch).`,
-      {
-        status,
-      },
-    );
+    return new UnauthorizedError(`${answered}. ${transport.settings.unauthorized}`, { status });
   }
   if (status >= 500 && kind === 'write') {
     return new IndeterminateRemoteError(

@@ -67,6 +67,31 @@ export const NO_QUIRKS: ServerQuirks = Object.freeze({
   noETagOnPut: false,
 });
 
+/**
+ * What error messages call the settings behind the transport's options, in the words of the layer
+ * the application configures: a replica's remote passes `remote.url`, so a message names what the
+ * user wrote instead of the backend's internal `options.baseUrl`. Each is optional and defaults to
+ * the option's own name ({@link DEFAULT_SETTING_NAMES}).
+ */
+export interface SettingNames {
+  /** The setting(s) that say where the server is, e.g. `remote.url`. */
+  readonly url?: string;
+  /** The setting of the per-request time limit, e.g. `remote.timeoutMs`. */
+  readonly timeout?: string;
+  /**
+   * What to do when the server refuses the request's credentials (401/403): a sentence naming the
+   * setting to fix. Its caller knows whether credentials were given at all, and says so.
+   */
+  readonly unauthorized?: string;
+}
+
+/** How messages name the options when no {@link SettingNames} are given: their own names. */
+export const DEFAULT_SETTING_NAMES: Required<SettingNames> = Object.freeze({
+  url: 'options.baseUrl (for S3: the path-style bucket URL, and that the bucket exists)',
+  timeout: 'options.timeoutMs',
+  unauthorized: 'Check the credentials (options.headers or the signing fetch).',
+});
+
 /** Where and how to reach an object server over HTTP. */
 export interface HttpTransportOptions {
   /**
@@ -95,6 +120,8 @@ export interface HttpTransportOptions {
   readonly signal?: AbortSignal;
   /** Backoff of idempotent reads. */
   readonly readRetry?: ReadRetryOptions;
+  /** What error messages call these options' settings (default: the options' own names). */
+  readonly settings?: SettingNames;
 }
 
 /** Options of {@link HttpRemoteBackend}. */
