@@ -5,6 +5,7 @@ import { storeDatabaseName } from '../../worker/idb/index.js';
 import type { ReplicaCloseReason } from './client-replica.js';
 import { deleteReplicaData } from './delete-replica-data.js';
 import { openReplica, type OpenReplicaOptions, type ReplicaClient } from './open-replica.js';
+import { openStore } from './open-store.js';
 
 // Workers stand in for tabs: each replica of one name has its own worker, IndexedDB connection,
 // Web Locks and BroadcastChannels, exactly as a tab's would. Syncs go to the reference server the
@@ -109,6 +110,21 @@ describe('closing a replica and deleting its local data', () => {
     const never = `never-opened-${clientId}`;
     await deleteReplicaData(never);
     expect(await listed(never)).toBe(false);
+  });
+
+  it('a store opened with openStore in another tab is closed too: its calls fail with STORE_CLOSED, not WORKER_TERMINATED (its worker lives on)', async () => {
+    const name = `store-${crypto.randomUUID()}`;
+    const store = await openStore(name);
+    try {
+      await store.kv.put('k', new Uint8Array([1]));
+      await deleteReplicaData(name);
+      expect(await listed(name)).toBe(false);
+      const error = await rejectsWith<StoreClosedError>(store.kv.get('k'), 'STORE_CLOSED');
+      expect(error.message).toContain(`The local data of "${name}" was deleted`);
+      expect(await listed(name)).toBe(false);
+    } finally {
+      await store.close();
+    }
   });
 
   it('a connection that does not close on request: onBlocked is called, and the deletion completes once it closes', async () => {
