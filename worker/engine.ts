@@ -55,6 +55,7 @@ export class Engine {
   #presence: StorePresence | null = null;
   /** Set when another tab deleted the store's data: every later call fails with it. */
   #deleted: StoreClosedError | null = null;
+  #storeClosed = false;
 
   /** The store's sync replica (worker/replica/), opened on demand by `openReplica`. Reached by path. */
   readonly replica: ByPath<ReplicaHost> = new ReplicaHost(() => this.#require()) as ByPath<ReplicaHost>;
@@ -87,7 +88,7 @@ export class Engine {
     );
     this.#deleted = error;
     this.replica.closeDeleted(error);
-    this.close();
+    this.#closeStore();
   }
 
   // The contract objects are called by path from the main thread (`remote.kv.put(…)`, one message
@@ -170,11 +171,21 @@ export class Engine {
 
   /** Closes the store, releases leadership and the pid lock. */
   close(): void {
+    this.#closeStore();
+    this.#pid?.release();
+  }
+
+  /**
+   * Everything {@link Engine.close} does but release the pid lock: after a deletion the worker
+   * lives on (its main thread still has to hear why, and would take a released pid lock for a
+   * death); it is released when the main thread closes the engine.
+   */
+  #closeStore(): void {
     this.replica.close();
     this.resign();
     this.unsubscribeKv();
-    this.#store?.close();
-    this.#pid?.release();
+    if (!this.#storeClosed) this.#store?.close();
+    this.#storeClosed = true;
     this.#readers.clear();
     // Last: the database connection is closed, so a deletion waiting for it can begin.
     this.#presence?.release();
