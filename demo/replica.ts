@@ -191,6 +191,9 @@ async function open(): Promise<void> {
       if (result.data) renderTasks(result.data);
     }),
     r.onStatus(renderStatus),
+    r.onClosed((reason) => {
+      if (reason === 'deleted') showDeleted();
+    }),
     r.subscribe((change) => {
       if (change.source === 'sync') {
         // Only the replica that rebases learns how a conflict went: the other one had already
@@ -233,6 +236,24 @@ offlineBox.addEventListener('change', () => {
 $('sync-now').addEventListener('click', () => {
   replica?.sync().then(refreshStatus, (error: unknown) => {
     // Offline, the replica has no remote: say so instead of failing silently.
+    const el = $('error');
+    el.hidden = false;
+    el.textContent = error instanceof Error ? error.message : String(error);
+  });
+});
+/** This tab's replica was closed because its local data was deleted (here or in another tab). */
+function showDeleted(): void {
+  replica = null;
+  mutations = null;
+  const el = $('closed');
+  el.hidden = false;
+  el.textContent = 'The local data of this replica was deleted; reload the page to start over.';
+  document.body.dataset.closed = 'deleted';
+}
+// Logging out on a shared computer: every tab of this replica closes, its IndexedDB data is removed.
+// Refused (and said so) while edits have not been synced.
+$('delete-local').addEventListener('click', () => {
+  replica?.deleteLocalData().then(showDeleted, (error: unknown) => {
     const el = $('error');
     el.hidden = false;
     el.textContent = error instanceof Error ? error.message : String(error);

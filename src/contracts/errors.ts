@@ -43,7 +43,9 @@ export type ErrorCode =
   | 'OPERATION_TOO_LARGE'
   | 'OPERATIONS_STUCK'
   // the reference server
-  | 'DIRECTORY_IN_USE';
+  | 'DIRECTORY_IN_USE'
+  // deleting a replica's local data (issue 15 item 11)
+  | 'UNSYNCED_CHANGES';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -304,6 +306,23 @@ export class DirectoryInUseError extends ChainsyncError {
   }
 }
 
+// ---- deleting a replica's local data ---------------------------------------------------------
+
+/**
+ * The local data was not deleted: `pending` operations written on this device have not reached the
+ * remote yet, and deleting would lose them. Sync first (until `status().pending` is 0), or pass
+ * `{ discardPending: true }` to delete them on purpose. Nothing was deleted.
+ */
+export class UnsyncedChangesError extends ChainsyncError {
+  readonly code = 'UNSYNCED_CHANGES';
+  /** How many operations are waiting to be pushed. */
+  readonly pending: number;
+  constructor(message: string, pending: number, options?: ErrorOptions) {
+    super(message, options);
+    this.pending = pending;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 /**
@@ -376,6 +395,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   OPERATION_TOO_LARGE: OperationTooLargeError,
   OPERATIONS_STUCK: OperationsStuckError,
   DIRECTORY_IN_USE: DirectoryInUseError,
+  UNSYNCED_CHANGES: UnsyncedChangesError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

@@ -39,6 +39,19 @@ export interface ReplicaHostStore {
   readonly blobs: IdbBlobStorage;
 }
 
+/**
+ * Told to the main thread when the worker closes the replica on its own: another tab (or this one)
+ * deleted the store's local data. `message` is the STORE_CLOSED error later calls fail with.
+ */
+export interface ReplicaClosedEvent {
+  readonly type: 'closed';
+  readonly reason: 'deleted';
+  readonly message: string;
+}
+
+/** Everything the host tells the main thread's listener. */
+export type HostedReplicaEvent = ReplicaEvent | ReplicaClosedEvent;
+
 /** The parts of one opened replica. */
 interface Opened {
   readonly replica: Replica;
@@ -52,6 +65,8 @@ interface Opened {
   readonly relay: EventRelay;
   /** Stops listening to the replica and the global scope, and drops the main thread's listener. */
   readonly detach: () => void;
+  /** Tells the main thread's listener (until detached). */
+  readonly emit: (event: HostedReplicaEvent) => void;
 }
 
 /**
@@ -67,6 +82,8 @@ interface Opened {
 export class ReplicaHost implements ReplicaApi {
   readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
+  /** Why later calls fail, once the replica was closed because its data was deleted. */
+  #closedBy: StoreClosedError | null = null;
 
   /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
   constructor(store: () => ReplicaHostStore) {
@@ -74,7 +91,11 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   /** Opens the replica (once per worker); `listener` receives every {@link ReplicaEvent}. */
-  async open(options: HostedReplicaOptions, listener: (event: ReplicaEvent) => void): Promise<ReplicaStatus> {
+  async open(
+    options: HostedReplicaOptions,
+    listener: (event: HostedReplicaEvent) => void,
+  ): Promise<ReplicaStatus> {
+    if (this.#closedBy) throw this.#closedBy;
     if (this.#opened) throw new InvalidArgumentError('options', 'this worker already has a replica open.');
     assertHostedReplicaOptions(options);
     const { connection, blobs } = this.#store();
@@ -101,10 +122,10 @@ export class ReplicaHost implements ReplicaApi {
       blobs,
       remoteBlobs: remote?.blobs,
     });
-    const mainThread = new Subscribable<ReplicaEvent>('chainsync: a replica listener threw');
+    const mainThread = new Subscribable<HostedReplicaEvent>('chainsync: a replica listener threw');
     // Across comlink the listener returns a promise: it rejects if the main thread went away.
     mainThread.subscribe((event) => void Promise.resolve(listener(event)).catch(() => undefined));
-    const emit = (event: ReplicaEvent) => mainThread.notify(event);
+    const emit = (event: HostedReplicaEvent) => mainThread.notify(event);
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
     const election = new LeaderElection(`${connection.name}:replica`);
     const isLeader = () => election.isLeader;
@@ -154,6 +175,7 @@ export class ReplicaHost implements ReplicaApi {
       status,
       requests: new SyncRequests(channel, isLeader, scheduler),
       relay,
+      emit,
       detach: () => {
         unsubscribe();
         mainThread.clear();
@@ -265,6 +287,16 @@ export class ReplicaHost implements ReplicaApi {
     opened.requests.close();
   }
 
+  /**
+   * Closes the replica because the store's local data is being deleted: the main thread hears why
+   * (a {@link ReplicaClosedEvent}), and every later call fails with `error`.
+   */
+  closeDeleted(error: StoreClosedError): void {
+    this.#closedBy = error;
+    this.#opened?.emit({ type: 'closed', reason: 'deleted', message: error.message });
+    this.close();
+  }
+
   #lead(): void {
     const opened = this.#opened;
     if (!opened?.election.isLeader) return;
@@ -295,6 +327,7 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   #require(): Opened {
+    if (this.#closedBy) throw this.#closedBy;
     if (!this.#opened)
       throw new StoreClosedError('No replica is open in this worker; call openReplica() first.');
     return this.#opened;
