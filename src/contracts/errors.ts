@@ -41,7 +41,9 @@ export type ErrorCode =
   | 'OPERATION_TOO_LARGE'
   | 'OPERATIONS_STUCK'
   // the reference server
-  | 'DIRECTORY_IN_USE';
+  | 'DIRECTORY_IN_USE'
+  // credentials that expire (issue 15 item 10)
+  | 'REMOTE_CREDENTIALS';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -278,6 +280,24 @@ export class DirectoryInUseError extends ChainsyncError {
   }
 }
 
+/**
+ * The app's credentials function (`remote.credentials`, or `remote.token` as a function) failed or
+ * returned something unusable, so the request it was for was never sent: nothing was written.
+ * Fix the function (or the service it asks); the next sync calls it again.
+ */
+export class RemoteCredentialsError extends RemoteError {
+  readonly code = 'REMOTE_CREDENTIALS';
+  readonly determinate = true;
+  /** The setting whose function failed: `remote.credentials` or `remote.token`. */
+  readonly setting: string;
+  constructor(setting: string, message: string, options?: ErrorOptions) {
+    super(`${setting}: ${message}`, options);
+    // Stated, not derived from the class: a minifier renames classes.
+    this.name = 'RemoteCredentialsError';
+    this.setting = setting;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 const classes: Record<ErrorCode, ErrorClass> = {
@@ -306,6 +326,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   OPERATION_TOO_LARGE: OperationTooLargeError,
   OPERATIONS_STUCK: OperationsStuckError,
   DIRECTORY_IN_USE: DirectoryInUseError,
+  REMOTE_CREDENTIALS: RemoteCredentialsError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

@@ -15,7 +15,7 @@ import { s3Fetch } from './http/s3-fetch.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
 import { rejectsWith } from '../testing/conformance/support.js';
-import { openRemote, type S3RemoteConfig } from './remote-config.js';
+import { openRemote, type S3FixedKeysConfig, type S3RemoteConfig } from './remote-config.js';
 
 const missing = await requireCeph();
 
@@ -34,7 +34,7 @@ if (missing === null) {
   afterAll(() => ceph?.stop());
 }
 
-function config(prefix: string): S3RemoteConfig {
+function config(prefix: string): S3FixedKeysConfig {
   return { kind: 's3', endpoint: ceph!.endpoint, bucket, ...CEPH_CREDENTIALS, prefix };
 }
 
