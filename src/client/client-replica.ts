@@ -23,6 +23,7 @@ import { isBlobRef } from '../sync/blob-ref.js';
 import type { Engine } from '../../worker/engine.js';
 import type { HostedReplicaOptions } from '../../worker/replica/hosted-replica-options.js';
 import type { WorkerLink } from './worker-link.js';
+import { splitRemoteFunction } from '../remote/remote-functions.js';
 
 /** A replica of a synced data set, run in a worker; every call is one message to it. */
 export interface ReplicaClient extends ObservableReplica {
@@ -122,8 +123,19 @@ export class ClientReplica implements ReplicaClient {
   static async open(name: string, link: WorkerLink, options: HostedReplicaOptions): Promise<ClientReplica> {
     const client = new ClientReplica(name, link);
     const receive = proxy((event: ReplicaEvent) => client.#receive(event));
+    // A credentials or token function cannot be cloned into the worker: it stays here, and the
+    // worker calls it through a proxy whenever it needs fresh credentials.
+    const split =
+      typeof options === 'object' &&
+      options !== null &&
+      typeof options.remote === 'object' &&
+      options.remote !== null
+        ? splitRemoteFunction(options.remote)
+        : null;
+    const hosted = split ? { ...options, remote: split.config } : options;
+    const fn = split?.fn && proxy(split.fn);
     try {
-      await link.call((r) => r.replica.open(options, receive));
+      await link.call((r) => r.replica.open(hosted, receive, fn));
     } catch (error) {
       await link.close();
       throw error;

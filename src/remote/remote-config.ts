@@ -4,6 +4,7 @@ import type { Storage } from '../contracts/storage.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertKey } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
+import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
 import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
 import { S3_MAX_OBJECT_BYTES } from './http/options.js';
 import { RemoteBlobs } from './remote-blobs.js';
@@ -11,15 +12,21 @@ import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteStorage } from './remote-storage.js';
 
 /**
- * Where a worker-hosted replica syncs to, as plain data (it crosses the worker boundary, so it
- * cannot hold functions). `url` is the object server's base URL (the chainsync reference server or
- * any server that passes the probe); `token` is sent as `Authorization: Bearer <token>`; `prefix`
- * names this data set's objects on the server.
+ * Where a worker-hosted replica syncs to. `url` is the object server's base URL (the chainsync
+ * reference server or any server that passes the probe); `token` is sent as
+ * `Authorization: Bearer <token>`; `prefix` names this data set's objects on the server.
  */
 export interface HttpRemoteConfig {
   readonly kind: 'http';
   readonly url: string;
-  readonly token?: string;
+  /**
+   * The bearer token: a string, or a function returning a fresh one (the token, or
+   * `{ token, expiration }`), called before the first request, shortly before `expiration` and on a
+   * 401, after which the refused request is sent once more. Concurrent requests share one call; if
+   * it throws, syncing fails with `REMOTE_CREDENTIALS` and nothing is written. A function stays on
+   * the main thread with `openReplica`: the worker calls it there.
+   */
+  readonly token?: string | BearerTokenProvider;
   readonly prefix: string;
   /** Time limit of one request attempt in ms (default 30 000). */
   readonly timeoutMs?: number;
@@ -94,7 +101,7 @@ export interface ReplicaRemote {
   readonly blobs: RemoteBlobs;
 }
 
-const HTTP_SHAPE = "{ kind: 'http', url, prefix, token?, timeoutMs? }";
+const HTTP_SHAPE = "{ kind: 'http', url, prefix, token? (a string or a function returning one), timeoutMs? }";
 const S3_SHAPE =
   "{ kind: 's3', endpoint, region, bucket?, accessKeyId, secretAccessKey, sessionToken? (or credentials: () => fresh ones), prefix, timeoutMs? }";
 const HTTP_KEYS = ['kind', 'url', 'token', 'prefix', 'timeoutMs'];
@@ -138,7 +145,7 @@ function assertHttp(c: Record<string, unknown>): void {
   assertOnlyKeys(c, HTTP_KEYS, HTTP_SHAPE);
   assertHttpUrl(c.url, 'remote.url');
   assertCommon(c);
-  assertOptionalString(c.token, 'remote.token');
+  if (typeof c.token !== 'function') assertOptionalString(c.token, 'remote.token');
 }
 
 function assertS3(c: Record<string, unknown>): void {
@@ -260,7 +267,8 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
   if (config.kind === 'http') {
     return {
       baseUrl: config.url,
-      headers: config.token ? { Authorization: `Bearer ${config.token}` } : undefined,
+      headers: typeof config.token === 'string' ? { Authorization: `Bearer ${config.token}` } : undefined,
+      fetch: typeof config.token === 'function' ? bearerFetch(config.token) : undefined,
       timeoutMs: config.timeoutMs,
       probe,
     };

@@ -35,3 +35,9 @@ export {
   type S3TemporaryCredentials,
 } from './s3-fetch.js';
 export type { Expiration } from './credentials.js';
+export {
+  bearerFetch,
+  type BearerFetchOptions,
+  type BearerToken,
+  type BearerTokenProvider,
+} from './bearer-fetch.js';
