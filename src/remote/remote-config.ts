@@ -90,7 +90,7 @@ export interface S3ExpiringCredentialsConfig extends S3RemoteConfigBase {
   readonly credentials: S3CredentialsProvider;
 }
 
-/** Every kind of serializable remote. */
+/** Every kind of remote: plain data, but for an optional credentials or token function. */
 export type RemoteConfig = HttpRemoteConfig | S3RemoteConfig;
 
 /** The remote contracts a replica syncs through. */
@@ -145,7 +145,16 @@ function assertHttp(c: Record<string, unknown>): void {
   assertOnlyKeys(c, HTTP_KEYS, HTTP_SHAPE);
   assertHttpUrl(c.url, 'remote.url');
   assertCommon(c);
-  if (typeof c.token !== 'function') assertOptionalString(c.token, 'remote.token');
+  if (
+    c.token !== undefined &&
+    typeof c.token !== 'function' &&
+    (typeof c.token !== 'string' || c.token === '')
+  ) {
+    throw new InvalidArgumentError(
+      'remote.token',
+      'expected a non-empty string, a function returning a fresh token (or { token, expiration }), or leave it out.',
+    );
+  }
 }
 
 function assertS3(c: Record<string, unknown>): void {
