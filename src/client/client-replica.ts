@@ -29,6 +29,7 @@ import {
   type DeleteLocalDataOptions,
 } from './delete-replica-data.js';
 import type { WorkerLink } from './worker-link.js';
+import { splitRemoteFunction } from '../remote/remote-functions.js';
 
 /** A replica of a synced data set, run in a worker; every call is one message to it. */
 export interface ReplicaClient extends ObservableReplica {
@@ -148,8 +149,19 @@ export class ClientReplica implements ReplicaClient {
   static async open(name: string, link: WorkerLink, options: HostedReplicaOptions): Promise<ClientReplica> {
     const client = new ClientReplica(name, link);
     const receive = proxy((event: HostedReplicaEvent) => client.#receive(event));
+    // A credentials or token function cannot be cloned into the worker: it stays here, and the
+    // worker calls it through a proxy whenever it needs fresh credentials.
+    const split =
+      typeof options === 'object' &&
+      options !== null &&
+      typeof options.remote === 'object' &&
+      options.remote !== null
+        ? splitRemoteFunction(options.remote)
+        : null;
+    const hosted = split ? { ...options, remote: split.config } : options;
+    const fn = split?.fn && proxy(split.fn);
     try {
-      await link.call((r) => r.replica.open(options, receive));
+      await link.call((r) => r.replica.open(hosted, receive, fn));
     } catch (error) {
       await link.close();
       throw error;

@@ -45,7 +45,9 @@ export type ErrorCode =
   // the reference server
   | 'DIRECTORY_IN_USE'
   // deleting a replica's local data (issue 15 item 11)
-  | 'UNSYNCED_CHANGES';
+  | 'UNSYNCED_CHANGES'
+  // credentials that expire (issue 15 item 10)
+  | 'REMOTE_CREDENTIALS';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -323,6 +325,22 @@ export class UnsyncedChangesError extends ChainsyncError {
   }
 }
 
+/**
+ * The app's credentials function (`remote.credentials`, or `remote.token` as a function) failed or
+ * returned something unusable, so the request it was for was never sent: nothing was written.
+ * Fix the function (or the service it asks); the next sync calls it again.
+ */
+export class RemoteCredentialsError extends RemoteError {
+  readonly code = 'REMOTE_CREDENTIALS';
+  readonly determinate = true;
+  /** The setting whose function failed: `remote.credentials` or `remote.token`. */
+  readonly setting: string;
+  constructor(setting: string, message: string, options?: ErrorOptions) {
+    super(`${setting}: ${message}`, options);
+    this.setting = setting;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 /**
@@ -362,6 +380,8 @@ const names: Record<string, ErrorClass> = {
   OperationTooLargeError: OperationTooLargeError,
   OperationsStuckError: OperationsStuckError,
   DirectoryInUseError: DirectoryInUseError,
+  UnsyncedChangesError: UnsyncedChangesError,
+  RemoteCredentialsError: RemoteCredentialsError,
 };
 for (const [name, cls] of Object.entries(names)) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
@@ -396,6 +416,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   OPERATIONS_STUCK: OperationsStuckError,
   DIRECTORY_IN_USE: DirectoryInUseError,
   UNSYNCED_CHANGES: UnsyncedChangesError,
+  REMOTE_CREDENTIALS: RemoteCredentialsError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

@@ -8,8 +8,10 @@ import {
   connectOptions,
   openRemote,
   type RemoteConfig,
+  type S3FixedKeysConfig,
   type S3RemoteConfig,
 } from './remote-config.js';
+import { joinRemoteFunction, splitRemoteFunction } from './remote-functions.js';
 
 const s3: S3RemoteConfig = {
   kind: 's3',
@@ -187,5 +189,55 @@ describe('messages name the remote settings the application wrote', () => {
     const error = await rejectsWith(backend.download('k'), 'UNAUTHORIZED');
     expect(error.message).toContain('The server refused remote.token');
     expect(error.message).not.toMatch(/options\./);
+  });
+});
+
+// Credentials that expire (issue 15 item 10): a function in place of fixed keys or a token.
+describe('credentials and token functions', () => {
+  const {
+    accessKeyId: _id,
+    secretAccessKey: _secret,
+    sessionToken: _token,
+    ...s3Base
+  } = s3 as S3FixedKeysConfig;
+  const provider = () => ({ accessKeyId: 'AKIA', secretAccessKey: 'secret', sessionToken: 'token' });
+  const http = { kind: 'http', url: 'https://sync.example.com/', prefix: 'p' } as const;
+
+  it('accepts a credentials function instead of the keys, and a token function', () => {
+    expect(() => assertRemoteConfig({ ...s3Base, credentials: provider })).not.toThrow();
+    expect(() => assertRemoteConfig({ ...http, token: () => 't' })).not.toThrow();
+  });
+
+  it('refuses a credentials function beside fixed keys, and a credentials value that is not a function', () => {
+    const both = invalid(() => assertRemoteConfig({ ...s3, credentials: provider }));
+    expect(both.argument).toBe('remote.credentials');
+    expect(both.message).toContain('accessKeyId, secretAccessKey');
+    expect(invalid(() => assertRemoteConfig({ ...s3Base, credentials: 'keys' })).argument).toBe(
+      'remote.credentials',
+    );
+    // Neither keys nor a function: the message points at both ways.
+    expect(invalid(() => assertRemoteConfig(s3Base)).argument).toBe('remote.accessKeyId');
+  });
+
+  it('a token function is sent through a fetch of its own, not as static headers', () => {
+    const options = connectOptions({ ...http, token: () => 't' });
+    expect(options.headers).toBeUndefined();
+    expect(typeof options.fetch).toBe('function');
+  });
+
+  it('splitRemoteFunction leaves what structured clone can carry, and joinRemoteFunction puts it back', () => {
+    for (const [config, key] of [
+      [{ ...s3Base, credentials: provider }, 'credentials'],
+      [{ ...http, token: () => 't' }, 'token'],
+    ] as const) {
+      const { config: data, fn } = splitRemoteFunction(config);
+      expect(typeof fn).toBe('function');
+      const cloned = structuredClone(data);
+      expect(key in cloned).toBe(false);
+      const joined = joinRemoteFunction(cloned, fn!);
+      expect(() => assertRemoteConfig(joined)).not.toThrow();
+      expect((joined as unknown as Record<string, unknown>)[key]).toBe(fn);
+    }
+    expect(splitRemoteFunction(s3)).toEqual({ config: s3 });
   });
 });

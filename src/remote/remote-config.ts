@@ -4,22 +4,29 @@ import type { Storage } from '../contracts/storage.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertKey } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
-import { s3Fetch } from './http/s3-fetch.js';
+import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
+import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
 import { S3_MAX_OBJECT_BYTES, type SettingNames } from './http/options.js';
 import { RemoteBlobs } from './remote-blobs.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteStorage } from './remote-storage.js';
 
 /**
- * Where a worker-hosted replica syncs to, as plain data (it crosses the worker boundary, so it
- * cannot hold functions). `url` is the object server's base URL (the chainsync reference server or
- * any server that passes the probe); `token` is sent as `Authorization: Bearer <token>`; `prefix`
- * names this data set's objects on the server.
+ * Where a worker-hosted replica syncs to. `url` is the object server's base URL (the chainsync
+ * reference server or any server that passes the probe); `token` is sent as
+ * `Authorization: Bearer <token>`; `prefix` names this data set's objects on the server.
  */
 export interface HttpRemoteConfig {
   readonly kind: 'http';
   readonly url: string;
-  readonly token?: string;
+  /**
+   * The bearer token: a string, or a function returning a fresh one (the token, or
+   * `{ token, expiration }`), called before the first request, shortly before `expiration` and on a
+   * 401, after which the refused request is sent once more. Concurrent requests share one call; if
+   * it throws, syncing fails with `REMOTE_CREDENTIALS` and nothing is written. A function stays on
+   * the main thread with `openReplica`: the worker calls it there.
+   */
+  readonly token?: string | BearerTokenProvider;
   readonly prefix: string;
   /** Time limit of one request attempt in ms (default 30 000). */
   readonly timeoutMs?: number;
@@ -31,9 +38,13 @@ export interface HttpRemoteConfig {
  * S3-compatible store accepts and Ceph RGW requires).
  *
  * The credentials are used inside the browser, so whoever runs the page can read them: give each
- * user keys (ideally temporary ones, with `sessionToken`) that reach only their own prefix.
+ * user keys that reach only their own prefix, ideally temporary ones from a `credentials` function
+ * ({@link S3ExpiringCredentialsConfig}), else fixed ones ({@link S3FixedKeysConfig}).
  */
-export interface S3RemoteConfig {
+export type S3RemoteConfig = S3FixedKeysConfig | S3ExpiringCredentialsConfig;
+
+/** What every {@link S3RemoteConfig} has, whatever its credentials. */
+export interface S3RemoteConfigBase {
   readonly kind: 's3';
   /**
    * The store's base URL, without the bucket: `https://<account>.r2.cloudflarestorage.com`,
@@ -45,17 +56,41 @@ export interface S3RemoteConfig {
   readonly region: string;
   /** The bucket, appended to `endpoint` as a path segment. It must exist already. */
   readonly bucket?: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  /** The session token of temporary credentials (STS, R2 temporary access). */
-  readonly sessionToken?: string;
   /** Names this data set's objects in the bucket. */
   readonly prefix: string;
   /** Time limit of one request attempt in ms (default 30 000). */
   readonly timeoutMs?: number;
 }
 
-/** Every kind of serializable remote. */
+/** An S3 remote with fixed keys. */
+export interface S3FixedKeysConfig extends S3RemoteConfigBase {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** The session token of temporary credentials given once (STS, R2 temporary access). */
+  readonly sessionToken?: string;
+  readonly credentials?: never;
+}
+
+/** An S3 remote whose credentials expire and come from the app's function. */
+export interface S3ExpiringCredentialsConfig extends S3RemoteConfigBase {
+  readonly accessKeyId?: never;
+  readonly secretAccessKey?: never;
+  readonly sessionToken?: never;
+  /**
+   * Credentials that expire, instead of the fixed keys: a function returning fresh ones
+   * (`{ accessKeyId, secretAccessKey, sessionToken, expiration }`, e.g. from the app's backend,
+   * which asks STS or R2 for temporary credentials scoped to this user's prefix). It is called
+   * before the first request, again shortly before `expiration` (5 minutes, at most half their
+   * lifetime) and when the store refuses a request as `ExpiredToken`; concurrent requests share one
+   * call. If it throws, syncing fails with `REMOTE_CREDENTIALS` and nothing is written.
+   *
+   * A function cannot cross the worker boundary: `openReplica` keeps it on the main thread and the
+   * worker calls it there.
+   */
+  readonly credentials: S3CredentialsProvider;
+}
+
+/** Every kind of remote: plain data, but for an optional credentials or token function. */
 export type RemoteConfig = HttpRemoteConfig | S3RemoteConfig;
 
 /** The remote contracts a replica syncs through. */
@@ -66,9 +101,9 @@ export interface ReplicaRemote {
   readonly blobs: RemoteBlobs;
 }
 
-const HTTP_SHAPE = "{ kind: 'http', url, prefix, token?, timeoutMs? }";
+const HTTP_SHAPE = "{ kind: 'http', url, prefix, token? (a string or a function returning one), timeoutMs? }";
 const S3_SHAPE =
-  "{ kind: 's3', endpoint, region, bucket?, accessKeyId, secretAccessKey, sessionToken?, prefix, timeoutMs? }";
+  "{ kind: 's3', endpoint, region, bucket?, accessKeyId, secretAccessKey, sessionToken? (or credentials: () => fresh ones), prefix, timeoutMs? }";
 const HTTP_KEYS = ['kind', 'url', 'token', 'prefix', 'timeoutMs'];
 const S3_KEYS = [
   'kind',
@@ -78,6 +113,7 @@ const S3_KEYS = [
   'accessKeyId',
   'secretAccessKey',
   'sessionToken',
+  'credentials',
   'prefix',
   'timeoutMs',
 ];
@@ -109,7 +145,16 @@ function assertHttp(c: Record<string, unknown>): void {
   assertOnlyKeys(c, HTTP_KEYS, HTTP_SHAPE);
   assertHttpUrl(c.url, 'remote.url');
   assertCommon(c);
-  assertOptionalString(c.token, 'remote.token');
+  if (
+    c.token !== undefined &&
+    typeof c.token !== 'function' &&
+    (typeof c.token !== 'string' || c.token === '')
+  ) {
+    throw new InvalidArgumentError(
+      'remote.token',
+      'expected a non-empty string, a function returning a fresh token (or { token, expiration }), or leave it out.',
+    );
+  }
 }
 
 function assertS3(c: Record<string, unknown>): void {
@@ -143,13 +188,29 @@ function assertS3(c: Record<string, unknown>): void {
       );
     }
   }
-  assertNonEmptyString(c.accessKeyId, 'remote.accessKeyId', 'the access key id of the S3 credentials');
-  assertNonEmptyString(
-    c.secretAccessKey,
-    'remote.secretAccessKey',
-    'the secret access key of the S3 credentials',
-  );
-  assertOptionalString(c.sessionToken, 'remote.sessionToken');
+  if (c.credentials !== undefined) {
+    if (typeof c.credentials !== 'function') {
+      throw new InvalidArgumentError(
+        'remote.credentials',
+        `expected a function returning { accessKeyId, secretAccessKey, sessionToken?, expiration? }, got ${describe(c.credentials)}.`,
+      );
+    }
+    const fixed = ['accessKeyId', 'secretAccessKey', 'sessionToken'].filter((k) => c[k] !== undefined);
+    if (fixed.length > 0) {
+      throw new InvalidArgumentError(
+        'remote.credentials',
+        `comes instead of fixed keys: leave out ${fixed.join(', ')} (the function returns them).`,
+      );
+    }
+  } else {
+    assertNonEmptyString(c.accessKeyId, 'remote.accessKeyId', 'the access key id of the S3 credentials');
+    assertNonEmptyString(
+      c.secretAccessKey,
+      'remote.secretAccessKey',
+      'the secret access key of the S3 credentials (or pass credentials: a function returning temporary ones)',
+    );
+    assertOptionalString(c.sessionToken, 'remote.sessionToken');
+  }
   assertCommon(c);
 }
 
@@ -222,7 +283,8 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
   if (config.kind === 'http') {
     return {
       baseUrl: config.url,
-      headers: config.token ? { Authorization: `Bearer ${config.token}` } : undefined,
+      headers: typeof config.token === 'string' ? { Authorization: `Bearer ${config.token}` } : undefined,
+      fetch: typeof config.token === 'function' ? bearerFetch(config.token) : undefined,
       timeoutMs: config.timeoutMs,
       probe,
       settings: settingNames(config),
@@ -232,7 +294,16 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
   return {
     // Path-style: the bucket is the first path segment under the endpoint.
     baseUrl: config.bucket === undefined ? endpoint : `${endpoint}/${config.bucket}`,
-    fetch: s3Fetch(config),
+    fetch: s3Fetch(
+      config.credentials !== undefined
+        ? { region: config.region, credentials: config.credentials }
+        : {
+            region: config.region,
+            accessKeyId: config.accessKeyId,
+            secretAccessKey: config.secretAccessKey,
+            sessionToken: config.sessionToken,
+          },
+    ),
     timeoutMs: config.timeoutMs,
     // S3 states no limit in a header; its limit per PUT is known (R2 and Ceph RGW keep the same).
     maxObjectBytes: S3_MAX_OBJECT_BYTES,

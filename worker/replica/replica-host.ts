@@ -18,6 +18,7 @@ import { InvalidArgumentError, StoreClosedError, type SerializedError } from '..
 import { Subscribable } from '../../src/core/subscribable.js';
 import { SyncScheduler } from '../../src/core/sync-scheduler.js';
 import { openRemote } from '../../src/remote/remote-config.js';
+import { joinRemoteFunction, type RemoteFunction } from '../../src/remote/remote-functions.js';
 import { BlobCollector } from '../../src/sync/blob-collector.js';
 import { ProgressStorage } from '../../src/sync/progress-storage.js';
 import { Replica } from '../../src/sync/replica.js';
@@ -90,13 +91,21 @@ export class ReplicaHost implements ReplicaApi {
     this.#store = store;
   }
 
-  /** Opens the replica (once per worker); `listener` receives every {@link ReplicaEvent}. */
+  /**
+   * Opens the replica (once per worker); `listener` receives every {@link ReplicaEvent}.
+   * `remoteFunction` is the remote's credentials or token function, kept on the main thread (a
+   * function cannot be cloned into the worker) and called back there.
+   */
   async open(
     options: HostedReplicaOptions,
     listener: (event: HostedReplicaEvent) => void,
+    remoteFunction?: RemoteFunction,
   ): Promise<ReplicaStatus> {
     if (this.#closedBy) throw this.#closedBy;
     if (this.#opened) throw new InvalidArgumentError('options', 'this worker already has a replica open.');
+    if (remoteFunction !== undefined && typeof options === 'object' && options !== null && options.remote) {
+      options = { ...options, remote: joinRemoteFunction(options.remote, remoteFunction) };
+    }
     assertHostedReplicaOptions(options);
     const { connection, blobs } = this.#store();
     const store = new IdbReplicaStore(connection);

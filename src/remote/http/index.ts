@@ -26,4 +26,18 @@ export {
   type ReadRetryOptions,
   type ServerQuirks,
 } from './options.js';
-export { s3Fetch, type S3Credentials } from './s3-fetch.js';
+export {
+  s3Fetch,
+  s3CredentialsExpired,
+  type S3Credentials,
+  type S3CredentialsProvider,
+  type S3RefreshingCredentials,
+  type S3TemporaryCredentials,
+} from './s3-fetch.js';
+export type { Expiration } from './credentials.js';
+export {
+  bearerFetch,
+  type BearerFetchOptions,
+  type BearerToken,
+  type BearerTokenProvider,
+} from './bearer-fetch.js';

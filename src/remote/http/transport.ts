@@ -3,7 +3,7 @@ import {
   DeterminateRemoteError,
   IndeterminateRemoteError,
   InvalidArgumentError,
-  type RemoteError,
+  RemoteError,
 } from '../../contracts/errors.js';
 import { sleep } from '../../core/sleep.js';
 import { DEFAULT_SETTING_NAMES, type HttpTransportOptions, type SettingNames } from './options.js';
@@ -203,6 +203,9 @@ export class HttpTransport {
     cause: unknown,
     timedOutAfter: number | undefined,
   ): Error {
+    // A fetch that classified its own failure (a credentials function that failed before anything
+    // was sent: RemoteCredentialsError) knows better than a guess from the request's kind.
+    if (cause instanceof RemoteError) return cause;
     const userAborted = this.#options.signal?.aborted === true && timedOutAfter === undefined;
     if (userAborted && kind === 'read') {
       return new AbortedError(`${request.what}: aborted through the backend's AbortSignal.`, { cause });
