@@ -143,6 +143,11 @@ export function assertSeqNo(value: unknown, argument = 'seqno'): asserts value i
   }
 }
 
+/** True for a positive safe integer: a size, a timeout or a limit that was given. */
+export function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
 /** A count or limit: a non-negative safe integer. */
 export function assertCount(value: unknown, argument: string): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {

@@ -2,7 +2,7 @@ import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import type { Storage } from '../contracts/storage.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
-import { assertKey } from '../core/validate.js';
+import { assertKey, isPositiveInteger } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
 import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
 import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
@@ -224,10 +224,7 @@ function assertCommon(c: Record<string, unknown>): void {
   }
   assertKey(c.prefix, 'remote.prefix');
   const timeout = c.timeoutMs;
-  if (
-    timeout !== undefined &&
-    !(typeof timeout === 'number' && Number.isSafeInteger(timeout) && timeout > 0)
-  ) {
+  if (timeout !== undefined && !isPositiveInteger(timeout)) {
     throw new InvalidArgumentError('remote.timeoutMs', 'expected a positive integer (milliseconds).');
   }
 }

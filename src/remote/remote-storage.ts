@@ -1,3 +1,4 @@
+import { isPositiveInteger } from '../core/validate.js';
 import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
 import type { Storage, StorageLimits, StorageTxn, Uuid, Version } from '../contracts/storage.js';
 import {
@@ -150,9 +151,7 @@ export class RemoteStorage implements Storage {
   /** The bytes one object may hold (the backend deducts its own framing), or null when no limit is known. */
   async #room(): Promise<number | null> {
     const stated = await this.#io.backend.maxObjectBytes?.();
-    const known = [stated, this.#maxObjectBytes].filter(
-      (n): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n > 0,
-    );
+    const known = [stated, this.#maxObjectBytes].filter(isPositiveInteger);
     return known.length === 0 ? null : Math.min(...known);
   }
 

@@ -1,3 +1,4 @@
+import { isPositiveInteger } from '../core/validate.js';
 /**
  * The sync loop over any {@link Storage}: pull the versions after the base, rebase the pending
  * operations on them, push them as new versions (in batches), and repeat when another replica got
@@ -333,8 +334,7 @@ export class SyncEngine {
   async #readLimits(): Promise<void> {
     const limits = await this.#config.storage.limits?.();
     const stated = limits?.maxSegmentBytes;
-    this.#statedLimit =
-      typeof stated === 'number' && Number.isSafeInteger(stated) && stated > 0 ? stated : null;
+    this.#statedLimit = isPositiveInteger(stated) ? stated : null;
   }
 
   /** The envelope key, derived once per engine (PBKDF2 is slow on purpose). */

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../contracts/errors.js';
+import { isPositiveInteger } from '../../core/validate.js';
 
 /** Headers for every request: static, or computed per request (e.g. a fresh bearer token). */
 export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
@@ -143,7 +144,7 @@ export interface HttpBackendOptions extends HttpTransportOptions {
  * @throws InvalidArgumentError for anything else.
  */
 export function maxObjectBytesOption(value: unknown): number | undefined {
-  if (value === undefined || (typeof value === 'number' && Number.isSafeInteger(value) && value > 0)) {
+  if (value === undefined || isPositiveInteger(value)) {
     return value;
   }
   throw new InvalidArgumentError(

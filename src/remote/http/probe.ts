@@ -18,6 +18,7 @@ import {
 import { MAX_OBJECT_BYTES_HEADER } from '../../contracts/remote-backend.js';
 import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, networkFailureReason, type HttpReply } from './transport.js';
+import { isPositiveInteger } from '../../core/validate.js';
 
 /** The capabilities compare-and-swap needs, each checked by {@link probeServer}. */
 export type ProbeCheck =
@@ -82,7 +83,7 @@ function statedMaxObjectBytes(headers: Headers): number | null {
   const stated = headers.get(MAX_OBJECT_BYTES_HEADER)?.trim() ?? '';
   if (!/^\d+$/.test(stated)) return null;
   const bytes = Number(stated);
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null;
+  return isPositiveInteger(bytes) ? bytes : null;
 }
 
 /**
