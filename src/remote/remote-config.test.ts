@@ -176,6 +176,15 @@ describe('messages name the remote settings the application wrote', () => {
     expect(temporary.message).toContain('with remote.sessionToken (temporary credentials expire');
   });
 
+  it('refused s3 credentials from a credentials function name that function, not the fixed keys', async () => {
+    const credentials = () => ({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-example' });
+    const { endpoint, region, bucket, prefix } = s3;
+    const config: S3RemoteConfig = { kind: 's3', endpoint, region, bucket, prefix, credentials };
+    const error = await rejectsWith(connectAnswering(config, 403), 'UNAUTHORIZED');
+    expect(error.message).toContain('check the keys remote.credentials returns');
+    expect(error.message).not.toContain('remote.accessKeyId');
+  });
+
   it('a token refused after connecting (revoked, expired) names remote.token in sync requests too', async () => {
     forgetProbes();
     const server = createObjectServer({ baseUrl: 'https://revoked.test/store' });

@@ -326,15 +326,19 @@ function settingNames(config: RemoteConfig): SettingNames {
           : 'The server refused remote.token: check that it is the token the server expects and that it has not expired or been revoked.',
     };
   }
+  const keys =
+    config.credentials !== undefined
+      ? 'check the keys remote.credentials returns'
+      : 'check remote.accessKeyId and remote.secretAccessKey' +
+        (config.sessionToken === undefined
+          ? ''
+          : ' with remote.sessionToken (temporary credentials expire: get fresh ones, or pass remote.credentials, a function that does)');
   return {
     url: 'remote.endpoint and remote.bucket (the bucket must exist)',
     timeout,
     unauthorized:
-      'The store refused the credentials: check remote.accessKeyId and remote.secretAccessKey' +
-      (config.sessionToken === undefined
-        ? ''
-        : ' with remote.sessionToken (temporary credentials expire: get fresh ones)') +
-      ", that remote.region is the bucket's region, and that the key may read and write under remote.prefix.",
+      `The store refused the credentials: ${keys}, ` +
+      "that remote.region is the bucket's region, and that the key may read and write under remote.prefix.",
   };
 }
 
