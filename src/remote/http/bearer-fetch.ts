@@ -60,6 +60,8 @@ export function bearerFetch(provider: BearerTokenProvider, options: BearerFetchO
     const used = await source.current();
     const response = await send(url, signed(init, used));
     if (response.status !== 401) return response;
+    // The refusal is dropped unread: left open, its body would hold the connection.
+    await response.body?.cancel();
     const fresh = await source.replace(used);
     return send(url, signed(init, fresh));
   };

@@ -88,6 +88,8 @@ export function s3Fetch(credentials: S3Credentials | S3RefreshingCredentials): F
     const used = await source.current();
     const response = await signer(used).fetch(url, init);
     if (!(await s3CredentialsExpired(response, init.method ?? 'GET'))) return response;
+    // The refusal is dropped: left open, its body would hold the connection.
+    await response.body?.cancel();
     const fresh = await source.replace(used);
     return signer(fresh).fetch(url, init);
   };
