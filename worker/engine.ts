@@ -44,6 +44,10 @@ export interface RemoteGarbageOptions {
  * The engine one worker runs: one named store (every contract on one IndexedDB database), this
  * instance's pid lock, the cross-tab change feed and leader election. Exposed with comlink; the
  * contract objects are reached by path (`engine.kv.put(…)`), the rest through these methods.
+ *
+ * Its methods are the RPC surface that chainsync's own main-thread client drives, not an API of
+ * their own: the API reference leaves it out.
+ * @internal
  */
 export class Engine {
   #store: IdbStore | null = null;

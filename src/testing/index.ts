@@ -4,11 +4,13 @@
  * in-memory object server for msw is `chainsync/testing/msw` (it needs msw, whose types would
  * otherwise fail every strict consumer without it); the conformance suites, which need Vitest, are
  * `chainsync/testing/conformance`.
+ * @module chainsync/testing
  */
-export { FaultyBackend, type FaultyBackendOptions } from './faulty-backend.js';
+export { FaultyBackend, type FaultCounts, type FaultyBackendOptions } from './faulty-backend.js';
 export {
   WriteHolds,
   holdingFetch,
+  type Fetch,
   type HeldWrite,
   type HeldWriteInfo,
   type HoldOptions,

@@ -25,6 +25,7 @@ export {
   type ListDialect,
   type ReadRetryOptions,
   type ServerQuirks,
+  type SettingNames,
 } from './options.js';
 export {
   s3Fetch,

@@ -72,7 +72,7 @@ export const NO_QUIRKS: ServerQuirks = Object.freeze({
  * What error messages call the settings behind the transport's options, in the words of the layer
  * the application configures: a replica's remote passes `remote.url`, so a message names what the
  * user wrote instead of the backend's internal `options.baseUrl`. Each is optional and defaults to
- * the option's own name ({@link DEFAULT_SETTING_NAMES}).
+ * the option's own name (`options.baseUrl`, `options.timeoutMs`).
  */
 export interface SettingNames {
   /** The setting(s) that say where the server is, e.g. `remote.url`. */

@@ -2,6 +2,7 @@
  * chainsync/testing/msw: msw handlers for an in-memory RFC 9110 object server with fault
  * injection, for tests and demos without a real server. Needs the optional peer dependency `msw`
  * (2.x), which only this subpath imports.
+ * @module chainsync/testing/msw
  */
 export {
   createObjectServer,
