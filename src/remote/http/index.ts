@@ -25,7 +25,14 @@ export {
   type ListDialect,
   type ReadRetryOptions,
   type ServerQuirks,
+  type ServerSurprise,
 } from './options.js';
+export {
+  MemoryProbeCacheStore,
+  PROBE_CACHE_TTL_MS,
+  probeCacheKey,
+  type ProbeCacheOptions,
+} from './probe-cache.js';
 export {
   s3Fetch,
   s3CredentialsExpired,
