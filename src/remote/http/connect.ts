@@ -4,10 +4,17 @@ import {
   UnsupportedServerError,
 } from '../../contracts/errors.js';
 import { HttpRemoteBackend } from './http-backend.js';
-import { maxObjectBytesOption, type HttpBackendOptions } from './options.js';
+import { maxObjectBytesOption, type HttpBackendOptions, type ServerSurprise } from './options.js';
 import { probeServer, type ProbeOptions, type ProbeReport } from './probe.js';
 import { HttpTransport } from './transport.js';
-import { assertProbeCacheOptions, type ProbeCacheOptions } from './probe-cache.js';
+import {
+  assertProbeCacheOptions,
+  forgetProbeEntry,
+  probeCacheKey,
+  recallProbe,
+  rememberProbe,
+  type ProbeCacheOptions,
+} from './probe-cache.js';
 
 /** Options of {@link connectRemote}. */
 export interface ConnectRemoteOptions extends HttpBackendOptions {
@@ -90,8 +97,38 @@ export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
  * request sent), else measured, and remembered if it accepts the server.
  */
 async function probeOrRecall(options: ConnectRemoteOptions, baseUrl: string): Promise<ProbeReport> {
-  void baseUrl;
-  return probeServer({ ...options, ...options.probe });
+  const cache = options.probeCache;
+  const key = cache && (await cacheKey(options, baseUrl));
+  if (cache && key && !options.reprobe) {
+    const remembered = await recallProbe(cache, key);
+    if (remembered) return remembered;
+  }
+  const report = await probeServer({ ...options, ...options.probe });
+  if (cache && key && report.blocking.length === 0) await rememberProbe(cache, key, report);
+  return report;
+}
+
+/** The probe cache key of `options`: URL, scratch prefix and credentials identity, hashed. */
+function cacheKey(options: ConnectRemoteOptions, baseUrl: string): Promise<string> {
+  return probeCacheKey(baseUrl, options.probe?.keyPrefix ?? '', options.probeCache?.identity);
+}
+
+/**
+ * A surprise ({@link ServerSurprise}) makes the probe's result stale: forgotten in this process and
+ * in the probe cache, so the next connection probes again. This backend keeps its quirks.
+ */
+function forgetOnSurprise(
+  options: ConnectRemoteOptions,
+  baseUrl: string,
+  key: string | undefined,
+): (surprise: ServerSurprise) => void {
+  return (surprise) => {
+    const entry = probes.get(baseUrl);
+    if (entry && entry.reprobeAt === undefined) probes.delete(baseUrl);
+    // Issued at once (the key is known): a connection opened right after waits for it.
+    if (options.probeCache && key !== undefined) void forgetProbeEntry(options.probeCache, key);
+    options.onSurprise?.(surprise);
+  };
 }
 
 let watchingOnline = false;
@@ -134,12 +171,16 @@ export async function connectRemote(options: ConnectRemoteOptions): Promise<Http
       report.blocking,
     );
   }
+  const baseUrl = new HttpTransport(options).baseUrl;
+  const key = options.probeCache && (await cacheKey(options, baseUrl));
   // A limit the application configured wins over the one the server states.
   const maxObjectBytes = configured ?? report.maxObjectBytes ?? undefined;
   return new HttpRemoteBackend({
     ...options,
     quirks: report.quirks,
     maxObjectBytes,
+    probedMaxObjectBytes: report.maxObjectBytes,
+    onSurprise: forgetOnSurprise(options, baseUrl, key),
   });
 }
 
