@@ -487,7 +487,11 @@ export class SyncEngine {
       });
       const last = versions.at(-1)?.versionId ?? state.baseVersionId;
       const inFlight = push && !foreign ? stillInFlight(push, own) : null;
-      const moved = movedTo(last, height + versions.length);
+      const moved = movedTo(
+        last,
+        height + versions.length,
+        versions.map((v) => v.versionId),
+      );
       const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
       await store.commit(advance.write);
       versions.forEach((version, i) => {
@@ -632,7 +636,11 @@ export class SyncEngine {
   async #advanceOwn(push: InFlightPush, landed: number, height: number, result: SyncResult): Promise<void> {
     const { store, lock } = this.#host;
     const versions = push.versions.slice(0, landed);
-    const moved = movedTo(versions.at(-1)?.versionId ?? push.parentVersionId, height + landed - 1);
+    const moved = movedTo(
+      versions.at(-1)?.versionId ?? push.parentVersionId,
+      height + landed - 1,
+      versions.map((v) => v.versionId),
+    );
     const inFlight = stillInFlight(push, landed);
     await lock.run(async () => {
       const advance = await advanceBase(
