@@ -397,8 +397,10 @@ export class SyncEngine {
       let cursor = state.baseVersionId;
       let height = state.baseHeight;
       let reachedLatest = cursor === client.latestVersionId;
-      // The next page downloads while this one is decrypted and applied.
-      let page = txn.getVersionsAfter(cursor, this.#pageSize);
+      // The next page downloads while this one is decrypted and applied. At the latest version
+      // already, there is nothing after it in this transaction's view: no lookup (on a remote, a
+      // request answered 404 on every idle sync).
+      let page = reachedLatest ? Promise.resolve([]) : txn.getVersionsAfter(cursor, this.#pageSize);
       for (;;) {
         const versions = await page;
         if (versions.length === 0) break;
