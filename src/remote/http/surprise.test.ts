@@ -27,7 +27,7 @@ const stating = (bytes: number, init: ResponseInit = {}) =>
 
 describe('surprises', () => {
   it('a successful PUT without an ETag, or with a weak one: etag-on-put', async () => {
-    for (const headers of [{}, { ETag: 'W/"1"' }]) {
+    for (const headers of [{}, { ETag: 'W/"1"' }] as Record<string, string>[]) {
       const { backend, surprises } = backendAnswering(() => new Response(null, { status: 200, headers }));
       await expect(backend.uploadConditional('k', data, { ifAbsent: true })).rejects.toThrow();
       expect(surprises).toEqual(['etag-on-put']);
