@@ -274,8 +274,9 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   /**
-   * A read-only look at the replica's place in the chain: its base (last applied version), the
-   * push that may be under way, and the first `limit` pending operations. For tools and the demo.
+   * A read-only look at the replica's place in the chain: its base (last applied version) with the
+   * ids of the newest versions up to it, the push that may be under way, and the first `limit`
+   * pending operations. Local reads only (the demo's chain view draws from it). For tools and the demo.
    */
   async inspect(limit = 50): Promise<ReplicaInspection> {
     const { store } = this.#require();
