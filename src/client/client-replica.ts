@@ -84,7 +84,11 @@ export interface ReplicaClient extends ObservableReplica {
    */
   discardPending(seqs: readonly number[]): Promise<Operation[]>;
   status(): Promise<ReplicaStatus>;
-  /** Read-only: the replica's base version, a push under way and the first `limit` pending operations. */
+  /**
+   * Read-only and local (no request to the server): the replica's base version with the ids of the
+   * newest versions up to it (`state.recentVersionIds`), a push under way and the first `limit`
+   * pending operations.
+   */
   inspect(limit?: number): Promise<ReplicaInspection>;
   onStatus(listener: (status: ReplicaStatus) => void): Unsubscribe;
   /** Progress of long pulls and snapshot bootstraps (reported by the tab that syncs). */

@@ -17,5 +17,6 @@ export {
   type S3FixedKeysConfig,
   type S3ExpiringCredentialsConfig,
   type ReplicaRemote,
+  type OpenRemoteOptions,
 } from './remote-config.js';
 export * from './http/index.js';

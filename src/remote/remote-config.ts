@@ -7,6 +7,7 @@ import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
 import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
 import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
 import { S3_MAX_OBJECT_BYTES, type SettingNames } from './http/options.js';
+import type { ProbeCacheStore } from '../contracts/probe-cache.js';
 import { RemoteBlobs } from './remote-blobs.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteStorage } from './remote-storage.js';
@@ -272,13 +273,39 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * What identifies the credentials of `config` for the probe cache (hashed there, never stored):
+ * fixed ones in full; none for a function, whose results change with each renewal (calling it only
+ * to name a cache entry would spend a credential request; the probe measures the server anyway).
+ */
+function credentialsIdentity(config: RemoteConfig): string[] {
+  if (config.kind === 'http') return typeof config.token === 'string' ? ['bearer', config.token] : [];
+  if (config.credentials !== undefined) return ['s3', config.region];
+  return ['s3', config.region, config.accessKeyId, config.secretAccessKey, config.sessionToken ?? ''];
+}
+
+/** Options of {@link openRemote}. */
+export interface OpenRemoteOptions {
+  /**
+   * Where a passed capability probe is remembered (the worker passes the store's IndexedDB), so the
+   * next open within `PROBE_CACHE_TTL_MS` (a day) sends no probe request; without it the probe runs
+   * once per process.
+   */
+  readonly probeCache?: ProbeCacheStore;
+}
+
 /** How `connectRemote` reaches the server of `config` (exported for tests). */
-export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
+export function connectOptions(config: RemoteConfig, opened: OpenRemoteOptions = {}): ConnectRemoteOptions {
   // The probe's scratch objects go under the data set's prefix too: credentials scoped to that
   // prefix (as they should be in a browser) could not write anywhere else.
   const probe = { keyPrefix: `${config.prefix}/` };
+  const probeCache = opened.probeCache && {
+    store: opened.probeCache,
+    identity: credentialsIdentity(config),
+  };
   if (config.kind === 'http') {
     return {
+      probeCache,
       baseUrl: config.url,
       headers: typeof config.token === 'string' ? { Authorization: `Bearer ${config.token}` } : undefined,
       fetch: typeof config.token === 'function' ? bearerFetch(config.token) : undefined,
@@ -305,6 +332,7 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
     // S3 states no limit in a header; its limit per PUT is known (R2 and Ceph RGW keep the same).
     maxObjectBytes: S3_MAX_OBJECT_BYTES,
     probe,
+    probeCache,
     settings: settingNames(config),
   };
 }
@@ -347,9 +375,9 @@ function settingNames(config: RemoteConfig): SettingNames {
  * server's capability probe runs then (a replica opens offline), and is retried on the next sync if
  * the server could not be reached.
  */
-export function openRemote(config: RemoteConfig): ReplicaRemote {
+export function openRemote(config: RemoteConfig, opened: OpenRemoteOptions = {}): ReplicaRemote {
   assertRemoteConfig(config);
-  const options = connectOptions(config);
+  const options = connectOptions(config, opened);
   return remoteDataSet(
     lazyBackend(() => connectRemote(options)),
     config.prefix,

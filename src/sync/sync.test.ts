@@ -484,8 +484,9 @@ describe('sync: pruned base with a push in flight', () => {
     await a.create('tasks', 'base');
     await a.sync();
     await a.create('tasks', 'mine', { n: 1 });
-    // pull: getClient, getVersionsAfter; push: getClient, commit applied-then-fails, read-back fails
-    plan.push('none', 'none', 'none', 'fail-after', 'fail-before');
+    // pull: getClient (its base is the latest: no getVersionsAfter); push: getClient, commit
+    // applied-then-fails, read-back fails
+    plan.push('none', 'none', 'fail-after', 'fail-before');
     await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
     const inFlight = (await store.readState()).inFlight;
     expect(inFlight).not.toBeNull();

@@ -397,8 +397,10 @@ export class SyncEngine {
       let cursor = state.baseVersionId;
       let height = state.baseHeight;
       let reachedLatest = cursor === client.latestVersionId;
-      // The next page downloads while this one is decrypted and applied.
-      let page = txn.getVersionsAfter(cursor, this.#pageSize);
+      // The next page downloads while this one is decrypted and applied. At the latest version
+      // already, there is nothing after it in this transaction's view: no lookup (on a remote, a
+      // request answered 404 on every idle sync).
+      let page = reachedLatest ? Promise.resolve([]) : txn.getVersionsAfter(cursor, this.#pageSize);
       for (;;) {
         const versions = await page;
         if (versions.length === 0) break;
@@ -487,7 +489,11 @@ export class SyncEngine {
       });
       const last = versions.at(-1)?.versionId ?? state.baseVersionId;
       const inFlight = push && !foreign ? stillInFlight(push, own) : null;
-      const moved = movedTo(last, height + versions.length);
+      const moved = movedTo(
+        last,
+        height + versions.length,
+        versions.map((v) => v.versionId),
+      );
       const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
       await store.commit(advance.write);
       versions.forEach((version, i) => {
@@ -632,7 +638,11 @@ export class SyncEngine {
   async #advanceOwn(push: InFlightPush, landed: number, height: number, result: SyncResult): Promise<void> {
     const { store, lock } = this.#host;
     const versions = push.versions.slice(0, landed);
-    const moved = movedTo(versions.at(-1)?.versionId ?? push.parentVersionId, height + landed - 1);
+    const moved = movedTo(
+      versions.at(-1)?.versionId ?? push.parentVersionId,
+      height + landed - 1,
+      versions.map((v) => v.versionId),
+    );
     const inFlight = stillInFlight(push, landed);
     await lock.run(async () => {
       const advance = await advanceBase(

@@ -11,6 +11,7 @@ export { IdbConsensus } from './idb-consensus.js';
 export { IdbStorage, IdbStorageAccess } from './idb-storage.js';
 export { IdbBlobStorage, IdbBlobReader } from './idb-blob-storage.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { IdbProbeCacheStore } from './idb-probe-cache.js';
 export { countPendingOperations, deleteDatabase } from './delete-database.js';
 
 /** The IndexedDB database of store `name`: its data, its replica and its blobs, all in one. */

@@ -23,6 +23,7 @@ import { BlobCollector } from '../../src/sync/blob-collector.js';
 import { ProgressStorage } from '../../src/sync/progress-storage.js';
 import { Replica } from '../../src/sync/replica.js';
 import { IdbReplicaStore } from '../idb/idb-replica-store.js';
+import { IdbProbeCacheStore } from '../idb/idb-probe-cache.js';
 import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
@@ -109,7 +110,9 @@ export class ReplicaHost implements ReplicaApi {
     assertHostedReplicaOptions(options);
     const { connection, blobs } = this.#store();
     const store = new IdbReplicaStore(connection);
-    const remote = options.remote && openRemote(options.remote);
+    // A passed probe is remembered in the store's database: the next page load sends no probe.
+    const remote =
+      options.remote && openRemote(options.remote, { probeCache: new IdbProbeCacheStore(connection) });
     // Progress is relayed once the replica is open (nothing is told of reads made while opening).
     const progress = remote
       ? new ProgressStorage(remote.storage, (p) => this.#opened?.relay.progress(p))
@@ -271,8 +274,9 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   /**
-   * A read-only look at the replica's place in the chain: its base (last applied version), the
-   * push that may be under way, and the first `limit` pending operations. For tools and the demo.
+   * A read-only look at the replica's place in the chain: its base (last applied version) with the
+   * ids of the newest versions up to it, the push that may be under way, and the first `limit`
+   * pending operations. Local reads only (the demo's chain view draws from it). For tools and the demo.
    */
   async inspect(limit = 50): Promise<ReplicaInspection> {
     const { store } = this.#require();

@@ -25,8 +25,15 @@ export {
   type ListDialect,
   type ReadRetryOptions,
   type ServerQuirks,
+  type ServerSurprise,
   type SettingNames,
 } from './options.js';
+export {
+  MemoryProbeCacheStore,
+  PROBE_CACHE_TTL_MS,
+  probeCacheKey,
+  type ProbeCacheOptions,
+} from './probe-cache.js';
 export {
   s3Fetch,
   s3CredentialsExpired,

@@ -137,6 +137,35 @@ export interface HttpBackendOptions extends HttpTransportOptions {
    * (which `connectRemote`'s probe reads). For S3 pass {@link S3_MAX_OBJECT_BYTES}.
    */
   readonly maxObjectBytes?: number;
+  /**
+   * Called when the server answers in a way that contradicts what the capability probe measured
+   * (see {@link ServerSurprise}); `connectRemote` uses it to forget a remembered probe result, so the
+   * next connection probes again. The request itself fails or succeeds as it would without it.
+   */
+  readonly onSurprise?: (surprise: ServerSurprise) => void;
+  /**
+   * What the probe read in the server's `Chainsync-Max-Object-Bytes` header (`null`: it stated
+   * none). A reply stating another limit is a {@link ServerSurprise} (one stating none is not).
+   * Leave it out to check nothing.
+   */
+  readonly probedMaxObjectBytes?: number | null;
+}
+
+/**
+ * An answer that contradicts a passed capability probe, so a remembered probe result is stale:
+ * - `etag-on-put`: a successful PUT answered without an ETag, or with a weak one;
+ * - `strong-etags`: a read of a present object answered without an ETag, or with a weak one;
+ * - `preconditions`: a write answered 428 Precondition Required (the server now wants conditions
+ *   the probe did not see it want);
+ * - `max-object-bytes`: a write answered 413 Content Too Large, or a reply stating another
+ *   `Chainsync-Max-Object-Bytes` than the probe read.
+ * Not a surprise: 412 / 404 to a conditional write (a lost race, as the probe expects), 401 / 403
+ * (credentials), 5xx / 408 / 429 ("not now"), a network failure.
+ */
+export interface ServerSurprise {
+  readonly kind: 'etag-on-put' | 'strong-etags' | 'preconditions' | 'max-object-bytes';
+  /** What was seen, for logs and messages. */
+  readonly detail: string;
 }
 
 /**

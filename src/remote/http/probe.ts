@@ -79,7 +79,7 @@ export interface ProbeOptions extends HttpTransportOptions {
  * positive whole number of bytes written in decimal digits. Anything else states nothing usable
  * (`null`): sizing writes by a garbled limit would be worse than not knowing it.
  */
-function statedMaxObjectBytes(headers: Headers): number | null {
+export function statedMaxObjectBytes(headers: Headers): number | null {
   const stated = headers.get(MAX_OBJECT_BYTES_HEADER)?.trim() ?? '';
   if (!/^\d+$/.test(stated)) return null;
   const bytes = Number(stated);
