@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'demo/public/', 'test-results/', 'playwright-report/'] },
+  {
+    ignores: [
+      'dist/',
+      'docs/api/',
+      'node_modules/',
+      'coverage/',
+      'demo/public/',
+      'test-results/',
+      'playwright-report/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

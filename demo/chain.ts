@@ -1,12 +1,12 @@
 /**
- * The chain drawing of one replica: the remote chain (read from the server, the way the engine
- * reads it) on top, this replica's applied versions below it, and its pending operations hanging
+ * The chain drawing of one replica: the chain as its engine knows it on top (the versions it
+ * applied or pushed, from `inspect()`: the engine keeps their ids in its state, so the page never
+ * reads the server), this replica's applied versions below it, and its pending operations hanging
  * off its base, so pulls (the local row catching up), rebases (the pending branch moving to the new
  * base) and pushes (the branch becoming a version on top) can be seen.
  */
 import type { ReplicaInspection } from '../src/contracts/replica.js';
 import type { Uuid } from '../src/contracts/storage.js';
-import { openRemote, type RemoteConfig } from '../src/remote/remote-config.js';
 
 const NIL: Uuid = '00000000-0000-0000-0000-000000000000';
 const SVG = 'http://www.w3.org/2000/svg';
@@ -14,27 +14,19 @@ const SVG = 'http://www.w3.org/2000/svg';
 const WINDOW = 12;
 const STEP = 30;
 
-/** Follows the remote chain of one data set, a page of versions at a time. */
-export class RemoteChain {
-  readonly ids: Uuid[] = [];
-  readonly #storage;
-  readonly #clientId: Uuid;
-
-  constructor(config: RemoteConfig, clientId: Uuid) {
-    this.#storage = openRemote(config).storage;
-    this.#clientId = clientId;
-  }
-
-  /** Reads the versions added since the last call. */
-  async refresh(): Promise<void> {
-    const txn = await this.#storage.txn(this.#clientId);
-    for (;;) {
-      const after = this.ids.at(-1) ?? NIL;
-      const page = await txn.getVersionsAfter(after, 100);
-      if (page.length === 0) return;
-      for (const version of page) this.ids.push(version.versionId);
-    }
-  }
+/**
+ * The version ids of the chain by height (index `height - 1`), as far as the engine's state names
+ * them: its newest ones up to the base. Heights it does not name (before its recent window, or in a
+ * state written before it kept them) are left empty and drawn grey.
+ */
+export function knownChain(local: ReplicaInspection): (Uuid | undefined)[] {
+  const { baseHeight, recentVersionIds = [] } = local.state;
+  const ids: (Uuid | undefined)[] = new Array<Uuid | undefined>(baseHeight).fill(undefined);
+  recentVersionIds.forEach((id, i) => {
+    const height = baseHeight - recentVersionIds.length + 1 + i;
+    if (height >= 1) ids[height - 1] = id;
+  });
+  return ids;
 }
 
 /** Who pushed which version, as each replica of this page reports its pushes (shared localStorage). */
@@ -71,12 +63,12 @@ function el<K extends keyof SVGElementTagNameMap>(
 /** Draws the two rows into `container`. */
 export function drawChain(
   container: HTMLElement,
-  remote: readonly Uuid[] | null,
   local: ReplicaInspection,
   authors: Record<string, string>,
 ): void {
   const base = local.state.baseHeight;
-  const top = Math.max(remote?.length ?? 0, base + (local.pending.length > 0 ? 1 : 0));
+  const remoteIds = knownChain(local);
+  const top = Math.max(remoteIds.length, base + (local.pending.length > 0 ? 1 : 0));
   const first = Math.max(1, top - WINDOW + 1);
   const x = (height: number) => 70 + (height - first) * STEP;
   const svg = el('svg', { width: x(top + 1) + 60, height: 120, role: 'img' });
@@ -84,10 +76,9 @@ export function drawChain(
     el('text', { x: 4, y: 34, class: 'lane' }, 'remote'),
     el('text', { x: 4, y: 84, class: 'lane' }, 'local'),
   );
-  const remoteIds = remote ?? [];
   for (let height = first; height <= remoteIds.length; height += 1) {
     const id = remoteIds[height - 1] ?? NIL;
-    const author = authors[id];
+    const author = id === NIL ? undefined : authors[id];
     const node = el('circle', { cx: x(height), cy: 30, r: 10, fill: colorOf(author) });
     node.append(el('title', {}, `version ${height} ${id}${author ? ` pushed by ${author}` : ''}`));
     svg.append(node, el('text', { x: x(height), y: 34, class: 'label' }, author ?? String(height)));

@@ -16,7 +16,7 @@ import {
   type ReplicaMutations,
 } from '../src/query/index.js';
 import type { RemoteConfig } from '../src/remote/remote-config.js';
-import { Authors, drawChain, RemoteChain } from './chain.js';
+import { Authors, drawChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
 
 declare const __CHAINSYNC_SERVER__: string;
@@ -53,7 +53,6 @@ let detach: (() => void)[] = [];
 let opening: Promise<void> = Promise.resolve();
 
 const remoteConfig: RemoteConfig = { kind: 'http', url: serverUrl, prefix: `demo-${set}` };
-const remoteChain = new RemoteChain(remoteConfig, set);
 const authors = new Authors(set);
 
 function renderStatus(status: ReplicaStatus): void {
@@ -94,14 +93,16 @@ function showConflict(outcome: 'won' | 'lost', op: Operation, text: string): voi
 }
 
 let drawing: Promise<void> = Promise.resolve();
-/** Re-reads the replica's place in the chain (and the remote chain when online), then redraws. */
+/**
+ * Re-reads the replica's place in the chain from its engine (`inspect()`: local, no request to the
+ * server), then redraws.
+ */
 function refreshChain(): Promise<void> {
   drawing = drawing.then(async () => {
     const r = replica;
     if (!r) return;
     try {
       const inspection = await r.inspect();
-      if (!offlineBox.checked) await remoteChain.refresh().catch(() => undefined);
       $('pending-list').replaceChildren(
         ...inspection.pending.map(({ op }) => {
           const li = Object.assign(document.createElement('li'), { textContent: describe(op) });
@@ -110,7 +111,7 @@ function refreshChain(): Promise<void> {
           return li;
         }),
       );
-      drawChain($('chain'), remoteChain.ids, inspection, authors.all());
+      drawChain($('chain'), inspection, authors.all());
     } catch {
       // The replica is being closed or reopened: the next refresh draws it.
     }
@@ -191,6 +192,9 @@ async function open(): Promise<void> {
       if (result.data) renderTasks(result.data);
     }),
     r.onStatus(renderStatus),
+    r.onClosed((reason) => {
+      if (reason === 'deleted') showDeleted();
+    }),
     r.subscribe((change) => {
       if (change.source === 'sync') {
         // Only the replica that rebases learns how a conflict went: the other one had already
@@ -233,6 +237,24 @@ offlineBox.addEventListener('change', () => {
 $('sync-now').addEventListener('click', () => {
   replica?.sync().then(refreshStatus, (error: unknown) => {
     // Offline, the replica has no remote: say so instead of failing silently.
+    const el = $('error');
+    el.hidden = false;
+    el.textContent = error instanceof Error ? error.message : String(error);
+  });
+});
+/** This tab's replica was closed because its local data was deleted (here or in another tab). */
+function showDeleted(): void {
+  replica = null;
+  mutations = null;
+  const el = $('closed');
+  el.hidden = false;
+  el.textContent = 'The local data of this replica was deleted; reload the page to start over.';
+  document.body.dataset.closed = 'deleted';
+}
+// Logging out on a shared computer: every tab of this replica closes, its IndexedDB data is removed.
+// Refused (and said so) while edits have not been synced.
+$('delete-local').addEventListener('click', () => {
+  replica?.deleteLocalData().then(showDeleted, (error: unknown) => {
     const el = $('error');
     el.hidden = false;
     el.textContent = error instanceof Error ? error.message : String(error);

@@ -3,6 +3,7 @@
  * the in-memory implementations, the remote implementations and HTTP adapter, and the main-thread
  * client (`openStore`). The worker engine, TanStack Query bindings, test helpers and the reference
  * server live in the `chainsync/*` subpaths.
+ * @module chainsync
  */
 export * from './contracts/index.js';
 export * from './memory/index.js';
@@ -15,3 +16,4 @@ export {
   type StorageTxnRetryOptions,
 } from './core/storage-txn-retry.js';
 export * from './client/index.js';
+export type { Timers } from './core/timers.js';

@@ -1,18 +1,15 @@
 /**
  * What the npm package ships: every subpath export names types first and a built entry, the build
- * compiles no test code, and the packed file list holds nothing but the build of shipped sources
- * (run after `npm run build`, as `npm test` does).
+ * compiles no test code, the packed file list holds nothing but the build of shipped sources, and
+ * every source map in the tarball can show its sources (run after `npm run build`, as `npm test`
+ * does).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { posix, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTestCode, repoRoot } from './test-support/imports.js';
-
-const pkg = JSON.parse(readFileSync(resolve(repoRoot, 'package.json'), 'utf8')) as {
-  exports: Record<string, string | Record<string, string>>;
-  bin: Record<string, string>;
-};
+import { packPackage, pkg } from './test-support/packed-package.js';
 
 /** The sources `tsconfig.build.json` compiles into dist/ (repo-relative). */
 function buildInputs(): string[] {
@@ -64,6 +61,36 @@ describe('npm package', () => {
     });
     expect(stray, 'a stale dist/? run `npm run build`').toEqual([]);
     for (const bin of Object.values(pkg.bin)) expect(files).toContain(bin);
+    // package.json says MIT: the text of the licence ships with it (npm packs LICENSE by itself).
+    expect(files).toContain('LICENSE');
     expect(files.filter((file) => /test/.test(file.replace(/^dist\/src\/testing\//, '')))).toEqual([]);
   });
+
+  it(
+    'ships every source its source maps name (a bundler warns of each missing one)',
+    { timeout: 60_000 },
+    () => {
+      const packed = packPackage();
+      try {
+        const files = new Set(packed.files);
+        const maps = packed.files.filter((file) => file.endsWith('.map'));
+        expect(maps.length).toBeGreaterThan(50);
+        const missing: string[] = [];
+        for (const map of maps) {
+          const { sources, sourcesContent, sourceRoot } = JSON.parse(
+            readFileSync(resolve(packed.dir, 'package', map), 'utf8'),
+          ) as { sources: string[]; sourcesContent?: (string | null)[]; sourceRoot?: string };
+          sources.forEach((source, i) => {
+            // Inlined in the map, or a file of the tarball at the path the map names.
+            if (typeof sourcesContent?.[i] === 'string') return;
+            const path = posix.normalize(posix.join(posix.dirname(map), sourceRoot ?? '', source));
+            if (!files.has(path)) missing.push(`${map} → ${source}`);
+          });
+        }
+        expect(missing).toEqual([]);
+      } finally {
+        packed.dispose();
+      }
+    },
+  );
 });

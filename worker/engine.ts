@@ -15,6 +15,7 @@ import {
 import { BroadcastKvChangeFeed } from './multitab/change-feed.js';
 import { LeaderElection } from './multitab/leader.js';
 import { holdPidLock, livePids } from './multitab/pid-lock.js';
+import { holdStorePresence, type StorePresence } from './multitab/store-presence.js';
 import { ReplicaHost } from './replica/replica-host.js';
 
 /** An object the main thread reaches by path through comlink. */
@@ -43,6 +44,10 @@ export interface RemoteGarbageOptions {
  * The engine one worker runs: one named store (every contract on one IndexedDB database), this
  * instance's pid lock, the cross-tab change feed and leader election. Exposed with comlink; the
  * contract objects are reached by path (`engine.kv.put(…)`), the rest through these methods.
+ *
+ * Its methods are the RPC surface that chainsync's own main-thread client drives, not an API of
+ * their own: the API reference leaves it out.
+ * @internal
  */
 export class Engine {
   #store: IdbStore | null = null;
@@ -51,6 +56,10 @@ export class Engine {
   #nextReader = 1;
   #unsubscribe: (() => void) | null = null;
   #election: LeaderElection | null = null;
+  #presence: StorePresence | null = null;
+  /** Set when another tab deleted the store's data: every later call fails with it. */
+  #deleted: StoreClosedError | null = null;
+  #storeClosed = false;
 
   /** The store's sync replica (worker/replica/), opened on demand by `openReplica`. Reached by path. */
   readonly replica: ByPath<ReplicaHost> = new ReplicaHost(() => this.#require()) as ByPath<ReplicaHost>;
@@ -58,13 +67,32 @@ export class Engine {
   /** Opens the store `name` (once per worker) and takes this instance's pid lock. */
   async open(name: string): Promise<OpenedStore> {
     assertKey(name, 'name');
-    if (this.#store) throw new InvalidArgumentError('name', 'this worker already has a store open.');
+    if (this.#store || this.#presence) {
+      throw new InvalidArgumentError('name', 'this worker already has a store open.');
+    }
+    // Held while the store is open: a deletion of its data (deleteReplicaData) waits for it, and
+    // this open waits for a deletion under way.
+    const presence = await holdStorePresence(name, () => this.#dataDeleted(name));
+    this.#presence = presence;
     const pid = crypto.randomUUID();
     const lock = await holdPidLock(pid);
     this.#pid = { pid, release: lock.release };
     this.#store = openIdbStore(name, { pid, feed: new BroadcastKvChangeFeed(name) });
     await this.#store.blobs.adviseOfPid(pid);
     return { pid };
+  }
+
+  /**
+   * Another tab is deleting the store's data: close for good, so its deletion can proceed and
+   * nothing here recreates the database; the replica's main thread is told why.
+   */
+  #dataDeleted(name: string): void {
+    const error = new StoreClosedError(
+      `The local data of "${name}" was deleted (deleteReplicaData or deleteLocalData, in this or another tab), so this store was closed; open it again to start over from the remote.`,
+    );
+    this.#deleted = error;
+    this.replica.closeDeleted(error);
+    this.#closeStore();
   }
 
   // The contract objects are called by path from the main thread (`remote.kv.put(…)`, one message
@@ -147,15 +175,28 @@ export class Engine {
 
   /** Closes the store, releases leadership and the pid lock. */
   close(): void {
+    this.#closeStore();
+    this.#pid?.release();
+  }
+
+  /**
+   * Everything {@link Engine.close} does but release the pid lock: after a deletion the worker
+   * lives on (its main thread still has to hear why, and would take a released pid lock for a
+   * death); it is released when the main thread closes the engine.
+   */
+  #closeStore(): void {
     this.replica.close();
     this.resign();
     this.unsubscribeKv();
-    this.#store?.close();
-    this.#pid?.release();
+    if (!this.#storeClosed) this.#store?.close();
+    this.#storeClosed = true;
     this.#readers.clear();
+    // Last: the database connection is closed, so a deletion waiting for it can begin.
+    this.#presence?.release();
   }
 
   #require(): IdbStore {
+    if (this.#deleted) throw this.#deleted;
     if (!this.#store) throw new StoreClosedError('No store is open in this worker; call open() first.');
     return this.#store;
   }

@@ -1,7 +1,9 @@
 /**
- * The module Web Worker entry: runs one {@link Engine} and exposes it with comlink. Spawn it with
- * `new Worker(new URL('chainsync/worker', import.meta.url), { type: 'module' })` or let
- * `openStore` do it.
+ * `chainsync/worker`: the module Web Worker entry. It runs one engine (IndexedDB, multi-tab
+ * plumbing, the hosted replica) and exposes it with comlink. Spawn it with
+ * `new Worker(new URL('chainsync/worker', import.meta.url), { type: 'module' })` and pass it as
+ * `openReplica`'s `worker` option, or let `openReplica` / `openStore` spawn it.
+ * @module chainsync/worker
  */
 import { expose } from 'comlink';
 import { Engine } from './engine.js';

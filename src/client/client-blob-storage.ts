@@ -32,6 +32,7 @@ export class ClientBlobStorage implements BlobStorage {
   /** The pid of this store's worker instance (its Web Lock is held while it lives). */
   readonly pid: string;
 
+  /** Made by `openStore` over its worker's link, not by applications. @internal */
   constructor(link: WorkerLink, pid: string) {
     this.#link = link;
     this.pid = pid;
@@ -92,6 +93,7 @@ export class ClientBlobReader implements BlobReader {
   readonly #handle: number;
   #closed = false;
 
+  /** Made by `ClientBlobStorage.open` over the worker's reader handle. @internal */
   constructor(link: WorkerLink, handle: number, contentId: ContentId, size: number) {
     this.#link = link;
     this.#handle = handle;

@@ -6,7 +6,6 @@ import type {
   Operation,
   Properties,
   ReplicaChange,
-  ReplicaEvent,
   ReplicaInspection,
   ReplicaStatus,
   StoredObject,
@@ -22,7 +21,15 @@ import { assertBytes, assertContentId, assertKey, assertListener } from '../core
 import { isBlobRef } from '../sync/blob-ref.js';
 import type { Engine } from '../../worker/engine.js';
 import type { HostedReplicaOptions } from '../../worker/replica/hosted-replica-options.js';
+import type { HostedReplicaEvent } from '../../worker/replica/replica-host.js';
+import {
+  assertDeleteOptions,
+  deleteReplicaData,
+  refuseUnsynced,
+  type DeleteLocalDataOptions,
+} from './delete-replica-data.js';
 import type { WorkerLink } from './worker-link.js';
+import { splitRemoteFunction } from '../remote/remote-functions.js';
 
 /** A replica of a synced data set, run in a worker; every call is one message to it. */
 export interface ReplicaClient extends ObservableReplica {
@@ -77,7 +84,11 @@ export interface ReplicaClient extends ObservableReplica {
    */
   discardPending(seqs: readonly number[]): Promise<Operation[]>;
   status(): Promise<ReplicaStatus>;
-  /** Read-only: the replica's base version, a push under way and the first `limit` pending operations. */
+  /**
+   * Read-only and local (no request to the server): the replica's base version with the ids of the
+   * newest versions up to it (`state.recentVersionIds`), a push under way and the first `limit`
+   * pending operations.
+   */
   inspect(limit?: number): Promise<ReplicaInspection>;
   onStatus(listener: (status: ReplicaStatus) => void): Unsubscribe;
   /** Progress of long pulls and snapshot bootstraps (reported by the tab that syncs). */
@@ -87,7 +98,24 @@ export interface ReplicaClient extends ObservableReplica {
    * finish first (and are kept); writes made after it fail with STORE_CLOSED.
    */
   close(): Promise<void>;
+  /**
+   * Calls `listener` once when this replica closes: `'closed'` after {@link ReplicaClient.close},
+   * `'deleted'` when its local data was deleted (by `deleteLocalData` or `deleteReplicaData`, in
+   * any tab). After `'deleted'` every call fails with STORE_CLOSED saying so: show the sign-in page.
+   */
+  onClosed(listener: (reason: ReplicaCloseReason) => void): Unsubscribe;
+  /**
+   * Logs out of this device: closes this replica and every tab's replica of the data set, then
+   * deletes its local data (the IndexedDB database with its objects, pending queue and blobs). The
+   * remote is untouched. See `deleteReplicaData`.
+   * @throws UnsyncedChangesError if changes made here have not been synced (nothing is deleted or
+   * closed) unless `{ discardPending: true }`; StoreClosedError if this replica is already closed.
+   */
+  deleteLocalData(options?: DeleteLocalDataOptions): Promise<void>;
 }
+
+/** Why a replica closed: its own `close()`, or its local data was deleted. */
+export type ReplicaCloseReason = 'closed' | 'deleted';
 
 /** What `console.error` says when a subscriber of a replica client throws. */
 const LISTENER_THREW = 'chainsync: a replica listener threw';
@@ -102,6 +130,7 @@ export class ClientReplica implements ReplicaClient {
   readonly #changes = new Subscribable<ReplicaChange>(LISTENER_THREW);
   readonly #statuses = new Subscribable<ReplicaStatus>(LISTENER_THREW);
   readonly #progresses = new Subscribable<SyncProgress>(LISTENER_THREW);
+  readonly #closes = new Subscribable<ReplicaCloseReason>(LISTENER_THREW);
   /**
    * The writes sent and not answered yet. close() waits for them: closing the engine under a write
    * the worker has accepted would fail it with STORE_CLOSED although the caller made it while the
@@ -109,6 +138,8 @@ export class ClientReplica implements ReplicaClient {
    */
   readonly #writing = new Set<Promise<unknown>>();
   #closing: Promise<void> | null = null;
+  /** What writes fail with once closing (see #write). */
+  #closedError: StoreClosedError | null = null;
 
   private constructor(name: string, link: WorkerLink) {
     this.name = name;
@@ -121,9 +152,20 @@ export class ClientReplica implements ReplicaClient {
    */
   static async open(name: string, link: WorkerLink, options: HostedReplicaOptions): Promise<ClientReplica> {
     const client = new ClientReplica(name, link);
-    const receive = proxy((event: ReplicaEvent) => client.#receive(event));
+    const receive = proxy((event: HostedReplicaEvent) => client.#receive(event));
+    // A credentials or token function cannot be cloned into the worker: it stays here, and the
+    // worker calls it through a proxy whenever it needs fresh credentials.
+    const split =
+      typeof options === 'object' &&
+      options !== null &&
+      typeof options.remote === 'object' &&
+      options.remote !== null
+        ? splitRemoteFunction(options.remote)
+        : null;
+    const hosted = split ? { ...options, remote: split.config } : options;
+    const fn = split?.fn && proxy(split.fn);
     try {
-      await link.call((r) => r.replica.open(options, receive));
+      await link.call((r) => r.replica.open(hosted, receive, fn));
     } catch (error) {
       await link.close();
       throw error;
@@ -239,23 +281,45 @@ export class ClientReplica implements ReplicaClient {
     return this.#progresses.subscribe(listener);
   }
 
+  onClosed(listener: (reason: ReplicaCloseReason) => void): Unsubscribe {
+    return this.#closes.subscribe(listener);
+  }
+
   close(): Promise<void> {
+    return this.#shutdown('closed', new StoreClosedError('The replica is closed; open it again to write.'));
+  }
+
+  async deleteLocalData(options: DeleteLocalDataOptions = {}): Promise<void> {
+    assertDeleteOptions(options);
+    if (this.#closedError) throw this.#closedError;
+    // Refused here, before anything closes, when this data set has unsynced changes.
+    refuseUnsynced(this.name, (await this.status()).pending, options);
+    await this.close();
+    await deleteReplicaData(this.name, options);
+  }
+
+  /**
+   * Closes once, for `reason`: listeners are dropped, writes already sent finish, then the worker
+   * ends; later calls fail with `error`.
+   */
+  #shutdown(reason: ReplicaCloseReason, error: StoreClosedError): Promise<void> {
     this.#closing ??= (async () => {
+      this.#closedError = error;
       this.#changes.clear();
       this.#statuses.clear();
       this.#progresses.clear();
+      this.#closes.notify(reason);
+      this.#closes.clear();
       // Writes already sent finish first; later ones are refused (see #write).
       await Promise.all(this.#writing);
-      await this.#link.close();
+      await this.#link.close(error);
     })();
     return this.#closing;
   }
 
   /** Sends one write, unless close() was called; close() waits for it. */
   #write<T>(body: (remote: Remote<Engine>) => Promise<T>): Promise<T> {
-    if (this.#closing) {
-      return Promise.reject(new StoreClosedError('The replica is closed; open it again to write.'));
-    }
+    if (this.#closedError) return Promise.reject(this.#closedError);
     const sent = this.#link.call(body);
     const settled: Promise<unknown> = sent.then(
       () => this.#writing.delete(settled),
@@ -266,10 +330,11 @@ export class ClientReplica implements ReplicaClient {
   }
 
   /** An event from the worker: to the subscribers of its kind. */
-  #receive(event: ReplicaEvent): void {
+  #receive(event: HostedReplicaEvent): void {
     if (event.type === 'change') this.#changes.notify(event);
     else if (event.type === 'status') this.#statuses.notify(event.status);
-    else this.#progresses.notify(event.progress);
+    else if (event.type === 'progress') this.#progresses.notify(event.progress);
+    else void this.#shutdown('deleted', new StoreClosedError(event.message));
   }
 }
 

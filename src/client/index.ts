@@ -13,4 +13,6 @@ export { ClientBlobReader, ClientBlobStorage, type BrowserGarbageOptions } from 
 export { requestPersistence } from './persistence.js';
 export { LeaderElection } from '../../worker/multitab/leader.js';
 export { openReplica, type OpenReplicaOptions, type ReplicaClient } from './open-replica.js';
+export type { ReplicaCloseReason } from './client-replica.js';
+export { deleteReplicaData, type DeleteLocalDataOptions } from './delete-replica-data.js';
 export type { SyncSchedule } from '../core/sync-scheduler.js';

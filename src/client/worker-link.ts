@@ -71,8 +71,11 @@ export class WorkerLink {
     });
   }
 
-  /** Closes the engine cleanly, then ends the worker. Pending and later calls fail with STORE_CLOSED. */
-  async close(): Promise<void> {
+  /**
+   * Closes the engine cleanly, then ends the worker. Pending and later calls fail with STORE_CLOSED
+   * (`error`, when the caller knows better why the store closed than "closed").
+   */
+  async close(error?: StoreClosedError): Promise<void> {
     if (this.#failure) return;
     // The engine releases its pid lock on close: that is not a death.
     this.#pidWatch?.cancel();
@@ -82,7 +85,7 @@ export class WorkerLink {
     } catch {
       // the worker is gone already: nothing left to close
     }
-    this.#die(new StoreClosedError('The store is closed; open it again.'));
+    this.#die(error ?? new StoreClosedError('The store is closed; open it again.'));
     this.#terminate();
   }
 

@@ -12,6 +12,7 @@ import {
   reviveError,
   serializeError,
 } from './errors.js';
+import * as source from './errors.js';
 
 /** Serialize, then pass through structured clone as a worker message would. */
 const roundTrip = (error: unknown) => reviveError(structuredClone(serializeError(error)));
@@ -53,6 +54,12 @@ describe('errors', () => {
 
     const invalid = roundTrip(new InvalidArgumentError('seqno', 'too big'));
     expect((invalid as InvalidArgumentError).argument).toBe('seqno');
+  });
+
+  it('revive under the class name, whatever name a minified sender gave', () => {
+    const revived = reviveError({ name: 'me', message: 'probe PUT x', code: 'REMOTE_FAILED', fields: {} });
+    expect(revived).toBeInstanceOf(source.DeterminateRemoteError);
+    expect(String(revived)).toBe('DeterminateRemoteError: probe PUT x');
   });
 
   it('turn foreign errors and thrown non-errors into plain errors', () => {

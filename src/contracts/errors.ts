@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'REMOTE_INDETERMINATE'
   | 'UNAUTHORIZED'
   | 'UNSUPPORTED_SERVER'
+  | 'REMOTE_UNREACHABLE'
   // runtime
   | 'QUOTA_EXCEEDED'
   | 'STORE_CLOSED'
@@ -37,11 +38,16 @@ export type ErrorCode =
   // sync and encryption
   | 'WRONG_SECRET'
   | 'CHAIN_INTEGRITY'
+  | 'NOT_ENCRYPTED'
   // operations too big for one version (issue 10 item 2)
   | 'OPERATION_TOO_LARGE'
   | 'OPERATIONS_STUCK'
   // the reference server
-  | 'DIRECTORY_IN_USE';
+  | 'DIRECTORY_IN_USE'
+  // deleting a replica's local data (issue 15 item 11)
+  | 'UNSYNCED_CHANGES'
+  // credentials that expire (issue 15 item 10)
+  | 'REMOTE_CREDENTIALS';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -50,7 +56,10 @@ export abstract class ChainsyncError extends Error {
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
+    // Every class of this module states its name on its prototype (see `named` below), as a
+    // literal: a minifier renames classes, so `new.target.name` would read "me" or "C" there. A
+    // subclass defined elsewhere that states none still gets its own (possibly minified) name.
+    if (!Object.hasOwn(new.target.prototype, 'name')) this.name = new.target.name;
   }
 }
 
@@ -155,6 +164,17 @@ export class UnauthorizedError extends RemoteError {
   readonly determinate = true;
 }
 
+/**
+ * The server could not be reached at all: it is down, the URL is wrong, the network is off, or (in
+ * a browser) it does not allow the page's origin (CORS) — a browser does not tell these apart. Raised
+ * when connecting, before any of the caller's requests was sent, so nothing of the caller's was
+ * written; the message names the setting that says where the server is.
+ */
+export class UnreachableRemoteError extends RemoteError {
+  readonly code = 'REMOTE_UNREACHABLE';
+  readonly determinate = true;
+}
+
 /** The server cannot be synced through: it lacks a capability CAS needs (named in the message). */
 export class UnsupportedServerError extends ChainsyncError {
   readonly code = 'UNSUPPORTED_SERVER';
@@ -197,6 +217,16 @@ export class WrongSecretError extends ChainsyncError {
  */
 export class ChainIntegrityError extends ChainsyncError {
   readonly code = 'CHAIN_INTEGRITY';
+}
+
+/**
+ * A secret was given for a data set that is not encrypted: its data on the server is plain text and
+ * it has no encryption record. The application's configuration, not the server, is at odds: open
+ * the replica without `secret`, or start the encrypted data set under another `prefix`. Nothing was
+ * changed.
+ */
+export class NotEncryptedError extends ChainsyncError {
+  readonly code = 'NOT_ENCRYPTED';
 }
 
 // ---- operations too big for one version -----------------------------------------------------
@@ -278,7 +308,84 @@ export class DirectoryInUseError extends ChainsyncError {
   }
 }
 
+// ---- deleting a replica's local data ---------------------------------------------------------
+
+/**
+ * The local data was not deleted: `pending` operations written on this device have not reached the
+ * remote yet, and deleting would lose them. Sync first (until `status().pending` is 0), or pass
+ * `{ discardPending: true }` to delete them on purpose. Nothing was deleted.
+ */
+export class UnsyncedChangesError extends ChainsyncError {
+  readonly code = 'UNSYNCED_CHANGES';
+  /** How many operations are waiting to be pushed. */
+  readonly pending: number;
+  constructor(message: string, pending: number, options?: ErrorOptions) {
+    super(message, options);
+    this.pending = pending;
+  }
+}
+
+/**
+ * The app's credentials function (`remote.credentials`, or `remote.token` as a function) failed or
+ * returned something unusable, so the request it was for was never sent: nothing was written.
+ * Fix the function (or the service it asks); the next sync calls it again.
+ */
+export class RemoteCredentialsError extends RemoteError {
+  readonly code = 'REMOTE_CREDENTIALS';
+  readonly determinate = true;
+  /** The setting whose function failed: `remote.credentials` or `remote.token`. */
+  readonly setting: string;
+  constructor(setting: string, message: string, options?: ErrorOptions) {
+    super(`${setting}: ${message}`, options);
+    this.setting = setting;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
+
+/**
+ * The name of every error class, written out as strings: minifiers rename classes (and esbuild,
+ * Rollup, oxc and terser all do by default), and `error.name` must stay the real class name so
+ * `String(error)` and a stack trace read `InvalidArgumentError: …` in any build. Set on the
+ * prototype, not on each instance: it is not an own field, so it does not travel among the
+ * fields a worker boundary copies, and the `name` the revived error reads is the class's own.
+ */
+const names: Record<string, ErrorClass> = {
+  ChainsyncError: ChainsyncError,
+  InvalidArgumentError: InvalidArgumentError,
+  AlreadyExistsError: AlreadyExistsError,
+  RevisionMismatchError: RevisionMismatchError,
+  NotFoundError: NotFoundError,
+  VersionConflictError: VersionConflictError,
+  TransactionConflictError: TransactionConflictError,
+  TransactionFinishedError: TransactionFinishedError,
+  SnapshotMismatchError: SnapshotMismatchError,
+  ContentNotFoundError: ContentNotFoundError,
+  ContentMismatchError: ContentMismatchError,
+  RemoteError: RemoteError,
+  PreconditionFailedError: PreconditionFailedError,
+  WeakETagError: WeakETagError,
+  DeterminateRemoteError: DeterminateRemoteError,
+  IndeterminateRemoteError: IndeterminateRemoteError,
+  UnauthorizedError: UnauthorizedError,
+  UnsupportedServerError: UnsupportedServerError,
+  UnreachableRemoteError: UnreachableRemoteError,
+  QuotaExceededError: QuotaExceededError,
+  StoreClosedError: StoreClosedError,
+  WorkerTerminatedError: WorkerTerminatedError,
+  AbortedError: AbortedError,
+  WrongSecretError: WrongSecretError,
+  ChainIntegrityError: ChainIntegrityError,
+  NotEncryptedError: NotEncryptedError,
+  OperationTooLargeError: OperationTooLargeError,
+  OperationsStuckError: OperationsStuckError,
+  DirectoryInUseError: DirectoryInUseError,
+  UnsyncedChangesError: UnsyncedChangesError,
+  RemoteCredentialsError: RemoteCredentialsError,
+};
+for (const [name, cls] of Object.entries(names)) {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+}
 
 const classes: Record<ErrorCode, ErrorClass> = {
   INVALID_ARGUMENT: InvalidArgumentError,
@@ -297,15 +404,19 @@ const classes: Record<ErrorCode, ErrorClass> = {
   REMOTE_INDETERMINATE: IndeterminateRemoteError,
   UNAUTHORIZED: UnauthorizedError,
   UNSUPPORTED_SERVER: UnsupportedServerError,
+  REMOTE_UNREACHABLE: UnreachableRemoteError,
   QUOTA_EXCEEDED: QuotaExceededError,
   STORE_CLOSED: StoreClosedError,
   WORKER_TERMINATED: WorkerTerminatedError,
   ABORTED: AbortedError,
   WRONG_SECRET: WrongSecretError,
   CHAIN_INTEGRITY: ChainIntegrityError,
+  NOT_ENCRYPTED: NotEncryptedError,
   OPERATION_TOO_LARGE: OperationTooLargeError,
   OPERATIONS_STUCK: OperationsStuckError,
   DIRECTORY_IN_USE: DirectoryInUseError,
+  UNSYNCED_CHANGES: UnsyncedChangesError,
+  REMOTE_CREDENTIALS: RemoteCredentialsError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */
@@ -339,7 +450,9 @@ export function reviveError(data: SerializedError): Error {
   const cls = data.code ? classes[data.code] : undefined;
   const error: Error = cls ? (Object.create(cls.prototype) as Error) : new Error();
   Object.defineProperty(error, 'message', { value: data.message, writable: true, configurable: true });
-  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
+  // A chainsync class names itself (its prototype's literal name, right whatever either side's
+  // bundler did to the name it was sent with); a foreign error keeps the name it was sent with.
+  if (!cls) Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
   if (data.stack !== undefined) {
     Object.defineProperty(error, 'stack', { value: data.stack, writable: true, configurable: true });
   }

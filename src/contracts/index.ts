@@ -7,3 +7,4 @@ export * from './blob-storage.js';
 export * from './remote-backend.js';
 export * from './replica.js';
 export * from './replica-store.js';
+export * from './probe-cache.js';

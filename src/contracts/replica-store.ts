@@ -86,6 +86,14 @@ export interface ReplicaState {
    * read as complete from the base's height on, with no entries.
    */
   readonly landed?: LandedPlans;
+  /**
+   * The ids of the newest versions of the chain up to the base, oldest first, ending with
+   * `baseVersionId` (at most 32; the one before the last is at `baseHeight - 1`, and so on): the
+   * versions this replica applied or pushed, kept so tools can draw the chain without reading the
+   * server (the demo's chain view, through `inspect()`). It starts afresh at a snapshot (the versions
+   * before it were never read), and is absent in states written before it was kept.
+   */
+  readonly recentVersionIds?: readonly Uuid[];
 }
 
 /** The initial state of a new replica. */

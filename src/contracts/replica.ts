@@ -183,7 +183,10 @@ export interface ReplicaStatus {
   readonly leader: boolean;
 }
 
-/** A read-only look at a replica's place in the chain: its state and the head of its queue. */
+/**
+ * A read-only look at a replica's place in the chain, from its local state alone: its base, the
+ * newest versions up to it (`state.recentVersionIds`), a push under way and the head of its queue.
+ */
 export interface ReplicaInspection {
   readonly state: ReplicaState;
   readonly pending: PendingOperation[];

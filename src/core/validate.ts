@@ -15,6 +15,8 @@ const encoder = new TextEncoder();
 function describe(value: unknown): string {
   try {
     if (value === null) return 'null';
+    // Not "undefined undefined": a setting left out reads as what it is.
+    if (value === undefined) return 'undefined (nothing was given)';
     if (typedArrayName(value) === 'Uint8Array') return `a Uint8Array of ${builtIn.length.call(value)} bytes`;
     if (typeof value === 'string')
       return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;

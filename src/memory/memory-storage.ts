@@ -22,7 +22,7 @@ interface ClientData {
   childOf: Map<Uuid, Uuid>;
 }
 
-/** The reference {@link Storage}: per-client maps, transactions through {@link OptimisticStorageTxn}. */
+/** The reference {@link Storage}: per-client maps, transactions through `OptimisticStorageTxn` (src/core). */
 export class MemoryStorage implements Storage {
   readonly #clients = new Map<Uuid, ClientData>();
   readonly #access: StorageAccess<number> = {

@@ -3,6 +3,7 @@
  * the local replica (offline, no network wait) and a binding keeps exactly the affected ones fresh
  * from local writes, other tabs and sync; mutations write through the replica (its rebase replaces
  * hand-written rollbacks); TanStack's onlineManager and focusManager drive sync.
+ * @module chainsync/query
  */
 export type {
   QueryableReplica,

@@ -13,6 +13,10 @@ export {
   type RemoteConfig,
   type HttpRemoteConfig,
   type S3RemoteConfig,
+  type S3RemoteConfigBase,
+  type S3FixedKeysConfig,
+  type S3ExpiringCredentialsConfig,
   type ReplicaRemote,
+  type OpenRemoteOptions,
 } from './remote-config.js';
 export * from './http/index.js';

@@ -9,20 +9,20 @@ import {
   CEPH_CREDENTIALS,
   requireCeph,
   startCeph,
-  type RunningServer,
+  type CephServer,
 } from '../test-support/interop-servers.js';
 import { s3Fetch } from './http/s3-fetch.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica } from '../sync/replica.js';
 import { rejectsWith } from '../testing/conformance/support.js';
-import { openRemote, type S3RemoteConfig } from './remote-config.js';
+import { openRemote, type S3FixedKeysConfig, type S3RemoteConfig } from './remote-config.js';
 
 const missing = await requireCeph();
 
 // Real round trips to a distributed store: give the cases room (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000 });
 
-let ceph: (RunningServer & { endpoint: string }) | undefined;
+let ceph: CephServer | undefined;
 const bucket = `chainsync-worker-${crypto.randomUUID().slice(0, 8)}`;
 
 if (missing === null) {
@@ -34,7 +34,7 @@ if (missing === null) {
   afterAll(() => ceph?.stop());
 }
 
-function config(prefix: string): S3RemoteConfig {
+function config(prefix: string): S3FixedKeysConfig {
   return { kind: 's3', endpoint: ceph!.endpoint, bucket, ...CEPH_CREDENTIALS, prefix };
 }
 
@@ -92,6 +92,57 @@ describe.skipIf(missing !== null)("openRemote({ kind: 's3' }) on Ceph RGW", () =
     await rejectsWith(r.sync(), 'UNAUTHORIZED');
     expect(await r.get('todos', 'x')).toEqual({ title: 'kept' });
     expect(await r.pendingCount()).toBe(2);
+  });
+
+  // Credentials that expire (issue 15 item 10), on a real store: the key the function hands out is
+  // rotated mid-sync (a new key made, the old one deleted), as a deployment rotates keys.
+  it('a credentials function: a key rotated between syncs is replaced, the refused request resent', async () => {
+    const admin = ceph!.admin;
+    const key = (n: number) => ({
+      accessKeyId: `rotated${n}${bucket.slice(-8)}`,
+      secretAccessKey: `rotated-secret-${n}`,
+    });
+    const create = (n: number) =>
+      admin(
+        'key',
+        'create',
+        '--uid=test',
+        '--key-type=s3',
+        `--access-key=${key(n).accessKeyId}`,
+        `--secret-key=${key(n).secretAccessKey}`,
+      );
+    await create(1);
+    let current = key(1);
+    let calls = 0;
+    const clientId = crypto.randomUUID();
+    const remote: S3RemoteConfig = {
+      kind: 's3',
+      endpoint: ceph!.endpoint,
+      bucket,
+      region: 'us-east-1',
+      prefix: `rotated-${clientId}`,
+      credentials: () => {
+        calls++;
+        return current;
+      },
+    };
+    const a = await device(remote, clientId);
+    await a.create('todos', 'x', { title: 'before the rotation' });
+    await a.sync();
+    expect(calls).toBe(1);
+
+    await create(2);
+    current = key(2);
+    await admin('key', 'rm', '--uid=test', '--key-type=s3', `--access-key=${key(1).accessKeyId}`);
+    await a.update('todos', 'x', { title: 'after the rotation' });
+    await a.sync();
+    // Key 1 was refused (InvalidAccessKeyId) once; the function was asked once more, for key 2.
+    expect(calls).toBe(2);
+    expect(await a.pendingCount()).toBe(0);
+
+    const b = await device(remote, clientId);
+    await b.sync();
+    expect(await b.get('todos', 'x')).toEqual({ title: 'after the rotation' });
   });
 });
 

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../contracts/errors.js';
-import { assertRemoteConfig, connectOptions, openRemote, type S3RemoteConfig } from './remote-config.js';
+import { rejectsWith } from '../testing/conformance/support.js';
+import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
+import { connectRemote, forgetProbes } from './http/connect.js';
+import {
+  assertRemoteConfig,
+  connectOptions,
+  openRemote,
+  type RemoteConfig,
+  type S3FixedKeysConfig,
+  type S3RemoteConfig,
+} from './remote-config.js';
+import { joinRemoteFunction, splitRemoteFunction } from './remote-functions.js';
 
 const s3: S3RemoteConfig = {
   kind: 's3',
@@ -89,7 +100,7 @@ describe('assertRemoteConfig', () => {
     ['secretAccessKey', 7, /secret access key/],
     ['sessionToken', '', /non-empty string, or leave it out/],
     ['sessionToken', 1, /non-empty string, or leave it out/],
-    ['prefix', undefined, /string/],
+    ['prefix', undefined, /is missing: name this data set's objects on the server, e\.g\. prefix: /],
     ['prefix', '', /must not be empty/],
     ['timeoutMs', 0, /positive integer/],
     ['timeoutMs', 1.5, /positive integer/],
@@ -135,5 +146,107 @@ describe('connectOptions and openRemote', () => {
     expect(invalid(() => openRemote({ ...s3, region: '' })).argument).toBe('remote.region');
     const remote = openRemote(s3);
     expect(Object.keys(remote).sort()).toEqual(['blobs', 'kv', 'storage']);
+  });
+});
+
+describe('messages name the remote settings the application wrote', () => {
+  /** Connects as openRemote would, through a fetch that answers every request with `status`. */
+  const connectAnswering = (config: RemoteConfig, status: number) => {
+    forgetProbes();
+    const fetch = () => Promise.resolve(new Response('no', { status }));
+    return connectRemote({ ...connectOptions(config), fetch });
+  };
+  const http = { kind: 'http', url: 'https://sync.example.com/', prefix: 'p' } as const;
+
+  it('a URL the server has nothing at names remote.url (http) or remote.endpoint and remote.bucket (s3)', async () => {
+    const error = await rejectsWith(connectAnswering(http, 404), 'REMOTE_FAILED');
+    expect(error.message).toContain('answered 404 to a plain PUT');
+    expect(error.message).toContain('Check remote.url.');
+    expect(error.message).not.toMatch(/options\./);
+    const s3Error = await rejectsWith(connectAnswering(s3, 404), 'REMOTE_FAILED');
+    expect(s3Error.message).toContain('Check remote.endpoint and remote.bucket (the bucket must exist).');
+  });
+
+  it('refused s3 credentials name the credential settings, the session token when one was given', async () => {
+    const error = await rejectsWith(connectAnswering(s3, 403), 'UNAUTHORIZED');
+    expect(error.message).toContain('check remote.accessKeyId and remote.secretAccessKey');
+    expect(error.message).not.toContain('sessionToken');
+    expect(error.message).not.toMatch(/options\./);
+    const temporary = await rejectsWith(connectAnswering({ ...s3, sessionToken: 'st' }, 403), 'UNAUTHORIZED');
+    expect(temporary.message).toContain('with remote.sessionToken (temporary credentials expire');
+  });
+
+  it('refused s3 credentials from a credentials function name that function, not the fixed keys', async () => {
+    const credentials = () => ({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-example' });
+    const { endpoint, region, bucket, prefix } = s3;
+    const config: S3RemoteConfig = { kind: 's3', endpoint, region, bucket, prefix, credentials };
+    const error = await rejectsWith(connectAnswering(config, 403), 'UNAUTHORIZED');
+    expect(error.message).toContain('check the keys remote.credentials returns');
+    expect(error.message).not.toContain('remote.accessKeyId');
+  });
+
+  it('a token refused after connecting (revoked, expired) names remote.token in sync requests too', async () => {
+    forgetProbes();
+    const server = createObjectServer({ baseUrl: 'https://revoked.test/store' });
+    const config = { ...http, url: server.baseUrl, token: 't' };
+    const backend = await connectRemote({
+      ...connectOptions(config),
+      fetch: inProcessFetch(server.handlers),
+      probe: { rounds: 1 },
+    });
+    server.inject({ kind: 'status', status: 401, method: 'GET' });
+    const error = await rejectsWith(backend.download('k'), 'UNAUTHORIZED');
+    expect(error.message).toContain('The server refused remote.token');
+    expect(error.message).not.toMatch(/options\./);
+  });
+});
+
+// Credentials that expire (issue 15 item 10): a function in place of fixed keys or a token.
+describe('credentials and token functions', () => {
+  const {
+    accessKeyId: _id,
+    secretAccessKey: _secret,
+    sessionToken: _token,
+    ...s3Base
+  } = s3 as S3FixedKeysConfig;
+  const provider = () => ({ accessKeyId: 'AKIA', secretAccessKey: 'secret', sessionToken: 'token' });
+  const http = { kind: 'http', url: 'https://sync.example.com/', prefix: 'p' } as const;
+
+  it('accepts a credentials function instead of the keys, and a token function', () => {
+    expect(() => assertRemoteConfig({ ...s3Base, credentials: provider })).not.toThrow();
+    expect(() => assertRemoteConfig({ ...http, token: () => 't' })).not.toThrow();
+  });
+
+  it('refuses a credentials function beside fixed keys, and a credentials value that is not a function', () => {
+    const both = invalid(() => assertRemoteConfig({ ...s3, credentials: provider }));
+    expect(both.argument).toBe('remote.credentials');
+    expect(both.message).toContain('accessKeyId, secretAccessKey');
+    expect(invalid(() => assertRemoteConfig({ ...s3Base, credentials: 'keys' })).argument).toBe(
+      'remote.credentials',
+    );
+    // Neither keys nor a function: the message points at both ways.
+    expect(invalid(() => assertRemoteConfig(s3Base)).argument).toBe('remote.accessKeyId');
+  });
+
+  it('a token function is sent through a fetch of its own, not as static headers', () => {
+    const options = connectOptions({ ...http, token: () => 't' });
+    expect(options.headers).toBeUndefined();
+    expect(typeof options.fetch).toBe('function');
+  });
+
+  it('splitRemoteFunction leaves what structured clone can carry, and joinRemoteFunction puts it back', () => {
+    for (const [config, key] of [
+      [{ ...s3Base, credentials: provider }, 'credentials'],
+      [{ ...http, token: () => 't' }, 'token'],
+    ] as const) {
+      const { config: data, fn } = splitRemoteFunction(config);
+      expect(typeof fn).toBe('function');
+      const cloned = structuredClone(data);
+      expect(key in cloned).toBe(false);
+      const joined = joinRemoteFunction(cloned, fn!);
+      expect(() => assertRemoteConfig(joined)).not.toThrow();
+      expect((joined as unknown as Record<string, unknown>)[key]).toBe(fn);
+    }
+    expect(splitRemoteFunction(s3)).toEqual({ config: s3 });
   });
 });

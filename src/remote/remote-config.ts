@@ -4,22 +4,30 @@ import type { Storage } from '../contracts/storage.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
 import { assertKey, isPositiveInteger } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
-import { s3Fetch } from './http/s3-fetch.js';
-import { S3_MAX_OBJECT_BYTES } from './http/options.js';
+import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
+import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
+import { S3_MAX_OBJECT_BYTES, type SettingNames } from './http/options.js';
+import type { ProbeCacheStore } from '../contracts/probe-cache.js';
 import { RemoteBlobs } from './remote-blobs.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteStorage } from './remote-storage.js';
 
 /**
- * Where a worker-hosted replica syncs to, as plain data (it crosses the worker boundary, so it
- * cannot hold functions). `url` is the object server's base URL (the chainsync reference server or
- * any server that passes the probe); `token` is sent as `Authorization: Bearer <token>`; `prefix`
- * names this data set's objects on the server.
+ * Where a worker-hosted replica syncs to. `url` is the object server's base URL (the chainsync
+ * reference server or any server that passes the probe); `token` is sent as
+ * `Authorization: Bearer <token>`; `prefix` names this data set's objects on the server.
  */
 export interface HttpRemoteConfig {
   readonly kind: 'http';
   readonly url: string;
-  readonly token?: string;
+  /**
+   * The bearer token: a string, or a function returning a fresh one (the token, or
+   * `{ token, expiration }`), called before the first request, shortly before `expiration` and on a
+   * 401, after which the refused request is sent once more. Concurrent requests share one call; if
+   * it throws, syncing fails with `REMOTE_CREDENTIALS` and nothing is written. A function stays on
+   * the main thread with `openReplica`: the worker calls it there.
+   */
+  readonly token?: string | BearerTokenProvider;
   readonly prefix: string;
   /** Time limit of one request attempt in ms (default 30 000). */
   readonly timeoutMs?: number;
@@ -31,9 +39,13 @@ export interface HttpRemoteConfig {
  * S3-compatible store accepts and Ceph RGW requires).
  *
  * The credentials are used inside the browser, so whoever runs the page can read them: give each
- * user keys (ideally temporary ones, with `sessionToken`) that reach only their own prefix.
+ * user keys that reach only their own prefix, ideally temporary ones from a `credentials` function
+ * ({@link S3ExpiringCredentialsConfig}), else fixed ones ({@link S3FixedKeysConfig}).
  */
-export interface S3RemoteConfig {
+export type S3RemoteConfig = S3FixedKeysConfig | S3ExpiringCredentialsConfig;
+
+/** What every {@link S3RemoteConfig} has, whatever its credentials. */
+export interface S3RemoteConfigBase {
   readonly kind: 's3';
   /**
    * The store's base URL, without the bucket: `https://<account>.r2.cloudflarestorage.com`,
@@ -45,17 +57,41 @@ export interface S3RemoteConfig {
   readonly region: string;
   /** The bucket, appended to `endpoint` as a path segment. It must exist already. */
   readonly bucket?: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  /** The session token of temporary credentials (STS, R2 temporary access). */
-  readonly sessionToken?: string;
   /** Names this data set's objects in the bucket. */
   readonly prefix: string;
   /** Time limit of one request attempt in ms (default 30 000). */
   readonly timeoutMs?: number;
 }
 
-/** Every kind of serializable remote. */
+/** An S3 remote with fixed keys. */
+export interface S3FixedKeysConfig extends S3RemoteConfigBase {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** The session token of temporary credentials given once (STS, R2 temporary access). */
+  readonly sessionToken?: string;
+  readonly credentials?: never;
+}
+
+/** An S3 remote whose credentials expire and come from the app's function. */
+export interface S3ExpiringCredentialsConfig extends S3RemoteConfigBase {
+  readonly accessKeyId?: never;
+  readonly secretAccessKey?: never;
+  readonly sessionToken?: never;
+  /**
+   * Credentials that expire, instead of the fixed keys: a function returning fresh ones
+   * (`{ accessKeyId, secretAccessKey, sessionToken, expiration }`, e.g. from the app's backend,
+   * which asks STS or R2 for temporary credentials scoped to this user's prefix). It is called
+   * before the first request, again shortly before `expiration` (5 minutes, at most half their
+   * lifetime) and when the store refuses a request as `ExpiredToken`; concurrent requests share one
+   * call. If it throws, syncing fails with `REMOTE_CREDENTIALS` and nothing is written.
+   *
+   * A function cannot cross the worker boundary: `openReplica` keeps it on the main thread and the
+   * worker calls it there.
+   */
+  readonly credentials: S3CredentialsProvider;
+}
+
+/** Every kind of remote: plain data, but for an optional credentials or token function. */
 export type RemoteConfig = HttpRemoteConfig | S3RemoteConfig;
 
 /** The remote contracts a replica syncs through. */
@@ -66,9 +102,9 @@ export interface ReplicaRemote {
   readonly blobs: RemoteBlobs;
 }
 
-const HTTP_SHAPE = "{ kind: 'http', url, prefix, token?, timeoutMs? }";
+const HTTP_SHAPE = "{ kind: 'http', url, prefix, token? (a string or a function returning one), timeoutMs? }";
 const S3_SHAPE =
-  "{ kind: 's3', endpoint, region, bucket?, accessKeyId, secretAccessKey, sessionToken?, prefix, timeoutMs? }";
+  "{ kind: 's3', endpoint, region, bucket?, accessKeyId, secretAccessKey, sessionToken? (or credentials: () => fresh ones), prefix, timeoutMs? }";
 const HTTP_KEYS = ['kind', 'url', 'token', 'prefix', 'timeoutMs'];
 const S3_KEYS = [
   'kind',
@@ -78,6 +114,7 @@ const S3_KEYS = [
   'accessKeyId',
   'secretAccessKey',
   'sessionToken',
+  'credentials',
   'prefix',
   'timeoutMs',
 ];
@@ -109,7 +146,16 @@ function assertHttp(c: Record<string, unknown>): void {
   assertOnlyKeys(c, HTTP_KEYS, HTTP_SHAPE);
   assertHttpUrl(c.url, 'remote.url');
   assertCommon(c);
-  assertOptionalString(c.token, 'remote.token');
+  if (
+    c.token !== undefined &&
+    typeof c.token !== 'function' &&
+    (typeof c.token !== 'string' || c.token === '')
+  ) {
+    throw new InvalidArgumentError(
+      'remote.token',
+      'expected a non-empty string, a function returning a fresh token (or { token, expiration }), or leave it out.',
+    );
+  }
 }
 
 function assertS3(c: Record<string, unknown>): void {
@@ -143,17 +189,40 @@ function assertS3(c: Record<string, unknown>): void {
       );
     }
   }
-  assertNonEmptyString(c.accessKeyId, 'remote.accessKeyId', 'the access key id of the S3 credentials');
-  assertNonEmptyString(
-    c.secretAccessKey,
-    'remote.secretAccessKey',
-    'the secret access key of the S3 credentials',
-  );
-  assertOptionalString(c.sessionToken, 'remote.sessionToken');
+  if (c.credentials !== undefined) {
+    if (typeof c.credentials !== 'function') {
+      throw new InvalidArgumentError(
+        'remote.credentials',
+        `expected a function returning { accessKeyId, secretAccessKey, sessionToken?, expiration? }, got ${describe(c.credentials)}.`,
+      );
+    }
+    const fixed = ['accessKeyId', 'secretAccessKey', 'sessionToken'].filter((k) => c[k] !== undefined);
+    if (fixed.length > 0) {
+      throw new InvalidArgumentError(
+        'remote.credentials',
+        `comes instead of fixed keys: leave out ${fixed.join(', ')} (the function returns them).`,
+      );
+    }
+  } else {
+    assertNonEmptyString(c.accessKeyId, 'remote.accessKeyId', 'the access key id of the S3 credentials');
+    assertNonEmptyString(
+      c.secretAccessKey,
+      'remote.secretAccessKey',
+      'the secret access key of the S3 credentials (or pass credentials: a function returning temporary ones)',
+    );
+    assertOptionalString(c.sessionToken, 'remote.sessionToken');
+  }
   assertCommon(c);
 }
 
 function assertCommon(c: Record<string, unknown>): void {
+  if (c.prefix === undefined) {
+    throw new InvalidArgumentError(
+      'remote.prefix',
+      "is missing: name this data set's objects on the server, e.g. prefix: 'notes/alice'. " +
+        'Every replica of the data set uses the same prefix; another prefix is another data set.',
+    );
+  }
   assertKey(c.prefix, 'remote.prefix');
   const timeout = c.timeoutMs;
   if (timeout !== undefined && !isPositiveInteger(timeout)) {
@@ -204,28 +273,100 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * What identifies the credentials of `config` for the probe cache (hashed there, never stored):
+ * fixed ones in full; none for a function, whose results change with each renewal (calling it only
+ * to name a cache entry would spend a credential request; the probe measures the server anyway).
+ */
+function credentialsIdentity(config: RemoteConfig): string[] {
+  if (config.kind === 'http') return typeof config.token === 'string' ? ['bearer', config.token] : [];
+  if (config.credentials !== undefined) return ['s3', config.region];
+  return ['s3', config.region, config.accessKeyId, config.secretAccessKey, config.sessionToken ?? ''];
+}
+
+/** Options of {@link openRemote}. */
+export interface OpenRemoteOptions {
+  /**
+   * Where a passed capability probe is remembered (the worker passes the store's IndexedDB), so the
+   * next open within `PROBE_CACHE_TTL_MS` (a day) sends no probe request; without it the probe runs
+   * once per process.
+   */
+  readonly probeCache?: ProbeCacheStore;
+}
+
 /** How `connectRemote` reaches the server of `config` (exported for tests). */
-export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
+export function connectOptions(config: RemoteConfig, opened: OpenRemoteOptions = {}): ConnectRemoteOptions {
   // The probe's scratch objects go under the data set's prefix too: credentials scoped to that
   // prefix (as they should be in a browser) could not write anywhere else.
   const probe = { keyPrefix: `${config.prefix}/` };
+  const probeCache = opened.probeCache && {
+    store: opened.probeCache,
+    identity: credentialsIdentity(config),
+  };
   if (config.kind === 'http') {
     return {
+      probeCache,
       baseUrl: config.url,
-      headers: config.token ? { Authorization: `Bearer ${config.token}` } : undefined,
+      headers: typeof config.token === 'string' ? { Authorization: `Bearer ${config.token}` } : undefined,
+      fetch: typeof config.token === 'function' ? bearerFetch(config.token) : undefined,
       timeoutMs: config.timeoutMs,
       probe,
+      settings: settingNames(config),
     };
   }
   const endpoint = config.endpoint.replace(/\/+$/, '');
   return {
     // Path-style: the bucket is the first path segment under the endpoint.
     baseUrl: config.bucket === undefined ? endpoint : `${endpoint}/${config.bucket}`,
-    fetch: s3Fetch(config),
+    fetch: s3Fetch(
+      config.credentials !== undefined
+        ? { region: config.region, credentials: config.credentials }
+        : {
+            region: config.region,
+            accessKeyId: config.accessKeyId,
+            secretAccessKey: config.secretAccessKey,
+            sessionToken: config.sessionToken,
+          },
+    ),
     timeoutMs: config.timeoutMs,
     // S3 states no limit in a header; its limit per PUT is known (R2 and Ceph RGW keep the same).
     maxObjectBytes: S3_MAX_OBJECT_BYTES,
     probe,
+    probeCache,
+    settings: settingNames(config),
+  };
+}
+
+/**
+ * How the backend's messages name the settings of `config`: what the application wrote (`remote.url`,
+ * `remote.token`, …), not the HTTP backend's internal options. A refusal says whether credentials
+ * were given at all: a missing token and a wrong one need different fixes.
+ */
+function settingNames(config: RemoteConfig): SettingNames {
+  const timeout = 'remote.timeoutMs';
+  if (config.kind === 'http') {
+    return {
+      url: 'remote.url',
+      timeout,
+      unauthorized:
+        config.token === undefined
+          ? 'The server wants credentials and the replica has none: set remote.token to a token the server accepts (it is sent as Authorization: Bearer <token>).'
+          : 'The server refused remote.token: check that it is the token the server expects and that it has not expired or been revoked.',
+    };
+  }
+  const keys =
+    config.credentials !== undefined
+      ? 'check the keys remote.credentials returns'
+      : 'check remote.accessKeyId and remote.secretAccessKey' +
+        (config.sessionToken === undefined
+          ? ''
+          : ' with remote.sessionToken (temporary credentials expire: get fresh ones, or pass remote.credentials, a function that does)');
+  return {
+    url: 'remote.endpoint and remote.bucket (the bucket must exist)',
+    timeout,
+    unauthorized:
+      `The store refused the credentials: ${keys}, ` +
+      "that remote.region is the bucket's region, and that the key may read and write under remote.prefix.",
   };
 }
 
@@ -234,9 +375,9 @@ export function connectOptions(config: RemoteConfig): ConnectRemoteOptions {
  * server's capability probe runs then (a replica opens offline), and is retried on the next sync if
  * the server could not be reached.
  */
-export function openRemote(config: RemoteConfig): ReplicaRemote {
+export function openRemote(config: RemoteConfig, opened: OpenRemoteOptions = {}): ReplicaRemote {
   assertRemoteConfig(config);
-  const options = connectOptions(config);
+  const options = connectOptions(config, opened);
   return remoteDataSet(
     lazyBackend(() => connectRemote(options)),
     config.prefix,

@@ -113,7 +113,7 @@ interface Current {
 
 /**
  * A {@link Storage} kept in a remote bucket through any {@link AtomicRemoteBackend}, with the
- * transaction logic of {@link OptimisticStorageTxn}. It never lists: every object it reads has a
+ * transaction logic of `OptimisticStorageTxn` (src/core). It never lists: every object it reads has a
  * name it can compute. Under `<prefix>/<clientId>/`:
  *
  * - `c/<n, 12 digits>`: commit record n (JSON: the client's state after it, the versions it added
@@ -136,7 +136,7 @@ interface Current {
  *   written as parts `s/<writeId>-<i>` instead, all before the claim, and the record names them
  *   with their sizes and the SHA-256 of the whole: the claim commits every part at once.
  *
- * - `k/<first, 12 digits>`: a pack, the {@link PACK_SIZE} commit records `first` … `first + 63`
+ * - `k/<first, 12 digits>`: a pack, the `PACK_SIZE` (64) commit records `first` … `first + 63`
  *   copied into one immutable object. The committer of a pack's last commit writes it (from the
  *   records it remembers); a reader that had to download a whole pack's records one by one writes
  *   it too. Packs only save requests: a missing pack is read record by record.

@@ -194,9 +194,49 @@ export async function withdrawPending(
   };
 }
 
-/** The new state after moving the base to `versionId` at `height`. */
-export function movedTo(versionId: Uuid, height: number): (state: ReplicaState) => ReplicaState {
-  return (state) => ({ ...state, baseVersionId: versionId, baseHeight: height, inFlight: null });
+/**
+ * The new state after moving the base to `versionId` at `height`, over the versions `passed` (their
+ * ids in chain order, ending with `versionId`; left out when a snapshot replaced the base).
+ */
+export function movedTo(
+  versionId: Uuid,
+  height: number,
+  passed?: readonly Uuid[],
+): (state: ReplicaState) => ReplicaState {
+  return (state) => ({
+    ...state,
+    baseVersionId: versionId,
+    baseHeight: height,
+    inFlight: null,
+    recentVersionIds: recentAfter(state, versionId, height, passed),
+  });
+}
+
+/** Most version ids {@link ReplicaState.recentVersionIds} keeps. */
+export const RECENT_VERSION_IDS = 32;
+
+/**
+ * The recent version ids once the base moved to `versionId` at `height` over `passed` (the ids of
+ * the versions applied, in chain order, ending with `versionId`): the kept ones and `passed`, or
+ * `passed` alone when the kept ones do not end where it starts (or were never kept). Without
+ * `passed` (a snapshot replaced the base) they start afresh at `versionId`.
+ */
+function recentAfter(
+  state: ReplicaState,
+  versionId: Uuid,
+  height: number,
+  passed?: readonly Uuid[],
+): readonly Uuid[] {
+  const kept = state.recentVersionIds ?? [];
+  if (passed === undefined || passed.at(-1) !== versionId || passed.length > height) {
+    // Nothing applied (an empty landing) leaves them; anything else starts afresh.
+    const unmoved = passed?.length === 0 && versionId === state.baseVersionId && height === state.baseHeight;
+    return unmoved ? kept : [versionId];
+  }
+  const continues =
+    state.baseHeight + passed.length === height &&
+    (state.baseHeight === 0 ? kept.length === 0 : kept.at(-1) === state.baseVersionId);
+  return (continues ? [...kept, ...passed] : passed).slice(-RECENT_VERSION_IDS);
 }
 
 /**

@@ -318,7 +318,7 @@ describe('convergence property', () => {
               {
                 kind: 'sync',
                 r: 0,
-                faults: ['none', 'none', 'none', 'fail-after', 'fail-before'],
+                faults: ['none', 'none', 'fail-after', 'fail-before'],
                 avoidSnapshots: false,
               },
               { kind: 'sync', r: 1, faults: [], avoidSnapshots: false },

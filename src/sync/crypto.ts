@@ -8,6 +8,7 @@ import {
   AlreadyExistsError,
   ChainIntegrityError,
   InvalidArgumentError,
+  NotEncryptedError,
   WrongSecretError,
 } from '../contracts/errors.js';
 import type { Uuid } from '../contracts/storage.js';
@@ -99,31 +100,46 @@ export function encryptionKeyName(clientId: Uuid): string {
 }
 
 /**
+ * What a chain holds, judged by its oldest data still on the server (the snapshot, else the first
+ * version): nothing yet, plain text (an unencrypted data set), or sealed data.
+ */
+export type ChainContent = 'nothing' | 'plaintext' | 'sealed';
+
+/**
  * Gets the key of `clientId`'s chain: reads the salt (creating salt and key check on first use,
  * race-free through `CasKv.create`), derives the key and verifies it against the key check.
  *
- * A record is created only for a chain that holds nothing yet (`chainIsEmpty`): on a chain with
- * versions or a snapshot a missing record was lost or deleted on the server (or the data set was
- * never encrypted), and a new salt would make everything already there unreadable for good, also
- * once the old record is restored.
- * @throws WrongSecretError when the secret does not open the key check; ChainIntegrityError when
- * the record is missing but the chain is not empty (nothing is created).
+ * A record is created only for a chain that holds nothing yet (`chainHolds`): on a chain with
+ * versions or a snapshot a missing record means either that the data set was never encrypted (its
+ * data is plain text: the application gave a secret it should not have) or that the record was
+ * lost or deleted on the server (its data is sealed); a new salt would make sealed data unreadable
+ * for good, also once the old record is restored.
+ * @throws WrongSecretError when the secret does not open the key check; NotEncryptedError when the
+ * record is missing and the chain holds plain text; ChainIntegrityError when the record is missing
+ * and the chain holds sealed data (in both cases nothing is created).
  */
 export async function openEncryptionKey(
   kv: CasKv,
   clientId: Uuid,
   secret: string,
   iterations: number,
-  chainIsEmpty: () => Promise<boolean>,
+  chainHolds: () => Promise<ChainContent>,
 ): Promise<CryptoKey> {
   if (typeof secret !== 'string' || secret.length === 0) {
     throw new InvalidArgumentError('secret', 'expected a non-empty string.');
   }
   const name = encryptionKeyName(clientId);
   let existing = await kv.get(name);
-  if (!existing && !(await chainIsEmpty())) {
+  const holds = existing ? null : await chainHolds();
+  if (holds === 'plaintext') {
+    throw new NotEncryptedError(
+      `A secret was given, but this data set (${clientId}) is not encrypted: its data on the server is plain text and it has no encryption record. ` +
+        'Open the replica without `secret` to use it as it is, or start the encrypted data set under another `prefix`. Nothing was changed.',
+    );
+  }
+  if (holds === 'sealed') {
     throw new ChainIntegrityError(
-      `The encryption record (${name}) is missing, but the chain of ${clientId} already holds data: the record was deleted or lost on the server, or this data set was never encrypted. Restore the record (from a backup or the server's history), or open the replica without a secret if the data set is not encrypted. No new record was made (it could never open the existing data) and nothing was changed.`,
+      `The encryption record (${name}) is missing, but the chain of ${clientId} already holds encrypted data: the record was deleted or lost on the server. Restore the record (from a backup or the server's history). No new record was made (it could never open the existing data) and nothing was changed.`,
     );
   }
   if (!existing) {

@@ -112,7 +112,7 @@ export async function openValue(
   if (bytes[0] === PLAIN_FORMAT) {
     if (env.key) {
       throw new ChainIntegrityError(
-        `The remote ${what} is unencrypted on an encrypted chain: the server injected it.`,
+        `The remote ${what} is unencrypted, but this data set is encrypted: a replica opened without the secret wrote it (open every replica of the data set with the same \`secret\`), or the server injected it.`,
       );
     }
     return { what, inner: bytes.subarray(1) };

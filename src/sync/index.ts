@@ -1,6 +1,7 @@
 /** The sync engine: replicas, operations, the sync loop, snapshots and end-to-end encryption. */
 export { Replica, type ReplicaOptions } from './replica.js';
-export { transform, rebase } from './transform.js';
+export { transform, rebase, type Overridden, type Rebased, type Transformed } from './transform.js';
+export { Mutex } from './mutex.js';
 export { applyOperation } from './working-set.js';
 export {
   INITIAL_REPLICA_STATE,

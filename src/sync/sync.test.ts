@@ -487,8 +487,9 @@ describe('sync: pruned base with a push in flight', () => {
     await a.create('tasks', 'base');
     await a.sync();
     await a.create('tasks', 'mine', { n: 1 });
-    // pull: getClient, getVersionsAfter; push: getClient, commit applied-then-fails, read-back fails
-    plan.push('none', 'none', 'none', 'fail-after', 'fail-before');
+    // pull: getClient (its base is the latest: no getVersionsAfter); push: getClient, commit
+    // applied-then-fails, read-back fails
+    plan.push('none', 'none', 'fail-after', 'fail-before');
     await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
     const inFlight = (await store.readState()).inFlight;
     expect(inFlight).not.toBeNull();
@@ -550,8 +551,9 @@ describe('sync: compacted chain with a push in flight', () => {
   it('a push that landed and was compacted away is not sent again: its operations are applied once', async () => {
     const { inner, plan, a, store, b, compact } = await scene();
     await a.create('tasks', 'mine', { n: 1 });
-    // pull: getClient, getVersionsAfter; push: getClient, commit applied then dropped, read-back fails
-    plan.push('none', 'none', 'none', 'fail-after', 'fail-before');
+    // pull: getClient (at the latest: nothing after it is asked for); push: getClient, commit
+    // applied then dropped, read-back fails
+    plan.push('none', 'none', 'fail-after', 'fail-before');
     await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
     expect((await inner.chain()).length).toBe(2);
     expect((await store.readState()).inFlight?.versions.length).toBe(1);
@@ -579,9 +581,9 @@ describe('sync: compacted chain with a push in flight', () => {
   it('a plan cut off after its second version: what landed is not sent again, the rest is sent once', async () => {
     const { inner, plan, a, store, b, compact } = await scene();
     await a.change(['t1', 't2', 't3', 't4', 't5'].map((id) => ({ type: 'create', collection: 'tasks', id })));
-    // pull: getClient, getVersionsAfter; version 1: getClient, commit; version 2: getClient, commit
+    // pull: getClient (at the latest); version 1: getClient, commit; version 2: getClient, commit
     // applied then dropped, read-back fails. Version 3 is never sent.
-    plan.push('none', 'none', 'none', 'none', 'none', 'fail-after', 'fail-before');
+    plan.push('none', 'none', 'none', 'none', 'fail-after', 'fail-before');
     await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
     expect((await inner.chain()).length).toBe(3);
     expect((await store.readState()).inFlight?.versions.map((v) => v.count)).toEqual([2, 1]);
@@ -636,8 +638,8 @@ describe('sync: compacted chain with a push in flight', () => {
   it('a push that never landed is sent once after the compaction, nothing lost', async () => {
     const { inner, plan, a, store, b, compact } = await scene();
     await a.create('tasks', 'mine', { n: 1 });
-    // pull: getClient, getVersionsAfter; push: getClient, commit refused (not applied)
-    plan.push('none', 'none', 'none', 'fail-before');
+    // pull: getClient (at the latest); push: getClient, commit refused (not applied)
+    plan.push('none', 'none', 'fail-before');
     await expect(a.sync()).rejects.toBeInstanceOf(DeterminateRemoteError);
     expect((await inner.chain()).length).toBe(1);
     expect((await store.readState()).inFlight?.versions.length).toBe(1);

@@ -34,8 +34,8 @@ import {
 import { sleep } from '../core/sleep.js';
 import { realTimers, type Timers } from '../core/timers.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
-import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS } from './crypto.js';
-import type { EnvelopeKey } from './envelope.js';
+import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS, type ChainContent } from './crypto.js';
+import { PLAIN_FORMAT, type EnvelopeKey } from './envelope.js';
 import type { Mutex } from './mutex.js';
 import { objectKey } from '../core/operations.js';
 import type {
@@ -401,11 +401,18 @@ export class SyncEngine {
     }
     if (!kv) throw new WrongSecretError('A secret needs a CasKv (`kv`) to keep the encryption salt in.');
     const iterations = this.#config.testOnlyPbkdf2Iterations ?? PBKDF2_ITERATIONS;
-    const chainIsEmpty = async () => {
-      const client = await (await this.#config.storage.txn(clientId)).getClient();
-      return !client || (client.latestVersionId === NIL_UUID && !client.snapshot);
+    // Read only when the encryption record is missing: is the data set new, never encrypted, or
+    // did it lose its record? The oldest data still on the server tells (its envelope's first byte).
+    const chainHolds = async (): Promise<ChainContent> => {
+      const txn = await this.#config.storage.txn(clientId);
+      const client = await txn.getClient();
+      if (!client || (client.latestVersionId === NIL_UUID && !client.snapshot)) return 'nothing';
+      const oldest = client.snapshot
+        ? await txn.getSnapshotData(client.snapshot.versionId)
+        : (await txn.getVersionsAfter(NIL_UUID, 1))[0]?.historySegment;
+      return oldest?.[0] === PLAIN_FORMAT ? 'plaintext' : 'sealed';
     };
-    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainIsEmpty), maxDecodedBytes };
+    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainHolds), maxDecodedBytes };
   }
 
   // ---- pull -------------------------------------------------------------------------------------
@@ -435,8 +442,10 @@ export class SyncEngine {
       let cursor = state.baseVersionId;
       let height = state.baseHeight;
       let reachedLatest = cursor === client.latestVersionId;
-      // The next page downloads while this one is decrypted and applied.
-      let page = txn.getVersionsAfter(cursor, this.#pageSize);
+      // The next page downloads while this one is decrypted and applied. At the latest version
+      // already, there is nothing after it in this transaction's view: no lookup (on a remote, a
+      // request answered 404 on every idle sync).
+      let page = reachedLatest ? Promise.resolve([]) : txn.getVersionsAfter(cursor, this.#pageSize);
       for (;;) {
         const versions = await page;
         if (versions.length === 0) break;
@@ -525,7 +534,11 @@ export class SyncEngine {
       });
       const last = versions.at(-1)?.versionId ?? state.baseVersionId;
       const inFlight = push && !foreign ? stillInFlight(push, own) : null;
-      const moved = movedTo(last, height + versions.length);
+      const moved = movedTo(
+        last,
+        height + versions.length,
+        versions.map((v) => v.versionId),
+      );
       const authors = segments.map((segment) => segment.author);
       const advance = await advanceBase(store, steps, (s) => ({
         ...moved(s),
@@ -676,7 +689,11 @@ export class SyncEngine {
   async #advanceOwn(push: InFlightPush, landed: number, height: number, result: SyncResult): Promise<void> {
     const { store, lock } = this.#host;
     const versions = push.versions.slice(0, landed);
-    const moved = movedTo(versions.at(-1)?.versionId ?? push.parentVersionId, height + landed - 1);
+    const moved = movedTo(
+      versions.at(-1)?.versionId ?? push.parentVersionId,
+      height + landed - 1,
+      versions.map((v) => v.versionId),
+    );
     const inFlight = stillInFlight(push, landed);
     const authors = authorsOf(push, versions);
     await lock.run(async () => {

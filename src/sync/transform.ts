@@ -55,7 +55,8 @@ export interface Rebased<T> {
   readonly dropped: T[];
   /**
    * The chain operations that a kept local operation overrode, in chain order: the conflicts this
-   * replica won. See {@link overrides} for which outcomes count.
+   * replica won: only those where the kept operation discards something the other replica meant
+   * (see `overrides` in this module for which outcomes count).
    */
   readonly overridden: Overridden<T>[];
 }

@@ -243,7 +243,7 @@ export const CEPH_CREDENTIALS = {
  * A failed start-up (a port taken between choosing and binding it, a monitor race the script's own
  * retries did not absorb) is retried once on fresh ports; the error says what the script printed.
  */
-export async function startCeph(): Promise<RunningServer & { readonly endpoint: string }> {
+export async function startCeph(): Promise<CephServer> {
   try {
     return await startCephOnce();
   } catch (error) {
@@ -252,7 +252,14 @@ export async function startCeph(): Promise<RunningServer & { readonly endpoint: 
   }
 }
 
-async function startCephOnce(): Promise<RunningServer & { readonly endpoint: string }> {
+/** A running Ceph RGW: its S3 endpoint, and `admin` to run `radosgw-admin` on it (e.g. rotate keys). */
+export interface CephServer extends RunningServer {
+  readonly endpoint: string;
+  /** Runs `radosgw-admin -n client.admin <args>` against this cluster; resolves to its stdout. */
+  admin(...args: string[]): Promise<string>;
+}
+
+async function startCephOnce(): Promise<CephServer> {
   const scripts = join(repoRoot, '..', 'shared', 'interop');
   if (!existsSync(join(scripts, 'ceph-up.sh'))) {
     throw new Error(`${scripts}/ceph-up.sh not found: the repo must sit next to shared/ (as in CI)`);
@@ -282,5 +289,9 @@ async function startCephOnce(): Promise<RunningServer & { readonly endpoint: str
     await down();
     throw new Error(`ceph-up.sh printed no S3_ENDPOINT:\n${stdout}`);
   }
-  return { endpoint, baseUrl: endpoint, stop: down };
+  const conf = /CEPH_CONF=(\S+)/.exec(stdout)?.[1] ?? join(base, 'ceph.conf');
+  const admin = async (...args: string[]) =>
+    (await run('radosgw-admin', ['-n', 'client.admin', ...args], { env: { ...env, CEPH_CONF: conf } }))
+      .stdout;
+  return { endpoint, baseUrl: endpoint, stop: down, admin };
 }

@@ -150,11 +150,11 @@ class Hold implements HeldWrite {
   }
 }
 
-/** A `fetch`-compatible function. */
-type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+/** A `fetch`-compatible function: what {@link holdingFetch} wraps and returns. */
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
- * Wraps a `fetch` (the global one, a signing one, msw's {@link inProcessFetch}) so that writes can
+ * Wraps a `fetch` (the global one, a signing one, msw's {@link "chainsync/testing/msw"!inProcessFetch}) so that writes can
  * be held by `holds`: a held PUT or DELETE is not sent; the caller's fetch rejects at once with a
  * `TimeoutError`, as its own timeout would, and the request is sent later exactly as it was (body
  * and headers). Reads (GET, HEAD) of a held write's URL let it land after their answer is read.

@@ -1,14 +1,16 @@
 /**
- * chainsync/testing: runtime test doubles that work in Node and in the browser — an in-memory
- * RFC 9110 object server for msw with fault injection, and a contract-level fault wrapper for any
- * `AtomicRemoteBackend`. `msw` (2.x) is an optional peer dependency of this subpath. The
- * conformance suites, which need Vitest, are `chainsync/testing/conformance`.
+ * chainsync/testing: runtime test doubles that work in Node and in the browser and need no peer
+ * dependency — a contract-level fault wrapper for any `AtomicRemoteBackend` and held writes. The
+ * in-memory object server for msw is `chainsync/testing/msw` (it needs msw, whose types would
+ * otherwise fail every strict consumer without it); the conformance suites, which need Vitest, are
+ * `chainsync/testing/conformance`.
+ * @module chainsync/testing
  */
-export * from './msw/index.js';
-export { FaultyBackend, type FaultyBackendOptions } from './faulty-backend.js';
+export { FaultyBackend, type FaultCounts, type FaultyBackendOptions } from './faulty-backend.js';
 export {
   WriteHolds,
   holdingFetch,
+  type Fetch,
   type HeldWrite,
   type HeldWriteInfo,
   type HoldOptions,

@@ -5,8 +5,11 @@ import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { rejectsWith } from '../../src/testing/conformance/support.js';
 import { IdbConnection } from './connection.js';
-import { upgradeSteps, type ChainsyncDb } from './schema.js';
+import { REPLICA_STATE_KEY, upgradeSteps, type ChainsyncDb } from './schema.js';
+import { INITIAL_REPLICA_STATE, type PendingOperation } from '../../src/contracts/replica-store.js';
 import { IdbReplicaStore } from './idb-replica-store.js';
+import { IdbProbeCacheStore } from './idb-probe-cache.js';
+import type { ProbeCacheEntry } from '../../src/contracts/probe-cache.js';
 import { freshIdbReplicaStore } from '../../src/test-support/idb-replica-store-harness.js';
 
 replicaStoreConformance('indexeddb (fake-indexeddb)', () => freshIdbReplicaStore('node-replica'));
@@ -23,6 +26,30 @@ describe('IdbReplicaStore on the store database', () => {
     expect(await replica.listObjects()).toEqual([{ collection: 'c', id: 'a', properties: { n: 1 } }]);
     const kept = await connection.read(['kv'], (tx) => tx.objectStore('kv').get('k'));
     expect(kept?.version).toBe('v1');
+    connection.close();
+  });
+
+  it('a schema-2 database (a replica with state and pending edits, before the probe cache) is upgraded in place, its data kept', async () => {
+    const name = `chainsync:upgrade-${crypto.randomUUID()}`;
+    const v2 = await openDB<ChainsyncDb>(name, 2, {
+      upgrade: (db) => upgradeSteps.slice(0, 2).forEach((step) => step(db)),
+    });
+    const object = { collection: 'c', id: 'a', properties: { n: 1 } };
+    const pending = { seq: 1, op: { type: 'create', ...object } } as unknown as PendingOperation;
+    const stateBefore = { ...INITIAL_REPLICA_STATE, nextSeq: 2 };
+    await v2.put('replicaObjects', object);
+    await v2.put('replicaPending', pending);
+    await v2.put('replicaState', stateBefore, REPLICA_STATE_KEY);
+    v2.close();
+    const connection = new IdbConnection(name);
+    const replica = new IdbReplicaStore(connection);
+    const probes = new IdbProbeCacheStore(connection);
+    const entry = { probedAt: 1, report: { kept: true } } as unknown as ProbeCacheEntry;
+    await probes.put('k', entry);
+    expect(await probes.get('k')).toEqual(entry);
+    expect(await replica.listObjects()).toEqual([object]);
+    expect(await replica.getPending()).toEqual([pending]);
+    expect(await replica.readState()).toEqual(stateBefore);
     connection.close();
   });
 

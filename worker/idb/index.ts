@@ -11,6 +11,13 @@ export { IdbConsensus } from './idb-consensus.js';
 export { IdbStorage, IdbStorageAccess } from './idb-storage.js';
 export { IdbBlobStorage, IdbBlobReader } from './idb-blob-storage.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { IdbProbeCacheStore } from './idb-probe-cache.js';
+export { countPendingOperations, deleteDatabase } from './delete-database.js';
+
+/** The IndexedDB database of store `name`: its data, its replica and its blobs, all in one. */
+export function storeDatabaseName(name: string): string {
+  return `chainsync:${name}`;
+}
 
 /** Options of {@link openIdbStore}. */
 export interface IdbStoreOptions {
@@ -32,7 +39,7 @@ export interface IdbStore {
 
 /** Opens (lazily, on first use) the store `name`: one database holding every contract's data. */
 export function openIdbStore(name: string, options: IdbStoreOptions = {}): IdbStore {
-  const connection = new IdbConnection(`chainsync:${name}`);
+  const connection = new IdbConnection(storeDatabaseName(name));
   return {
     connection,
     kv: new IdbCasKv(connection, options.feed),

@@ -2,6 +2,7 @@ import type { StoredObject } from '../../src/contracts/replica.js';
 import type { DBSchema, IDBPDatabase } from 'idb';
 import type { Client, Snapshot } from '../../src/contracts/storage.js';
 import type { PendingOperation, ReplicaState, ShadowObject } from '../../src/contracts/replica-store.js';
+import type { ProbeCacheEntry } from '../../src/contracts/probe-cache.js';
 
 /** A CasKv record: an empty `value` is a tombstone. */
 export interface KvRecord {
@@ -65,13 +66,15 @@ export interface ChainsyncDb extends DBSchema {
   replicaPending: { key: number; value: PendingOperation };
   /** One record, {@link REPLICA_STATE_KEY}. */
   replicaState: { key: string; value: ReplicaState };
+  /** Schema 3: passed capability probes of the store's remote, by hashed key (`probe-cache.ts`). */
+  probeCache: { key: string; value: ProbeCacheEntry };
 }
 
 /** The key of the replica's state record. */
 export const REPLICA_STATE_KEY = 'state';
 
 /** The schema version this code writes. Each step of {@link upgradeSteps} brings the database one version up. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Every object store this code needs, checked when a newer schema is found. */
 export const STORE_NAMES = [
@@ -88,6 +91,7 @@ export const STORE_NAMES = [
   'replicaShadows',
   'replicaPending',
   'replicaState',
+  'probeCache',
 ] as const;
 
 type UpgradeDb = IDBPDatabase<ChainsyncDb>;
@@ -115,6 +119,9 @@ export const upgradeSteps: ReadonlyArray<(db: UpgradeDb) => void> = [
     db.createObjectStore('replicaShadows', { keyPath: ['collection', 'id'] });
     db.createObjectStore('replicaPending', { keyPath: 'seq' });
     db.createObjectStore('replicaState');
+  },
+  (db) => {
+    db.createObjectStore('probeCache');
   },
 ];
 

@@ -11,7 +11,10 @@ import { assertMaxVersionBytes } from '../../src/sync/version-size.js';
 export interface HostedReplicaOptions {
   /** The data set's id, shared by all its replicas (every device and tab). */
   readonly clientId: Uuid;
-  /** Where to sync; without it the replica works offline only. */
+  /**
+   * Where to sync; without it the replica works offline only. Plain data, except its credentials or
+   * token function, which `openReplica` keeps on the main thread and hands over as a proxy.
+   */
   readonly remote?: RemoteConfig;
   /** Encrypts everything stored remotely. */
   readonly secret?: string;

@@ -18,10 +18,12 @@ import { InvalidArgumentError, StoreClosedError, type SerializedError } from '..
 import { Subscribable } from '../../src/core/subscribable.js';
 import { SyncScheduler } from '../../src/core/sync-scheduler.js';
 import { openRemote } from '../../src/remote/remote-config.js';
+import { joinRemoteFunction, type RemoteFunction } from '../../src/remote/remote-functions.js';
 import { BlobCollector } from '../../src/sync/blob-collector.js';
 import { ProgressStorage } from '../../src/sync/progress-storage.js';
 import { Replica } from '../../src/sync/replica.js';
 import { IdbReplicaStore } from '../idb/idb-replica-store.js';
+import { IdbProbeCacheStore } from '../idb/idb-probe-cache.js';
 import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
@@ -39,6 +41,19 @@ export interface ReplicaHostStore {
   readonly blobs: IdbBlobStorage;
 }
 
+/**
+ * Told to the main thread when the worker closes the replica on its own: another tab (or this one)
+ * deleted the store's local data. `message` is the STORE_CLOSED error later calls fail with.
+ */
+export interface ReplicaClosedEvent {
+  readonly type: 'closed';
+  readonly reason: 'deleted';
+  readonly message: string;
+}
+
+/** Everything the host tells the main thread's listener. */
+export type HostedReplicaEvent = ReplicaEvent | ReplicaClosedEvent;
+
 /** The parts of one opened replica. */
 interface Opened {
   readonly replica: Replica;
@@ -52,6 +67,8 @@ interface Opened {
   readonly relay: EventRelay;
   /** Stops listening to the replica and the global scope, and drops the main thread's listener. */
   readonly detach: () => void;
+  /** Tells the main thread's listener (until detached). */
+  readonly emit: (event: HostedReplicaEvent) => void;
 }
 
 /**
@@ -67,19 +84,35 @@ interface Opened {
 export class ReplicaHost implements ReplicaApi {
   readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
+  /** Why later calls fail, once the replica was closed because its data was deleted. */
+  #closedBy: StoreClosedError | null = null;
 
   /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
   constructor(store: () => ReplicaHostStore) {
     this.#store = store;
   }
 
-  /** Opens the replica (once per worker); `listener` receives every {@link ReplicaEvent}. */
-  async open(options: HostedReplicaOptions, listener: (event: ReplicaEvent) => void): Promise<ReplicaStatus> {
+  /**
+   * Opens the replica (once per worker); `listener` receives every {@link ReplicaEvent}.
+   * `remoteFunction` is the remote's credentials or token function, kept on the main thread (a
+   * function cannot be cloned into the worker) and called back there.
+   */
+  async open(
+    options: HostedReplicaOptions,
+    listener: (event: HostedReplicaEvent) => void,
+    remoteFunction?: RemoteFunction,
+  ): Promise<ReplicaStatus> {
+    if (this.#closedBy) throw this.#closedBy;
     if (this.#opened) throw new InvalidArgumentError('options', 'this worker already has a replica open.');
+    if (remoteFunction !== undefined && typeof options === 'object' && options !== null && options.remote) {
+      options = { ...options, remote: joinRemoteFunction(options.remote, remoteFunction) };
+    }
     assertHostedReplicaOptions(options);
     const { connection, blobs } = this.#store();
     const store = new IdbReplicaStore(connection);
-    const remote = options.remote && openRemote(options.remote);
+    // A passed probe is remembered in the store's database: the next page load sends no probe.
+    const remote =
+      options.remote && openRemote(options.remote, { probeCache: new IdbProbeCacheStore(connection) });
     // Progress is relayed once the replica is open (nothing is told of reads made while opening).
     const progress = remote
       ? new ProgressStorage(remote.storage, (p) => this.#opened?.relay.progress(p))
@@ -101,10 +134,10 @@ export class ReplicaHost implements ReplicaApi {
       blobs,
       remoteBlobs: remote?.blobs,
     });
-    const mainThread = new Subscribable<ReplicaEvent>('chainsync: a replica listener threw');
+    const mainThread = new Subscribable<HostedReplicaEvent>('chainsync: a replica listener threw');
     // Across comlink the listener returns a promise: it rejects if the main thread went away.
     mainThread.subscribe((event) => void Promise.resolve(listener(event)).catch(() => undefined));
-    const emit = (event: ReplicaEvent) => mainThread.notify(event);
+    const emit = (event: HostedReplicaEvent) => mainThread.notify(event);
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
     const election = new LeaderElection(`${connection.name}:replica`);
     const isLeader = () => election.isLeader;
@@ -154,6 +187,7 @@ export class ReplicaHost implements ReplicaApi {
       status,
       requests: new SyncRequests(channel, isLeader, scheduler),
       relay,
+      emit,
       detach: () => {
         unsubscribe();
         mainThread.clear();
@@ -240,8 +274,9 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   /**
-   * A read-only look at the replica's place in the chain: its base (last applied version), the
-   * push that may be under way, and the first `limit` pending operations. For tools and the demo.
+   * A read-only look at the replica's place in the chain: its base (last applied version) with the
+   * ids of the newest versions up to it, the push that may be under way, and the first `limit`
+   * pending operations. Local reads only (the demo's chain view draws from it). For tools and the demo.
    */
   async inspect(limit = 50): Promise<ReplicaInspection> {
     const { store } = this.#require();
@@ -263,6 +298,16 @@ export class ReplicaHost implements ReplicaApi {
     opened.election.resign();
     opened.channel.close();
     opened.requests.close();
+  }
+
+  /**
+   * Closes the replica because the store's local data is being deleted: the main thread hears why
+   * (a {@link ReplicaClosedEvent}), and every later call fails with `error`.
+   */
+  closeDeleted(error: StoreClosedError): void {
+    this.#closedBy = error;
+    this.#opened?.emit({ type: 'closed', reason: 'deleted', message: error.message });
+    this.close();
   }
 
   #lead(): void {
@@ -295,6 +340,7 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   #require(): Opened {
+    if (this.#closedBy) throw this.#closedBy;
     if (!this.#opened)
       throw new StoreClosedError('No replica is open in this worker; call openReplica() first.');
     return this.#opened;

@@ -1,8 +1,20 @@
-import { UnsupportedServerError } from '../../contracts/errors.js';
+import {
+  DeterminateRemoteError,
+  IndeterminateRemoteError,
+  UnsupportedServerError,
+} from '../../contracts/errors.js';
 import { HttpRemoteBackend } from './http-backend.js';
-import { maxObjectBytesOption, type HttpBackendOptions } from './options.js';
+import { maxObjectBytesOption, type HttpBackendOptions, type ServerSurprise } from './options.js';
 import { probeServer, type ProbeOptions, type ProbeReport } from './probe.js';
 import { HttpTransport } from './transport.js';
+import {
+  assertProbeCacheOptions,
+  forgetProbeEntry,
+  probeCacheKey,
+  recallProbe,
+  rememberProbe,
+  type ProbeCacheOptions,
+} from './probe-cache.js';
 
 /** Options of {@link connectRemote}. */
 export interface ConnectRemoteOptions extends HttpBackendOptions {
@@ -10,6 +22,13 @@ export interface ConnectRemoteOptions extends HttpBackendOptions {
   readonly probe?: Pick<ProbeOptions, 'keyPrefix' | 'writers' | 'rounds' | 'strongETagWaitMs'>;
   /** Probe again even if this base URL was probed before in this process. */
   readonly reprobe?: boolean;
+  /**
+   * Remember a passed probe beyond this process (the worker keeps it in the store's IndexedDB):
+   * the next connection within the entry's lifetime sends no probe request. The entry is dropped
+   * when the server answers in a way that contradicts it (a {@link ServerSurprise}), so the next
+   * connection probes again. See `probe-cache.ts`.
+   */
+  readonly probeCache?: ProbeCacheOptions;
 }
 
 /**
@@ -50,13 +69,14 @@ export function forgetProbes(baseUrl?: string): void {
  * {@link REPROBE_REFUSED_MAX_MS}), or until the platform says it is back `online`.
  */
 export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
+  if (options.probeCache !== undefined) assertProbeCacheOptions(options.probeCache);
   const baseUrl = new HttpTransport(options).baseUrl;
   const cached = probes.get(baseUrl);
   const expired = cached?.reprobeAt !== undefined && Date.now() >= cached.reprobeAt;
   if (cached && !expired && !options.reprobe) return cached.report;
   // A refusal that expired counts towards the backoff; a running or accepting probe does not.
   const refusalsBefore = cached?.reprobeAt !== undefined ? cached.refusalsBefore + 1 : 0;
-  const entry: ProbeEntry = { report: probeServer({ ...options, ...options.probe }), refusalsBefore };
+  const entry: ProbeEntry = { report: probeOrRecall(options, baseUrl), refusalsBefore };
   probes.set(baseUrl, entry);
   entry.report.then(
     (report) => {
@@ -70,6 +90,45 @@ export function probeOnce(options: ConnectRemoteOptions): Promise<ProbeReport> {
     },
   );
   return entry.report;
+}
+
+/**
+ * The probe's report: remembered in `options.probeCache` if a fresh acceptance is there (no
+ * request sent), else measured, and remembered if it accepts the server.
+ */
+async function probeOrRecall(options: ConnectRemoteOptions, baseUrl: string): Promise<ProbeReport> {
+  const cache = options.probeCache;
+  const key = cache && (await cacheKey(options, baseUrl));
+  if (cache && key && !options.reprobe) {
+    const remembered = await recallProbe(cache, key);
+    if (remembered) return remembered;
+  }
+  const report = await probeServer({ ...options, ...options.probe });
+  if (cache && key && report.blocking.length === 0) await rememberProbe(cache, key, report);
+  return report;
+}
+
+/** The probe cache key of `options`: URL, scratch prefix and credentials identity, hashed. */
+function cacheKey(options: ConnectRemoteOptions, baseUrl: string): Promise<string> {
+  return probeCacheKey(baseUrl, options.probe?.keyPrefix ?? '', options.probeCache?.identity);
+}
+
+/**
+ * A surprise ({@link ServerSurprise}) makes the probe's result stale: forgotten in this process and
+ * in the probe cache, so the next connection probes again. This backend keeps its quirks.
+ */
+function forgetOnSurprise(
+  options: ConnectRemoteOptions,
+  baseUrl: string,
+  key: string | undefined,
+): (surprise: ServerSurprise) => void {
+  return (surprise) => {
+    const entry = probes.get(baseUrl);
+    if (entry && entry.reprobeAt === undefined) probes.delete(baseUrl);
+    // Issued at once (the key is known): a connection opened right after waits for it.
+    if (options.probeCache && key !== undefined) void forgetProbeEntry(options.probeCache, key);
+    options.onSurprise?.(surprise);
+  };
 }
 
 let watchingOnline = false;
@@ -101,7 +160,9 @@ function forgetRefusalsWhenOnline(): void {
 export async function connectRemote(options: ConnectRemoteOptions): Promise<HttpRemoteBackend> {
   // Checked before the probe writes anything.
   const configured = maxObjectBytesOption(options.maxObjectBytes);
-  const report = await probeOnce(options);
+  const report = await probeOnce(options).catch((error: unknown) => {
+    throw probeFailure(error);
+  });
   if (report.blocking.length > 0) {
     const lines = report.blocking.map((name) => `- ${name}: ${report.checks[name].detail}`);
     throw new UnsupportedServerError(
@@ -110,7 +171,29 @@ export async function connectRemote(options: ConnectRemoteOptions): Promise<Http
       report.blocking,
     );
   }
+  const baseUrl = new HttpTransport(options).baseUrl;
+  const key = options.probeCache && (await cacheKey(options, baseUrl));
   // A limit the application configured wins over the one the server states.
   const maxObjectBytes = configured ?? report.maxObjectBytes ?? undefined;
-  return new HttpRemoteBackend({ ...options, quirks: report.quirks, maxObjectBytes });
+  return new HttpRemoteBackend({
+    ...options,
+    quirks: report.quirks,
+    maxObjectBytes,
+    probedMaxObjectBytes: report.maxObjectBytes,
+    onSurprise: forgetOnSurprise(options, baseUrl, key),
+  });
+}
+
+/**
+ * A probe that failed to reach a verdict, as its caller should see it. The caller's own request was
+ * never sent (connecting comes first), so nothing of theirs may read as "may have been applied": an
+ * indeterminate failure of the probe's scratch writes (a 5xx, a race the network kept undecided)
+ * becomes determinate. Anything else (unreachable, refused credentials, bad options) passes unchanged.
+ */
+function probeFailure(error: unknown): unknown {
+  if (!(error instanceof IndeterminateRemoteError)) return error;
+  return new DeterminateRemoteError(
+    `${error.message} Nothing of yours was sent (the server is checked before the first request).`,
+    { cause: error, status: error.status },
+  );
 }

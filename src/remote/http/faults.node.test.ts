@@ -299,7 +299,8 @@ describe('connectRemote', () => {
 
   it('does not remember a probe that failed: the next connect probes again', async () => {
     server.inject({ kind: 'drop', method: 'PUT' });
-    await rejectsWith(connectRemote({ baseUrl: server.baseUrl }), 'REMOTE_INDETERMINATE');
+    // Its first request got no answer at all: as far as anyone can tell, the server is unreachable.
+    await rejectsWith(connectRemote({ baseUrl: server.baseUrl }), 'REMOTE_UNREACHABLE');
     const r = await connectRemote({ baseUrl: server.baseUrl, probe: { rounds: 1 } });
     await r.upload('k', b('x'));
     expect(s(await r.download('k'))).toBe('x');

@@ -35,7 +35,14 @@ import {
   wrap,
 } from './envelope.js';
 import { listKeys } from './list.js';
-import { NO_QUIRKS, maxObjectBytesOption, type HttpBackendOptions, type ServerQuirks } from './options.js';
+import {
+  NO_QUIRKS,
+  maxObjectBytesOption,
+  type HttpBackendOptions,
+  type ServerQuirks,
+  type ServerSurprise,
+} from './options.js';
+import { statedMaxObjectBytes } from './probe.js';
 import { HttpTransport, type HttpReply } from './transport.js';
 
 /** An object as read: its bytes (envelope removed) or a tombstone, with the raw ETag header. */
@@ -69,9 +76,13 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
   /** Objects are wrapped in the envelope (see envelope.ts) when the server needs it. */
   readonly #enveloped: boolean;
   readonly #maxObjectBytes: number | null;
+  readonly #onSurprise: ((surprise: ServerSurprise) => void) | undefined;
+  readonly #probedMaxObjectBytes: number | null | undefined;
 
   constructor(options: HttpBackendOptions) {
     this.#maxObjectBytes = maxObjectBytesOption(options.maxObjectBytes) ?? null;
+    this.#onSurprise = options.onSurprise;
+    this.#probedMaxObjectBytes = options.probedMaxObjectBytes;
     this.#transport = new HttpTransport(options);
     this.quirks = Object.freeze({ ...NO_QUIRKS, ...options.quirks });
     this.#enveloped = this.quirks.contentDerivedETags || this.quirks.deleteIgnoresIfMatch;
@@ -129,14 +140,16 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `PUT ${key}`;
     const body = this.#enveloped ? wrap(data, newNonce(), UNCONDITIONAL) : data;
     const reply = await this.#transport.write({ method: 'PUT', url: this.#transport.urlOf(key), body, what });
-    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'write');
+    this.#checkWrite(reply, what);
+    if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'write');
   }
 
   async delete(key: string): Promise<void> {
     assertKey(key);
     const what = `DELETE ${key}`;
     const reply = await this.#transport.write({ method: 'DELETE', url: this.#transport.urlOf(key), what });
-    if (!isSuccessStatus(reply.status) && reply.status !== 404) throw statusError(reply, what, 'write');
+    if (!isSuccessStatus(reply.status) && reply.status !== 404)
+      throw statusError(this.#transport, reply, what, 'write');
   }
 
   async uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion> {
@@ -190,7 +203,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
         },
       );
     }
-    throw statusError(reply, what, 'write');
+    throw statusError(this.#transport, reply, what, 'write');
   }
 
   /** PUT with `If-None-Match: *` / `If-Match`; `nonce` is set in envelope mode (outcome provable by readback). */
@@ -214,6 +227,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
         return this.#resolve(key, condition, nonce, error);
       throw error;
     }
+    this.#checkWrite(reply, what);
     if (isSuccessStatus(reply.status)) return this.#versionFromPut(reply, what);
     if (isPreconditionFailure(reply, !ifAbsent)) {
       throw new PreconditionFailedError(
@@ -221,7 +235,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
         { status: reply.status },
       );
     }
-    const error = statusError(reply, what, 'write');
+    const error = statusError(this.#transport, reply, what, 'write');
     if (nonce && error instanceof IndeterminateRemoteError)
       return this.#resolve(key, condition, nonce, error);
     throw error;
@@ -270,6 +284,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
         etag === null
           ? 'the server sent no ETag in the PUT response'
           : `the server sent the weak ETag ${etag} in the PUT response`;
+      this.#surprise('etag-on-put', `${what}: ${why}`);
       // The write WAS applied; only its version is unknown. Indeterminate tells the caller to read back.
       throw new IndeterminateRemoteError(
         `${what} was applied, but ${why}, so its new version is unknown (a follow-up read would race). ` +
@@ -285,6 +300,9 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
   }
 
   #requireVersion(etag: string | null, what: string): ObjectVersion {
+    if (etag === null || isWeakETag(etag)) {
+      this.#surprise('strong-etags', `${what}: ${etag === null ? 'no ETag' : `the weak ETag ${etag}`}`);
+    }
     if (etag === null) {
       throw new UnsupportedServerError(
         `${what}: the server sent no ETag, so the object has no version and compare-and-swap is impossible. ` +
@@ -301,11 +319,34 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     return etag;
   }
 
+  /** Tells `onSurprise` what in a write's reply contradicts the probe ({@link ServerSurprise}). */
+  #checkWrite(reply: HttpReply, what: string): void {
+    if (reply.status === 428) this.#surprise('preconditions', `${what}: 428 Precondition Required`);
+    if (reply.status === 413) this.#surprise('max-object-bytes', `${what}: 413 Content Too Large`);
+    if (this.#probedMaxObjectBytes === undefined) return;
+    // A reply stating nothing says nothing new (not every answer carries the header).
+    const stated = statedMaxObjectBytes(reply.headers);
+    if (stated !== null && stated !== this.#probedMaxObjectBytes) {
+      this.#surprise(
+        'max-object-bytes',
+        `${what}: the server states a largest object of ${stated} bytes, the probe read ${this.#probedMaxObjectBytes ?? 'no limit'}`,
+      );
+    }
+  }
+
+  #surprise(kind: ServerSurprise['kind'], detail: string): void {
+    try {
+      this.#onSurprise?.({ kind, detail });
+    } catch {
+      // A listener's failure must not change the request's outcome.
+    }
+  }
+
   async #get(key: string): Promise<ReadObject | null> {
     const what = `GET ${key}`;
     const reply = await this.#transport.read({ method: 'GET', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
-    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'read');
+    if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'read');
     const etag = reply.headers.get('etag');
     if (!this.#enveloped) return { data: reply.body, nonce: undefined, parent: undefined, etag };
     const unwrapped = unwrap(reply.body);
@@ -323,7 +364,7 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const what = `HEAD ${key}`;
     const reply = await this.#transport.read({ method: 'HEAD', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
-    if (!isSuccessStatus(reply.status)) throw statusError(reply, what, 'read');
+    if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'read');
     const length = Number(reply.headers.get('content-length') ?? NaN);
     if (this.#enveloped && (Number.isNaN(length) || mayBeTombstone(length))) {
       const object = await this.#get(key);
@@ -347,17 +388,17 @@ function isPreconditionFailure(reply: HttpReply, ifMatch: boolean): boolean {
 }
 
 /** The error for a non-2xx status. Writes answered with 5xx may have been applied. */
-function statusError(reply: HttpReply, what: string, kind: 'read' | 'write'): RemoteError {
+function statusError(
+  transport: HttpTransport,
+  reply: HttpReply,
+  what: string,
+  kind: 'read' | 'write',
+): RemoteError {
   const status = reply.status;
   const detail = fromUtf8(reply.body.subarray(0, 200)).trim();
   const answered = `${what}: the server answered ${status}${detail ? ` (${detail})` : ''}`;
   if (status === 401 || status === 403) {
-    return new UnauthorizedError(
-      `${answered}. Check the credentials (options.headers or the signing fetch).`,
-      {
-        status,
-      },
-    );
+    return new UnauthorizedError(`${answered}. ${transport.settings.unauthorized}`, { status });
   }
   if (status >= 500 && kind === 'write') {
     return new IndeterminateRemoteError(

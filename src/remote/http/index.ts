@@ -25,5 +25,27 @@ export {
   type ListDialect,
   type ReadRetryOptions,
   type ServerQuirks,
+  type ServerSurprise,
+  type SettingNames,
 } from './options.js';
-export { s3Fetch, type S3Credentials } from './s3-fetch.js';
+export {
+  MemoryProbeCacheStore,
+  PROBE_CACHE_TTL_MS,
+  probeCacheKey,
+  type ProbeCacheOptions,
+} from './probe-cache.js';
+export {
+  s3Fetch,
+  s3CredentialsExpired,
+  type S3Credentials,
+  type S3CredentialsProvider,
+  type S3RefreshingCredentials,
+  type S3TemporaryCredentials,
+} from './s3-fetch.js';
+export type { Expiration } from './credentials.js';
+export {
+  bearerFetch,
+  type BearerFetchOptions,
+  type BearerToken,
+  type BearerTokenProvider,
+} from './bearer-fetch.js';

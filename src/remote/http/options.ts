@@ -68,6 +68,31 @@ export const NO_QUIRKS: ServerQuirks = Object.freeze({
   noETagOnPut: false,
 });
 
+/**
+ * What error messages call the settings behind the transport's options, in the words of the layer
+ * the application configures: a replica's remote passes `remote.url`, so a message names what the
+ * user wrote instead of the backend's internal `options.baseUrl`. Each is optional and defaults to
+ * the option's own name (`options.baseUrl`, `options.timeoutMs`).
+ */
+export interface SettingNames {
+  /** The setting(s) that say where the server is, e.g. `remote.url`. */
+  readonly url?: string;
+  /** The setting of the per-request time limit, e.g. `remote.timeoutMs`. */
+  readonly timeout?: string;
+  /**
+   * What to do when the server refuses the request's credentials (401/403): a sentence naming the
+   * setting to fix. Its caller knows whether credentials were given at all, and says so.
+   */
+  readonly unauthorized?: string;
+}
+
+/** How messages name the options when no {@link SettingNames} are given: their own names. */
+export const DEFAULT_SETTING_NAMES: Required<SettingNames> = Object.freeze({
+  url: 'options.baseUrl (for S3: the path-style bucket URL, and that the bucket exists)',
+  timeout: 'options.timeoutMs',
+  unauthorized: 'Check the credentials (options.headers or the signing fetch).',
+});
+
 /** Where and how to reach an object server over HTTP. */
 export interface HttpTransportOptions {
   /**
@@ -96,6 +121,8 @@ export interface HttpTransportOptions {
   readonly signal?: AbortSignal;
   /** Backoff of idempotent reads. */
   readonly readRetry?: ReadRetryOptions;
+  /** What error messages call these options' settings (default: the options' own names). */
+  readonly settings?: SettingNames;
 }
 
 /** Options of {@link HttpRemoteBackend}. */
@@ -110,6 +137,35 @@ export interface HttpBackendOptions extends HttpTransportOptions {
    * (which `connectRemote`'s probe reads). For S3 pass {@link S3_MAX_OBJECT_BYTES}.
    */
   readonly maxObjectBytes?: number;
+  /**
+   * Called when the server answers in a way that contradicts what the capability probe measured
+   * (see {@link ServerSurprise}); `connectRemote` uses it to forget a remembered probe result, so the
+   * next connection probes again. The request itself fails or succeeds as it would without it.
+   */
+  readonly onSurprise?: (surprise: ServerSurprise) => void;
+  /**
+   * What the probe read in the server's `Chainsync-Max-Object-Bytes` header (`null`: it stated
+   * none). A reply stating another limit is a {@link ServerSurprise} (one stating none is not).
+   * Leave it out to check nothing.
+   */
+  readonly probedMaxObjectBytes?: number | null;
+}
+
+/**
+ * An answer that contradicts a passed capability probe, so a remembered probe result is stale:
+ * - `etag-on-put`: a successful PUT answered without an ETag, or with a weak one;
+ * - `strong-etags`: a read of a present object answered without an ETag, or with a weak one;
+ * - `preconditions`: a write answered 428 Precondition Required (the server now wants conditions
+ *   the probe did not see it want);
+ * - `max-object-bytes`: a write answered 413 Content Too Large, or a reply stating another
+ *   `Chainsync-Max-Object-Bytes` than the probe read.
+ * Not a surprise: 412 / 404 to a conditional write (a lost race, as the probe expects), 401 / 403
+ * (credentials), 5xx / 408 / 429 ("not now"), a network failure.
+ */
+export interface ServerSurprise {
+  readonly kind: 'etag-on-put' | 'strong-etags' | 'preconditions' | 'max-object-bytes';
+  /** What was seen, for logs and messages. */
+  readonly detail: string;
 }
 
 /**

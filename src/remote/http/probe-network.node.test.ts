@@ -75,8 +75,10 @@ describe('the capability probe under network blips', () => {
     let down = true;
     const blip = blippingFetch('lost', () => down);
     const options = { baseUrl: server.url, fetch: blip.fetch, ...quick };
-    const error = await rejectsWith(connectRemote(options), 'REMOTE_INDETERMINATE');
+    // The caller's request was never sent (connecting comes first): not "may have been applied".
+    const error = await rejectsWith(connectRemote(options), 'REMOTE_FAILED');
     expect(error.message).toMatch(/network/);
+    expect(error.message).toMatch(/Nothing of yours was sent/);
     expect(blip.failed()).toBeGreaterThan(8);
     down = false;
     const backend = await connectRemote(options);

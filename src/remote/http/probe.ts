@@ -12,11 +12,12 @@ import {
   IndeterminateRemoteError,
   InvalidArgumentError,
   UnauthorizedError,
+  UnreachableRemoteError,
   type RemoteError,
 } from '../../contracts/errors.js';
 import { MAX_OBJECT_BYTES_HEADER } from '../../contracts/remote-backend.js';
 import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
-import { HttpTransport, type HttpReply } from './transport.js';
+import { HttpTransport, networkFailureReason, type HttpReply } from './transport.js';
 import { isPositiveInteger } from '../../core/validate.js';
 
 /** The capabilities compare-and-swap needs, each checked by {@link probeServer}. */
@@ -78,7 +79,7 @@ export interface ProbeOptions extends HttpTransportOptions {
  * positive whole number of bytes written in decimal digits. Anything else states nothing usable
  * (`null`): sizing writes by a garbled limit would be worse than not knowing it.
  */
-function statedMaxObjectBytes(headers: Headers): number | null {
+export function statedMaxObjectBytes(headers: Headers): number | null {
   const stated = headers.get(MAX_OBJECT_BYTES_HEADER)?.trim() ?? '';
   if (!/^\d+$/.test(stated)) return null;
   const bytes = Number(stated);
@@ -102,10 +103,10 @@ function throwIfNotNow(reply: HttpReply, what: string): void {
 }
 
 /** The probe cannot measure anything without access: say so instead of failing every check. */
-function refuseAuth(reply: HttpReply, what: string): void {
+function refuseAuth(transport: HttpTransport, reply: HttpReply, what: string): void {
   if (reply.status === 401 || reply.status === 403) {
     throw new UnauthorizedError(
-      `${what}: the server answered ${reply.status}. Give the probe credentials (options.headers or a signing fetch).`,
+      `${what}: the server answered ${reply.status}, so the capability probe could not measure anything. ${transport.settings.unauthorized}`,
       { status: reply.status },
     );
   }
@@ -163,7 +164,7 @@ class Prober {
       headers,
       what,
     });
-    refuseAuth(reply, what);
+    refuseAuth(this.#transport, reply, what);
     this.#noteLimit(reply);
     if (notNow === 'throw') throwIfNotNow(reply, what);
     if (isSuccessStatus(reply.status)) {
@@ -195,7 +196,7 @@ class Prober {
     });
     this.#noteLimit(reply);
     if (reply.status === 404) return null;
-    refuseAuth(reply, `probe GET ${key}`);
+    refuseAuth(this.#transport, reply, `probe GET ${key}`);
     if (!isSuccessStatus(reply.status)) {
       throw new DeterminateRemoteError(`probe GET ${key}: the server answered ${reply.status}.`, {
         status: reply.status,
@@ -441,6 +442,25 @@ function isNetworkFailure(error: unknown): error is RemoteError {
   return error instanceof IndeterminateRemoteError || error instanceof DeterminateRemoteError;
 }
 
+/**
+ * The probe's first request failed before the server answered anything: the server is down, the URL
+ * is wrong, the device is offline, or (in a browser, which does not tell these apart) the server does
+ * not allow the page's origin. Say where the server is configured, not how compare-and-swap works.
+ */
+function unreachable(transport: HttpTransport, failure: RemoteError): UnreachableRemoteError {
+  const cause = failure.cause;
+  const reason =
+    cause instanceof Error && cause.name === 'TimeoutError'
+      ? `it timed out, see ${transport.settings.timeout}`
+      : networkFailureReason(cause);
+  return new UnreachableRemoteError(
+    `Could not reach the server at ${transport.baseUrl}: the first request got no answer (${reason}). ` +
+      `Check ${transport.settings.url}, that the server is running and, in a browser, that it allows this page's origin (CORS). ` +
+      'Nothing was synced; the next sync tries again.',
+    { cause: failure },
+  );
+}
+
 /** The error of a race that the network kept from deciding: a failure to measure, not a verdict. */
 function inconclusive(
   failures: readonly RemoteError[],
@@ -471,7 +491,8 @@ function inconclusive(
  * It is refused anyway for its other failed checks; the interop tests race it with slow uploads.
  *
  * It writes and then deletes a handful of scratch keys (`<keyPrefix>chainsync-probe-<uuid>-…`).
- * Network failures reject with the {@link RemoteError} of the failing request: a network failure
+ * Network failures reject with the {@link RemoteError} of the failing request (an
+ * {@link UnreachableRemoteError} when the first request gets no answer at all): a network failure
  * is never a verdict. In the atomicity race, where a few lost requests are likely during a blip,
  * a round the network left undecided is raced again before the probe gives up.
  */
@@ -492,11 +513,13 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
   const p = new Prober(transport, `${keyPrefix}chainsync-probe-${crypto.randomUUID()}-`, strongETagWaitMs);
   try {
     const main = p.key('main');
-    const first = await p.put(main, 'A');
+    const first = await p.put(main, 'A').catch((error: unknown) => {
+      throw isNetworkFailure(error) && !options.signal?.aborted ? unreachable(transport, error) : error;
+    });
     if (!isSuccessStatus(first.status)) {
       throw new DeterminateRemoteError(
         `probe PUT ${main}: the server answered ${first.status} to a plain PUT, so nothing can be measured. ` +
-          'Check options.baseUrl (for S3: the path-style bucket URL, and that the bucket exists).',
+          `Check ${transport.settings.url}.`,
         { status: first.status },
       );
     }

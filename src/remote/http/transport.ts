@@ -3,10 +3,10 @@ import {
   DeterminateRemoteError,
   IndeterminateRemoteError,
   InvalidArgumentError,
-  type RemoteError,
+  RemoteError,
 } from '../../contracts/errors.js';
 import { sleep } from '../../core/sleep.js';
-import type { HttpTransportOptions } from './options.js';
+import { DEFAULT_SETTING_NAMES, type HttpTransportOptions, type SettingNames } from './options.js';
 
 /** A finished HTTP exchange, body read completely. */
 export interface HttpReply {
@@ -41,6 +41,11 @@ function causeCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** What a failure before any answer came from (a Node error code, else the error's message). */
+export function networkFailureReason(cause: unknown): string {
+  return causeCode(cause) ?? (cause instanceof Error ? cause.message : String(cause));
+}
+
 /**
  * Sends requests for the HTTP backend and the probe: base URL, headers, injected fetch, per-attempt
  * timeout, caller's AbortSignal, read retries, and the Determinate / Indeterminate classification of
@@ -48,6 +53,8 @@ function causeCode(error: unknown): string | undefined {
  */
 export class HttpTransport {
   readonly baseUrl: string;
+  /** What messages call the settings behind the options (see {@link SettingNames}). */
+  readonly settings: Required<SettingNames>;
   readonly #options: HttpTransportOptions;
 
   constructor(options: HttpTransportOptions) {
@@ -86,6 +93,7 @@ export class HttpTransport {
       throw new InvalidArgumentError('options.fetch', 'expected a fetch-compatible function.');
     }
     this.baseUrl = url.href.replace(/\/+$/, '');
+    this.settings = { ...DEFAULT_SETTING_NAMES, ...options.settings };
     this.#options = options;
   }
 
@@ -195,16 +203,19 @@ export class HttpTransport {
     cause: unknown,
     timedOutAfter: number | undefined,
   ): Error {
+    // A fetch that classified its own failure (a credentials function that failed before anything
+    // was sent: RemoteCredentialsError) knows better than a guess from the request's kind.
+    if (cause instanceof RemoteError) return cause;
     const userAborted = this.#options.signal?.aborted === true && timedOutAfter === undefined;
     if (userAborted && kind === 'read') {
       return new AbortedError(`${request.what}: aborted through the backend's AbortSignal.`, { cause });
     }
     const reason =
       timedOutAfter !== undefined
-        ? `got no complete answer within ${timedOutAfter} ms (options.timeoutMs)`
+        ? `got no complete answer within ${timedOutAfter} ms (${this.settings.timeout})`
         : userAborted
           ? 'was aborted through the AbortSignal while in flight'
-          : `failed on the network (${causeCode(cause) ?? (cause instanceof Error ? cause.message : String(cause))})`;
+          : `failed on the network (${networkFailureReason(cause)})`;
     if (kind === 'read') {
       return new DeterminateRemoteError(
         `${request.what} ${reason}. A read changes nothing; try again later.`,
@@ -215,7 +226,7 @@ export class HttpTransport {
     }
     if (timedOutAfter === undefined && !userAborted && NEVER_SENT.has(causeCode(cause) ?? '')) {
       return new DeterminateRemoteError(
-        `${request.what} ${reason}: the server was never reached, so nothing was written. Check the URL and that the server runs.`,
+        `${request.what} ${reason}: the server was never reached, so nothing was written. Check ${this.settings.url} and that the server runs.`,
         { cause },
       );
     }

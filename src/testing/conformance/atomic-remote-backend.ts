@@ -23,7 +23,7 @@ export interface AtomicRemoteBackendConformanceOptions {
   /** Concurrent conditional writers in the race case (default 8). */
   writers?: number;
   /**
-   * A backend whose requests pass through `holds` below it (e.g. a {@link holdingFetch}), for the
+   * A backend whose requests pass through `holds` below it (e.g. a {@link "chainsync/testing"!holdingFetch}), for the
    * case of a conditional write that times out and reaches the server later.
    */
   heldWrites?: Factory<HeldWritesHarness<AtomicRemoteBackend>>;

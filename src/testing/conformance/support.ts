@@ -95,8 +95,8 @@ export async function casIncrementRace(
 }
 
 /**
- * A remote store under test whose backend's writes pass through `holds` (a {@link FaultyBackend}'s
- * or a {@link holdingFetch}'s), for the cases where a write times out and lands later.
+ * A remote store under test whose backend's writes pass through `holds` (a {@link "chainsync/testing"!FaultyBackend}'s
+ * or a {@link "chainsync/testing"!holdingFetch}'s), for the cases where a write times out and lands later.
  */
 export interface HeldWritesHarness<T> {
   readonly store: T;

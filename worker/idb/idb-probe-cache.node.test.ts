@@ -1,0 +1,11 @@
+/** The probe cache's cases on the worker's IndexedDB store, in Node (fake-indexeddb). */
+import 'fake-indexeddb/auto';
+import { probeCacheCases } from '../../src/test-support/probe-cache-cases.js';
+import { IdbConnection } from './connection.js';
+import { IdbProbeCacheStore } from './idb-probe-cache.js';
+
+// Each page load opens its own connection to the store's database, as a reloaded worker does.
+probeCacheCases('indexeddb, fake', () => {
+  const name = `chainsync:probe-cache-${crypto.randomUUID()}`;
+  return () => new IdbProbeCacheStore(new IdbConnection(name));
+});
