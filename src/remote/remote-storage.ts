@@ -270,31 +270,41 @@ export class RemoteStorage implements Storage {
     const dir = this.#dir(clientId);
     const end = Math.min(gc.floor, gc.swept + maxDeletes);
     if (end <= gc.swept) return { swept: gc.swept, deleted: 0 };
-    const numbers = Array.from({ length: end - gc.swept }, (_, i) => gc.swept + i);
     // The snapshots named at the floor and at the head stay: commits that remain name them.
-    const [records, atFloor] = await Promise.all([
-      mapLimit(numbers, this.#concurrency, (n) => this.#readRecord(clientId, n)),
-      this.#readRecord(clientId, gc.floor),
-    ]);
+    const atFloor = await this.#readRecord(clientId, gc.floor);
     const keep = new Set([current.state.snap, atFloor?.state.snap].map(snapKey));
     const snapshots = new Map<string, string[]>();
     const indexes: string[] = [];
     const objects: string[] = [];
+    let planned = 0;
     let stop = gc.swept;
-    for (const [i, n] of numbers.entries()) {
-      const record = records[i] ?? null;
-      const snap = record?.state.snap ?? null;
-      const key = snapKey(snap);
-      const snapNames = snap && key && !keep.has(key) && !snapshots.has(key) ? snapshotNames(dir, snap) : [];
-      const indexNames = (record?.versions ?? []).flatMap((v) => [`${dir}i/${v.id}`, `${dir}p/${v.parent}`]);
-      const own = [recordName(dir, n), ...(completesPack(n) ? [packName(dir, packFirst(n))] : [])];
-      const cost = snapNames.length + indexNames.length + own.length;
-      const planned = [...snapshots.values()].flat().length + indexes.length + objects.length;
-      if (n > gc.swept && planned + cost > maxDeletes) break;
-      if (key && snapNames.length > 0) snapshots.set(key, snapNames);
-      indexes.push(...indexNames);
-      objects.push(...own);
-      stop = n + 1;
+    for (let full = false; !full && stop < end;) {
+      // A one-version commit costs 3 deletes (record, i/, p/): read about as many as the budget allows.
+      const count = Math.min(end - stop, Math.max(1, Math.ceil((maxDeletes - planned) / 3)));
+      const numbers = Array.from({ length: count }, (_, i) => stop + i);
+      const records = await mapLimit(numbers, this.#concurrency, (n) => this.#readRecord(clientId, n));
+      for (const [i, n] of numbers.entries()) {
+        const record = records[i] ?? null;
+        const snap = record?.state.snap ?? null;
+        const key = snapKey(snap);
+        const snapNames =
+          snap && key && !keep.has(key) && !snapshots.has(key) ? snapshotNames(dir, snap) : [];
+        const indexNames = (record?.versions ?? []).flatMap((v) => [
+          `${dir}i/${v.id}`,
+          `${dir}p/${v.parent}`,
+        ]);
+        const own = [recordName(dir, n), ...(completesPack(n) ? [packName(dir, packFirst(n))] : [])];
+        const cost = snapNames.length + indexNames.length + own.length;
+        if (n > gc.swept && planned + cost > maxDeletes) {
+          full = true;
+          break;
+        }
+        if (key && snapNames.length > 0) snapshots.set(key, snapNames);
+        indexes.push(...indexNames);
+        objects.push(...own);
+        planned += cost;
+        stop = n + 1;
+      }
     }
     // In this order, so a run cut off anywhere leaves what the next run needs to find the rest:
     // the records (read again) until their snapshots and indexes are gone.
