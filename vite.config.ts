@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import { playwright } from '@vitest/browser-playwright';
+import { webkitgtk } from './browsers/webkitgtk.js';
 
 /**
  * Debian's Chromium (TOOLCHAIN.md): never a downloaded browser. CHROMIUM_PATH overrides the path.
@@ -16,6 +17,17 @@ export const chromiumArgs = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/**
+ * Debian's Firefox ESR (TOOLCHAIN.md), driven by Playwright over WebDriver BiDi (the `moz-firefox`
+ * channel; scripts/patch-playwright-firefox.mjs lets it start). `persist()` never settles in a
+ * test profile unless the prompt is answered for it.
+ */
+export const firefoxPath = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+export const firefoxPrefs = {
+  'dom.storageManager.prompt.testing': true,
+  'dom.storageManager.prompt.testing.allow': true,
+};
 
 /** Tests that need Node APIs end in `.node.test.ts`; browser-only ones in `.browser.test.ts`. */
 const shared = ['src/**/*.test.ts', 'worker/**/*.test.ts', 'demo/**/*.test.ts'];
@@ -54,6 +66,47 @@ export default defineConfig({
               launchOptions: { executablePath: chromiumPath, args: chromiumArgs },
             }),
             instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'firefox',
+          include: [...shared, 'src/**/*.browser.test.ts', 'worker/**/*.browser.test.ts'],
+          exclude: ['**/*.node.test.ts'],
+          testTimeout: 30_000,
+          globalSetup: ['e2e/replica-server.global-setup.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: {
+                channel: 'moz-firefox',
+                executablePath: firefoxPath,
+                firefoxUserPrefs: firefoxPrefs,
+              },
+            }),
+            instances: [{ browser: 'firefox' }],
+          },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'webkit',
+          include: [...shared, 'src/**/*.browser.test.ts', 'worker/**/*.browser.test.ts'],
+          exclude: ['**/*.node.test.ts'],
+          testTimeout: 30_000,
+          globalSetup: ['e2e/replica-server.global-setup.ts'],
+          browser: {
+            enabled: true,
+            // MiniBrowser has no headless mode: browsers/webkitgtk.ts gives it a virtual display.
+            headless: false,
+            screenshotFailures: false,
+            provider: webkitgtk(),
+            instances: [{ browser: 'safari' }],
           },
         },
       },
