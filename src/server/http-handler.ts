@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
 import { isMalformed, readConditions } from '../core/http-semantics.js';
 import { bearerTokenCheck } from './bearer-auth.js';
+import { ChangeWaits } from './change-waits.js';
 import { deleteObject } from './endpoints/delete-object.js';
 import type { ObjectEndpoint, ServerContext } from './endpoints/endpoint.js';
 import { getObject } from './endpoints/get-object.js';
@@ -41,6 +42,11 @@ export interface RequestHandlerOptions {
   readonly originRule: OriginRule;
   /** True once the server is shutting down: responses then close their connection. */
   readonly isClosing?: () => boolean;
+  /**
+   * The change signal's held requests; the server passes its own (fed by the store's changes,
+   * closed at shutdown). Default: one holding at most 500 requests, fed by `store`.
+   */
+  readonly waits?: ChangeWaits;
 }
 
 /** The endpoint of each method on `/<key>`; any other method but OPTIONS gets 405. */
@@ -59,6 +65,7 @@ export function createRequestHandler(
     store: options.store,
     maxBodyBytes: options.maxBodyBytes,
     responses: new ResponseWriter(options.isClosing),
+    waits: options.waits ?? defaultWaits(options.store),
   };
   const authorize = bearerTokenCheck(options.token);
   const checkHost = hostCheck(options.host, options.allowedHosts);
@@ -99,6 +106,13 @@ export function createRequestHandler(
       answerFailure(context.responses, request, response, error),
     );
   };
+}
+
+/** Held requests fed by `store`'s changes, for a handler used without `startServer`'s own. */
+function defaultWaits(store: ObjectStore): ChangeWaits {
+  const waits = new ChangeWaits(1_000);
+  store.onChange((key) => waits.changed(key));
+  return waits;
 }
 
 /**

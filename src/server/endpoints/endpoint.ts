@@ -1,6 +1,7 @@
 /** What the reference server's endpoints share: one endpoint a file, each given these two. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { evaluateConditions, type Conditions } from '../../core/http-semantics.js';
+import type { ChangeWaits } from '../change-waits.js';
 import type { ObjectStore, Precondition } from '../object-store.js';
 import type { ResponseWriter } from '../responses.js';
 
@@ -10,6 +11,8 @@ export interface ServerContext {
   /** Largest accepted PUT body, in bytes. */
   readonly maxBodyBytes: number;
   readonly responses: ResponseWriter;
+  /** The change signal's held requests (`Prefer: wait` on a conditional GET). */
+  readonly waits: ChangeWaits;
 }
 
 /** A request for one object, past the dispatcher: authorized, its key valid, its preconditions parsed. */
