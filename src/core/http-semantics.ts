@@ -211,6 +211,12 @@ export function isPreconditionRefusal(reply: {
 export const PREFERENCE_APPLIED = 'Preference-Applied';
 
 /**
+ * The longest a request asks to be held, and a server holds one, in seconds: well within what
+ * proxies and load balancers let an idle connection live, usually 60 s or more.
+ */
+export const MAX_WAIT_SECONDS = 60;
+
+/**
  * The seconds a request's `Prefer` field asks a server to wait (RFC 7240 §4.3, `wait=<delta-seconds>`),
  * or `null` when it states no usable wait (absent, malformed, or not a whole number). Several
  * preferences may share the field (comma-separated, with `;` parameters); the first `wait` counts.

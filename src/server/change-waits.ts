@@ -3,11 +3,9 @@
  * whose answer would be 304 (or 404) waits here until its object is written or deleted. Each held
  * request keeps a connection open, so at most {@link ChangeWaits.maxHeld} wait at once (the rest
  * are answered at once, as a plain conditional GET: those clients poll), and {@link ChangeWaits.close}
- * releases them all when the server shuts down.
+ * releases them all when the server shuts down. A request is held at most `MAX_WAIT_SECONDS`.
  */
-
-/** The longest a request is held, in seconds, whatever it asked for. */
-export const MAX_WAIT_SECONDS = 60;
+import { MAX_WAIT_SECONDS } from '../core/http-semantics.js';
 
 /** Why a held request was let go. */
 export type WaitEnd = 'changed' | 'timeout' | 'closing' | 'gone';

@@ -7,11 +7,11 @@
 import { pipeline } from 'node:stream/promises';
 import {
   evaluateConditions,
+  MAX_WAIT_SECONDS,
   preferredWait,
   PREFERENCE_APPLIED,
   type ConditionOutcome,
 } from '../../core/http-semantics.js';
-import { MAX_WAIT_SECONDS } from '../change-waits.js';
 import { notFound, preconditionFailed } from '../http-error.js';
 import type { StoredObject } from '../object-store.js';
 import type { ObjectEndpoint, ObjectRequest, ServerContext } from './endpoint.js';
