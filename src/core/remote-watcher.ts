@@ -1,0 +1,213 @@
+/**
+ * `RemoteWatcher`: notices that the chain moved on the remote between syncs (docs/live-sync.md).
+ * It asks whether the chain's head changed since the version it last saw: on a server with the
+ * change signal the request is held until it does, so it asks again at once; elsewhere the answer
+ * comes at once and it asks again after an interval that depends on whether anyone looks.
+ */
+import type { ChangeCheck, ObjectVersion, ReadIfChangedOptions } from '../contracts/remote-backend.js';
+import { InvalidArgumentError } from '../contracts/errors.js';
+import { MAX_WAIT_SECONDS } from './http-semantics.js';
+import { realTimers, type Timers } from './timers.js';
+
+/** Asks whether the head is at another version than `since` (`null`: absent, or nothing seen yet). */
+export type HeadCheck = (since: ObjectVersion | null, options: ReadIfChangedOptions) => Promise<ChangeCheck>;
+
+/** Whether anyone looks at the app: the poll interval follows it. */
+export interface PageState {
+  readonly visible: boolean;
+  readonly focused: boolean;
+}
+
+/** How often the watcher polls a server without the change signal, in ms. */
+export interface PollIntervals {
+  /** The page is visible and focused. Default 5 000 (12 requests a minute). */
+  readonly focusedMs?: number;
+  /** Visible, not focused. Default 15 000 (4 a minute). */
+  readonly visibleMs?: number;
+  /** Hidden. Default 60 000 (1 a minute). */
+  readonly hiddenMs?: number;
+}
+
+/** Options of {@link RemoteWatcher}. */
+export interface RemoteWatcherOptions {
+  /** The head's conditional read (`readIfChanged` of the chain's pointer). */
+  readonly check: HeadCheck;
+  /**
+   * Called when the head changed, and after the first answer once started (the watcher cannot know
+   * what the last sync saw): the owner syncs.
+   */
+  readonly onChange: () => void;
+  /** Seconds a server with the signal may hold one request. Default 20. */
+  readonly waitSeconds?: number;
+  readonly intervals?: PollIntervals;
+  /** First delay after a failed check, doubled per failure in a row (with jitter). Default 1 000. */
+  readonly backoffBaseMs?: number;
+  /** Longest delay after failures. Default 60 000. */
+  readonly backoffMaxMs?: number;
+  readonly timers?: Timers;
+  /** Told each failed check (the watcher retries on its own). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** How the watcher learns of changes right now. */
+export type WatchTransport = 'signal' | 'polling' | 'offline' | 'stopped';
+
+/**
+ * Watches the chain's head for its owner (the leader tab's replica), which syncs when told. Stopped
+ * until {@link RemoteWatcher.start}; paused {@link RemoteWatcher.offline}; checks at once when the
+ * page becomes visible or focused and when the network comes back. Never two checks at once.
+ */
+export class RemoteWatcher {
+  readonly #check: HeadCheck;
+  readonly #onChange: () => void;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #timers: Timers;
+  readonly #waitSeconds: number;
+  readonly #intervals: Required<PollIntervals>;
+  readonly #backoffBaseMs: number;
+  readonly #backoffMaxMs: number;
+  #active = false;
+  #offline = false;
+  #page: PageState = { visible: true, focused: true };
+  /** The head's version at the last answer; `undefined` until the first answer since start. */
+  #version: ObjectVersion | null | undefined = undefined;
+  #inFlight: AbortController | null = null;
+  #timer: unknown = null;
+  #failures = 0;
+  #held = false;
+
+  constructor(options: RemoteWatcherOptions) {
+    if (typeof options?.check !== 'function' || typeof options.onChange !== 'function') {
+      throw new InvalidArgumentError('options', 'expected { check, onChange } functions.');
+    }
+    this.#check = options.check;
+    this.#onChange = options.onChange;
+    this.#onError = options.onError;
+    this.#timers = options.timers ?? realTimers;
+    this.#waitSeconds = count(options.waitSeconds, 'options.waitSeconds', 20);
+    if (this.#waitSeconds > MAX_WAIT_SECONDS) {
+      throw new InvalidArgumentError('options.waitSeconds', `expected at most ${MAX_WAIT_SECONDS} seconds.`);
+    }
+    const intervals = options.intervals ?? {};
+    this.#intervals = {
+      focusedMs: count(intervals.focusedMs, 'options.intervals.focusedMs', 5_000),
+      visibleMs: count(intervals.visibleMs, 'options.intervals.visibleMs', 15_000),
+      hiddenMs: count(intervals.hiddenMs, 'options.intervals.hiddenMs', 60_000),
+    };
+    this.#backoffBaseMs = count(options.backoffBaseMs, 'options.backoffBaseMs', 1_000);
+    this.#backoffMaxMs = count(options.backoffMaxMs, 'options.backoffMaxMs', 60_000);
+  }
+
+  /** How changes are learned now: a held request (`signal`), `polling`, `offline` or `stopped`. */
+  get transport(): WatchTransport {
+    if (!this.#active) return 'stopped';
+    if (this.#offline) return 'offline';
+    return this.#held ? 'signal' : 'polling';
+  }
+
+  /** Starts watching (this tab became the leader): checks at once. */
+  start(): void {
+    if (this.#active) return;
+    this.#active = true;
+    this.#version = undefined;
+    this.#failures = 0;
+    this.#checkNow();
+  }
+
+  /** Stops watching: the timer is cancelled and a request under way (a held one) is aborted. */
+  stop(): void {
+    this.#active = false;
+    this.#cancel();
+  }
+
+  /** The page's visibility or focus changed: the interval follows; becoming looked at checks now. */
+  page(state: PageState): void {
+    const before = this.#page;
+    this.#page = { visible: state.visible === true, focused: state.focused === true };
+    const lookedAt = (!before.visible && this.#page.visible) || (!before.focused && this.#page.focused);
+    if (lookedAt && this.#failures === 0) this.#checkNow();
+  }
+
+  /** The network came back: forget the backoff and check now. */
+  online(): void {
+    this.#offline = false;
+    this.#failures = 0;
+    this.#checkNow();
+  }
+
+  /** The network went away: no checks until {@link RemoteWatcher.online}. */
+  offline(): void {
+    this.#offline = true;
+    this.#cancel();
+  }
+
+  /** A check now, unless one is under way (a held request answers a change as soon as it happens). */
+  #checkNow(): void {
+    if (!this.#active || this.#offline || this.#inFlight) return;
+    this.#clearTimer();
+    const controller = new AbortController();
+    this.#inFlight = controller;
+    const since = this.#version ?? null;
+    this.#check(since, { waitSeconds: this.#waitSeconds, signal: controller.signal }).then(
+      (answer) => this.#answered(controller, answer),
+      (error: unknown) => this.#failed(controller, error),
+    );
+  }
+
+  #answered(controller: AbortController, answer: ChangeCheck): void {
+    if (this.#inFlight !== controller) return; // stopped or paused meanwhile
+    this.#inFlight = null;
+    const first = this.#version === undefined;
+    this.#version = answer.version;
+    this.#failures = 0;
+    this.#held = answer.held;
+    if (answer.changed || first) this.#onChange();
+    if (answer.held) this.#checkNow();
+    else this.#arm(this.#pollMs());
+  }
+
+  #failed(controller: AbortController, error: unknown): void {
+    if (this.#inFlight !== controller) return;
+    this.#inFlight = null;
+    this.#failures++;
+    this.#held = false;
+    this.#onError?.(error);
+    // Re-armed with the last version seen: a change made meanwhile is answered at once.
+    const exp = Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** Math.min(30, this.#failures - 1));
+    this.#arm(Math.round(exp / 2 + (exp / 2) * this.#timers.random()));
+  }
+
+  #pollMs(): number {
+    if (!this.#page.visible) return this.#intervals.hiddenMs;
+    return this.#page.focused ? this.#intervals.focusedMs : this.#intervals.visibleMs;
+  }
+
+  #arm(ms: number): void {
+    if (!this.#active || this.#offline) return;
+    this.#clearTimer();
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = null;
+      this.#checkNow();
+    }, ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) this.#timers.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #cancel(): void {
+    this.#clearTimer();
+    this.#inFlight?.abort();
+    this.#inFlight = null;
+    this.#held = false;
+  }
+}
+
+function count(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new InvalidArgumentError(name, 'expected a whole number, 0 or more.');
+  }
+  return value as number;
+}
