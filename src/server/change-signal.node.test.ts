@@ -5,39 +5,20 @@
  * request is awaited through `heldRequests`, and a request that should have been released but was
  * not would hang the test (the waits asked for are 60 s, the cap).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServerOptions } from './server-options.js';
-import { startServer, type RunningServer } from './server.js';
+import { describe, expect, it } from 'vitest';
+import { serverPerTest } from '../test-support/temp-server.js';
 
-let dir: string;
-let server: RunningServer | undefined;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'chainsync-signal-'));
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function start(options: Omit<ServerOptions, 'dir' | 'port'> = {}): Promise<RunningServer> {
-  server = await startServer({ dir, port: 0, ...options });
-  return server;
-}
+const temp = serverPerTest('signal');
+const start = temp.start;
 
 async function put(key: string, body: string): Promise<string> {
-  const response = await fetch(server!.url + key, { method: 'PUT', body });
+  const response = await fetch(temp.server!.url + key, { method: 'PUT', body });
   expect(response.ok).toBe(true);
   return response.headers.get('etag')!;
 }
 
 function waitFor(key: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-  return fetch(server!.url + key, { headers, signal });
+  return fetch(temp.server!.url + key, { headers, signal });
 }
 
 /**
@@ -45,8 +26,8 @@ function waitFor(key: string, headers: Record<string, string>, signal?: AbortSig
  * own timeout ends the loop on a server that never holds them (its `server` is gone by then).
  */
 async function held(count: number): Promise<void> {
-  const running = server;
-  while (server === running && running!.heldRequests !== count) {
+  const running = temp.server;
+  while (temp.server === running && running!.heldRequests !== count) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   expect(running!.heldRequests).toBe(count);
@@ -64,7 +45,7 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
     expect(response.headers.get('etag')).toBe(second);
     expect(await response.text()).toBe('two');
     expect(response.headers.get('preference-applied')).toBe('wait=60');
-    expect(server!.heldRequests).toBe(0);
+    expect(temp.server!.heldRequests).toBe(0);
   });
 
   it('holds a GET of an absent object until it is created, and wakes on a delete too', async () => {
@@ -75,7 +56,7 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
     expect((await created).status).toBe(200);
     const deleted = waitFor('chain/client', { 'If-None-Match': etag, Prefer: 'wait=60' });
     await held(1);
-    expect((await fetch(server!.url + 'chain/client', { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(temp.server!.url + 'chain/client', { method: 'DELETE' })).status).toBe(204);
     const response = await deleted;
     expect(response.status).toBe(404);
     expect(response.headers.get('preference-applied')).toBe('wait=60');
@@ -97,7 +78,9 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
     // A stale tag is no reason to wait: the current object, at once.
     const stale = await waitFor('k', { 'If-None-Match': '"old"', Prefer: 'wait=60' });
     expect(stale.status).toBe(200);
-    expect(server!.heldRequests).toBe(0);
+    // Applied all the same: the client may ask again at once, and that request will be held.
+    expect(stale.headers.get('preference-applied')).toBe('wait=60');
+    expect(temp.server!.heldRequests).toBe(0);
   });
 
   it('answers held requests at shutdown (304, connection closed): close() does not wait for them', async () => {
@@ -105,7 +88,7 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
     const etag = await put('k', 'v');
     const answers = [1, 2, 3].map(() => waitFor('k', { 'If-None-Match': etag, Prefer: 'wait=60' }));
     await held(3);
-    await server!.close();
+    await temp.server!.close();
     for (const response of await Promise.all(answers)) {
       expect(response.status).toBe(304);
       expect(response.headers.get('connection')).toBe('close');
@@ -143,7 +126,7 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
   it('passes CORS: the preflight allows Prefer, responses expose Preference-Applied', async () => {
     const origin = 'http://app.localhost:5173';
     await start({ allowOrigins: [origin] });
-    const preflight = await fetch(server!.url + 'k', {
+    const preflight = await fetch(temp.server!.url + 'k', {
       method: 'OPTIONS',
       headers: {
         Origin: origin,
@@ -153,7 +136,11 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
     });
     const allowed = preflight.headers.get('access-control-allow-headers')!.toLowerCase().split(/,\s*/);
     expect(allowed).toEqual(expect.arrayContaining(['prefer', 'if-none-match']));
-    const etag = await fetch(server!.url + 'k', { method: 'PUT', body: 'v', headers: { Origin: origin } });
+    const etag = await fetch(temp.server!.url + 'k', {
+      method: 'PUT',
+      body: 'v',
+      headers: { Origin: origin },
+    });
     const response = await waitFor('k', {
       Origin: origin,
       'If-None-Match': etag.headers.get('etag')!,

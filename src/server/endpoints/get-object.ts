@@ -21,24 +21,26 @@ export const getObject: ObjectEndpoint = async (context, object) => {
   const { request, key } = object;
   const wait = request.method === 'GET' ? preferredWait(request.headers.prefer) : null;
   let current = await context.store.read(key);
-  if (wait === null || !unchanged(object, current)) return answer(context, object, current, {});
-  const seen = current?.etag ?? null;
+  if (wait === null) return answer(context, object, current, {});
   const seconds = Math.min(wait, MAX_WAIT_SECONDS);
-  if (seconds > 0) {
-    await current?.close();
-    const held = context.waits.hold(
-      key,
-      seen,
-      () => context.store.etagOf(key),
-      seconds,
-      (release) => object.response.once('close', release),
-    );
-    // Over the cap (or shutting down): a plain conditional GET, so this client polls.
-    if (held === null) return answer(context, object, await context.store.read(key), {});
-    if ((await held) === 'gone') return;
-    current = await context.store.read(key);
-  }
-  return answer(context, object, current, { [PREFERENCE_APPLIED]: `wait=${seconds}` });
+  // Applied also when there is nothing to wait for (the object changed already): the client learns
+  // that it may ask again at once, its next request being held.
+  const applied = { [PREFERENCE_APPLIED]: `wait=${seconds}` };
+  if (seconds === 0 || !unchanged(object, current)) return answer(context, object, current, applied);
+  const seen = current?.etag ?? null;
+  await current?.close();
+  const held = context.waits.hold(
+    key,
+    seen,
+    () => context.store.etagOf(key),
+    seconds,
+    (release) => object.response.once('close', release),
+  );
+  // Over the cap (or shutting down): a plain conditional GET, so this client polls.
+  if (held === null) return answer(context, object, await context.store.read(key), {});
+  if ((await held) === 'gone') return;
+  current = await context.store.read(key);
+  return answer(context, object, current, applied);
 };
 
 /** The answer would say "nothing new": 304, or 404 for an absent object asked without `If-Match`. */
