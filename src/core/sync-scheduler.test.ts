@@ -87,6 +87,34 @@ describe('SyncScheduler', () => {
     expect(h.clock.t).toBe(100);
   });
 
+  it('a remote change (the watcher saw the chain move) syncs at once, or once after the sync under way; never when inactive, offline or backing off', async () => {
+    const h = harness();
+    h.scheduler.remoteChanged();
+    await h.clock.advance(10_000);
+    expect(h.runs).toHaveLength(0); // not the leader
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish();
+    h.scheduler.remoteChanged();
+    expect(h.runs).toHaveLength(2); // no debounce: the change is already on the remote
+    h.scheduler.remoteChanged();
+    h.scheduler.remoteChanged();
+    await h.finish();
+    await h.clock.advance(100);
+    expect(h.runs).toHaveLength(3);
+    await h.finish(false);
+    h.scheduler.remoteChanged();
+    expect(h.runs).toHaveLength(3); // the backoff decides
+    h.scheduler.offline();
+    h.scheduler.online();
+    expect(h.runs).toHaveLength(4);
+    await h.finish();
+    h.scheduler.offline();
+    h.scheduler.remoteChanged();
+    await h.clock.advance(60_000);
+    expect(h.runs).toHaveLength(4);
+  });
+
   it('never runs two syncs at once: a change during a sync runs one more after it', async () => {
     const h = harness();
     h.scheduler.start();

@@ -133,6 +133,15 @@ export class SyncScheduler<Result = SyncResult> {
     this.#soon();
   }
 
+  /**
+   * The remote changed (a `RemoteWatcher` saw the chain move): sync now, or right after the sync
+   * under way, unless backing off after a failure. No debounce: the change is already there.
+   */
+  remoteChanged(): void {
+    if (!this.#active || this.#offline || this.#failures > 0) return;
+    this.#syncOrFollow();
+  }
+
   /** The network came back: forget the backoff and sync now. */
   online(): void {
     this.#failures = 0;

@@ -203,6 +203,14 @@ export class RemoteStorage implements Storage {
     return `${this.#root}${clientId}/`;
   }
 
+  /**
+   * The key of client `clientId`'s pointer (`client`): the one object of its chain that changes
+   * in place, moved after every commit, so the object live sync watches (docs/live-sync.md).
+   */
+  pointerKey(clientId: Uuid): string {
+    return this.#dir(clientId) + 'client';
+  }
+
   async #readRecord(clientId: Uuid, n: number): Promise<RecordJson | null> {
     const name = recordName(this.#dir(clientId), n);
     const object = await this.#io.read(name);
@@ -383,7 +391,7 @@ export class RemoteStorage implements Storage {
 
   /** The committed state: the pointer, rolled forward over any commit it does not show yet. */
   async #current(clientId: Uuid): Promise<Current | null> {
-    const pointerName = this.#dir(clientId) + 'client';
+    const pointerName = this.pointerKey(clientId);
     // Probe the commit after the last one this instance saw while reading the pointer: when the
     // pointer is current (the usual case) the state is known after one round trip, not two.
     const guess = this.#lastSeen.get(clientId);
@@ -440,7 +448,7 @@ export class RemoteStorage implements Storage {
    * reader a probe). Returns the pointer as left, if known.
    */
   async #movePointer(clientId: Uuid, current: Current): Promise<Revision['pointer']> {
-    const name = this.#dir(clientId) + 'client';
+    const name = this.pointerKey(clientId);
     const json = encodeJson({ f: 1, n: current.n, state: current.state } satisfies PointerJson);
     let pointer = current.pointer;
     for (let attempt = 0; attempt < 3; attempt++) {

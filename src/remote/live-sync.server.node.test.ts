@@ -1,0 +1,173 @@
+/**
+ * Live sync over the real reference server on 127.0.0.1 (docs/live-sync.md): replica B's leader
+ * wiring (a `SyncScheduler` with the default 30 s interval and a `RemoteWatcher` on the chain's
+ * pointer) hears of A's write through the change signal and pulls it. Both run on a clock that
+ * never moves unless the test says so: the interval cannot be what syncs B, and nothing sleeps.
+ * The same with the signal missing (the msw object server: polling, on the clock), and with a
+ * proxy cutting the held request (the watcher re-arms with the last ETag it saw; nothing is lost).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplicaChangeEvent } from '../contracts/replica.js';
+import { RemoteWatcher } from '../core/remote-watcher.js';
+import { SyncScheduler } from '../core/sync-scheduler.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { startServer, type RunningServer } from '../server/index.js';
+import { Replica } from '../sync/replica.js';
+import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
+import { ManualClock, settle } from '../test-support/manual-clock.js';
+import { connectRemote, forgetProbes } from './http/connect.js';
+import type { FetchLike } from './http/options.js';
+import { openRemote, remoteDataSet, type ReplicaRemote } from './remote-config.js';
+
+let server: RunningServer;
+let dir: string;
+const stops: (() => void)[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'chainsync-live-'));
+  server = await startServer({ dir, port: 0 });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  for (const stop of stops.splice(0)) stop();
+  forgetProbes();
+});
+
+/** A plain device: syncs when told. */
+async function writer(remote: ReplicaRemote, clientId: string): Promise<Replica> {
+  return Replica.open({ store: new MemoryReplicaStore(), storage: remote.storage, clientId });
+}
+
+/**
+ * A device wired as the leader tab's worker wires it: the scheduler (default schedule) syncs when
+ * the watcher sees the pointer move. Its first sync is awaited before either starts, and the sync
+ * the watcher's first answer asks for too, so that afterwards only a change makes it sync.
+ */
+async function leader(remote: ReplicaRemote, clientId: string) {
+  const clock = new ManualClock();
+  const replica = await writer(remote, clientId);
+  const scheduler = new SyncScheduler(() => replica.sync(), {}, { syncOnStart: false }, clock);
+  let syncs = 0;
+  let answered: () => void = () => undefined;
+  const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+  const watcher = new RemoteWatcher({
+    check: remote.watchHead(clientId)!,
+    onChange: () => {
+      syncs++;
+      scheduler.remoteChanged();
+      answered();
+    },
+    timers: clock,
+  });
+  stops.push(() => {
+    watcher.stop();
+    scheduler.stop();
+  });
+  scheduler.start();
+  watcher.start();
+  await firstAnswer;
+  await scheduler.syncNow(); // after the one the first answer started
+  return { replica, clock, syncs: () => syncs };
+}
+
+/** The next change B pulls from the remote. */
+function pulled(replica: Replica): Promise<ReplicaChangeEvent> {
+  return new Promise((resolve) => {
+    const unsubscribe = replica.subscribe((event) => {
+      if (event.source !== 'sync') return;
+      unsubscribe();
+      resolve(event);
+    });
+  });
+}
+
+describe('live sync over the reference server', () => {
+  it("B pulls A's write through the change signal, its 30 s interval never elapsing", async () => {
+    const clientId = crypto.randomUUID();
+    const prefix = `live-${clientId}`;
+    const remoteA = openRemote({ kind: 'http', url: server.url, prefix });
+    const a = await writer(remoteA, clientId);
+    await a.create('notes', 'n', { title: 'first' });
+    await a.sync();
+    const b = await leader(openRemote({ kind: 'http', url: server.url, prefix }), clientId);
+    expect(await b.replica.get('notes', 'n')).toEqual({ title: 'first' });
+    for (const title of ['second', 'third']) {
+      const next = pulled(b.replica);
+      await a.update('notes', 'n', { title });
+      await a.sync();
+      await next;
+      expect(await b.replica.get('notes', 'n')).toEqual({ title });
+    }
+    // B's clock never moved: neither its interval nor a poll can have made it sync.
+  });
+
+  it('polls a server without the signal: the change arrives at the next poll of the clock', async () => {
+    const msw = createObjectServer({ baseUrl: 'https://plain.test/store' });
+    const fetch = inProcessFetch(msw.handlers);
+    const backend = await connectRemote({ baseUrl: msw.baseUrl, fetch, probe: { rounds: 1 } });
+    const clientId = crypto.randomUUID();
+    const remote = remoteDataSet(backend, 'plain');
+    const a = await writer(remote, clientId);
+    await a.create('notes', 'n', { title: 'first' });
+    await a.sync();
+    const b = await leader(remoteDataSet(backend, 'plain'), clientId);
+    const next = pulled(b.replica);
+    await a.update('notes', 'n', { title: 'second' });
+    await a.sync();
+    await b.clock.advance(5_000); // the focused page's poll interval
+    await next;
+    expect(await b.replica.get('notes', 'n')).toEqual({ title: 'second' });
+  });
+
+  it('a proxy that cuts the held request loses no change: the watcher re-arms with the last ETag it saw', async () => {
+    // Held requests (Prefer: wait=N>0) are cut by the "proxy" while `cutting` is set.
+    let cutting = false;
+    let cut: () => void = () => undefined;
+    const wasCut = new Promise<void>((resolve) => (cut = resolve));
+    const proxy: FetchLike = async (input, init) => {
+      const held = /^wait=[1-9]/.test(new Headers(init.headers).get('prefer') ?? '');
+      if (held && cutting) {
+        cut();
+        throw new TypeError('fetch failed', {
+          cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+        });
+      }
+      return globalThis.fetch(input, init);
+    };
+    const backend = await connectRemote({
+      baseUrl: server.url,
+      fetch: proxy,
+      probe: { rounds: 1 },
+      readRetry: { retries: 0 },
+    });
+    const clientId = crypto.randomUUID();
+    const a = await writer(openRemote({ kind: 'http', url: server.url, prefix: 'cut' }), clientId);
+    await a.create('notes', 'n', { title: 'first' });
+    await a.sync();
+    const b = await leader(remoteDataSet(backend, 'cut'), clientId);
+    const syncsBefore = b.syncs();
+    // The request held now answers A's next write; the one the watcher sends after it is cut.
+    cutting = true;
+    const first = pulled(b.replica);
+    await a.update('notes', 'n', { title: 'before the cut' });
+    await a.sync();
+    await first;
+    await wasCut;
+    await settle(); // the watcher takes the failure and arms its backoff
+    // A change made while the watcher has no request out: the re-armed request must report it.
+    await a.update('notes', 'n', { title: 'while cut' });
+    await a.sync();
+    cutting = false;
+    const next = pulled(b.replica);
+    await b.clock.advance(1_000); // the backoff after a failure (jitter in [500, 1 000] ms)
+    await next;
+    expect(await b.replica.get('notes', 'n')).toEqual({ title: 'while cut' });
+    expect(b.syncs() - syncsBefore).toBe(2);
+  });
+});
