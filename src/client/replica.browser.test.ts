@@ -74,8 +74,8 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
   it('a conflict this device won reaches its tabs as `overridden`, through the worker and across tabs', async () => {
     const clientId = crypto.randomUUID();
     const [nameA, nameB] = [`won-a-${clientId}`, `won-b-${clientId}`];
-    // Syncs only when asked, so the order of the pushes is the test's.
-    const manual = { syncOnStart: false, intervalMs: 0 };
+    // Syncs only when asked, so the order of the pushes is the test's (no live watch either).
+    const manual = { syncOnStart: false, intervalMs: 0, live: false };
     const a = (await tab({ name: nameA, clientId, schedule: manual })).replica;
     await a.create('todos', 't', { title: 'first' });
     await a.sync();
@@ -223,7 +223,10 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     const writer = (await tab({ name: `prog-w-${clientId}`, clientId, maxOperationsPerVersion: 1 })).replica;
     await writer.create('c', 'first');
     await writer.sync();
-    const reader = (await tab({ name: `prog-r-${clientId}`, clientId, pullPageSize: 5 })).replica;
+    // Not live: the test's sync() is the one that catches up.
+    const reader = (
+      await tab({ name: `prog-r-${clientId}`, clientId, pullPageSize: 5, schedule: { live: false } })
+    ).replica;
     await waitFor(async () => (await reader.get('c', 'first')) !== null, 'the reader’s first sync');
     await waitFor(async () => !(await reader.status()).syncing, 'the reader’s first sync to end');
     const progress: SyncProgress[] = [];

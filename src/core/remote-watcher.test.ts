@@ -163,6 +163,16 @@ describe('RemoteWatcher', () => {
     expect(h.changes()).toBe(2);
   });
 
+  it('with changeOnStart: false, the first answer only sets what later answers are compared with', async () => {
+    const h = harness({ changeOnStart: false });
+    h.watcher.start();
+    await h.last().answer({ version: '"a"', changed: true, held: true });
+    expect(h.changes()).toBe(0);
+    expect(h.last().since).toBe('"a"');
+    await h.last().answer({ version: '"b"', changed: true, held: true });
+    expect(h.changes()).toBe(1);
+  });
+
   it('refuses bad options with INVALID_ARGUMENT', async () => {
     const check = () => Promise.resolve(polled(null, false));
     const bad: unknown[] = [

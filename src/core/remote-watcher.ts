@@ -32,11 +32,14 @@ export interface PollIntervals {
 export interface RemoteWatcherOptions {
   /** The head's conditional read (`readIfChanged` of the chain's pointer). */
   readonly check: HeadCheck;
-  /**
-   * Called when the head changed, and after the first answer once started (the watcher cannot know
-   * what the last sync saw): the owner syncs.
-   */
+  /** Called when the head changed (and, see `changeOnStart`, at the first answer): the owner syncs. */
   readonly onChange: () => void;
+  /**
+   * Call `onChange` at the first answer after each start too: the watcher cannot know what the
+   * last sync saw, so a change landed in between would wait for the next one. Default true; false
+   * when the owner does not sync at start either (the application syncs first, by hand).
+   */
+  readonly changeOnStart?: boolean;
   /** Seconds a server with the signal may hold one request. Default 20. */
   readonly waitSeconds?: number;
   readonly intervals?: PollIntervals;
@@ -60,6 +63,7 @@ export type WatchTransport = 'signal' | 'polling' | 'offline' | 'stopped';
 export class RemoteWatcher {
   readonly #check: HeadCheck;
   readonly #onChange: () => void;
+  readonly #changeOnStart: boolean;
   readonly #onError: ((error: unknown) => void) | undefined;
   readonly #timers: Timers;
   readonly #waitSeconds: number;
@@ -82,6 +86,7 @@ export class RemoteWatcher {
     }
     this.#check = options.check;
     this.#onChange = options.onChange;
+    this.#changeOnStart = options.changeOnStart ?? true;
     this.#onError = options.onError;
     this.#timers = options.timers ?? realTimers;
     this.#waitSeconds = count(options.waitSeconds, 'options.waitSeconds', 20);
@@ -161,7 +166,8 @@ export class RemoteWatcher {
     this.#version = answer.version;
     this.#failures = 0;
     this.#held = answer.held;
-    if (answer.changed || first) this.#onChange();
+    // A first answer compares with nothing the owner saw: `changed` says nothing then.
+    if (first ? this.#changeOnStart : answer.changed) this.#onChange();
     if (answer.held) this.#checkNow();
     else this.#arm(this.#pollMs());
   }

@@ -1,7 +1,7 @@
 import type { SyncResult } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, settle } from '../test-support/manual-clock.js';
-import { SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
+import { assertSchedule, SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
 
 const RESULT: SyncResult = {
   pulledVersions: 0,
@@ -67,6 +67,20 @@ function harness(schedule: SyncSchedule = {}) {
     },
   };
 }
+
+describe('assertSchedule', () => {
+  it('takes live and syncOnStart as true or false, and refuses anything else naming the field', () => {
+    expect(() => assertSchedule({ live: false, syncOnStart: true })).not.toThrow();
+    for (const name of ['live', 'syncOnStart']) {
+      expect(() => assertSchedule({ [name]: 'yes' })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringContaining(`schedule.${name}`),
+        }),
+      );
+    }
+  });
+});
 
 describe('SyncScheduler', () => {
   it('syncs at once when it starts leading, then debounces a burst of changes into one sync', async () => {

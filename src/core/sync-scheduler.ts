@@ -15,6 +15,12 @@ export interface SyncSchedule {
   readonly backoffMaxMs?: number;
   /** Sync as soon as this tab becomes the leader. Default true. */
   readonly syncOnStart?: boolean;
+  /**
+   * Watch the remote and sync as soon as another device's change lands there (docs/live-sync.md:
+   * a request the server holds open where it can, a cheap conditional poll elsewhere). Default
+   * true; false leaves the other triggers only (start, local changes, focus, online, the interval).
+   */
+  readonly live?: boolean;
 }
 
 /** Checks a {@link SyncSchedule}; throws INVALID_ARGUMENT naming the bad field. */
@@ -35,8 +41,10 @@ export function assertSchedule(schedule: unknown): asserts schedule is SyncSched
       );
     }
   }
-  if (s.syncOnStart !== undefined && typeof s.syncOnStart !== 'boolean') {
-    throw new InvalidArgumentError('schedule.syncOnStart', 'expected true or false.');
+  for (const name of ['syncOnStart', 'live']) {
+    if (s[name] !== undefined && typeof s[name] !== 'boolean') {
+      throw new InvalidArgumentError(`schedule.${name}`, 'expected true or false.');
+    }
   }
 }
 

@@ -177,6 +177,9 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
       what,
       extraTimeMs: wait * 1000,
       signal,
+      // Past the browser's HTTP cache: Chromium lets one request per URL at a time use it (the
+      // "cache lock"), so a held GET of the pointer would stall the sync's own read of it.
+      cache: 'no-store',
     });
     const held = wait > 0 && appliedWait(reply.headers.get(PREFERENCE_APPLIED));
     if (reply.status === 304) return { version: since, changed: false, held };

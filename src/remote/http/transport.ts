@@ -28,6 +28,8 @@ export interface HttpRequest {
   readonly extraTimeMs?: number;
   /** Aborts this request only (with the backend's own signal, either aborts it). */
   readonly signal?: AbortSignal;
+  /** The fetch cache mode (default: the platform's). */
+  readonly cache?: RequestCache;
 }
 
 /** Network error codes (Node) that prove the request never reached the server. */
@@ -197,6 +199,7 @@ export class HttpTransport {
     try {
       const init: RequestInit = { method: request.method, headers, signal };
       if (request.body !== undefined) init.body = request.body as Uint8Array<ArrayBuffer>;
+      if (request.cache !== undefined) init.cache = request.cache;
       const response = await fetchFn(request.url, init);
       const body =
         request.method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await response.arrayBuffer());
