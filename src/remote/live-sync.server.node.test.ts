@@ -6,15 +6,12 @@
  * The same with the signal missing (the msw object server: polling, on the clock), and with a
  * proxy cutting the held request (the watcher re-arms with the last ETag it saw; nothing is lost).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplicaChangeEvent } from '../contracts/replica.js';
 import { RemoteWatcher } from '../core/remote-watcher.js';
 import { SyncScheduler } from '../core/sync-scheduler.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
-import { startServer, type RunningServer } from '../server/index.js';
+import { serverPerFile } from '../test-support/temp-server.js';
 import { Replica } from '../sync/replica.js';
 import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
 import { ManualClock, settle } from '../test-support/manual-clock.js';
@@ -22,18 +19,8 @@ import { connectRemote, forgetProbes } from './http/connect.js';
 import type { FetchLike } from './http/options.js';
 import { openRemote, remoteDataSet, type ReplicaRemote } from './remote-config.js';
 
-let server: RunningServer;
-let dir: string;
+const shared = serverPerFile('live');
 const stops: (() => void)[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'chainsync-live-'));
-  server = await startServer({ dir, port: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
-});
 afterEach(() => {
   for (const stop of stops.splice(0)) stop();
   forgetProbes();
@@ -91,11 +78,11 @@ describe('live sync over the reference server', () => {
   it("B pulls A's write through the change signal, its 30 s interval never elapsing", async () => {
     const clientId = crypto.randomUUID();
     const prefix = `live-${clientId}`;
-    const remoteA = openRemote({ kind: 'http', url: server.url, prefix });
+    const remoteA = openRemote({ kind: 'http', url: shared.server.url, prefix });
     const a = await writer(remoteA, clientId);
     await a.create('notes', 'n', { title: 'first' });
     await a.sync();
-    const b = await leader(openRemote({ kind: 'http', url: server.url, prefix }), clientId);
+    const b = await leader(openRemote({ kind: 'http', url: shared.server.url, prefix }), clientId);
     expect(await b.replica.get('notes', 'n')).toEqual({ title: 'first' });
     for (const title of ['second', 'third']) {
       const next = pulled(b.replica);
@@ -141,13 +128,13 @@ describe('live sync over the reference server', () => {
       return globalThis.fetch(input, init);
     };
     const backend = await connectRemote({
-      baseUrl: server.url,
+      baseUrl: shared.server.url,
       fetch: proxy,
       probe: { rounds: 1 },
       readRetry: { retries: 0 },
     });
     const clientId = crypto.randomUUID();
-    const a = await writer(openRemote({ kind: 'http', url: server.url, prefix: 'cut' }), clientId);
+    const a = await writer(openRemote({ kind: 'http', url: shared.server.url, prefix: 'cut' }), clientId);
     await a.create('notes', 'n', { title: 'first' });
     await a.sync();
     const b = await leader(remoteDataSet(backend, 'cut'), clientId);

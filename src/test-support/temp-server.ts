@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { ServerOptions } from '../server/server-options.js';
 import { startServer, type RunningServer } from '../server/server.js';
 
@@ -38,6 +38,26 @@ export function serverPerTest(name: string): ServerPerTest {
     },
     get dir() {
       return dir;
+    },
+  };
+}
+
+/** One reference server for a whole test file, in a fresh temporary directory, closed after it. */
+export function serverPerFile(name: string): { readonly server: RunningServer } {
+  let dir = '';
+  let server: RunningServer | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), `chainsync-${name}-`));
+    server = await startServer({ dir, port: 0 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('the file’s server is not started (use it inside a test)');
+      return server;
     },
   };
 }

@@ -4,11 +4,8 @@
  * a plain conditional GET on the latter; a probe report cached before the signal existed reads as
  * "no signal" (no `Prefer` is sent). Against the reference server on 127.0.0.1.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serverPerFile } from '../../test-support/temp-server.js';
 import { createObjectServer, inProcessFetch } from '../../testing/msw/index.js';
 import { connectRemote, forgetProbes } from './connect.js';
 import type { FetchLike } from './options.js';
@@ -16,18 +13,8 @@ import { MemoryProbeCacheStore, probeCacheKey } from './probe-cache.js';
 import { probeServer } from './probe.js';
 import { HttpRemoteBackend } from './http-backend.js';
 
-let server: RunningServer;
-let dir: string;
+const shared = serverPerFile('signal-client');
 const bytes = (text: string) => new TextEncoder().encode(text);
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'chainsync-signal-client-'));
-  server = await startServer({ dir, port: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
-});
 afterEach(() => forgetProbes());
 
 /** A fetch recording each request's `Prefer` header. */
@@ -42,12 +29,12 @@ function recording(inner: FetchLike = (input, init) => globalThis.fetch(input, i
 
 /** Resolves once the server holds `count` requests (an observable state, not a time). */
 async function held(count: number): Promise<void> {
-  while (server.heldRequests !== count) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (shared.server.heldRequests !== count) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 describe('the change signal, client side', () => {
   it('the probe reports it on the reference server, and not on the msw object server', async () => {
-    expect((await probeServer({ baseUrl: server.url, rounds: 1 })).changeSignal).toBe(true);
+    expect((await probeServer({ baseUrl: shared.server.url, rounds: 1 })).changeSignal).toBe(true);
     const msw = createObjectServer({ baseUrl: 'https://plain.test/store' });
     const report = await probeServer({
       baseUrl: msw.baseUrl,
@@ -59,8 +46,8 @@ describe('the change signal, client side', () => {
   });
 
   it('readIfChanged is held by the reference server until another writer changes the object', async () => {
-    const backend = await connectRemote({ baseUrl: server.url, probe: { rounds: 1 } });
-    const writer = new HttpRemoteBackend({ baseUrl: server.url });
+    const backend = await connectRemote({ baseUrl: shared.server.url, probe: { rounds: 1 } });
+    const writer = new HttpRemoteBackend({ baseUrl: shared.server.url });
     const v1 = await writer.uploadConditional('held/client', bytes('1'), { ifAbsent: true });
     const timedOut = await backend.readIfChanged('held/client', v1, { waitSeconds: 1 });
     expect(timedOut).toEqual({ version: v1, changed: false, held: true });
@@ -99,16 +86,16 @@ describe('the change signal, client side', () => {
   it('a probe report cached before the signal existed reads as "no signal": no Prefer is sent', async () => {
     const store = new MemoryProbeCacheStore();
     const probeCache = { store };
-    await connectRemote({ baseUrl: server.url, probe: { rounds: 1 }, probeCache });
+    await connectRemote({ baseUrl: shared.server.url, probe: { rounds: 1 }, probeCache });
     // The entry as an earlier release wrote it: the same report without changeSignal.
-    const key = await probeCacheKey(new URL(server.url).href.replace(/\/+$/, ''), '');
+    const key = await probeCacheKey(new URL(shared.server.url).href.replace(/\/+$/, ''), '');
     const entry = (await store.get(key))!;
     expect(entry.report).toMatchObject({ changeSignal: true });
     const { changeSignal: _dropped, ...older } = entry.report as unknown as Record<string, unknown>;
     await store.put(key, { ...entry, report: older as unknown as typeof entry.report });
     forgetProbes();
     const rec = recording();
-    const backend = await connectRemote({ baseUrl: server.url, fetch: rec.fetch, probeCache });
+    const backend = await connectRemote({ baseUrl: shared.server.url, fetch: rec.fetch, probeCache });
     const v = await backend.uploadConditional('old/client', bytes('1'), { ifAbsent: true });
     expect(rec.prefer).toEqual([null]); // read from the cache: no probe request was sent
     expect(await backend.readIfChanged('old/client', v, { waitSeconds: 20 })).toEqual({
@@ -121,7 +108,11 @@ describe('the change signal, client side', () => {
 
   it('refuses a bad waitSeconds or since with INVALID_ARGUMENT, sending nothing', async () => {
     const rec = recording();
-    const backend = new HttpRemoteBackend({ baseUrl: server.url, fetch: rec.fetch, changeSignal: true });
+    const backend = new HttpRemoteBackend({
+      baseUrl: shared.server.url,
+      fetch: rec.fetch,
+      changeSignal: true,
+    });
     for (const waitSeconds of [-1, 1.5, 61]) {
       await expect(backend.readIfChanged('k', null, { waitSeconds })).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
