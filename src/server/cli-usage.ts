@@ -52,6 +52,7 @@ If-Match / If-None-Match, for chainsync replicas.
   --max-connections <n>   most connections open at once (default ${LIMITS.maxConnections}); one more gets 503
                           with Retry-After and is closed. Together these stop slow or silent
                           connections (slowloris) from using up the server's file descriptors.
+                          Requests held for live sync (GET with Prefer: wait) take at most half.
   --help                  show this help
 
 On start-up it logs on stderr how it is exposed: where it listens, whether a token is needed,
