@@ -4,13 +4,18 @@
  * pointer) hears of A's write through the change signal and pulls it. Both run on a clock that
  * never moves unless the test says so: the interval cannot be what syncs B, and nothing sleeps.
  * The same with the signal missing (the msw object server: polling, on the clock), and with a
- * proxy cutting the held request (the watcher re-arms with the last ETag it saw; nothing is lost).
+ * proxy cutting the held request or a server restart (the watcher re-arms with the last ETag it
+ * saw; nothing is lost).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplicaChangeEvent } from '../contracts/replica.js';
 import { RemoteWatcher } from '../core/remote-watcher.js';
 import { SyncScheduler } from '../core/sync-scheduler.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { startServer, type RunningServer } from '../server/index.js';
 import { serverPerFile } from '../test-support/temp-server.js';
 import { Replica } from '../sync/replica.js';
 import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
@@ -41,6 +46,7 @@ async function leader(remote: ReplicaRemote, clientId: string) {
   const replica = await writer(remote, clientId);
   const scheduler = new SyncScheduler(() => replica.sync(), {}, { syncOnStart: false }, clock);
   let syncs = 0;
+  const failed: (() => void)[] = [];
   let answered: () => void = () => undefined;
   const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
   const watcher = new RemoteWatcher({
@@ -49,6 +55,9 @@ async function leader(remote: ReplicaRemote, clientId: string) {
       syncs++;
       scheduler.remoteChanged();
       answered();
+    },
+    onError: () => {
+      for (const tell of failed.splice(0)) tell();
     },
     timers: clock,
   });
@@ -60,7 +69,13 @@ async function leader(remote: ReplicaRemote, clientId: string) {
   watcher.start();
   await firstAnswer;
   await scheduler.syncNow(); // after the one the first answer started
-  return { replica, clock, syncs: () => syncs };
+  return {
+    replica,
+    clock,
+    syncs: () => syncs,
+    /** Resolves at the watcher's next failed check. */
+    nextFailure: () => new Promise<void>((resolve) => failed.push(resolve)),
+  };
 }
 
 /** The next change B pulls from the remote. */
@@ -156,5 +171,36 @@ describe('live sync over the reference server', () => {
     await next;
     expect(await b.replica.get('notes', 'n')).toEqual({ title: 'while cut' });
     expect(b.syncs() - syncsBefore).toBe(2);
+  });
+
+  it('a server restart loses no change: the held request ends, the watcher re-arms on the restarted server', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chainsync-live-restart-'));
+    let first: RunningServer | undefined = await startServer({ dir, port: 0 });
+    const port = Number(new URL(first.url).port);
+    let second: RunningServer | undefined;
+    try {
+      const clientId = crypto.randomUUID();
+      const prefix = `restart-${clientId}`;
+      const a = await writer(openRemote({ kind: 'http', url: first.url, prefix }), clientId);
+      await a.create('notes', 'n', { title: 'first' });
+      await a.sync();
+      const b = await leader(openRemote({ kind: 'http', url: first.url, prefix }), clientId);
+      // The shutdown answers B's held request; its next one finds no server and fails.
+      const down = b.nextFailure();
+      await first.close();
+      first = undefined;
+      await down;
+      second = await startServer({ dir, port });
+      await a.update('notes', 'n', { title: 'after the restart' });
+      await a.sync();
+      const next = pulled(b.replica);
+      await b.clock.advance(1_000); // the backoff after one failure (jitter in [500, 1 000] ms)
+      await next;
+      expect(await b.replica.get('notes', 'n')).toEqual({ title: 'after the restart' });
+    } finally {
+      await first?.close();
+      await second?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
