@@ -3,6 +3,9 @@ import {
   evaluateConditions,
   formatEntityTag,
   isMalformed,
+  MAX_WAIT_SECONDS,
+  preferredWait,
+  PREFERENCE_APPLIED,
   readConditions,
 } from '../../core/http-semantics.js';
 import { uniqueTokens } from '../../core/unique.js';
@@ -39,6 +42,13 @@ export interface ObjectServerBehaviour {
   weakETags: boolean;
   /** Answer `GET <base>/?list=<prefix>` with `{ "keys": [...] }`. */
   list: boolean;
+  /**
+   * The change signal, as the reference server has it (docs/live-sync.md): a GET with
+   * `Prefer: wait=N` whose answer would be 304 (or 404) is held until the object is written or
+   * deleted, at most N seconds, and answered with `Preference-Applied`. Default false: a plain
+   * ETag server, on which a replica polls.
+   */
+  changeSignal: boolean;
 }
 
 /** Options of {@link createObjectServer}. */
@@ -99,6 +109,12 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     ignorePreconditions: options.ignorePreconditions ?? false,
     weakETags: options.weakETags ?? false,
     list: options.list ?? true,
+    changeSignal: options.changeSignal ?? false,
+  };
+  /** Held GETs per key (the change signal), each released by a write or delete of the key. */
+  const waiting = new Map<string, Set<() => void>>();
+  const changed = (key: string) => {
+    for (const release of [...(waiting.get(key) ?? [])]) release();
   };
 
   /** The ETag the server sends for a stored tag: weak in the `weakETags` fault mode. */
@@ -148,16 +164,55 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
       case 'PUT': {
         const etag = `"${nextTag()}"`;
         objects.set(key, { data: body!, etag });
+        changed(key);
         return new HttpResponse(null, { status: current ? 204 : 201, headers: { ETag: shown(etag) } });
       }
       case 'DELETE': {
         if (!current) return new HttpResponse(null, { status: 404 });
         objects.delete(key);
+        changed(key);
         return new HttpResponse(null, { status: 204 });
       }
       default:
         return new HttpResponse(null, { status: 405, headers: { Allow: 'GET, HEAD, PUT, DELETE' } });
     }
+  }
+
+  /**
+   * Serves the request, holding a GET that asks to wait (`Prefer: wait`) while its answer says
+   * nothing new, when the server has the change signal. The check and the registration are one
+   * synchronous step, so no write can slip between them.
+   */
+  async function serveOrHold(request: Request, key: string, body: Uint8Array | undefined): Promise<Response> {
+    const wait =
+      behaviour.changeSignal && request.method === 'GET'
+        ? preferredWait(request.headers.get('prefer'))
+        : null;
+    let response = serve(request, key, body);
+    if (wait === null) return response;
+    const seconds = Math.min(wait, MAX_WAIT_SECONDS);
+    const unchanged =
+      response.status === 304 || (response.status === 404 && !request.headers.has('if-match'));
+    if (seconds > 0 && unchanged) {
+      await new Promise<void>((resolve) => {
+        let set = waiting.get(key);
+        if (!set) waiting.set(key, (set = new Set()));
+        const held = set;
+        const release = () => {
+          held.delete(release);
+          if (held.size === 0 && waiting.get(key) === held) waiting.delete(key);
+          clearTimeout(timer);
+          request.signal.removeEventListener('abort', release);
+          resolve();
+        };
+        const timer = setTimeout(release, seconds * 1000);
+        held.add(release);
+        request.signal.addEventListener('abort', release);
+      });
+      response = serve(request, key, body);
+    }
+    response.headers.set(PREFERENCE_APPLIED, `wait=${seconds}`);
+    return response;
   }
 
   /** `GET <base>/<dir>/?list=<prefix>`: keys under `<dir>/<prefix>`, relative to `<dir>/`. */
@@ -199,7 +254,7 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
       if (key === '') return new HttpResponse('missing key', { status: 400 });
       const fault = takeFault(request.method);
       // `applied` faults carry the request out first: the client cannot tell that it landed.
-      const response = !fault || fault.applied ? serve(request, key, body) : undefined;
+      const response = !fault || fault.applied ? await serveOrHold(request, key, body) : undefined;
       if (!fault) return response;
       if (fault.kind === 'drop') return HttpResponse.error();
       return new HttpResponse(fault.body ?? 'injected fault', { status: fault.status ?? 503 });
@@ -222,6 +277,7 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     },
     reset() {
       resets++;
+      for (const key of [...waiting.keys()]) changed(key);
       objects.clear();
       faults.length = 0;
       requests.length = 0;
