@@ -18,7 +18,7 @@ export const chromiumArgs = [
 ];
 
 /** Tests that need Node APIs end in `.node.test.ts`; browser-only ones in `.browser.test.ts`. */
-const shared = ['src/**/*.test.ts', 'worker/**/*.test.ts'];
+const shared = ['src/**/*.test.ts', 'worker/**/*.test.ts', 'demo/**/*.test.ts'];
 
 export default defineConfig({
   optimizeDeps: {

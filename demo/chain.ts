@@ -1,32 +1,69 @@
 /**
- * The chain drawing of one replica: the chain as its engine knows it on top (the versions it
- * applied or pushed, from `inspect()`: the engine keeps their ids in its state, so the page never
- * reads the server), this replica's applied versions below it, and its pending operations hanging
- * off its base, so pulls (the local row catching up), rebases (the pending branch moving to the new
- * base) and pushes (the branch becoming a version on top) can be seen.
+ * The chain drawing of one replica: the chain on the server on top, as far as the replicas of this
+ * tab have seen it (each engine keeps the ids of the versions it applied or pushed in its state,
+ * read through `inspect()`; the page never reads the server), this replica's applied versions below
+ * it, and its pending operations hanging off its base, so pulls (the local row catching up with
+ * what another replica pushed), rebases (the pending branch moving to the new base) and pushes (the
+ * branch becoming a version on top) can be seen.
  */
 import type { ReplicaInspection } from '../src/contracts/replica.js';
 import type { Uuid } from '../src/contracts/storage.js';
 
 const NIL: Uuid = '00000000-0000-0000-0000-000000000000';
 const SVG = 'http://www.w3.org/2000/svg';
-/** Versions drawn (the newest ones). */
+/** How many versions the drawing shows (the newest ones). */
 const WINDOW = 12;
 const STEP = 30;
 
+/** Version ids by height (index `height - 1`); a height nobody has named is `null`. */
+export type ChainIds = readonly (Uuid | null)[];
+
 /**
- * The version ids of the chain by height (index `height - 1`), as far as the engine's state names
- * them: its newest ones up to the base. Heights it does not name (before its recent window, or in a
- * state written before it kept them) are left empty and drawn grey.
+ * The version ids of the chain by height, as far as the engine's state names them: its newest ones
+ * up to the base. Heights it does not name (before its recent window, or in a state written before
+ * it kept them) are `null`.
  */
-export function knownChain(local: ReplicaInspection): (Uuid | undefined)[] {
+export function knownChain(local: ReplicaInspection): ChainIds {
   const { baseHeight, recentVersionIds = [] } = local.state;
-  const ids: (Uuid | undefined)[] = new Array<Uuid | undefined>(baseHeight).fill(undefined);
+  const ids = new Array<Uuid | null>(baseHeight).fill(null);
   recentVersionIds.forEach((id, i) => {
     const height = baseHeight - recentVersionIds.length + 1 + i;
     if (height >= 1) ids[height - 1] = id;
   });
   return ids;
+}
+
+/**
+ * What `seen` and `known` together say about the chain. It is linear, so two views agree wherever
+ * both name a height; where they disagree, `seen` came from another chain (an earlier demo run's
+ * server under the same data set id) and `known`, read from an engine now, replaces it.
+ */
+export function mergeChains(seen: ChainIds, known: ChainIds): ChainIds {
+  const disagree = known.some((id, i) => id !== null && seen[i] != null && seen[i] !== id);
+  if (disagree) return known;
+  const length = Math.max(seen.length, known.length);
+  return Array.from({ length }, (_, i) => known[i] ?? seen[i] ?? null);
+}
+
+/**
+ * The chain as every replica of this tab has seen it, kept in sessionStorage (shared by the tab's
+ * frames, and fresh in a new tab): a replica that is offline, or has not pulled yet, draws the
+ * versions the others pushed above its own row.
+ */
+export class SeenChain {
+  /** The sessionStorage key; a `storage` event with it means another frame saw more. */
+  readonly key: string;
+  constructor(set: string) {
+    this.key = `chainsync-demo:${set}:chain`;
+  }
+  /** Adds what `local`'s engine knows, and returns the whole. */
+  see(local: ReplicaInspection): ChainIds {
+    const stored = sessionStorage.getItem(this.key);
+    const seen = mergeChains(stored ? (JSON.parse(stored) as ChainIds) : [], knownChain(local));
+    const text = JSON.stringify(seen);
+    if (text !== stored) sessionStorage.setItem(this.key, text);
+    return seen;
+  }
 }
 
 /** Who pushed which version, as each replica of this page reports its pushes (shared localStorage). */
@@ -63,11 +100,11 @@ function el<K extends keyof SVGElementTagNameMap>(
 /** Draws the two rows into `container`. */
 export function drawChain(
   container: HTMLElement,
+  remoteIds: ChainIds,
   local: ReplicaInspection,
   authors: Record<string, string>,
 ): void {
   const base = local.state.baseHeight;
-  const remoteIds = knownChain(local);
   const top = Math.max(remoteIds.length, base + (local.pending.length > 0 ? 1 : 0));
   const first = Math.max(1, top - WINDOW + 1);
   const x = (height: number) => 70 + (height - first) * STEP;

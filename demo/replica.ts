@@ -16,7 +16,7 @@ import {
   type ReplicaMutations,
 } from '../src/query/index.js';
 import type { RemoteConfig } from '../src/remote/remote-config.js';
-import { Authors, drawChain } from './chain.js';
+import { Authors, drawChain, SeenChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
 
 declare const __CHAINSYNC_SERVER__: string;
@@ -54,6 +54,7 @@ let opening: Promise<void> = Promise.resolve();
 
 const remoteConfig: RemoteConfig = { kind: 'http', url: serverUrl, prefix: `demo-${set}` };
 const authors = new Authors(set);
+const seenChain = new SeenChain(set);
 
 function renderStatus(status: ReplicaStatus): void {
   // The versions this replica's last sync added: drawn in its colour on every replica's chain.
@@ -111,7 +112,7 @@ function refreshChain(): Promise<void> {
           return li;
         }),
       );
-      drawChain($('chain'), inspection, authors.all());
+      drawChain($('chain'), seenChain.see(inspection), inspection, authors.all());
     } catch {
       // The replica is being closed or reopened: the next refresh draws it.
     }
@@ -272,3 +273,7 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
 });
 reopen();
 setInterval(() => void refreshChain(), 1000);
+// Another replica of this tab saw more of the chain: draw it above this one's row at once.
+addEventListener('storage', (event) => {
+  if (event.key === seenChain.key) void refreshChain();
+});

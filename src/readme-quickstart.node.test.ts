@@ -10,12 +10,26 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './test-support/imports.js';
 import { makeConsumer, packPackage, pkg, typeCheck } from './test-support/packed-package.js';
-import { quickstartPrograms, readmePrograms } from './test-support/readme.js';
+import { PROGRAM_MARK, quickstartPrograms, readmePrograms } from './test-support/readme.js';
 
 const readme = readFileSync(resolve(repoRoot, 'README.md'), 'utf8');
 const programs = readmePrograms(readme);
 const packed = packPackage();
 afterAll(() => packed.dispose());
+
+describe('the README extractor', () => {
+  const quickstart = '# x\n\n## Quickstart\n\n```ts\nimport { a } from "a";\n```\n\n## Next\n';
+  it('takes a marked program after the quickstart’s', () => {
+    const marked = `${quickstart}\n${PROGRAM_MARK}\n\n\`\`\`ts\nimport { b } from "b";\n\`\`\`\n`;
+    expect(readmePrograms(marked)).toEqual(['import { a } from "a";\n', 'import { b } from "b";\n']);
+  });
+  it('refuses a mark that would check nothing: prose, or a fragment, after it', () => {
+    const prose = `${quickstart}\n${PROGRAM_MARK}\n\nSome text.\n\n\`\`\`ts\nimport { b } from "b";\n\`\`\`\n`;
+    expect(() => readmePrograms(prose)).toThrow(/mark 1 .* is not followed by a ts block/);
+    const fragment = `${quickstart}\n${PROGRAM_MARK}\n\`\`\`ts\nremote: { kind: 'http' }\n\`\`\`\n`;
+    expect(() => readmePrograms(fragment)).toThrow(/starts with an import/);
+  });
+});
 
 describe('README quickstart', () => {
   it('has a complete program in the quickstart, and marked ones elsewhere', () => {
