@@ -7,6 +7,7 @@
  */
 import type { Change } from '../src/contracts/replica.js';
 import type { Storage, StorageTxn } from '../src/contracts/storage.js';
+import { forwardingTxn } from '../src/core/forwarding-txn.js';
 import { connectRemote } from '../src/remote/http/connect.js';
 import type { FetchLike } from '../src/remote/http/options.js';
 import { RemoteStorage } from '../src/remote/remote-storage.js';
@@ -274,15 +275,7 @@ function countingConflicts(inner: Storage, counter: { conflicts: number; txns: n
     async txn(clientId): Promise<StorageTxn> {
       counter.txns++;
       const txn = await inner.txn(clientId);
-      return {
-        getClient: () => txn.getClient(),
-        newClient: (id) => txn.newClient(id),
-        setSnapshot: (snapshot, data) => txn.setSnapshot(snapshot, data),
-        getSnapshotData: (id) => txn.getSnapshotData(id),
-        getVersionByParent: (id) => txn.getVersionByParent(id),
-        getVersion: (id) => txn.getVersion(id),
-        getVersionsAfter: (id, limit) => txn.getVersionsAfter(id, limit),
-        addVersion: (id, parent, segment) => txn.addVersion(id, parent, segment),
+      return forwardingTxn(txn, {
         commit: async () => {
           try {
             await txn.commit();
@@ -291,7 +284,7 @@ function countingConflicts(inner: Storage, counter: { conflicts: number; txns: n
             throw error;
           }
         },
-      };
+      });
     },
   };
 }

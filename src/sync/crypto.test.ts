@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChainIntegrityError, WrongSecretError } from '../contracts/errors.js';
 import type { Storage, Uuid } from '../contracts/storage.js';
+import { forwardingTxn } from '../core/forwarding-txn.js';
 import { fromUtf8, toHex, utf8 } from '../core/bytes.js';
 import { MemoryCasKv } from '../memory/memory-cas-kv.js';
 import { deriveKey, encryptionKeyName, PBKDF2_ITERATIONS, seal, unseal } from './crypto.js';
@@ -210,17 +211,9 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
     const reordering: Storage = {
       txn: async (id) => {
         const txn = await storage.txn(id);
-        return {
-          getClient: () => txn.getClient(),
-          newClient: (v) => txn.newClient(v),
-          setSnapshot: (m, d) => txn.setSnapshot(m, d),
-          getSnapshotData: (v) => txn.getSnapshotData(v),
-          getVersionByParent: (v) => txn.getVersionByParent(v),
-          getVersion: (v) => txn.getVersion(v),
+        return forwardingTxn(txn, {
           getVersionsAfter: async (p, n) => (await txn.getVersionsAfter(p, n)).reverse(),
-          addVersion: (v, p, seg) => txn.addVersion(v, p, seg),
-          commit: () => txn.commit(),
-        };
+        });
       },
     };
     // the same local replica, reached through the hostile transport

@@ -1,5 +1,6 @@
 import type { SyncProgress } from '../contracts/replica.js';
 import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
+import { forwardingTxn } from '../core/forwarding-txn.js';
 
 /**
  * A {@link Storage} that reports what the sync engine reads from it, page by page: the engine
@@ -25,10 +26,7 @@ export class ProgressStorage implements Storage {
     const txn = await this.#inner.txn(clientId);
     const report = (phase: SyncProgress['phase']) =>
       this.#report({ phase, versions: this.#versions, bytes: this.#bytes });
-    return {
-      getClient: () => txn.getClient(),
-      newClient: (latest) => txn.newClient(latest),
-      setSnapshot: (snapshot, data) => txn.setSnapshot(snapshot, data),
+    return forwardingTxn(txn, {
       getSnapshotData: async (versionId) => {
         report('bootstrap');
         const data = await txn.getSnapshotData(versionId);
@@ -36,8 +34,6 @@ export class ProgressStorage implements Storage {
         report('bootstrap');
         return data;
       },
-      getVersionByParent: (parent) => txn.getVersionByParent(parent),
-      getVersion: (versionId) => txn.getVersion(versionId),
       getVersionsAfter: async (parent, limit) => {
         const versions = await txn.getVersionsAfter(parent, limit);
         if (versions.length > 0) {
@@ -47,8 +43,6 @@ export class ProgressStorage implements Storage {
         }
         return versions;
       },
-      addVersion: (versionId, parent, segment) => txn.addVersion(versionId, parent, segment),
-      commit: () => txn.commit(),
-    };
+    });
   }
 }

@@ -7,7 +7,8 @@
 import type { JsonValue, ReplicaChangeEvent } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
 import { DeterminateRemoteError } from '../contracts/errors.js';
-import type { Storage, StorageTxn, Uuid } from '../contracts/storage.js';
+import type { Storage, Uuid } from '../contracts/storage.js';
+import { forwardingTxn } from '../core/forwarding-txn.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from './replica.js';
@@ -265,8 +266,7 @@ describe('sync: TaskChampion cases', () => {
     const storage: Storage = {
       txn: async (id) => {
         const txn = await inner.txn(id);
-        return {
-          ...bindAll(txn),
+        return forwardingTxn(txn, {
           commit: async () => {
             await txn.commit();
             if (!hooked) {
@@ -277,7 +277,7 @@ describe('sync: TaskChampion cases', () => {
               await b.sync();
             }
           },
-        };
+        });
       },
     };
     const { replica: a } = await open(storage, client, { clock: ca, maxOperationsPerVersion: 2 });
@@ -405,8 +405,7 @@ describe('sync: snapshots', () => {
       txn: async (id) => {
         const txn = await inner.txn(id);
         let snapshot = false;
-        return {
-          ...bindAll(txn),
+        return forwardingTxn(txn, {
           setSnapshot: (meta, data) => {
             snapshot = true;
             return txn.setSnapshot(meta, data);
@@ -415,7 +414,7 @@ describe('sync: snapshots', () => {
             snapshot && refuseSnapshots
               ? Promise.reject(new DeterminateRemoteError('injected: 413 Payload Too Large', { status: 413 }))
               : txn.commit(),
-        };
+        });
       },
     };
     const client = crypto.randomUUID();
@@ -666,17 +665,3 @@ describe('sync: hostile sizes', () => {
     expect({ state: await store.readState(), objects: await store.listObjects() }).toEqual(before);
   });
 });
-
-function bindAll(txn: StorageTxn): StorageTxn {
-  return {
-    getClient: () => txn.getClient(),
-    newClient: (id) => txn.newClient(id),
-    setSnapshot: (s, d) => txn.setSnapshot(s, d),
-    getSnapshotData: (id) => txn.getSnapshotData(id),
-    getVersionByParent: (id) => txn.getVersionByParent(id),
-    getVersion: (id) => txn.getVersion(id),
-    getVersionsAfter: (id, n) => txn.getVersionsAfter(id, n),
-    addVersion: (id, p, s) => txn.addVersion(id, p, s),
-    commit: () => txn.commit(),
-  };
-}

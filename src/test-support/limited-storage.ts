@@ -6,6 +6,7 @@
  */
 import { DeterminateRemoteError } from '../contracts/errors.js';
 import type { Storage, StorageLimits, StorageTxn, Uuid } from '../contracts/storage.js';
+import { forwardingTxn } from '../core/forwarding-txn.js';
 
 export class LimitedStorage implements Storage {
   /** Sizes of the segments that landed, in the order they were committed. */
@@ -22,14 +23,7 @@ export class LimitedStorage implements Storage {
   async txn(clientId: Uuid): Promise<StorageTxn> {
     const inner = await this.inner.txn(clientId);
     let added: number | null = null;
-    return {
-      getClient: () => inner.getClient(),
-      newClient: (id) => inner.newClient(id),
-      setSnapshot: (s, d) => inner.setSnapshot(s, d),
-      getSnapshotData: (id) => inner.getSnapshotData(id),
-      getVersionByParent: (id) => inner.getVersionByParent(id),
-      getVersion: (id) => inner.getVersion(id),
-      getVersionsAfter: (id, n) => inner.getVersionsAfter(id, n),
+    return forwardingTxn(inner, {
       addVersion: async (id, parent, segment) => {
         added = segment.length;
         await inner.addVersion(id, parent, segment);
@@ -45,7 +39,7 @@ export class LimitedStorage implements Storage {
         await inner.commit();
         if (added !== null) this.landed.push(added);
       },
-    };
+    });
   }
 
   limits(): Promise<StorageLimits> {
