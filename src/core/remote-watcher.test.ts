@@ -125,6 +125,20 @@ describe('RemoteWatcher', () => {
     expect(h.last().since).toBe('"a"');
   });
 
+  it('told offline before it starts (a tab opened offline), checks nothing until back online', async () => {
+    const h = harness();
+    h.watcher.offline();
+    h.watcher.start();
+    expect(h.watcher.transport).toBe('offline');
+    await h.clock.advance(600_000);
+    expect(h.asked).toHaveLength(0);
+    h.watcher.online();
+    expect(h.asked).toHaveLength(1);
+    expect(h.last().since).toBeNull();
+    await h.last().answer(polled('"a"', true));
+    expect(h.changes()).toBe(1);
+  });
+
   it('after a failure (server restart, a proxy cutting the connection) re-arms with the last version seen, backing off', async () => {
     const h = harness();
     h.watcher.start();

@@ -360,6 +360,8 @@ export class ReplicaHost implements ReplicaApi {
     if (!opened?.election.isLeader) return;
     opened.scheduler?.start();
     opened.watcher?.page(opened.pages.device());
+    // A tab opened offline hears no `offline` event: start paused, `online` resumes.
+    if (typeof navigator !== 'undefined' && navigator.onLine === false) opened.watcher?.offline();
     opened.watcher?.start();
     opened.channel.post({ kind: 'page-request' });
     opened.status.publish();
