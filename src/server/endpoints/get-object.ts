@@ -34,7 +34,8 @@ export const getObject: ObjectEndpoint = async (context, object) => {
     seen,
     () => context.store.etagOf(key),
     seconds,
-    (release) => object.response.once('close', release),
+    // A client gone while the object was read has no 'close' to come: release it now.
+    (release) => (request.socket.destroyed ? release() : object.response.once('close', release)),
   );
   // Over the cap (or shutting down): a plain conditional GET, so this client polls.
   if (held === null) return answer(context, object, await context.store.read(key), {});
