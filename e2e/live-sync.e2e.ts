@@ -119,7 +119,7 @@ test('a write on one device reaches the other through the change signal, across 
     await server.restart();
     await a.addTask('three');
     await expect.poll(() => titles(other), { timeout: AFTER_RESTART_MS }).toContain('three');
-    // The re-armed request (If-None-Match: the ETag B saw before the restart) was answered at once.
+    // B's re-armed request (If-None-Match: the ETag it saw before the restart) reported the change.
     await expect.poll(() => watch.woke.length, { timeout: AFTER_RESTART_MS }).toBeGreaterThan(woken);
     await arrives(a, other, watch, 'four');
     expect(await titles(other)).toEqual(['zero', 'one', 'two', 'three', 'four']);
