@@ -31,6 +31,12 @@ const serverUrl =
     ? await startMswServer(params)
     : (params.get('server') ?? __CHAINSYNC_SERVER__);
 const offlineKey = `chainsync-demo:${set}:${name}:offline`;
+// For e2e/live-sync.e2e.ts: `interval` (ms) replaces the 1 s interval (the test keeps the library's
+// 30 s default, so that only live sync brings a change in time), `live=0` turns the watch off.
+const liveTestSchedule = {
+  ...(params.has('interval') ? { intervalMs: Number(params.get('interval')) } : {}),
+  ...(params.get('live') === '0' ? { live: false } : {}),
+};
 /** The shared data: a task list, read and written through chainsync/query (TanStack Query). */
 interface Task {
   title: string;
@@ -180,7 +186,7 @@ async function open(): Promise<void> {
     ...(online ? { remote: remoteConfig } : {}),
     ...(secret ? { secret } : {}),
     // Short intervals and backoff, so a person sees changes travel (an app would keep the defaults).
-    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000 },
+    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000, ...liveTestSchedule },
   });
   replica = r;
   queryClient.clear();

@@ -5,7 +5,7 @@
  * never moves unless the test says so: the interval cannot be what syncs B, and nothing sleeps.
  * The same with the signal missing (the msw object server: polling, on the clock), and with a
  * proxy cutting the held request or a server restart (the watcher re-arms with the last ETag it
- * saw; nothing is lost).
+ * saw; nothing is lost), including a real TCP proxy that closes connections idle for 5 s.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { serverPerFile } from '../test-support/temp-server.js';
 import { Replica } from '../sync/replica.js';
 import { createObjectServer, inProcessFetch } from '../testing/msw/index.js';
 import { ManualClock, settle } from '../test-support/manual-clock.js';
+import { startIdleCutProxy } from '../test-support/idle-cut-proxy.js';
 import { connectRemote, forgetProbes } from './http/connect.js';
 import type { FetchLike } from './http/options.js';
 import { openRemote, remoteDataSet, type ReplicaRemote } from './remote-config.js';
@@ -31,6 +32,13 @@ afterEach(() => {
   forgetProbes();
 });
 
+/**
+ * The watcher's held request as it passes a proxy: a conditional GET of the pointer with
+ * `Prefer: wait=N>0`. Fetch sends headers in sorted order, so If-None-Match comes before Prefer.
+ */
+const HELD_WATCH =
+  /^GET \S+\/client HTTP\/1\.1\r\n(?:[^\r\n]+\r\n)*?if-none-match:[^\r\n]*\r\n(?:[^\r\n]+\r\n)*?prefer: *wait=[1-9]/im;
+
 /** A plain device: syncs when told. */
 async function writer(remote: ReplicaRemote, clientId: string): Promise<Replica> {
   return Replica.open({ store: new MemoryReplicaStore(), storage: remote.storage, clientId });
@@ -41,8 +49,7 @@ async function writer(remote: ReplicaRemote, clientId: string): Promise<Replica>
  * the watcher sees the pointer move. Its first sync is awaited before either starts, and the sync
  * the watcher's first answer asks for too, so that afterwards only a change makes it sync.
  */
-async function leader(remote: ReplicaRemote, clientId: string) {
-  const clock = new ManualClock();
+async function leader(remote: ReplicaRemote, clientId: string, clock = new ManualClock()) {
   const replica = await writer(remote, clientId);
   const scheduler = new SyncScheduler(() => replica.sync(), {}, { syncOnStart: false }, clock);
   let syncs = 0;
@@ -171,6 +178,52 @@ describe('live sync over the reference server', () => {
     await next;
     expect(await b.replica.get('notes', 'n')).toEqual({ title: 'while cut' });
     expect(b.syncs() - syncsBefore).toBe(2);
+  });
+
+  it('a TCP proxy that closes connections idle for 5 s loses no change: the watcher re-arms with the last ETag it saw', async () => {
+    // The proxy measures idleness on B's clock: moving it 5 s cuts B's held request (it sends
+    // nothing while it waits), with no real time passing.
+    const clock = new ManualClock();
+    const proxy = await startIdleCutProxy(shared.server.url, 5_000, clock);
+    try {
+      const backend = await connectRemote({
+        baseUrl: proxy.url,
+        probe: { rounds: 1 },
+        readRetry: { retries: 0 },
+      });
+      const clientId = crypto.randomUUID();
+      const prefix = `idle-${clientId}`;
+      const a = await writer(openRemote({ kind: 'http', url: shared.server.url, prefix }), clientId);
+      await a.create('notes', 'n', { title: 'first' });
+      await a.sync();
+      const b = await leader(remoteDataSet(backend, prefix), clientId, clock);
+      const syncsBefore = b.syncs();
+      /** Waits for the watcher's held request to be through the proxy, then idles it out. */
+      const cut = async () => {
+        await proxy.sent(HELD_WATCH);
+        const down = b.nextFailure();
+        await clock.advance(5_000);
+        await down;
+      };
+      // A cut with nothing changed: re-armed with the pointer's last ETag, the request is held
+      // again (a watcher that forgot it would ask without If-None-Match and sync for nothing).
+      await cut();
+      expect(proxy.cuts).toBeGreaterThan(0);
+      await clock.advance(1_000); // the backoff after one failure (jitter in [500, 1 000] ms)
+      await cut();
+      expect(b.syncs()).toBe(syncsBefore);
+      // A change made while the watcher has no request out: the re-armed request must report it.
+      await a.update('notes', 'n', { title: 'while cut' });
+      await a.sync();
+      const next = pulled(b.replica);
+      // No answer came between the cuts: the second failure in a row (jitter in [1 000, 2 000] ms).
+      await clock.advance(2_000);
+      await next;
+      expect(await b.replica.get('notes', 'n')).toEqual({ title: 'while cut' });
+      expect(b.syncs() - syncsBefore).toBe(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a server restart loses no change: the held request ends, the watcher re-arms on the restarted server', async () => {
