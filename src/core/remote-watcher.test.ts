@@ -139,6 +139,29 @@ describe('RemoteWatcher', () => {
     expect(h.changes()).toBe(1);
   });
 
+  it('a held request cut after standing a while (a proxy closing idle connections) asks for shorter holds and does not back off further', async () => {
+    const h = harness();
+    h.watcher.start();
+    await h.last().answer({ version: '"a"', changed: true, held: true });
+    expect(h.last().options.waitSeconds).toBe(20);
+    for (let cut = 0; cut < 5; cut++) {
+      await h.clock.advance(5_000); // the proxy's idle cut
+      const asked = h.asked.length;
+      await h.last().fail(new Error('socket hang up'));
+      await h.clock.advance(750); // the first backoff step each time (1 000 ms, jitter at 0.5)
+      expect(h.asked).toHaveLength(asked + 1);
+      expect(h.last().since).toBe('"a"');
+      expect(h.last().options.waitSeconds).toBe(4); // under the 5 s the connection stood
+    }
+    // Held for 4 s, the requests are answered before the cut: live again, no change missed.
+    await h.clock.advance(4_000);
+    await h.last().answer({ version: '"a"', changed: false, held: true });
+    expect(h.asked.at(-1)!.options.waitSeconds).toBe(4);
+    await h.last().answer({ version: '"b"', changed: true, held: true });
+    expect(h.changes()).toBe(2);
+    expect(h.watcher.transport).toBe('signal');
+  });
+
   it('after a failure (server restart, a proxy cutting the connection) re-arms with the last version seen, backing off', async () => {
     const h = harness();
     h.watcher.start();

@@ -9,6 +9,12 @@ import { InvalidArgumentError } from '../contracts/errors.js';
 import { MAX_WAIT_SECONDS } from './http-semantics.js';
 import { realTimers, type Timers } from './timers.js';
 
+/**
+ * A check that fails after standing this long was cut, not refused: the server was reachable.
+ * Shorter than any idle cut worth adapting to (common proxies cut at 30-60 s, some at 5 s).
+ */
+const CUT_AFTER_MS = 2_000;
+
 /** Asks whether the head is at another version than `since` (`null`: absent, or nothing seen yet). */
 export type HeadCheck = (since: ObjectVersion | null, options: ReadIfChangedOptions) => Promise<ChangeCheck>;
 
@@ -66,7 +72,7 @@ export class RemoteWatcher {
   readonly #changeOnStart: boolean;
   readonly #onError: ((error: unknown) => void) | undefined;
   readonly #timers: Timers;
-  readonly #waitSeconds: number;
+  #waitSeconds: number;
   readonly #intervals: Required<PollIntervals>;
   readonly #backoffBaseMs: number;
   readonly #backoffMaxMs: number;
@@ -79,6 +85,8 @@ export class RemoteWatcher {
   #timer: unknown = null;
   #failures = 0;
   #held = false;
+  /** When the check under way was sent (`timers.now()`). */
+  #sentAt = 0;
 
   constructor(options: RemoteWatcherOptions) {
     if (typeof options?.check !== 'function' || typeof options.onChange !== 'function') {
@@ -152,6 +160,7 @@ export class RemoteWatcher {
     this.#clearTimer();
     const controller = new AbortController();
     this.#inFlight = controller;
+    this.#sentAt = this.#timers.now();
     const since = this.#version ?? null;
     this.#check(since, { waitSeconds: this.#waitSeconds, signal: controller.signal }).then(
       (answer) => this.#answered(controller, answer),
@@ -175,7 +184,16 @@ export class RemoteWatcher {
   #failed(controller: AbortController, error: unknown): void {
     if (this.#inFlight !== controller) return;
     this.#inFlight = null;
-    this.#failures++;
+    const heldMs = this.#timers.now() - this.#sentAt;
+    if (heldMs >= CUT_AFTER_MS) {
+      // The connection was up for a while, then cut: a proxy or load balancer that closes idle
+      // connections, not an outage. Ask for shorter holds, under the time it stood, and retry soon:
+      // backing off further at each cut would quietly turn live sync into the interval sync.
+      this.#waitSeconds = Math.min(this.#waitSeconds, Math.max(1, Math.floor(heldMs / 1000) - 1));
+      this.#failures = 1;
+    } else {
+      this.#failures++;
+    }
     this.#held = false;
     this.#onError?.(error);
     // Re-armed with the last version seen: a change made meanwhile is answered at once.
