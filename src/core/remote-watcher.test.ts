@@ -162,6 +162,32 @@ describe('RemoteWatcher', () => {
     expect(h.watcher.transport).toBe('signal');
   });
 
+  it('holds shortened by a cut grow back after ten full holds in a row (the cut was a restart), up to the wait asked for', async () => {
+    const h = harness();
+    h.watcher.start();
+    await h.last().answer({ version: '"a"', changed: true, held: true });
+    await h.clock.advance(3_000);
+    await h.last().fail(new Error('server restarting'));
+    await h.clock.advance(750);
+    expect(h.last().options.waitSeconds).toBe(2);
+    const fullHolds = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await h.clock.advance(h.last().options.waitSeconds! * 1000);
+        await h.last().answer({ version: '"a"', changed: false, held: true });
+      }
+    };
+    await fullHolds(9);
+    expect(h.last().options.waitSeconds).toBe(2);
+    await fullHolds(1);
+    expect(h.last().options.waitSeconds).toBe(4);
+    await fullHolds(10);
+    expect(h.last().options.waitSeconds).toBe(8);
+    await fullHolds(20);
+    expect(h.last().options.waitSeconds).toBe(20); // 16, then capped at the 20 asked for
+    await fullHolds(10);
+    expect(h.last().options.waitSeconds).toBe(20);
+  });
+
   it('after a failure (server restart, a proxy cutting the connection) re-arms with the last version seen, backing off', async () => {
     const h = harness();
     h.watcher.start();

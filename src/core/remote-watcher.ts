@@ -15,6 +15,9 @@ import { realTimers, type Timers } from './timers.js';
  */
 const CUT_AFTER_MS = 2_000;
 
+/** Full holds in a row after which holds shortened by a cut are lengthened again. */
+const HOLDS_BEFORE_LONGER = 10;
+
 /** Asks whether the head is at another version than `since` (`null`: absent, or nothing seen yet). */
 export type HeadCheck = (since: ObjectVersion | null, options: ReadIfChangedOptions) => Promise<ChangeCheck>;
 
@@ -72,7 +75,11 @@ export class RemoteWatcher {
   readonly #changeOnStart: boolean;
   readonly #onError: ((error: unknown) => void) | undefined;
   readonly #timers: Timers;
+  /** The hold asked for (`options.waitSeconds`), and the one asked now (shorter after cuts). */
+  readonly #maxWaitSeconds: number;
   #waitSeconds: number;
+  /** Full holds in a row since the last cut: after {@link HOLDS_BEFORE_LONGER}, try longer ones. */
+  #fullHolds = 0;
   readonly #intervals: Required<PollIntervals>;
   readonly #backoffBaseMs: number;
   readonly #backoffMaxMs: number;
@@ -97,7 +104,7 @@ export class RemoteWatcher {
     this.#changeOnStart = options.changeOnStart ?? true;
     this.#onError = options.onError;
     this.#timers = options.timers ?? realTimers;
-    this.#waitSeconds = count(options.waitSeconds, 'options.waitSeconds', 20);
+    this.#waitSeconds = this.#maxWaitSeconds = count(options.waitSeconds, 'options.waitSeconds', 20);
     if (this.#waitSeconds > MAX_WAIT_SECONDS) {
       throw new InvalidArgumentError('options.waitSeconds', `expected at most ${MAX_WAIT_SECONDS} seconds.`);
     }
@@ -175,10 +182,25 @@ export class RemoteWatcher {
     this.#version = answer.version;
     this.#failures = 0;
     this.#held = answer.held;
+    this.#lengthenHolds(answer);
     // A first answer compares with nothing the owner saw: `changed` says nothing then.
     if (first ? this.#changeOnStart : answer.changed) this.#onChange();
     if (answer.held) this.#checkNow();
     else this.#arm(this.#pollMs());
+  }
+
+  /**
+   * Holds shortened by cuts grow back (doubling, up to the asked-for wait) after a run of full ones:
+   * a cut may have been a one-off (a server restart), and short holds cost requests.
+   */
+  #lengthenHolds(answer: ChangeCheck): void {
+    if (this.#waitSeconds >= this.#maxWaitSeconds) return;
+    const full =
+      answer.held && !answer.changed && this.#timers.now() - this.#sentAt >= this.#waitSeconds * 1000;
+    this.#fullHolds = full ? this.#fullHolds + 1 : 0;
+    if (this.#fullHolds < HOLDS_BEFORE_LONGER) return;
+    this.#fullHolds = 0;
+    this.#waitSeconds = Math.min(this.#maxWaitSeconds, this.#waitSeconds * 2);
   }
 
   #failed(controller: AbortController, error: unknown): void {
@@ -190,6 +212,7 @@ export class RemoteWatcher {
       // connections, not an outage. Ask for shorter holds, under the time it stood, and retry soon:
       // backing off further at each cut would quietly turn live sync into the interval sync.
       this.#waitSeconds = Math.min(this.#waitSeconds, Math.max(1, Math.floor(heldMs / 1000) - 1));
+      this.#fullHolds = 0;
       this.#failures = 1;
     } else {
       this.#failures++;
