@@ -144,14 +144,36 @@ export interface SyncResult {
   snapshotError: SerializedError | null;
 }
 
-/** How far a long pull or bootstrap has come. */
+/** The part of a sync a {@link SyncProgress} is about. */
+export type SyncPhase = 'bootstrap' | 'pull' | 'push';
+
+/**
+ * How far one phase of a sync has come. Each phase counts from 0 in its own unit: `bootstrap` the
+ * snapshot read (`total` 1), `pull` the versions after the base, `push` the local operations sent.
+ * Within a phase `done` and `bytes` never go back, and the phase's last event has `done === total`.
+ *
+ * Changed in this release: `{ phase, versions, bytes }` became `{ phase, done, total, bytes,
+ * totalBytes? }`, and `push` is new (`versions` is the `done` of a `pull`).
+ */
 export interface SyncProgress {
-  /** `bootstrap`: reading the snapshot; `pull`: reading the versions after the base. */
-  readonly phase: 'bootstrap' | 'pull';
-  /** Versions read so far in this sync. */
-  readonly versions: number;
-  /** Bytes of versions and snapshot read so far in this sync. */
+  /** `bootstrap`: reading the snapshot; `pull`: reading the versions after the base; `push`: sending the queue. */
+  readonly phase: SyncPhase;
+  /** Units of this phase done so far (snapshots read, versions pulled, operations pushed). */
+  readonly done: number;
+  /**
+   * The units this phase has in all, `null` while unknown (a storage that cannot count the versions
+   * ahead). A pull's total comes from the chain as the sync first read it (the head's commit number
+   * minus the base's: a commit holding no version, such as a snapshot's, counts too, so the total
+   * may come down to `done` at the end); a push's from the queue; never below `done`.
+   */
+  readonly total: number | null;
+  /** Bytes read (bootstrap, pull) or sent (push) so far in this phase. */
   readonly bytes: number;
+  /**
+   * The bytes this phase has in all, when the storage states them before they are read (none of
+   * this release's storages does yet: a bar draws from `done` and `total`).
+   */
+  readonly totalBytes?: number;
 }
 
 /** The sync status every tab of a replica can observe. */

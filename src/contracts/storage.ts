@@ -67,6 +67,13 @@ export interface StorageTxn {
    */
   getVersionsAfter(parentVersionId: Uuid, limit: number): Promise<Version[]>;
   /**
+   * chainsync extension, optional: about how many versions follow `parentVersionId` up to the
+   * latest, as this transaction sees it, or `null` when the storage cannot tell without reading
+   * them. Only for progress totals: it may count more (a remote storage counts its commits, and a
+   * snapshot's commit holds no version), never fewer when the parent is in the chain.
+   */
+  countVersionsAfter?(parentVersionId: Uuid): Promise<number | null>;
+  /**
    * Adds a version (its id must be new and its parent must have no child yet), makes it the latest
    * and increments the snapshot's `versionsSince`.
    * @throws VersionConflictError unless the latest version is `parentVersionId` or the nil UUID;

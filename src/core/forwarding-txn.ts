@@ -18,6 +18,8 @@ export function forwardingTxn(inner: StorageTxn, overrides: Partial<StorageTxn> 
     addVersion: (versionId, parentVersionId, segment) =>
       inner.addVersion(versionId, parentVersionId, segment),
     commit: () => inner.commit(),
+    // Optional: forwarded only when the inner transaction has it (callers test for it).
+    ...(inner.countVersionsAfter && { countVersionsAfter: inner.countVersionsAfter.bind(inner) }),
     ...overrides,
   };
 }

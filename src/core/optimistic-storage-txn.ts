@@ -57,6 +57,8 @@ export interface StorageAccess<R> {
     limit: number,
     asOf: ClientRecord<R>,
   ): Promise<Version[]>;
+  /** Optional: about how many committed versions follow `parentVersionId` (see `StorageTxn.countVersionsAfter`). */
+  countVersionsAfter?(clientId: Uuid, parentVersionId: Uuid, asOf: ClientRecord<R>): Promise<number | null>;
   readSnapshotData(clientId: Uuid, versionId: Uuid): Promise<Uint8Array | null>;
   /**
    * Applies `writes` atomically iff the client's revision is still `base` (`null`: still absent).
@@ -165,6 +167,19 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
       parent = child.versionId;
     }
     return out;
+  }
+
+  /** About how many versions follow `parentVersionId`, when the implementation can count them (else `null`). */
+  async countVersionsAfter(parentVersionId: Uuid): Promise<number | null> {
+    this.#open();
+    assertUuid(parentVersionId, 'parentVersionId');
+    await this.#view();
+    if (!this.#access.countVersionsAfter) return null;
+    const committed = this.#base
+      ? await this.#access.countVersionsAfter(this.#clientId, parentVersionId, this.#base)
+      : 0;
+    // This transaction's own versions follow the committed ones.
+    return committed === null ? null : committed + this.#versions.length;
   }
 
   async addVersion(versionId: Uuid, parentVersionId: Uuid, historySegment: Uint8Array): Promise<void> {

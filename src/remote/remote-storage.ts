@@ -70,6 +70,8 @@ interface Revision {
 interface PageView {
   readonly records: Map<number, RecordJson>;
   last: { readonly versionId: Uuid; readonly n: number } | null;
+  /** The commit holding the child of a parent, as counting found it (the first page starts there). */
+  child: { readonly parentId: Uuid; readonly n: number | null } | null;
 }
 
 /** Commit records kept for building packs (a little over one pack's worth). */
@@ -169,7 +171,7 @@ export class RemoteStorage implements Storage {
   #accessFor(): StorageAccess<Revision> {
     let seen: { n: number; snap: SnapRef | null; latest: Uuid | null } | null = null;
     const upTo = () => seen?.n ?? 0;
-    const pages: PageView = { records: new Map(), last: null };
+    const pages: PageView = { records: new Map(), last: null, child: null };
     return {
       readClient: async (clientId) => {
         const record = await this.#readClient(clientId);
@@ -191,6 +193,7 @@ export class RemoteStorage implements Storage {
           : this.#readIndexed(clientId, 'p', parentId, upTo(), (v) => v.parent === parentId),
       readVersionsAfter: (clientId, parentId, limit) =>
         this.#readVersionsAfter(clientId, parentId, limit, upTo(), pages),
+      countVersionsAfter: (clientId, parentId) => this.#countVersionsAfter(clientId, parentId, upTo(), pages),
       readSnapshotData: async (clientId) => {
         const snap = seen?.snap;
         return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0) : null;
@@ -488,6 +491,24 @@ export class RemoteStorage implements Storage {
     return object ? decodeJson<IndexJson>(object.data, name).n : null;
   }
 
+  /**
+   * The commits from the one holding `parentId`'s child up to `upTo`: one version each as the sync
+   * engine commits them (a snapshot's commit holds none, so this may count more). The commit found
+   * is kept for the first page's read: counting costs no request more.
+   */
+  async #countVersionsAfter(clientId: Uuid, parentId: Uuid, upTo: number, view: PageView): Promise<number> {
+    const n = await this.#childCommit(clientId, parentId, view);
+    return n === null || n > upTo ? 0 : upTo - n + 1;
+  }
+
+  /** The commit holding `parentId`'s child (`null`: none indexed), looked up once per transaction. */
+  async #childCommit(clientId: Uuid, parentId: Uuid, view: PageView): Promise<number | null> {
+    if (view.child?.parentId === parentId) return view.child.n;
+    const n = await this.#indexedCommit(clientId, 'p', parentId);
+    view.child = { parentId, n };
+    return n;
+  }
+
   async #readVersionsAfter(
     clientId: Uuid,
     parentId: Uuid,
@@ -499,7 +520,7 @@ export class RemoteStorage implements Storage {
     if (limit === 0) return out;
     // Paging on from the last call: its last version's commit is known (and still cached).
     const first =
-      view.last?.versionId === parentId ? view.last.n : await this.#indexedCommit(clientId, 'p', parentId);
+      view.last?.versionId === parentId ? view.last.n : await this.#childCommit(clientId, parentId, view);
     if (first === null || first > upTo) return out;
     let found = false;
     let lastN = first;
