@@ -47,6 +47,11 @@ describe('status().transport in Chromium', () => {
   it('is signal in the leader and in a follower tab, and again under the next leader', async () => {
     const clientId = crypto.randomUUID();
     const name = `transport-${clientId}`;
+    // The chain has a pointer: the watcher's first request is answered at once, saying whether the
+    // server held it (until its first answer the watcher cannot know, and says polling).
+    const writer = await tab(`transport-w-${clientId}`, clientId, { live: false });
+    await writer.create('todos', 'x');
+    await writer.sync();
     const first = await tab(name, clientId);
     await statusWhere(first, (s) => s.leader && s.transport === 'signal');
     const second = await tab(name, clientId);

@@ -197,7 +197,18 @@ export interface ReplicaStatus {
   readonly snapshotError: SerializedError | null;
   /** This tab is the one that syncs. */
   readonly leader: boolean;
+  /**
+   * How the leader learns of other devices' changes now (the same in every tab): `signal`, a
+   * request the server holds until the chain moves; `polling`, conditional reads on an interval
+   * (servers without the signal, or after a failed check); `offline`, paused until the network is
+   * back; `off`, not watched (no remote, `schedule.live: false`, or no leader yet): changes arrive
+   * with the interval sync only.
+   */
+  readonly transport: LiveTransport;
 }
+
+/** How a replica's leader watches the remote; see {@link ReplicaStatus.transport}. */
+export type LiveTransport = 'signal' | 'polling' | 'offline' | 'off';
 
 /**
  * A read-only look at a replica's place in the chain, from its local state alone: its base, the

@@ -178,6 +178,8 @@ export class ReplicaHost implements ReplicaApi {
             onChange: () => scheduler.remoteChanged(),
             // An application that syncs first by hand gets no sync it did not ask for at start.
             changeOnStart: options.schedule?.syncOnStart ?? true,
+            // Every tab shows how the leader watches (its status is broadcast).
+            onTransport: (transport) => status.transportChanged(transport === 'stopped' ? 'off' : transport),
           })
         : null;
     const relay = new EventRelay({ channel, emit, isLeader, scheduler, status });
