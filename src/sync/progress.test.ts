@@ -216,6 +216,45 @@ describe('a replica’s sync progress over a remote chain', () => {
     expect((await fresh.list('c')).length).toBe(N + 5);
   });
 
+  it('counting the versions ahead costs no request more: the first page starts where the count looked', async () => {
+    const backend = new MemoryRemoteBackend();
+    const reads: string[] = [];
+    // Every read of the bucket, by key, as the readers below make them.
+    const counted = new Proxy(backend, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (String(name).startsWith('download')) reads.push(String(args[0]));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const clientId = crypto.randomUUID();
+    const open = (storage: RemoteStorage, onProgress?: (p: SyncProgress) => void) =>
+      Replica.open({ store: new MemoryReplicaStore(), storage, clientId, onProgress });
+    const writer = await open(new RemoteStorage(backend, { prefix: 'p' }));
+    await writer.create('c', 'first');
+    await writer.sync();
+    // Two readers with the same base, one told its progress.
+    const told: SyncProgress[] = [];
+    const quiet = await open(new RemoteStorage(counted, { prefix: 'p' }));
+    const reporting = await open(new RemoteStorage(counted, { prefix: 'p' }), (p) => told.push(p));
+    await quiet.sync();
+    await reporting.sync();
+    for (let i = 0; i < 10; i++) {
+      await writer.create('c', `o${i}`);
+      await writer.sync({ avoidSnapshots: true });
+    }
+    reads.length = 0;
+    expect((await quiet.sync({ avoidSnapshots: true })).pulledVersions).toBe(10);
+    const withoutProgress = [...reads].sort();
+    reads.length = 0;
+    expect((await reporting.sync({ avoidSnapshots: true })).pulledVersions).toBe(10);
+    expect([...reads].sort()).toEqual(withoutProgress);
+    expect(told.find((p) => p.phase === 'pull')).toMatchObject({ done: 0, total: 10 });
+  });
+
   it('refuses an onProgress that is not a function', async () => {
     await expect(
       Replica.open({ store: new MemoryReplicaStore(), onProgress: 'log' as never }),
