@@ -149,8 +149,8 @@ export type SyncPhase = 'bootstrap' | 'pull' | 'push';
 
 /**
  * How far one phase of a sync has come. Each phase counts from 0 in its own unit: `bootstrap` the
- * snapshot read (`total` 1), `pull` the versions after the base, `push` the local operations sent.
- * Within a phase `done` and `bytes` never go back, and the phase's last event has `done === total`.
+ * snapshot read (`total` 1, or its parts when a remote stores it in parts), `pull` the versions
+ * after the base, `push` the local operations sent. Within a phase `done` and `bytes` never go back, and the phase's last event has `done === total`.
  *
  * Changed in this release: `{ phase, versions, bytes }` became `{ phase, done, total, bytes,
  * totalBytes? }`, and `push` is new (`versions` is the `done` of a `pull`).
@@ -170,8 +170,8 @@ export interface SyncProgress {
   /** Bytes read (bootstrap, pull) or sent (push) so far in this phase. */
   readonly bytes: number;
   /**
-   * The bytes this phase has in all, when the storage states them before they are read (none of
-   * this release's storages does yet: a bar draws from `done` and `total`).
+   * The bytes this phase has in all, when the storage states them before they are read: a
+   * bootstrap from a snapshot stored in parts (then counted in parts, `total` the part count).
    */
   readonly totalBytes?: number;
 }

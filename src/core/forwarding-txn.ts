@@ -11,7 +11,7 @@ export function forwardingTxn(inner: StorageTxn, overrides: Partial<StorageTxn> 
     getClient: () => inner.getClient(),
     newClient: (latestVersionId) => inner.newClient(latestVersionId),
     setSnapshot: (snapshot, data) => inner.setSnapshot(snapshot, data),
-    getSnapshotData: (versionId) => inner.getSnapshotData(versionId),
+    getSnapshotData: (versionId, onPart) => inner.getSnapshotData(versionId, onPart),
     getVersionByParent: (parentVersionId) => inner.getVersionByParent(parentVersionId),
     getVersion: (versionId) => inner.getVersion(versionId),
     getVersionsAfter: (parentVersionId, limit) => inner.getVersionsAfter(parentVersionId, limit),

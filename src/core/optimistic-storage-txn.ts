@@ -10,6 +10,7 @@ import {
   NIL_UUID,
   type Client,
   type Snapshot,
+  type SnapshotPartRead,
   type StorageTxn,
   type Uuid,
   type Version,
@@ -59,7 +60,7 @@ export interface StorageAccess<R> {
   ): Promise<Version[]>;
   /** Optional: about how many committed versions follow `parentVersionId` (see `StorageTxn.countVersionsAfter`). */
   countVersionsAfter?(clientId: Uuid, parentVersionId: Uuid, asOf: ClientRecord<R>): Promise<number | null>;
-  readSnapshotData(clientId: Uuid, versionId: Uuid): Promise<Uint8Array | null>;
+  readSnapshotData(clientId: Uuid, versionId: Uuid, onPart?: SnapshotPartRead): Promise<Uint8Array | null>;
   /**
    * Applies `writes` atomically iff the client's revision is still `base` (`null`: still absent).
    * @throws TransactionConflictError otherwise, having applied nothing.
@@ -116,7 +117,7 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
     this.#snapshot = { meta, data: copyBytes(data) };
   }
 
-  async getSnapshotData(versionId: Uuid): Promise<Uint8Array | null> {
+  async getSnapshotData(versionId: Uuid, onPart?: SnapshotPartRead): Promise<Uint8Array | null> {
     this.#open();
     assertUuid(versionId, 'versionId');
     const client = await this.#requireClient();
@@ -128,7 +129,7 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
       );
     }
     if (this.#snapshot) return copyBytes(this.#snapshot.data);
-    return this.#access.readSnapshotData(this.#clientId, versionId);
+    return this.#access.readSnapshotData(this.#clientId, versionId, onPart);
   }
 
   async getVersionByParent(parentVersionId: Uuid): Promise<Version | null> {

@@ -1,6 +1,13 @@
 import { isPositiveInteger } from '../core/validate.js';
 import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
-import type { Storage, StorageLimits, StorageTxn, Uuid, Version } from '../contracts/storage.js';
+import type {
+  SnapshotPartRead,
+  Storage,
+  StorageLimits,
+  StorageTxn,
+  Uuid,
+  Version,
+} from '../contracts/storage.js';
 import {
   ChainIntegrityError,
   PreconditionFailedError,
@@ -194,9 +201,9 @@ export class RemoteStorage implements Storage {
       readVersionsAfter: (clientId, parentId, limit) =>
         this.#readVersionsAfter(clientId, parentId, limit, upTo(), pages),
       countVersionsAfter: (clientId, parentId) => this.#countVersionsAfter(clientId, parentId, upTo(), pages),
-      readSnapshotData: async (clientId) => {
+      readSnapshotData: async (clientId, _versionId, onPart) => {
         const snap = seen?.snap;
-        return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0) : null;
+        return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0, onPart) : null;
       },
       apply: (clientId, base, writes) => this.#apply(clientId, base, writes),
     };
@@ -287,7 +294,12 @@ export class RemoteStorage implements Storage {
    * A snapshot's data: its one object (null when absent, as before parts existed), or its parts
    * downloaded in parallel and checked against the sizes and digest commit `n` names.
    */
-  async #readSnapshot(dir: string, ref: SnapRef, n: number): Promise<Uint8Array | null> {
+  async #readSnapshot(
+    dir: string,
+    ref: SnapRef,
+    n: number,
+    onPart?: SnapshotPartRead,
+  ): Promise<Uint8Array | null> {
     if (typeof ref === 'string') {
       const name = dir + ref;
       return this.#io.idempotent(() => this.#io.backend.download(name));
@@ -319,6 +331,7 @@ export class RemoteStorage implements Storage {
         );
       }
       data.set(part, start);
+      onPart?.(part.length, { parts: ref.parts, bytes: ref.bytes });
     });
     if ((await contentIdOf(data)) !== ref.sha256) {
       throw new ChainIntegrityError(

@@ -255,6 +255,50 @@ describe('a replica’s sync progress over a remote chain', () => {
     expect(told.find((p) => p.phase === 'pull')).toMatchObject({ done: 0, total: 10 });
   });
 
+  it('a snapshot stored in parts is counted in parts, its size known from the start', async () => {
+    const backend = new MemoryRemoteBackend();
+    // Objects far smaller than the snapshot of them all: the snapshot is written in parts.
+    const storage = new RemoteStorage(backend, { prefix: 'parts', maxObjectBytes: 4096 });
+    const clientId = crypto.randomUUID();
+    const writer = await Replica.open({ store: new MemoryReplicaStore(), storage, clientId });
+    const noise = () =>
+      Array.from(crypto.getRandomValues(new Uint8Array(300)), (x) => x.toString(16)).join('');
+    await writer.change(
+      Array.from({ length: 40 }, (_, i) => ({
+        type: 'create' as const,
+        collection: 'c',
+        id: `o${i}`,
+        properties: { noise: noise() },
+      })),
+    );
+    expect((await writer.sync()).snapshotUploaded).toBe(true);
+
+    const events: SyncProgress[] = [];
+    const fresh = await Replica.open({
+      store: new MemoryReplicaStore(),
+      storage: new RemoteStorage(backend, { prefix: 'parts' }),
+      clientId,
+      onProgress: (p) => events.push(p),
+    });
+    expect((await fresh.sync()).reset).toBe('bootstrap');
+    const bootstrap = events.filter((e) => e.phase === 'bootstrap');
+    const last = bootstrap.at(-1);
+    expect(last?.total).toBeGreaterThan(2);
+    expect(last).toEqual({
+      phase: 'bootstrap',
+      done: last?.total,
+      total: last?.total,
+      bytes: last?.totalBytes,
+      totalBytes: last?.totalBytes,
+    });
+    // Every event after the first part names the whole snapshot's size.
+    expect(
+      bootstrap.slice(1).every((e) => e.totalBytes === last?.totalBytes && e.total === last?.total),
+    ).toBe(true);
+    expectWellFormed(events);
+    expect(await fresh.list('c')).toHaveLength(40);
+  });
+
   it('refuses an onProgress that is not a function', async () => {
     await expect(
       Replica.open({ store: new MemoryReplicaStore(), onProgress: 'log' as never }),

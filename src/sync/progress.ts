@@ -8,9 +8,10 @@ export const PROGRESS_INTERVAL_MS = 100;
 export interface ProgressSink {
   /**
    * A phase starts (or goes on: a second round of the same phase keeps counting). `remaining` is
-   * the units still ahead, when known; a different phase under way ends first.
+   * the units still ahead, when known, and `totalBytes` the bytes of the whole phase, when the
+   * storage states them; a different phase under way ends first.
    */
-  begin(phase: SyncPhase, remaining: number | null): void;
+  begin(phase: SyncPhase, remaining: number | null, totalBytes?: number): void;
   /** One page of the phase is done: `units` more units, `bytes` more bytes. */
   page(units: number, bytes: number): void;
   /** The sync ended (`completed`: successfully): the last phase's final event goes out. */
@@ -22,6 +23,7 @@ interface Running {
   done: number;
   total: number | null;
   bytes: number;
+  totalBytes: number | undefined;
   /** An event is owed (a page since the last one). */
   owed: boolean;
 }
@@ -49,16 +51,17 @@ export class ProgressMeter implements ProgressSink {
     this.#timers = timers;
   }
 
-  begin(phase: SyncPhase, remaining: number | null): void {
+  begin(phase: SyncPhase, remaining: number | null, totalBytes?: number): void {
     const running = this.#running;
     if (running?.phase === phase) {
       // A later round of the same phase: what it counted stands, the new total adds what is left.
       const total = remaining === null || running.total === null ? null : running.done + remaining;
       running.total = total;
+      if (totalBytes !== undefined) running.totalBytes = totalBytes;
       return; // told with its next page: never more than one event per page
     }
     if (running) this.#end(running, true);
-    this.#running = { phase, done: 0, total: remaining, bytes: 0, owed: false };
+    this.#running = { phase, done: 0, total: remaining, bytes: 0, totalBytes, owed: false };
     this.#emit();
   }
 
@@ -114,7 +117,8 @@ export class ProgressMeter implements ProgressSink {
     running.owed = false;
     const total = running.total === null ? null : Math.max(running.total, running.done);
     running.total = total;
-    this.#report({ phase: running.phase, done: running.done, total, bytes: running.bytes });
+    const { phase, done, bytes, totalBytes } = running;
+    this.#report({ phase, done, total, bytes, ...(totalBytes !== undefined && { totalBytes }) });
   }
 
   #cancelTimer(): void {

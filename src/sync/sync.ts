@@ -529,9 +529,19 @@ export class SyncEngine {
   async #readSnapshot(env: EnvelopeKey, txn: StorageTxn, client: Client) {
     const meta = client.snapshot;
     if (!meta) throw new ChainIntegrityError('The remote snapshot vanished while it was being read.');
-    this.#config.progress?.begin('bootstrap', 1);
-    const data = await txn.getSnapshotData(meta.versionId);
-    this.#config.progress?.page(data ? 1 : 0, data?.byteLength ?? 0);
+    const progress = this.#config.progress;
+    progress?.begin('bootstrap', 1);
+    // Read in parts, the snapshot is counted in parts (its size known from the start); else as one.
+    let parted = false;
+    const onPart = progress
+      ? (partBytes: number, whole: { readonly parts: number; readonly bytes: number }) => {
+          if (!parted) progress.begin('bootstrap', whole.parts, whole.bytes);
+          parted = true;
+          progress.page(1, partBytes);
+        }
+      : undefined;
+    const data = await txn.getSnapshotData(meta.versionId, onPart);
+    if (!parted) progress?.page(data ? 1 : 0, data?.byteLength ?? 0);
     if (!data)
       throw new ChainIntegrityError(
         `The remote lists a snapshot of ${meta.versionId} but has no data for it.`,
