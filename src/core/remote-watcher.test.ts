@@ -252,3 +252,32 @@ describe('RemoteWatcher', () => {
     }
   });
 });
+
+describe('RemoteWatcher.onTransport (the status every tab shows)', () => {
+  it('tells each change of transport once: polling, signal, polling after a failure, offline, stopped', async () => {
+    const told: string[] = [];
+    const h = harness({ onTransport: (t) => told.push(t) });
+    h.watcher.start();
+    expect(told).toEqual(['polling']); // nothing held yet
+    await h.last().answer({ version: '"a"', changed: true, held: true });
+    expect(told).toEqual(['polling', 'signal']);
+    // Another held answer: still the signal, nothing told.
+    await h.last().answer({ version: '"b"', changed: true, held: true });
+    expect(told).toEqual(['polling', 'signal']);
+    await h.last().fail(new Error('cut by a proxy'));
+    expect(told).toEqual(['polling', 'signal', 'polling']);
+    h.watcher.offline();
+    expect(told.at(-1)).toBe('offline');
+    expect(h.watcher.transport).toBe('offline');
+    h.watcher.online();
+    expect(told.at(-1)).toBe('polling');
+    await h.last().answer({ version: '"b"', changed: false, held: true });
+    expect(told.at(-1)).toBe('signal');
+    h.watcher.stop();
+    expect(told).toEqual(['polling', 'signal', 'polling', 'offline', 'polling', 'signal', 'stopped']);
+  });
+
+  it('refuses an onTransport that is not a function', () => {
+    expect(() => harness({ onTransport: 'log' as never })).toThrow(/onTransport/);
+  });
+});

@@ -59,6 +59,8 @@ export interface RemoteWatcherOptions {
   readonly timers?: Timers;
   /** Told each failed check (the watcher retries on its own). */
   readonly onError?: (error: unknown) => void;
+  /** Told each time {@link RemoteWatcher.transport} changes (the owner shows it in its status). */
+  readonly onTransport?: (transport: WatchTransport) => void;
 }
 
 /** How the watcher learns of changes right now. */
@@ -74,6 +76,9 @@ export class RemoteWatcher {
   readonly #onChange: () => void;
   readonly #changeOnStart: boolean;
   readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #onTransport: ((transport: WatchTransport) => void) | undefined;
+  /** The transport last told to `onTransport`. */
+  #told: WatchTransport = 'stopped';
   readonly #timers: Timers;
   /** The hold asked for (`options.waitSeconds`), and the one asked now (shorter after cuts). */
   readonly #maxWaitSeconds: number;
@@ -103,6 +108,10 @@ export class RemoteWatcher {
     this.#onChange = options.onChange;
     this.#changeOnStart = options.changeOnStart ?? true;
     this.#onError = options.onError;
+    if (options.onTransport !== undefined && typeof options.onTransport !== 'function') {
+      throw new InvalidArgumentError('options.onTransport', 'expected a function (transport) => void.');
+    }
+    this.#onTransport = options.onTransport;
     this.#timers = options.timers ?? realTimers;
     this.#waitSeconds = this.#maxWaitSeconds = count(options.waitSeconds, 'options.waitSeconds', 20);
     if (this.#waitSeconds > MAX_WAIT_SECONDS) {
@@ -132,12 +141,14 @@ export class RemoteWatcher {
     this.#version = undefined;
     this.#failures = 0;
     this.#checkNow();
+    this.#tell();
   }
 
   /** Stops watching: the timer is cancelled and a request under way (a held one) is aborted. */
   stop(): void {
     this.#active = false;
     this.#cancel();
+    this.#tell();
   }
 
   /** The page's visibility or focus changed: the interval follows; becoming looked at checks now. */
@@ -153,12 +164,14 @@ export class RemoteWatcher {
     this.#offline = false;
     this.#failures = 0;
     this.#checkNow();
+    this.#tell();
   }
 
   /** The network went away: no checks until {@link RemoteWatcher.online}. */
   offline(): void {
     this.#offline = true;
     this.#cancel();
+    this.#tell();
   }
 
   /** A check now, unless one is under way (a held request answers a change as soon as it happens). */
@@ -187,6 +200,7 @@ export class RemoteWatcher {
     if (first ? this.#changeOnStart : answer.changed) this.#onChange();
     if (answer.held) this.#checkNow();
     else this.#arm(this.#pollMs());
+    this.#tell();
   }
 
   /**
@@ -222,6 +236,15 @@ export class RemoteWatcher {
     // Re-armed with the last version seen: a change made meanwhile is answered at once.
     const exp = Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** Math.min(30, this.#failures - 1));
     this.#arm(Math.round(exp / 2 + (exp / 2) * this.#timers.random()));
+    this.#tell();
+  }
+
+  /** Tells the owner the transport, when it changed since last told. */
+  #tell(): void {
+    const transport = this.transport;
+    if (transport === this.#told) return;
+    this.#told = transport;
+    this.#onTransport?.(transport);
   }
 
   #pollMs(): number {

@@ -1,6 +1,13 @@
 import { isPositiveInteger } from '../core/validate.js';
 import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
-import type { Storage, StorageLimits, StorageTxn, Uuid, Version } from '../contracts/storage.js';
+import type {
+  SnapshotPartRead,
+  Storage,
+  StorageLimits,
+  StorageTxn,
+  Uuid,
+  Version,
+} from '../contracts/storage.js';
 import {
   ChainIntegrityError,
   PreconditionFailedError,
@@ -70,6 +77,8 @@ interface Revision {
 interface PageView {
   readonly records: Map<number, RecordJson>;
   last: { readonly versionId: Uuid; readonly n: number } | null;
+  /** The commit holding the child of a parent, as counting found it (the first page starts there). */
+  child: { readonly parentId: Uuid; readonly n: number | null } | null;
 }
 
 /** Commit records kept for building packs (a little over one pack's worth). */
@@ -169,7 +178,7 @@ export class RemoteStorage implements Storage {
   #accessFor(): StorageAccess<Revision> {
     let seen: { n: number; snap: SnapRef | null; latest: Uuid | null } | null = null;
     const upTo = () => seen?.n ?? 0;
-    const pages: PageView = { records: new Map(), last: null };
+    const pages: PageView = { records: new Map(), last: null, child: null };
     return {
       readClient: async (clientId) => {
         const record = await this.#readClient(clientId);
@@ -191,9 +200,10 @@ export class RemoteStorage implements Storage {
           : this.#readIndexed(clientId, 'p', parentId, upTo(), (v) => v.parent === parentId),
       readVersionsAfter: (clientId, parentId, limit) =>
         this.#readVersionsAfter(clientId, parentId, limit, upTo(), pages),
-      readSnapshotData: async (clientId) => {
+      countVersionsAfter: (clientId, parentId) => this.#countVersionsAfter(clientId, parentId, upTo(), pages),
+      readSnapshotData: async (clientId, _versionId, onPart) => {
         const snap = seen?.snap;
-        return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0) : null;
+        return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0, onPart) : null;
       },
       apply: (clientId, base, writes) => this.#apply(clientId, base, writes),
     };
@@ -284,7 +294,12 @@ export class RemoteStorage implements Storage {
    * A snapshot's data: its one object (null when absent, as before parts existed), or its parts
    * downloaded in parallel and checked against the sizes and digest commit `n` names.
    */
-  async #readSnapshot(dir: string, ref: SnapRef, n: number): Promise<Uint8Array | null> {
+  async #readSnapshot(
+    dir: string,
+    ref: SnapRef,
+    n: number,
+    onPart?: SnapshotPartRead,
+  ): Promise<Uint8Array | null> {
     if (typeof ref === 'string') {
       const name = dir + ref;
       return this.#io.idempotent(() => this.#io.backend.download(name));
@@ -316,6 +331,7 @@ export class RemoteStorage implements Storage {
         );
       }
       data.set(part, start);
+      onPart?.(part.length, { parts: ref.parts, bytes: ref.bytes });
     });
     if ((await contentIdOf(data)) !== ref.sha256) {
       throw new ChainIntegrityError(
@@ -488,6 +504,24 @@ export class RemoteStorage implements Storage {
     return object ? decodeJson<IndexJson>(object.data, name).n : null;
   }
 
+  /**
+   * The commits from the one holding `parentId`'s child up to `upTo`: one version each as the sync
+   * engine commits them (a snapshot's commit holds none, so this may count more). The commit found
+   * is kept for the first page's read: counting costs no request more.
+   */
+  async #countVersionsAfter(clientId: Uuid, parentId: Uuid, upTo: number, view: PageView): Promise<number> {
+    const n = await this.#childCommit(clientId, parentId, view);
+    return n === null || n > upTo ? 0 : upTo - n + 1;
+  }
+
+  /** The commit holding `parentId`'s child (`null`: none indexed), looked up once per transaction. */
+  async #childCommit(clientId: Uuid, parentId: Uuid, view: PageView): Promise<number | null> {
+    if (view.child?.parentId === parentId) return view.child.n;
+    const n = await this.#indexedCommit(clientId, 'p', parentId);
+    view.child = { parentId, n };
+    return n;
+  }
+
   async #readVersionsAfter(
     clientId: Uuid,
     parentId: Uuid,
@@ -499,7 +533,7 @@ export class RemoteStorage implements Storage {
     if (limit === 0) return out;
     // Paging on from the last call: its last version's commit is known (and still cached).
     const first =
-      view.last?.versionId === parentId ? view.last.n : await this.#indexedCommit(clientId, 'p', parentId);
+      view.last?.versionId === parentId ? view.last.n : await this.#childCommit(clientId, parentId, view);
     if (first === null || first > upTo) return out;
     let found = false;
     let lastN = first;

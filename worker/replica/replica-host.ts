@@ -21,7 +21,6 @@ import { SyncScheduler } from '../../src/core/sync-scheduler.js';
 import { openRemote } from '../../src/remote/remote-config.js';
 import { joinRemoteFunction, type RemoteFunction } from '../../src/remote/remote-functions.js';
 import { BlobCollector } from '../../src/sync/blob-collector.js';
-import { ProgressStorage } from '../../src/sync/progress-storage.js';
 import { Replica } from '../../src/sync/replica.js';
 import { IdbReplicaStore } from '../idb/idb-replica-store.js';
 import { IdbProbeCacheStore } from '../idb/idb-probe-cache.js';
@@ -122,13 +121,11 @@ export class ReplicaHost implements ReplicaApi {
     // A passed probe is remembered in the store's database: the next page load sends no probe.
     const remote =
       options.remote && openRemote(options.remote, { probeCache: new IdbProbeCacheStore(connection) });
-    // Progress is relayed once the replica is open (nothing is told of reads made while opening).
-    const progress = remote
-      ? new ProgressStorage(remote.storage, (p) => this.#opened?.relay.progress(p))
-      : null;
     const replica = await Replica.open({
       store,
-      storage: progress ?? undefined,
+      storage: remote?.storage,
+      // Relayed once the replica is open (nothing is told of reads made while opening).
+      onProgress: (p) => this.#opened?.relay.progress(p),
       clientId: options.clientId,
       kv: options.secret !== undefined ? remote?.kv : undefined,
       secret: options.secret,
@@ -157,12 +154,9 @@ export class ReplicaHost implements ReplicaApi {
       emit,
     });
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
-    const scheduler = progress
+    const scheduler = remote
       ? new SyncScheduler(
-          () => {
-            progress.reset();
-            return replica.sync();
-          },
+          () => replica.sync(),
           {
             started: () => status.syncStarted(),
             succeeded: (result) => {
@@ -184,6 +178,8 @@ export class ReplicaHost implements ReplicaApi {
             onChange: () => scheduler.remoteChanged(),
             // An application that syncs first by hand gets no sync it did not ask for at start.
             changeOnStart: options.schedule?.syncOnStart ?? true,
+            // Every tab shows how the leader watches (its status is broadcast).
+            onTransport: (transport) => status.transportChanged(transport === 'stopped' ? 'off' : transport),
           })
         : null;
     const relay = new EventRelay({ channel, emit, isLeader, scheduler, status });
