@@ -150,3 +150,30 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
     expect(exposed).toContain('preference-applied');
   });
 });
+
+describe('changeSignal: false (the server without the signal: polling clients, e.g. for a benchmark)', () => {
+  it('ignores Prefer: wait like a server that does not know it: answers at once, without Preference-Applied', async () => {
+    await start({ changeSignal: false });
+    const etag = await put('chain/client', 'one');
+    // The probe's request: without Preference-Applied the client polls.
+    const probe = await waitFor('chain/client', { 'If-None-Match': etag, Prefer: 'wait=0' });
+    expect(probe.status).toBe(304);
+    expect(probe.headers.get('preference-applied')).toBeNull();
+    // A watcher's request: with the signal it would be held 60 s (the test would time out).
+    const unchanged = await waitFor('chain/client', { 'If-None-Match': etag, Prefer: 'wait=60' });
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.headers.get('etag')).toBe(etag);
+    expect(unchanged.headers.get('preference-applied')).toBeNull();
+    const absent = await waitFor('chain/other', { Prefer: 'wait=60' });
+    expect(absent.status).toBe(404);
+    expect(absent.headers.get('preference-applied')).toBeNull();
+    expect(temp.server!.heldRequests).toBe(0);
+  });
+
+  it('refuses a changeSignal that is not a boolean with INVALID_ARGUMENT naming it', async () => {
+    await expect(start({ changeSignal: 'no' as unknown as boolean })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      argument: 'changeSignal',
+    });
+  });
+});
