@@ -6,13 +6,15 @@
  *
  * Query parameters: `lib` (`chainsync` | `pouchdb`), `server` (the remote's URL), `set` (chainsync:
  * the data set, its client id and prefix; PouchDB: the remote database), `name` (the local database),
- * `role` (`writer` | `reader` | `idle`).
+ * `role` (`writer` | `reader` | `idle`), and for an S3 remote (chainsync) `s3`: JSON
+ * `{ endpoint, bucket, region, accessKeyId, secretAccessKey }`.
  *
  * Times are `performance.timeOrigin + performance.now()`: milliseconds since the epoch from the
  * machine's clock, comparable between the writer's browser and the reader's on one machine.
  */
 import PouchDB from 'pouchdb-browser';
 import { openReplica, type ReplicaClient } from '../src/client/open-replica.js';
+import type { RemoteConfig } from '../src/remote/remote-config.js';
 
 const params = new URLSearchParams(location.search);
 const lib = params.get('lib');
@@ -20,6 +22,7 @@ const server = params.get('server');
 const set = params.get('set');
 const name = params.get('name');
 const role = params.get('role');
+const s3 = params.get('s3');
 if (!server || !set || !name || (lib !== 'chainsync' && lib !== 'pouchdb'))
   throw new Error('open with ?lib=chainsync|pouchdb&server=<url>&set=<data set>&name=<local db>&role=…');
 
@@ -38,6 +41,8 @@ export interface LiveBench {
   expect(id: string): void;
   /** Resolves with the time this replica's change handler first saw `id`. */
   seen(id: string): Promise<number>;
+  /** The writer: resolves with the time its replica had pushed `id` (its sync done, nothing pending). */
+  pushed(id: string): Promise<number>;
   /** chainsync: the replica's status (leader, last sync). */
   status(): Promise<unknown>;
   /**
@@ -99,13 +104,26 @@ function lookAs(state: 'focused' | 'visible' | 'hidden'): void {
   window.dispatchEvent(new Event(state === 'focused' ? 'focus' : 'blur'));
 }
 
+/** The reference server at `server`, or the S3 bucket `s3` names. */
+function remoteConfig(prefix: string): RemoteConfig {
+  if (s3 === null) return { kind: 'http', url: server!, prefix };
+  const bucket = JSON.parse(s3) as {
+    endpoint: string;
+    bucket: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+  return { kind: 's3', ...bucket, prefix };
+}
+
 async function chainsync(): Promise<LiveBench> {
   const sightings = new Sightings();
   // Default schedule: debounce 250 ms, interval 30 s, live watch on.
   const replica: ReplicaClient = await openReplica({
     name: name!,
     clientId: set!,
-    remote: { kind: 'http', url: server!, prefix: `live-bench/${set}` },
+    remote: remoteConfig(`live-bench/${set}`),
   });
   if (role === 'reader') {
     // Called with the whole collection on every change: the pulled ids the writer wrote.
@@ -116,9 +134,18 @@ async function chainsync(): Promise<LiveBench> {
   }
   /** The last sync() the writer started: closing waits for it. */
   let syncing: Promise<unknown> = Promise.resolve();
+  const pushes = new Sightings();
+  let writtenAt = 0;
+  replica.onStatus((status) => {
+    // A sync that ended after the last write with nothing left to push carried it.
+    if (status.pending === 0 && !status.syncing && (status.lastSyncAt ?? 0) >= writtenAt)
+      pushes.saw(pushes.pending());
+  });
   return {
     async write(id, options = {}) {
       const at = now();
+      writtenAt = Date.now();
+      pushes.expect(id);
       await replica.create(COLLECTION, id, { at });
       if (options.sync)
         syncing = replica.sync().catch((error: unknown) => console.error('sync failed', error));
@@ -126,6 +153,7 @@ async function chainsync(): Promise<LiveBench> {
     },
     expect: (id) => sightings.expect(id),
     seen: (id) => sightings.seen(id),
+    pushed: (id) => pushes.seen(id),
     status: () => replica.status(),
     look: lookAs,
     async close() {
@@ -145,17 +173,22 @@ async function pouchdb(): Promise<LiveBench> {
       ? local.replicate.to(remote, { live: true, retry: true })
       : local.replicate.from(remote, { live: true, retry: true });
   replication.on('error', (error: unknown) => console.error('replication failed', error));
+  const pushes = new Sightings();
+  // The push replication's batches: these documents are on the server now.
+  replication.on('change', (info: { docs: { _id: string }[] }) => pushes.saw(info.docs.map((d) => d._id)));
   const changes = local
     .changes({ since: 'now', live: true })
     .on('change', (change: { id: string }) => sightings.saw([change.id]));
   return {
     async write(id) {
       const at = now();
+      pushes.expect(id);
       await local.put({ _id: id, at });
       return at;
     },
     expect: (id) => sightings.expect(id),
     seen: (id) => sightings.seen(id),
+    pushed: (id) => pushes.seen(id),
     status: async () => ({}),
     look: lookAs,
     async close() {

@@ -16,10 +16,11 @@
  *
  * No thresholds: the figures are for people (bench/README.md).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AwsClient } from 'aws4fetch';
 import { chromium } from 'playwright';
 import { startPouchServer } from './pouchdb-server.mjs';
 import { countingProxy, RequestCounts } from './request-counter.mjs';
@@ -40,6 +41,11 @@ const SEEN_TIMEOUT_MS = 120_000;
  *   chromiumPath: string,
  *   chromiumArgs: string[],
  *   startServer: (options: Record<string, unknown>) => Promise<{ url: string, heldRequests: number, close(): Promise<void> }>,
+ *   interop: {
+ *     requireCeph(): Promise<string | null>,
+ *     startCeph(): Promise<{ endpoint: string, stop(): Promise<void> }>,
+ *     CEPH_CREDENTIALS: { accessKeyId: string, secretAccessKey: string, region: string },
+ *   },
  * }} LiveContext
  */
 
@@ -136,19 +142,24 @@ async function synced(page) {
  * One row of the propagation table: `writes` sequential writes by A, each timed until B's handler saw it.
  * @param {LiveContext} live
  * @param {{ a: import('playwright').BrowserContext, b: import('playwright').BrowserContext }} devices
- * @param {{ label: string, lib: 'chainsync' | 'pouchdb', server: string, set: string, sync?: boolean, gapMs?: number, armed?: () => Promise<void> }} row
+ * @param {{ label: string, lib: 'chainsync' | 'pouchdb', server: string, set: string, s3?: string, sync?: boolean, gapMs?: number, armed?: () => Promise<void> }} row
  * @param {number} writes
  */
 async function propagationRow(live, devices, row, writes) {
-  const common = { lib: row.lib, server: row.server, set: row.set };
+  const common = { lib: row.lib, server: row.server, set: row.set, ...(row.s3 ? { s3: row.s3 } : {}) };
   const a = await replicaPage(live, devices.a, { ...common, name: `a-${row.set}`, role: 'writer' });
   const b = await replicaPage(live, devices.b, { ...common, name: `b-${row.set}`, role: 'reader' });
   try {
     if (row.lib === 'chainsync') await Promise.all([synced(a), synced(b)]);
     await row.armed?.();
     const focus = await b.evaluate(() => `${document.visibilityState}, hasFocus ${document.hasFocus()}`);
+    /** Write → B's handler; write → A's sync done (pushed); pushed → B's handler (may be < 0: B can pull before A's status says pushed). */
     /** @type {number[]} */
     const latencies = [];
+    /** @type {number[]} */
+    const pushing = [];
+    /** @type {number[]} */
+    const arriving = [];
     for (let i = 0; i < WARM_UP + writes; i++) {
       const id = `w-${String(i).padStart(4, '0')}`;
       // Polling: a write right after B's poll saw the previous one would always wait a whole
@@ -164,10 +175,19 @@ async function propagationRow(live, devices, row, writes) {
         SEEN_TIMEOUT_MS,
         `${row.label}: B seeing ${id}`,
       );
-      if (wrote === undefined || seen === undefined)
+      const pushed = await within(
+        a.evaluate((id) => window.liveBench?.pushed(id), id),
+        SEEN_TIMEOUT_MS,
+        `${row.label}: A pushing ${id}`,
+      );
+      if (wrote === undefined || seen === undefined || pushed === undefined)
         throw new Error(`${row.label}: the page lost its replica`);
-      if (i >= WARM_UP) latencies.push(seen - wrote);
-      if ((i + 1) % 50 === 0)
+      if (i >= WARM_UP) {
+        latencies.push(seen - wrote);
+        pushing.push(pushed - wrote);
+        arriving.push(seen - pushed);
+      }
+      if (i >= WARM_UP && (i + 1 - WARM_UP) % 50 === 0)
         console.log(
           `  ${row.label}: ${i + 1 - WARM_UP} writes, p50 so far ${quantile(latencies, 0.5).toFixed(0)} ms`,
         );
@@ -177,6 +197,8 @@ async function propagationRow(live, devices, row, writes) {
       p50: quantile(latencies, 0.5),
       p95: quantile(latencies, 0.95),
       max: Math.max(...latencies),
+      pushedP50: quantile(pushing, 0.5),
+      arrivedP50: quantile(arriving, 0.5),
       writes: latencies.length,
       page: focus,
     };
@@ -205,9 +227,13 @@ async function held(server, count) {
 
 /**
  * `npm run bench -- sync propagation`.
- * @param {LiveContext} live @param {{ writes: number, dir: () => Promise<string> }} options
+ * @param {LiveContext} live
+ * @param {{ writes: number, dir: () => Promise<string>, rowFilter?: string }} options `rowFilter`:
+ *   comma-separated words; only rows whose label contains one run (e.g. `pouchdb,ceph`)
  */
-export async function propagation(live, { writes, dir }) {
+export async function propagation(live, { writes, dir, rowFilter }) {
+  /** @type {(() => Promise<void>)[]} */
+  const stops = [];
   const allow = { allowOrigins: [live.origin] };
   const signal = await live.startServer({ dir: await dir(), port: 0, ...allow });
   const polling = await live.startServer({ dir: await dir(), port: 0, ...allow, changeSignal: false });
@@ -244,8 +270,16 @@ export async function propagation(live, { writes, dir }) {
         gapMs: FOCUSED_POLL_MS,
       },
     ];
+    const ceph = await cephRow(live);
+    if (typeof ceph === 'string') console.log(`propagation: Ceph RGW (polling): skipped: ${ceph}`);
+    else {
+      stops.push(ceph.stop);
+      rows.push(ceph.row);
+    }
+    const only = rowFilter?.split(',');
     const results = [];
     for (const row of rows) {
+      if (only && !only.some((word) => row.label.toLowerCase().includes(word))) continue;
       console.log(`propagation: ${row.label} …`);
       const result = await propagationRow(live, devices, row, writes);
       console.log(`  ${JSON.stringify(result)}`);
@@ -265,6 +299,8 @@ export async function propagation(live, { writes, dir }) {
         'p95 ms': Number(r.p95.toFixed(0)),
         'max ms': Number(r.max.toFixed(0)),
         'p50 / PouchDB p50': Number((r.p50 / baseline).toFixed(2)),
+        'p50 A: write → pushed': Number(r.pushedP50.toFixed(0)),
+        'p50 pushed → B saw': Number(r.arrivedP50.toFixed(0)),
         writes: r.writes,
         "B's page": r.page,
       })),
@@ -272,9 +308,58 @@ export async function propagation(live, { writes, dir }) {
   } finally {
     await a.close();
     await b.close();
+    for (const stop of stops) await stop();
     await pouch.close();
     await signal.close();
     await polling.close();
+  }
+}
+
+/**
+ * The Ceph RGW row (polling: RGW has no change signal), or why it is skipped: a throwaway
+ * single-node Ceph (../shared/interop/ceph-up.sh) with a bucket whose CORS rule lets the bench page in.
+ * @param {LiveContext} live
+ * @returns {Promise<string | { row: Parameters<typeof propagationRow>[2], stop: () => Promise<void> }>}
+ */
+async function cephRow(live) {
+  const missing = await live.interop.requireCeph();
+  if (missing !== null) return missing;
+  const ceph = await live.interop.startCeph();
+  try {
+    const { accessKeyId, secretAccessKey, region } = live.interop.CEPH_CREDENTIALS;
+    const s3 = new AwsClient({ accessKeyId, secretAccessKey, region, service: 's3' });
+    const bucket = `live-bench-${Date.now()}`;
+    const bucketUrl = `${ceph.endpoint.replace(/\/$/, '')}/${bucket}`;
+    const created = await s3.fetch(bucketUrl, { method: 'PUT' });
+    if (!created.ok) throw new Error(`creating the bucket: ${created.status} ${await created.text()}`);
+    // The page is another origin: RGW must answer its preflights and expose ETag.
+    const cors =
+      '<CORSConfiguration><CORSRule>' +
+      `<AllowedOrigin>${live.origin}</AllowedOrigin>` +
+      ['GET', 'PUT', 'DELETE', 'HEAD'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('') +
+      '<AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>' +
+      '</CORSRule></CORSConfiguration>';
+    const md5 = createHash('md5').update(cors).digest('base64');
+    const set = await s3.fetch(`${bucketUrl}?cors`, {
+      method: 'PUT',
+      body: cors,
+      headers: { 'Content-MD5': md5 },
+    });
+    if (!set.ok) throw new Error(`setting the bucket's CORS: ${set.status} ${await set.text()}`);
+    return {
+      stop: () => ceph.stop(),
+      row: {
+        label: 'chainsync, Ceph RGW, polling (writes 0-5 s apart)',
+        lib: 'chainsync',
+        server: ceph.endpoint,
+        set: randomUUID(),
+        s3: JSON.stringify({ endpoint: ceph.endpoint, bucket, region, accessKeyId, secretAccessKey }),
+        gapMs: FOCUSED_POLL_MS,
+      },
+    };
+  } catch (error) {
+    await ceph.stop();
+    throw error;
   }
 }
 

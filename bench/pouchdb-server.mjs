@@ -13,6 +13,9 @@ import memory from 'pouchdb-adapter-memory';
 import mapreduce from 'pouchdb-mapreduce';
 import replication from 'pouchdb-replication';
 
+/** Plugins patch PouchDB's own prototype: once per process (again throws "Cannot redefine property"). */
+const MemoryPouch = PouchDB.plugin(memory).plugin(http).plugin(replication).plugin(mapreduce);
+
 /**
  * Starts the server; resolves with its URL (ending in `/`) and `close`.
  * @param {string} origin the page origin allowed to use it
@@ -20,9 +23,7 @@ import replication from 'pouchdb-replication';
  *   called for every request (e.g. to count them)
  */
 export async function startPouchServer(origin, onRequest) {
-  const Pouch = PouchDB.plugin(memory).plugin(http).plugin(replication).plugin(mapreduce).defaults({
-    adapter: 'memory',
-  });
+  const Pouch = MemoryPouch.defaults({ adapter: 'memory' });
   const app = express();
   app.use((request, response, next) => {
     onRequest?.(request, response);

@@ -39,7 +39,7 @@ const { chromiumArgs, chromiumPath } = await server.ssrLoadModule('/vite.config.
 const { startServer } = await server.ssrLoadModule('/src/server/index.ts');
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { writes: { type: 'string' }, 'idle-minutes': { type: 'string' } },
+  options: { writes: { type: 'string' }, 'idle-minutes': { type: 'string' }, rows: { type: 'string' } },
 });
 const only = positionals[0];
 /** With `sync`, the workloads to run (names in bench/sync-main.ts and bench/live.mjs), e.g. `catch-up`. */
@@ -52,7 +52,7 @@ const writes = positiveNumber(flags.writes, '--writes', DEFAULT_WRITES);
 const idleMinutes = positiveNumber(flags['idle-minutes'], '--idle-minutes', DEFAULT_IDLE_MINUTES);
 if (only !== undefined && only !== 'store' && only !== 'sync')
   throw new Error(
-    'usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers|propagation|idle ...] [--writes=200] [--idle-minutes=5]]',
+    'usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers|propagation|idle ...] [--writes=200] [--idle-minutes=5] [--rows=pouchdb,ceph]]',
   );
 
 /** @param {string | undefined} value @param {string} flag @param {number} fallback */
@@ -115,9 +115,17 @@ async function liveBench() {
     dirs.push(made);
     return made;
   };
-  const live = { origin: `http://127.0.0.1:${address.port}`, chromiumPath, chromiumArgs, startServer };
+  const interop = await server.ssrLoadModule('/src/test-support/interop-servers.ts');
+  const live = {
+    origin: `http://127.0.0.1:${address.port}`,
+    chromiumPath,
+    chromiumArgs,
+    startServer,
+    interop,
+  };
   try {
-    if (liveWorkloads.includes('propagation')) await propagation(live, { writes, dir });
+    if (liveWorkloads.includes('propagation'))
+      await propagation(live, { writes, dir, ...(flags.rows ? { rowFilter: flags.rows } : {}) });
     if (liveWorkloads.includes('idle')) await idle(live, { minutes: idleMinutes, dir });
   } finally {
     for (const made of dirs) await rm(made, { recursive: true, force: true });
