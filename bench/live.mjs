@@ -270,25 +270,26 @@ export async function propagation(live, { writes, dir, rowFilter }) {
         gapMs: FOCUSED_POLL_MS,
       },
     ];
-    const ceph = await cephRow(live);
+    const only = rowFilter?.split(',');
+    /** @param {string} label */
+    const selected = (label) => !only || only.some((word) => label.toLowerCase().includes(word));
+    // Ceph is started only when its row runs (a cluster costs a few seconds of both cores).
+    const ceph = selected('ceph rgw') ? await cephRow(live) : null;
     if (typeof ceph === 'string') console.log(`propagation: Ceph RGW (polling): skipped: ${ceph}`);
-    else {
+    else if (ceph !== null) {
       stops.push(ceph.stop);
       rows.push(ceph.row);
     }
-    const only = rowFilter?.split(',');
     const results = [];
     for (const row of rows) {
-      if (only && !only.some((word) => row.label.toLowerCase().includes(word))) continue;
+      if (!selected(row.label)) continue;
       console.log(`propagation: ${row.label} …`);
       const result = await propagationRow(live, devices, row, writes);
       console.log(`  ${JSON.stringify(result)}`);
       results.push(result);
     }
-    console.log(
-      'propagation: Ceph RGW (polling): skipped: the bench page cannot reach RGW without bucket CORS, not set up here',
-    );
-    const baseline = results[0].p50;
+    // Without the PouchDB row (--rows), no ratio: a baseline from another run would mislead.
+    const baseline = results.find((r) => r.label.startsWith('PouchDB'))?.p50 ?? Number.NaN;
     console.log(
       `\npropagation — A writes, B's handler fires (two browsers, on-disk profiles, default schedules), ${writes} sequential writes each`,
     );
