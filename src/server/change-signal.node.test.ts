@@ -5,7 +5,8 @@
  * request is awaited through `heldRequests`, and a request that should have been released but was
  * not would hang the test (the waits asked for are 60 s, the cap).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assertFreshBuild, CliProcesses } from '../test-support/server-cli.js';
 import { serverPerTest } from '../test-support/temp-server.js';
 
 const temp = serverPerTest('signal');
@@ -148,5 +149,51 @@ describe('Prefer: wait on a conditional GET (the change signal)', () => {
     });
     const exposed = response.headers.get('access-control-expose-headers')!.toLowerCase().split(/,\s*/);
     expect(exposed).toContain('preference-applied');
+  });
+});
+
+/**
+ * What a client sees of a server that does not hold `Prefer: wait` requests: every answer at once,
+ * none with `Preference-Applied`. With the signal the wait=60 requests would be held (the test times out).
+ */
+async function expectNoSignal(url: string): Promise<void> {
+  const put = await fetch(url + 'chain/client', { method: 'PUT', body: 'one' });
+  const etag = put.headers.get('etag')!;
+  // The probe's request: without Preference-Applied the client polls.
+  const probe = await fetch(url + 'chain/client', { headers: { 'If-None-Match': etag, Prefer: 'wait=0' } });
+  expect(probe.status).toBe(304);
+  expect(probe.headers.get('preference-applied')).toBeNull();
+  const unchanged = await fetch(url + 'chain/client', {
+    headers: { 'If-None-Match': etag, Prefer: 'wait=60' },
+  });
+  expect(unchanged.status).toBe(304);
+  expect(unchanged.headers.get('etag')).toBe(etag);
+  expect(unchanged.headers.get('preference-applied')).toBeNull();
+  const absent = await fetch(url + 'chain/other', { headers: { Prefer: 'wait=60' } });
+  expect(absent.status).toBe(404);
+  expect(absent.headers.get('preference-applied')).toBeNull();
+}
+
+describe('changeSignal: false / --no-change-signal (a server without the signal: clients poll, e.g. for a benchmark)', () => {
+  const cli = new CliProcesses();
+  afterEach(() => cli.cleanup());
+
+  it('ignores Prefer: wait like a server that does not know it: answers at once, without Preference-Applied', async () => {
+    await start({ changeSignal: false });
+    await expectNoSignal(temp.server!.url);
+    expect(temp.server!.heldRequests).toBe(0);
+  });
+
+  it('refuses a changeSignal that is not a boolean with INVALID_ARGUMENT naming it', async () => {
+    await expect(start({ changeSignal: 'no' as unknown as boolean })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      argument: 'changeSignal',
+    });
+  });
+
+  it('chainsync-server --no-change-signal does the same (the built bin)', async () => {
+    await assertFreshBuild();
+    const child = await cli.startServer(await cli.tempDir(), ['--no-change-signal']);
+    await expectNoSignal(child.url);
   });
 });

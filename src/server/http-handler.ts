@@ -47,6 +47,8 @@ export interface RequestHandlerOptions {
    * closed at shutdown). Default: one holding at most 500 requests, fed by `store`.
    */
   readonly waits?: ChangeWaits;
+  /** False: ignore `Prefer: wait` (see `ServerOptions.changeSignal`). Default true. */
+  readonly changeSignal?: boolean;
 }
 
 /** The endpoint of each method on `/<key>`; any other method but OPTIONS gets 405. */
@@ -66,6 +68,7 @@ export function createRequestHandler(
     maxBodyBytes: options.maxBodyBytes,
     responses: new ResponseWriter(options.isClosing),
     waits: options.waits ?? defaultWaits(options.store),
+    changeSignal: options.changeSignal ?? true,
   };
   const authorize = bearerTokenCheck(options.token);
   const checkHost = hostCheck(options.host, options.allowedHosts);

@@ -13,6 +13,8 @@ export interface ServerContext {
   readonly responses: ResponseWriter;
   /** The change signal's held requests (`Prefer: wait` on a conditional GET). */
   readonly waits: ChangeWaits;
+  /** False: `Prefer: wait` is ignored, as by a server without the signal (`ServerOptions.changeSignal`). */
+  readonly changeSignal: boolean;
 }
 
 /** A request for one object, past the dispatcher: authorized, its key valid, its preconditions parsed. */

@@ -19,7 +19,10 @@ import type { ObjectEndpoint, ObjectRequest, ServerContext } from './endpoint.js
 /** Serves an object, or only its headers for HEAD; holds a GET that asked to wait for a change. */
 export const getObject: ObjectEndpoint = async (context, object) => {
   const { request, key } = object;
-  const wait = request.method === 'GET' ? preferredWait(request.headers.prefer) : null;
+  // Without the signal the preference is ignored (RFC 7240 allows it): the client's probe sees no
+  // Preference-Applied and its watcher polls.
+  const wait =
+    request.method === 'GET' && context.changeSignal ? preferredWait(request.headers.prefer) : null;
   let current = await context.store.read(key);
   if (wait === null) return answer(context, object, current, {});
   const seconds = Math.min(wait, MAX_WAIT_SECONDS);
