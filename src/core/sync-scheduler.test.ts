@@ -101,6 +101,31 @@ describe('SyncScheduler', () => {
     expect(h.clock.t).toBe(100);
   });
 
+  it('a local change after a quiet spell (no sync for a debounce) syncs at once; the changes that follow share the next sync', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish();
+    await h.clock.advance(100); // the debounce (100 ms here) since the sync ended
+    h.scheduler.changed();
+    expect(h.runs).toHaveLength(2); // at once: a lone write leaves the device without waiting
+    h.scheduler.changed(); // during that sync: one more after it, after the debounce
+    h.scheduler.changed();
+    await h.finish();
+    await h.clock.advance(99);
+    expect(h.runs).toHaveLength(2);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(3);
+    await h.finish();
+    h.scheduler.changed(); // right after a sync: debounced
+    await h.clock.advance(99);
+    expect(h.runs).toHaveLength(3);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(4);
+    await h.finish();
+    expect(h.maxConcurrent).toBe(1);
+  });
+
   it('a remote change (the watcher saw the chain move) syncs at once, or once after the sync under way; never when inactive, offline or backing off', async () => {
     const h = harness();
     h.scheduler.remoteChanged();

@@ -62,8 +62,8 @@ export interface SchedulerEvents<Result = SyncResult> {
 type TimerReason = 'asked' | 'interval' | 'retry';
 
 /**
- * Decides when to sync: at once on start and on coming online, after a debounce on local changes
- * and focus, on an interval while idle, and after a failure with exponential backoff and full
+ * Decides when to sync: at once on start and on coming online, on a local change at once after a
+ * quiet spell and else after a debounce, after a debounce on focus, on an interval while idle, and after a failure with exponential backoff and full
  * jitter in [delay/2, delay]. Never two syncs at once: a trigger during a sync runs one more sync
  * after it. Inactive (not the leader, or stopped), or paused by {@link SyncScheduler.offline}, it
  * only runs syncs asked for explicitly through {@link SyncScheduler.syncNow}.
@@ -90,6 +90,8 @@ export class SyncScheduler<Result = SyncResult> {
   #next: Promise<Result> | null = null;
   #again = false;
   #failures = 0;
+  /** When the last sync ended (`clock.now()`); a change long after it syncs at once. */
+  #lastEndedAt = -Infinity;
 
   constructor(
     sync: () => Promise<Result>,
@@ -131,9 +133,16 @@ export class SyncScheduler<Result = SyncResult> {
     this.#cancelTimer();
   }
 
-  /** A local change: sync after the debounce, unless backing off after a failure. */
+  /**
+   * A local change: sync at once when nothing synced for a debounce's length (a lone write leaves
+   * the device without waiting, so other devices see it sooner), else after the debounce, so a
+   * burst shares a sync; or after the sync under way; not while backing off after a failure.
+   */
   changed(): void {
-    this.#soon();
+    const quiet = this.#clock.now() - this.#lastEndedAt >= this.#debounceMs;
+    const idle = this.#active && !this.#offline && !this.#running && !this.#timerAsked;
+    if (quiet && idle && this.#failures === 0) this.#run().catch(() => undefined);
+    else this.#soon();
   }
 
   /** The app came back into focus (its data may be stale): sync after the debounce, as for a change. */
@@ -223,6 +232,7 @@ export class SyncScheduler<Result = SyncResult> {
     run.then(
       (result) => {
         this.#running = null;
+        this.#lastEndedAt = this.#clock.now();
         this.#failures = 0;
         this.#events.succeeded?.(result);
         if (this.#again) this.#schedule(this.#debounceMs, 'asked');
@@ -230,6 +240,7 @@ export class SyncScheduler<Result = SyncResult> {
       },
       (error: unknown) => {
         this.#running = null;
+        this.#lastEndedAt = this.#clock.now();
         this.#failures++;
         const delay = this.#backoffDelay();
         this.#events.failed?.(error, delay);
