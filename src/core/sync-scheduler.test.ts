@@ -83,46 +83,36 @@ describe('assertSchedule', () => {
 });
 
 describe('SyncScheduler', () => {
-  it('syncs at once when it starts leading, then debounces a burst of changes into one sync', async () => {
+  it('syncs at once when it starts leading; a burst of changes: the first syncs at once, the rest share one sync after the debounce', async () => {
     const h = harness();
     h.scheduler.start();
     await h.clock.advance(0);
     expect(h.runs).toHaveLength(1);
     await h.finish();
-    // Changes at 0, 30, 60 and 90 ms: one sync, 100 ms after the first (latency stays bounded).
+    // Changes at 0, 30, 60 and 90 ms: the first syncs at once (a lone write leaves at once), the
+    // others wait for that sync and then share one, the debounce after it.
     for (let i = 0; i < 4; i++) {
       h.scheduler.changed();
+      if (i === 0) expect(h.runs).toHaveLength(2);
       if (i < 3) await h.clock.advance(30);
     }
-    await h.clock.advance(9);
-    expect(h.runs).toHaveLength(1);
-    await h.clock.advance(1);
-    expect(h.runs).toHaveLength(2);
-    expect(h.clock.t).toBe(100);
-  });
-
-  it('a local change after a quiet spell (no sync for a debounce) syncs at once; the changes that follow share the next sync', async () => {
-    const h = harness();
-    h.scheduler.start();
-    await h.clock.advance(0);
-    await h.finish();
-    await h.clock.advance(100); // the debounce (100 ms here) since the sync ended
-    h.scheduler.changed();
-    expect(h.runs).toHaveLength(2); // at once: a lone write leaves the device without waiting
-    h.scheduler.changed(); // during that sync: one more after it, after the debounce
-    h.scheduler.changed();
     await h.finish();
     await h.clock.advance(99);
     expect(h.runs).toHaveLength(2);
     await h.clock.advance(1);
     expect(h.runs).toHaveLength(3);
     await h.finish();
-    h.scheduler.changed(); // right after a sync: debounced
-    await h.clock.advance(99);
-    expect(h.runs).toHaveLength(3);
-    await h.clock.advance(1);
+    // Changes 30 ms apart with no sync under way: the first at once, the next debounced.
+    await h.clock.advance(1_000);
+    h.scheduler.changed();
     expect(h.runs).toHaveLength(4);
     await h.finish();
+    await h.clock.advance(30);
+    h.scheduler.changed();
+    await h.clock.advance(99);
+    expect(h.runs).toHaveLength(4);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(5);
     expect(h.maxConcurrent).toBe(1);
   });
 
@@ -266,14 +256,17 @@ describe('SyncScheduler', () => {
     h.scheduler.start();
     await h.clock.advance(0);
     await h.finish();
-    h.scheduler.changed();
+    h.scheduler.changed(); // at once (no change before it)
+    expect(h.runs).toHaveLength(2);
+    await h.finish();
+    h.scheduler.changed(); // right after one: on the debounce timer, which stop() cancels
     h.scheduler.stop();
     await h.clock.advance(100_000);
-    expect(h.runs).toHaveLength(1);
+    expect(h.runs).toHaveLength(2);
     // An explicit sync still runs.
     const explicit = h.scheduler.syncNow();
     await settle();
-    expect(h.runs).toHaveLength(2);
+    expect(h.runs).toHaveLength(3);
     await h.finish();
     await expect(explicit).resolves.toEqual(RESULT);
   });

@@ -5,7 +5,11 @@ import { realTimers, type Timers } from './timers.js';
 
 /** When the leader syncs on its own. */
 export interface SyncSchedule {
-  /** Sync this long after a local change (changes within the window share one sync). Default 250 ms. */
+  /**
+   * How long local changes may wait to share a sync. A change with none in the `debounceMs` before
+   * it syncs at once; the changes that follow it within the window share one sync, this long after
+   * (or after the sync under way). Default 250 ms.
+   */
   readonly debounceMs?: number;
   /** Sync at least this often while nothing else triggers one. Default 30 000 ms; 0 turns it off. */
   readonly intervalMs?: number;
@@ -90,8 +94,8 @@ export class SyncScheduler<Result = SyncResult> {
   #next: Promise<Result> | null = null;
   #again = false;
   #failures = 0;
-  /** When the last sync ended (`clock.now()`); a change long after it syncs at once. */
-  #lastEndedAt = -Infinity;
+  /** When the last local change was told (`clock.now()`): a change long after it syncs at once. */
+  #lastChangedAt = -Infinity;
 
   constructor(
     sync: () => Promise<Result>,
@@ -134,12 +138,14 @@ export class SyncScheduler<Result = SyncResult> {
   }
 
   /**
-   * A local change: sync at once when nothing synced for a debounce's length (a lone write leaves
-   * the device without waiting, so other devices see it sooner), else after the debounce, so a
-   * burst shares a sync; or after the sync under way; not while backing off after a failure.
+   * A local change: sync at once when no change came for a debounce's length (a lone write leaves
+   * the device without waiting, so other devices see it sooner), else after the debounce, so the
+   * rest of a burst shares one sync; or after the sync under way; not while backing off.
    */
   changed(): void {
-    const quiet = this.#clock.now() - this.#lastEndedAt >= this.#debounceMs;
+    const now = this.#clock.now();
+    const quiet = now - this.#lastChangedAt >= this.#debounceMs;
+    this.#lastChangedAt = now;
     const idle = this.#active && !this.#offline && !this.#running && !this.#timerAsked;
     if (quiet && idle && this.#failures === 0) this.#run().catch(() => undefined);
     else this.#soon();
@@ -232,7 +238,6 @@ export class SyncScheduler<Result = SyncResult> {
     run.then(
       (result) => {
         this.#running = null;
-        this.#lastEndedAt = this.#clock.now();
         this.#failures = 0;
         this.#events.succeeded?.(result);
         if (this.#again) this.#schedule(this.#debounceMs, 'asked');
@@ -240,7 +245,6 @@ export class SyncScheduler<Result = SyncResult> {
       },
       (error: unknown) => {
         this.#running = null;
-        this.#lastEndedAt = this.#clock.now();
         this.#failures++;
         const delay = this.#backoffDelay();
         this.#events.failed?.(error, delay);
