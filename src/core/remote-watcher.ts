@@ -41,8 +41,11 @@ export interface PollIntervals {
 export interface RemoteWatcherOptions {
   /** The head's conditional read (`readIfChanged` of the chain's pointer). */
   readonly check: HeadCheck;
-  /** Called when the head changed (and, see `changeOnStart`, at the first answer): the owner syncs. */
-  readonly onChange: () => void;
+  /**
+   * Called when the head changed (and, see `changeOnStart`, at the first answer) with its version
+   * now (`null`: absent): the owner syncs, unless that version is one its own sync left.
+   */
+  readonly onChange: (version: ObjectVersion | null) => void;
   /**
    * Call `onChange` at the first answer after each start too: the watcher cannot know what the
    * last sync saw, so a change landed in between would wait for the next one. Default true; false
@@ -73,7 +76,7 @@ export type WatchTransport = 'signal' | 'polling' | 'offline' | 'stopped';
  */
 export class RemoteWatcher {
   readonly #check: HeadCheck;
-  readonly #onChange: () => void;
+  readonly #onChange: (version: ObjectVersion | null) => void;
   readonly #changeOnStart: boolean;
   readonly #onError: ((error: unknown) => void) | undefined;
   readonly #onTransport: ((transport: WatchTransport) => void) | undefined;
@@ -197,7 +200,7 @@ export class RemoteWatcher {
     this.#held = answer.held;
     this.#lengthenHolds(answer);
     // A first answer compares with nothing the owner saw: `changed` says nothing then.
-    if (first ? this.#changeOnStart : answer.changed) this.#onChange();
+    if (first ? this.#changeOnStart : answer.changed) this.#onChange(answer.version);
     if (answer.held) this.#checkNow();
     else this.#arm(this.#pollMs());
     this.#tell();

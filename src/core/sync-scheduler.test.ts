@@ -144,6 +144,32 @@ describe('SyncScheduler', () => {
     expect(h.runs).toHaveLength(4);
   });
 
+  it('a remote change the last sync saw or made (known) runs no sync; one it did not runs one at once after it', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish();
+    let known = true;
+    h.scheduler.remoteChanged(() => known); // asked now: the last sync saw it
+    expect(h.runs).toHaveLength(1);
+    h.scheduler.syncNow().catch(() => undefined);
+    expect(h.runs).toHaveLength(2);
+    h.scheduler.remoteChanged(() => known); // during a sync: asked once it succeeded
+    await h.finish();
+    expect(h.runs).toHaveLength(2);
+    h.scheduler.syncNow().catch(() => undefined);
+    known = false;
+    h.scheduler.remoteChanged(() => known);
+    h.scheduler.remoteChanged(() => true);
+    await h.finish();
+    expect(h.runs).toHaveLength(4); // one more, at once: no debounce for a remote change
+    await h.finish();
+    h.scheduler.remoteChanged(); // no check: a change
+    expect(h.runs).toHaveLength(5);
+    await h.finish();
+    expect(h.maxConcurrent).toBe(1);
+  });
+
   it('never runs two syncs at once: a change during a sync runs one more after it', async () => {
     const h = harness();
     h.scheduler.start();

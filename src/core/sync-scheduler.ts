@@ -94,6 +94,8 @@ export class SyncScheduler<Result = SyncResult> {
   #next: Promise<Result> | null = null;
   #again = false;
   #failures = 0;
+  /** Remote changes told during the sync under way: one more sync after it unless it saw them. */
+  #remoteChanges: ((() => boolean) | undefined)[] = [];
   /** When the last local change was told (`clock.now()`): a change long after it syncs at once. */
   #lastChangedAt = -Infinity;
 
@@ -159,10 +161,13 @@ export class SyncScheduler<Result = SyncResult> {
   /**
    * The remote changed (a `RemoteWatcher` saw the chain move): sync now, or right after the sync
    * under way, unless backing off after a failure. No debounce: the change is already there.
+   * `known`, asked now or once the sync under way succeeded, says whether the change is one the
+   * last sync saw or made itself (a leader's own push moves what its watcher watches): then none.
    */
-  remoteChanged(): void {
+  remoteChanged(known?: () => boolean): void {
     if (!this.#active || this.#offline || this.#failures > 0) return;
-    this.#syncOrFollow();
+    if (this.#running) this.#remoteChanges.push(known);
+    else if (!known?.()) this.#run().catch(() => undefined); // reported through events.failed
   }
 
   /** The network came back: forget the backoff and sync now. */
@@ -232,6 +237,7 @@ export class SyncScheduler<Result = SyncResult> {
   #run(): Promise<Result> {
     this.#cancelTimer();
     this.#again = false;
+    this.#remoteChanges = [];
     this.#events.started?.();
     const run = this.#sync();
     this.#running = run;
@@ -240,7 +246,10 @@ export class SyncScheduler<Result = SyncResult> {
         this.#running = null;
         this.#failures = 0;
         this.#events.succeeded?.(result);
-        if (this.#again) this.#schedule(this.#debounceMs, 'asked');
+        const remote = this.#remoteChanges.splice(0).some((known) => !known?.());
+        if (remote)
+          this.#syncOrFollow(); // a remote change is there already: no debounce
+        else if (this.#again) this.#schedule(this.#debounceMs, 'asked');
         else this.#scheduleInterval();
       },
       (error: unknown) => {

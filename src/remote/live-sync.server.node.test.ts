@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplicaChangeEvent } from '../contracts/replica.js';
+import type { ObjectVersion } from '../contracts/remote-backend.js';
 import { RemoteWatcher } from '../core/remote-watcher.js';
 import { SyncScheduler } from '../core/sync-scheduler.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
@@ -51,17 +52,27 @@ async function writer(remote: ReplicaRemote, clientId: string): Promise<Replica>
  */
 async function leader(remote: ReplicaRemote, clientId: string, clock = new ManualClock()) {
   const replica = await writer(remote, clientId);
-  const scheduler = new SyncScheduler(() => replica.sync(), {}, { syncOnStart: false }, clock);
+  // As the host: the pointer the last successful sync left is not another device's change.
+  let syncedHeads: ReadonlySet<ObjectVersion | null> = new Set();
+  let runs = 0;
+  const scheduler = new SyncScheduler(
+    () => replica.sync(),
+    { started: () => runs++, succeeded: () => (syncedHeads = new Set(remote.headsSeen(clientId))) },
+    { syncOnStart: false },
+    clock,
+  );
   let syncs = 0;
   const failed: (() => void)[] = [];
+  const changes: (() => void)[] = [];
   let answered: () => void = () => undefined;
   const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
   const watcher = new RemoteWatcher({
     check: remote.watchHead(clientId)!,
-    onChange: () => {
+    onChange: (version) => {
       syncs++;
-      scheduler.remoteChanged();
+      scheduler.remoteChanged(() => syncedHeads.has(version));
       answered();
+      for (const tell of changes.splice(0)) tell();
     },
     onError: () => {
       for (const tell of failed.splice(0)) tell();
@@ -79,7 +90,12 @@ async function leader(remote: ReplicaRemote, clientId: string, clock = new Manua
   return {
     replica,
     clock,
+    scheduler,
     syncs: () => syncs,
+    /** Syncs the scheduler started. */
+    runs: () => runs,
+    /** Resolves at the watcher's next change (after the scheduler was told). */
+    nextChange: () => new Promise<void>((resolve) => changes.push(resolve)),
     /** Resolves at the watcher's next failed check. */
     nextFailure: () => new Promise<void>((resolve) => failed.push(resolve)),
   };
@@ -114,6 +130,30 @@ describe('live sync over the reference server', () => {
       expect(await b.replica.get('notes', 'n')).toEqual({ title });
     }
     // B's clock never moved: neither its interval nor a poll can have made it sync.
+  });
+
+  it("a leader's own push does not make it sync again (its watcher sees its own pointer move), another device's still does", async () => {
+    const clientId = crypto.randomUUID();
+    const prefix = `live-${clientId}`;
+    const a = await leader(openRemote({ kind: 'http', url: shared.server.url, prefix }), clientId);
+    for (const title of ['first', 'second', 'third']) {
+      const before = a.runs();
+      const own = a.nextChange();
+      await a.replica.create('notes', title, { title });
+      await a.scheduler.syncNow();
+      await own; // the held request answered A's own pointer move
+      await a.scheduler.settled();
+      expect(a.runs()).toBe(before + 1);
+    }
+    // Another device's write: A syncs for it.
+    const b = await writer(openRemote({ kind: 'http', url: shared.server.url, prefix }), clientId);
+    const next = pulled(a.replica);
+    const before = a.runs();
+    await b.create('notes', 'from-b', { title: 'b' });
+    await b.sync();
+    await next;
+    expect(a.runs()).toBe(before + 1);
+    expect(await a.replica.get('notes', 'from-b')).toEqual({ title: 'b' });
   });
 
   it('polls a server without the signal: the change arrives at the next poll of the clock', async () => {

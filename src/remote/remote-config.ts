@@ -1,4 +1,4 @@
-import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
+import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
 import type { HeadCheck } from '../core/remote-watcher.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import type { Storage } from '../contracts/storage.js';
@@ -108,6 +108,11 @@ export interface ReplicaRemote {
    * the backend cannot read conditionally (then only the scheduler's interval finds changes).
    */
   readonly watchHead: (clientId: string) => HeadCheck | null;
+  /**
+   * The versions of the chain's pointer this replica's storage read or wrote lately, so that a
+   * watch reporting one of them after a sync is not taken for another device's change.
+   */
+  readonly headsSeen: (clientId: string) => readonly ObjectVersion[];
 }
 
 const HTTP_SHAPE = "{ kind: 'http', url, prefix, token? (a string or a function returning one), timeoutMs? }";
@@ -411,6 +416,7 @@ export function remoteDataSet(backend: AtomicRemoteBackend, prefix: string): Rep
       const key = storage.pointerKey(clientId);
       return read ? (since, options) => read(key, since, options) : null;
     },
+    headsSeen: (clientId) => storage.pointerVersions(clientId),
   };
 }
 

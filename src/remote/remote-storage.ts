@@ -90,6 +90,9 @@ interface Current {
   readonly pointer: Revision['pointer'];
 }
 
+/** Pointer versions {@link RemoteStorage.pointerVersions} keeps per client. */
+const POINTER_VERSIONS_KEPT = 16;
+
 /**
  * A {@link Storage} kept in a remote bucket through any {@link AtomicRemoteBackend}, with the
  * transaction logic of `OptimisticStorageTxn` (src/core). It never lists: every object it reads has a
@@ -132,6 +135,8 @@ export class RemoteStorage implements Storage {
   readonly #maxObjectBytes: number | null;
   /** Highest commit this instance has seen per client (only a hint of where to probe). */
   readonly #lastSeen = new Map<Uuid, number>();
+  /** Each client's pointer versions this instance last read or wrote, newest last (pointerVersions). */
+  readonly #pointerSeen = new Map<Uuid, ObjectVersion[]>();
   /** Recently read or written commit records, `<clientId>/<n>`, oldest first. */
   readonly #recent = new Map<string, RecordJson>();
 
@@ -211,6 +216,24 @@ export class RemoteStorage implements Storage {
 
   #dir(clientId: Uuid): string {
     return `${this.#root}${clientId}/`;
+  }
+
+  /**
+   * The versions of `clientId`'s pointer this instance read or wrote lately (the last
+   * {@link POINTER_VERSIONS_KEPT}, newest last). Its own syncs move the pointer, some more than once
+   * (a commit, then a snapshot's): a watcher that sees one of these after a sync succeeded sees what
+   * that sync saw or did, not another device's change.
+   */
+  pointerVersions(clientId: Uuid): readonly ObjectVersion[] {
+    return this.#pointerSeen.get(clientId) ?? [];
+  }
+
+  #sawPointer(clientId: Uuid, version: ObjectVersion): void {
+    const seen = this.#pointerSeen.get(clientId) ?? [];
+    if (seen.at(-1) === version) return;
+    seen.push(version);
+    if (seen.length > POINTER_VERSIONS_KEPT) seen.shift();
+    this.#pointerSeen.set(clientId, seen);
   }
 
   /**
@@ -417,6 +440,7 @@ export class RemoteStorage implements Storage {
     ]);
     const pointerJson = object && decodeJson<PointerJson>(object.data, pointerName);
     const pointer = object && pointerJson ? { version: object.version, n: pointerJson.n } : null;
+    if (object) this.#sawPointer(clientId, object.version);
     let n = pointerJson?.n ?? 0;
     let state = pointerJson?.state ?? null;
     const rolled: RecordJson[] = [];
@@ -475,10 +499,12 @@ export class RemoteStorage implements Storage {
           json,
           pointer ? { ifVersion: pointer.version } : { ifAbsent: true },
         );
+        this.#sawPointer(clientId, version);
         return { version, n: current.n };
       } catch {
         const object = await this.#io.read(name).catch(() => null);
         if (!object) return null;
+        this.#sawPointer(clientId, object.version);
         pointer = { version: object.version, n: decodeJson<PointerJson>(object.data, name).n };
       }
     }

@@ -14,6 +14,7 @@ import type {
 } from '../../src/contracts/replica.js';
 import { transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../../src/contracts/blob-storage.js';
+import type { ObjectVersion } from '../../src/contracts/remote-backend.js';
 import { InvalidArgumentError, StoreClosedError, type SerializedError } from '../../src/contracts/errors.js';
 import { Subscribable } from '../../src/core/subscribable.js';
 import { RemoteWatcher, type PageState } from '../../src/core/remote-watcher.js';
@@ -154,12 +155,15 @@ export class ReplicaHost implements ReplicaApi {
       emit,
     });
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
+    /** Pointer versions seen up to the last successful sync (the watcher's own-push check). */
+    let syncedHeads: ReadonlySet<ObjectVersion | null> = new Set();
     const scheduler = remote
       ? new SyncScheduler(
           () => replica.sync(),
           {
             started: () => status.syncStarted(),
             succeeded: (result) => {
+              syncedHeads = new Set(remote?.headsSeen(options.clientId));
               status.syncSucceeded(result);
               collector.afterSync();
             },
@@ -175,7 +179,8 @@ export class ReplicaHost implements ReplicaApi {
       check && scheduler
         ? new RemoteWatcher({
             check,
-            onChange: () => scheduler.remoteChanged(),
+            // Not a change when the last sync read or wrote that version (its own push).
+            onChange: (version) => scheduler.remoteChanged(() => syncedHeads.has(version)),
             // An application that syncs first by hand gets no sync it did not ask for at start.
             changeOnStart: options.schedule?.syncOnStart ?? true,
             // Every tab shows how the leader watches (its status is broadcast).
