@@ -32,6 +32,8 @@ const WARM_UP = 5;
 export const DEFAULT_IDLE_MINUTES = 5;
 /** The watcher's poll interval while the page is focused (docs/live-sync.md). */
 const FOCUSED_POLL_MS = 5_000;
+/** Longer than the default schedule's 250 ms debounce: each write is the first of its window. */
+const LONE_WRITE_PAUSE_MS = 300;
 /** A write B has not seen after this long fails the run (the default interval sync is 30 s). */
 const SEEN_TIMEOUT_MS = 120_000;
 
@@ -142,7 +144,7 @@ async function synced(page) {
  * One row of the propagation table: `writes` sequential writes by A, each timed until B's handler saw it.
  * @param {LiveContext} live
  * @param {{ a: import('playwright').BrowserContext, b: import('playwright').BrowserContext }} devices
- * @param {{ label: string, lib: 'chainsync' | 'pouchdb', server: string, set: string, s3?: string, sync?: boolean, gapMs?: number, armed?: () => Promise<void> }} row
+ * @param {{ label: string, lib: 'chainsync' | 'pouchdb', server: string, set: string, s3?: string, sync?: boolean, gapMs?: number, pauseMs?: number, armed?: () => Promise<void> }} row
  * @param {number} writes
  */
 async function propagationRow(live, devices, row, writes) {
@@ -165,6 +167,8 @@ async function propagationRow(live, devices, row, writes) {
       // Polling: a write right after B's poll saw the previous one would always wait a whole
       // interval (the writes would lock to the poll's phase); users write at random moments.
       if (row.gapMs) await sleep(Math.random() * row.gapMs);
+      // Lone writes: none in A's debounce window before it (a burst's first write leaves at once).
+      if (row.pauseMs) await sleep(row.pauseMs);
       await b.evaluate((id) => window.liveBench?.expect(id), id);
       const wrote = await a.evaluate(
         ([id, sync]) => window.liveBench?.write(id, { sync }),
@@ -252,6 +256,14 @@ export async function propagation(live, { writes, dir, rowFilter }) {
         lib: 'chainsync',
         server: signal.url,
         set: randomUUID(),
+        armed: () => held(signal, 2),
+      },
+      {
+        label: 'chainsync, reference server, signal, lone writes (300 ms pause before each)',
+        lib: 'chainsync',
+        server: signal.url,
+        set: randomUUID(),
+        pauseMs: LONE_WRITE_PAUSE_MS,
         armed: () => held(signal, 2),
       },
       {
