@@ -66,10 +66,10 @@ export interface SchedulerEvents<Result = SyncResult> {
 type TimerReason = 'asked' | 'interval' | 'retry';
 
 /**
- * Decides when to sync: at once on start and on coming online, on a local change at once after a
- * quiet spell and else after a debounce, after a debounce on focus, on an interval while idle, and after a failure with exponential backoff and full
- * jitter in [delay/2, delay]. Never two syncs at once: a trigger during a sync runs one more sync
- * after it. Inactive (not the leader, or stopped), or paused by {@link SyncScheduler.offline}, it
+ * Decides when to sync: at once on start, on coming online and on another device's change; on a
+ * local change at once after a quiet spell, else after a debounce; after a debounce on focus; on
+ * an interval while idle; and after a failure with exponential backoff and full jitter in
+ * [delay/2, delay]. Never two syncs at once: a trigger during a sync runs one more sync after it. Inactive (not the leader, or stopped), or paused by {@link SyncScheduler.offline}, it
  * only runs syncs asked for explicitly through {@link SyncScheduler.syncNow}.
  *
  * `Result` is what one sync returns (the engine's {@link SyncResult} by default).
