@@ -219,10 +219,10 @@ export class RemoteStorage implements Storage {
   }
 
   /**
-   * The versions of `clientId`'s pointer this instance read or wrote lately (the last
-   * {@link POINTER_VERSIONS_KEPT}, newest last). Its own syncs move the pointer, some more than once
-   * (a commit, then a snapshot's): a watcher that sees one of these after a sync succeeded sees what
-   * that sync saw or did, not another device's change.
+   * The versions of `clientId`'s pointer this instance read or wrote lately (the last 16, newest
+   * last). Its own syncs move the pointer, some more than once (a commit, then a snapshot's): a
+   * watcher that sees one of these after a sync succeeded sees what that sync saw or did, not
+   * another device's change.
    */
   pointerVersions(clientId: Uuid): readonly ObjectVersion[] {
     return this.#pointerSeen.get(clientId) ?? [];
