@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
 import { isMalformed, readConditions } from '../core/http-semantics.js';
 import { bearerTokenCheck } from './bearer-auth.js';
-import { ChangeWaits } from './change-waits.js';
+import { ChangeWaits } from '../core/change-waits.js';
 import { deleteObject } from './endpoints/delete-object.js';
 import type { ObjectEndpoint, ServerContext } from './endpoints/endpoint.js';
 import { getObject } from './endpoints/get-object.js';

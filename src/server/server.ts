@@ -3,7 +3,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChangeWaits } from './change-waits.js';
+import { ChangeWaits } from '../core/change-waits.js';
 import { capConnections } from './connection-cap.js';
 import { describeExposure } from './exposure.js';
 import { createRequestHandler } from './http-handler.js';

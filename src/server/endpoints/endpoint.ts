@@ -1,7 +1,7 @@
 /** What the reference server's endpoints share: one endpoint a file, each given these two. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { evaluateConditions, type Conditions } from '../../core/http-semantics.js';
-import type { ChangeWaits } from '../change-waits.js';
+import type { ChangeWaits } from '../../core/change-waits.js';
 import type { ObjectStore, Precondition } from '../object-store.js';
 import type { ResponseWriter } from '../responses.js';
 

@@ -9,6 +9,7 @@ import {
   readConditions,
 } from '../../core/http-semantics.js';
 import { uniqueTokens } from '../../core/unique.js';
+import { ChangeWaits } from '../../core/change-waits.js';
 
 /** Methods the object server answers. */
 export type ObjectMethod = 'GET' | 'HEAD' | 'PUT' | 'DELETE';
@@ -111,11 +112,9 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     list: options.list ?? true,
     changeSignal: options.changeSignal ?? false,
   };
-  /** Held GETs per key (the change signal), each released by a write or delete of the key. */
-  const waiting = new Map<string, Set<() => void>>();
-  const changed = (key: string) => {
-    for (const release of [...(waiting.get(key) ?? [])]) release();
-  };
+  /** Held GETs (the change signal), released by a write or delete of their key; no cap here. */
+  const waits = new ChangeWaits(Number.POSITIVE_INFINITY);
+  const changed = (key: string) => waits.changed(key);
 
   /** The ETag the server sends for a stored tag: weak in the `weakETags` fault mode. */
   const shown = (etag: string): string => formatEntityTag({ weak: behaviour.weakETags, opaque: etag });
@@ -194,21 +193,13 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     const unchanged =
       response.status === 304 || (response.status === 404 && !request.headers.has('if-match'));
     if (seconds > 0 && unchanged) {
-      await new Promise<void>((resolve) => {
-        let set = waiting.get(key);
-        if (!set) waiting.set(key, (set = new Set()));
-        const held = set;
-        const release = () => {
-          held.delete(release);
-          if (held.size === 0 && waiting.get(key) === held) waiting.delete(key);
-          clearTimeout(timer);
-          request.signal.removeEventListener('abort', release);
-          resolve();
-        };
-        const timer = setTimeout(release, seconds * 1000);
-        held.add(release);
-        request.signal.addEventListener('abort', release);
-      });
+      const etagOf = () => objects.get(key)?.etag ?? null;
+      const held = waits.hold(key, etagOf(), etagOf, seconds, (release) =>
+        request.signal.aborted
+          ? release()
+          : request.signal.addEventListener('abort', release, { once: true }),
+      );
+      if (held) await held;
       response = serve(request, key, body);
     }
     response.headers.set(PREFERENCE_APPLIED, `wait=${seconds}`);
@@ -277,7 +268,7 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     },
     reset() {
       resets++;
-      for (const key of [...waiting.keys()]) changed(key);
+      waits.releaseAll();
       objects.clear();
       faults.length = 0;
       requests.length = 0;

@@ -1,11 +1,12 @@
 /**
- * The change signal's held requests (docs/live-sync.md): a conditional GET with `Prefer: wait=N`
- * whose answer would be 304 (or 404) waits here until its object is written or deleted. Each held
- * request keeps a connection open, so at most {@link ChangeWaits.maxHeld} wait at once (the rest
- * are answered at once, as a plain conditional GET: those clients poll), and {@link ChangeWaits.close}
- * releases them all when the server shuts down. A request is held at most `MAX_WAIT_SECONDS`.
+ * The change signal's held requests (docs/live-sync.md), for every server that has the signal (the
+ * reference server, the msw object server): a conditional GET with `Prefer: wait=N` whose answer
+ * would be 304 (or 404) waits here until its object is written or deleted. Each held request keeps
+ * a connection open, so at most {@link ChangeWaits.maxHeld} wait at once (the rest are answered at
+ * once, as a plain conditional GET: those clients poll), and {@link ChangeWaits.close} releases
+ * them all when the server shuts down. A request is held at most `MAX_WAIT_SECONDS`.
  */
-import { MAX_WAIT_SECONDS } from '../core/http-semantics.js';
+import { MAX_WAIT_SECONDS } from './http-semantics.js';
 
 /** Why a held request was let go. */
 export type WaitEnd = 'changed' | 'timeout' | 'closing' | 'gone';
@@ -68,6 +69,11 @@ export class ChangeWaits {
   /** The server is shutting down: every held request answers now, and no new one is held. */
   close(): void {
     this.#closing = true;
+    this.releaseAll();
+  }
+
+  /** Every held request answers now (a test server forgetting its objects); later ones are held. */
+  releaseAll(): void {
     for (const waiters of [...this.#waiting.values()]) for (const end of [...waiters]) end('closing');
   }
 }
