@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
 import { isMalformed, readConditions } from '../core/http-semantics.js';
 import { bearerTokenCheck } from './bearer-auth.js';
-import { ChangeWaits } from '../core/change-waits.js';
+import type { ChangeWaits } from '../core/change-waits.js';
 import { deleteObject } from './endpoints/delete-object.js';
 import type { ObjectEndpoint, ServerContext } from './endpoints/endpoint.js';
 import { getObject } from './endpoints/get-object.js';
@@ -42,11 +42,8 @@ export interface RequestHandlerOptions {
   readonly originRule: OriginRule;
   /** True once the server is shutting down: responses then close their connection. */
   readonly isClosing?: () => boolean;
-  /**
-   * The change signal's held requests; the server passes its own (fed by the store's changes,
-   * closed at shutdown). Default: one holding at most 500 requests, fed by `store`.
-   */
-  readonly waits?: ChangeWaits;
+  /** The change signal's held requests: the server's own, fed by the store's changes, closed at shutdown. */
+  readonly waits: ChangeWaits;
   /** False: ignore `Prefer: wait` (see `ServerOptions.changeSignal`). Default true. */
   readonly changeSignal?: boolean;
 }
@@ -67,7 +64,7 @@ export function createRequestHandler(
     store: options.store,
     maxBodyBytes: options.maxBodyBytes,
     responses: new ResponseWriter(options.isClosing),
-    waits: options.waits ?? defaultWaits(options.store),
+    waits: options.waits,
     changeSignal: options.changeSignal ?? true,
   };
   const authorize = bearerTokenCheck(options.token);
@@ -109,13 +106,6 @@ export function createRequestHandler(
       answerFailure(context.responses, request, response, error),
     );
   };
-}
-
-/** Held requests fed by `store`'s changes, for a handler used without `startServer`'s own. */
-function defaultWaits(store: ObjectStore): ChangeWaits {
-  const waits = new ChangeWaits(1_000);
-  store.onChange((key) => waits.changed(key));
-  return waits;
 }
 
 /**
