@@ -4,7 +4,7 @@
  * default the reference server `npm run demo` started), `set` (the data set: its remote prefix and
  * client id), `secret` (optional encryption secret).
  */
-import type { Operation, ReplicaStatus } from '../src/contracts/replica.js';
+import type { Operation, ReplicaStatus, SyncProgress } from '../src/contracts/replica.js';
 import { openReplica, type ReplicaClient } from '../src/client/open-replica.js';
 import { MutationObserver, QueryClient, QueryObserver } from '@tanstack/query-core';
 import {
@@ -31,6 +31,12 @@ const serverUrl =
     ? await startMswServer(params)
     : (params.get('server') ?? __CHAINSYNC_SERVER__);
 const offlineKey = `chainsync-demo:${set}:${name}:offline`;
+// For e2e/live-sync.e2e.ts: `interval` (ms) replaces the 1 s interval (the test keeps the library's
+// 30 s default, so that only live sync brings a change in time), `live=0` turns the watch off.
+const liveTestSchedule = {
+  ...(params.has('interval') ? { intervalMs: Number(params.get('interval')) } : {}),
+  ...(params.get('live') === '0' ? { live: false } : {}),
+};
 /** The shared data: a task list, read and written through chainsync/query (TanStack Query). */
 interface Task {
   title: string;
@@ -73,7 +79,37 @@ function renderStatus(status: ReplicaStatus): void {
   error.hidden = status.lastError === null;
   error.textContent = status.lastError ? `${status.lastError.code}: ${status.lastError.message}` : '';
   document.body.dataset.pending = String(status.pending);
+  // The live indicator: the page's own offline switch runs the replica without a remote.
+  const transport = offline ? 'offline' : status.transport;
+  $('transport').textContent = transport === 'signal' ? 'live' : transport;
+  $('transport').dataset.transport = transport;
   void refreshChain();
+}
+
+/**
+ * The progress bar: the last event of the sync under way (or of the last one), `done` of `total`.
+ * A phase's last event has done === total, so a finished phase stays drawn full.
+ */
+function renderProgress(progress: SyncProgress): void {
+  const { phase, done, total, bytes } = progress;
+  const box = $('progress');
+  box.hidden = false;
+  const bar = $<HTMLProgressElement>('progress-bar');
+  if (total === null)
+    bar.removeAttribute('value'); // indeterminate until the total is known
+  else {
+    bar.max = Math.max(1, total);
+    bar.value = total === 0 ? 1 : done;
+  }
+  const percent = total === null ? null : total === 0 ? 100 : Math.floor((100 * done) / total);
+  const unit = phase === 'push' ? 'operations' : phase === 'pull' ? 'versions' : 'snapshot';
+  $('progress-label').textContent =
+    `${phase}: ${done} of ${total ?? '?'} ${unit}${percent === null ? '' : ` (${percent}%)`}, ${(bytes / 1024).toFixed(1)} KiB`;
+  box.dataset.phase = phase;
+  box.dataset.done = String(done);
+  box.dataset.total = total === null ? '' : String(total);
+  box.dataset.percent = percent === null ? '' : String(percent);
+  box.dataset.complete = String(total !== null && done === total);
 }
 
 /** One pending operation, short. */
@@ -180,7 +216,7 @@ async function open(): Promise<void> {
     ...(online ? { remote: remoteConfig } : {}),
     ...(secret ? { secret } : {}),
     // Short intervals and backoff, so a person sees changes travel (an app would keep the defaults).
-    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000 },
+    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000, ...liveTestSchedule },
   });
   replica = r;
   queryClient.clear();
@@ -193,6 +229,7 @@ async function open(): Promise<void> {
       if (result.data) renderTasks(result.data);
     }),
     r.onStatus(renderStatus),
+    r.onProgress(renderProgress),
     r.onClosed((reason) => {
       if (reason === 'deleted') showDeleted();
     }),

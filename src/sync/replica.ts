@@ -3,7 +3,7 @@
  * set at once and are queued, in one atomic commit; {@link Replica.sync} reconciles the queue
  * with the remote chain.
  */
-import type { Change, ObservableReplica, ReplicaChangeEvent } from '../contracts/replica.js';
+import type { Change, ObservableReplica, ReplicaChangeEvent, SyncProgress } from '../contracts/replica.js';
 import type {
   BlobRef,
   JsonValue,
@@ -34,6 +34,8 @@ import {
 import type { PendingOperation, ReplicaStore, ShadowObject } from '../contracts/replica-store.js';
 import type { SnapshotPolicy } from './snapshots.js';
 import { SyncEngine } from './sync.js';
+import { ProgressMeter } from './progress.js';
+import type { Timers } from '../core/timers.js';
 import { assertMaxDecodedBytes } from './envelope.js';
 import { applyOperation } from './working-set.js';
 import { withdrawPending } from './advance.js';
@@ -90,6 +92,14 @@ export interface ReplicaOptions {
   readonly blobs?: BlobStorage;
   /** Where blobs are uploaded and downloaded from (a `RemoteBlobs`); needs `blobs` and `storage`. */
   readonly remoteBlobs?: RemoteBlobStore;
+  /**
+   * Told how far each sync's bootstrap, pull and push have come ({@link SyncProgress}): once when a
+   * phase starts, for its pages at most one event each and at least one per 100 ms while they come,
+   * and `done === total` when the phase ends.
+   */
+  readonly onProgress?: (progress: SyncProgress) => void;
+  /** The clock and timers that space progress events (default: the platform's). */
+  readonly progressTimers?: Timers;
 }
 
 /** One replica of a replicated data set. */
@@ -134,6 +144,9 @@ export class Replica implements ObservableReplica {
             clock: options.clock,
             testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
             beforePush: blobs ? (ops) => blobs.uploadReferenced(ops) : undefined,
+            progress: options.onProgress
+              ? new ProgressMeter(options.onProgress, options.progressTimers)
+              : undefined,
           },
         )
       : null;
@@ -169,6 +182,9 @@ export class Replica implements ObservableReplica {
     if (options.maxVersionBytes !== undefined)
       assertMaxVersionBytes(options.maxVersionBytes, 'options.maxVersionBytes');
     validateBlobOptions(options);
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+      throw new InvalidArgumentError('options.onProgress', 'expected a function (progress) => void.');
+    }
     await options.store.readState(); // fail now, not on first use, if the store is unusable
     return new Replica(options);
   }

@@ -36,6 +36,7 @@ import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
 import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS, type ChainContent } from './crypto.js';
 import { PLAIN_FORMAT, type EnvelopeKey } from './envelope.js';
 import type { Mutex } from './mutex.js';
+import type { ProgressSink } from './progress.js';
 import { objectKey } from '../core/operations.js';
 import type {
   InFlightPush,
@@ -110,6 +111,8 @@ export interface SyncConfig {
   readonly testOnlyPbkdf2Iterations?: number | undefined;
   /** Runs before each version is pushed, with its operations (the replica uploads their blobs). */
   readonly beforePush?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
+  /** Told each page of a bootstrap, pull and push (a `ProgressMeter` throttles and reports it). */
+  readonly progress?: ProgressSink | undefined;
 }
 
 /** The first pause after a lost race is up to twice this (ms); each further loss doubles it. */
@@ -254,7 +257,9 @@ export class SyncEngine {
     };
     try {
       await this.#rounds(env, result);
+      this.#config.progress?.finish(true);
     } catch (error) {
+      this.#config.progress?.finish(false);
       // A damaged chain is found part-way: say exactly what this sync had applied before it.
       if (error instanceof ChainIntegrityError) throw await this.#saidWhatChanged(error, before, result);
       throw error;
@@ -400,6 +405,11 @@ export class SyncEngine {
       // The next page downloads while this one is decrypted and applied. At the latest version
       // already, there is nothing after it in this transaction's view: no lookup (on a remote, a
       // request answered 404 on every idle sync).
+      if (!reachedLatest && this.#config.progress) {
+        // Counted before the first page is asked for: a remote storage keeps what the count looked
+        // up for that read, so the total costs no request more.
+        this.#config.progress.begin('pull', (await txn.countVersionsAfter?.(cursor)) ?? null);
+      }
       let page = reachedLatest ? Promise.resolve([]) : txn.getVersionsAfter(cursor, this.#pageSize);
       for (;;) {
         const versions = await page;
@@ -411,6 +421,10 @@ export class SyncEngine {
         page.catch(() => undefined);
         const ops = await this.#decodePage(env, versions, cursor, height);
         await this.#applyPage(versions, ops, height, result);
+        this.#config.progress?.page(
+          versions.length,
+          versions.reduce((n, v) => n + v.historySegment.byteLength, 0),
+        );
         reachedLatest ||= versions.some((v) => v.versionId === client.latestVersionId);
         cursor = last;
         height += versions.length;
@@ -515,7 +529,19 @@ export class SyncEngine {
   async #readSnapshot(env: EnvelopeKey, txn: StorageTxn, client: Client) {
     const meta = client.snapshot;
     if (!meta) throw new ChainIntegrityError('The remote snapshot vanished while it was being read.');
-    const data = await txn.getSnapshotData(meta.versionId);
+    const progress = this.#config.progress;
+    progress?.begin('bootstrap', 1);
+    // Read in parts, the snapshot is counted in parts (its size known from the start); else as one.
+    let parted = false;
+    const onPart = progress
+      ? (partBytes: number, whole: { readonly parts: number; readonly bytes: number }) => {
+          if (!parted) progress.begin('bootstrap', whole.parts, whole.bytes);
+          parted = true;
+          progress.page(1, partBytes);
+        }
+      : undefined;
+    const data = await txn.getSnapshotData(meta.versionId, onPart);
+    if (!parted) progress?.page(data ? 1 : 0, data?.byteLength ?? 0);
     if (!data)
       throw new ChainIntegrityError(
         `The remote lists a snapshot of ${meta.versionId} but has no data for it.`,
@@ -569,6 +595,9 @@ export class SyncEngine {
       if (!prepared) return 'done';
       if ('stuck' in prepared) throw operationsStuck(prepared.stuck, this.versionLimit());
       const { push, batches, height } = prepared;
+      // The queue as it stands is this push's total (operations; a later round adds what is left).
+      const progress = this.#config.progress;
+      if (progress) progress.begin('push', await this.#host.store.countPending());
       let landed = 0;
       let parent = push.parentVersionId;
       let failure: { error: unknown } | null = null;
@@ -594,6 +623,7 @@ export class SyncEngine {
           const added = await this.#addVersion(version.versionId, parent, segment, open);
           sending = null;
           if (added === 'conflict') break;
+          this.#config.progress?.page(version.count, segment.length);
           landed++;
           parent = version.versionId;
         }

@@ -14,13 +14,14 @@ import type {
 } from '../../src/contracts/replica.js';
 import { transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../../src/contracts/blob-storage.js';
+import type { ObjectVersion } from '../../src/contracts/remote-backend.js';
 import { InvalidArgumentError, StoreClosedError, type SerializedError } from '../../src/contracts/errors.js';
 import { Subscribable } from '../../src/core/subscribable.js';
+import { RemoteWatcher, type PageState } from '../../src/core/remote-watcher.js';
 import { SyncScheduler } from '../../src/core/sync-scheduler.js';
 import { openRemote } from '../../src/remote/remote-config.js';
 import { joinRemoteFunction, type RemoteFunction } from '../../src/remote/remote-functions.js';
 import { BlobCollector } from '../../src/sync/blob-collector.js';
-import { ProgressStorage } from '../../src/sync/progress-storage.js';
 import { Replica } from '../../src/sync/replica.js';
 import { IdbReplicaStore } from '../idb/idb-replica-store.js';
 import { IdbProbeCacheStore } from '../idb/idb-probe-cache.js';
@@ -28,6 +29,7 @@ import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
 import { EventRelay } from './event-relay.js';
+import { assertPageState, PageStates, UNSEEN } from './page-states.js';
 import { assertHostedReplicaOptions, type HostedReplicaOptions } from './hosted-replica-options.js';
 import { ReplicaChannel, type ChannelMessage } from './replica-channel.js';
 import { StatusAggregator } from './status-aggregator.js';
@@ -62,6 +64,11 @@ interface Opened {
   readonly election: LeaderElection;
   /** `null` when opened without a remote. */
   readonly scheduler: SyncScheduler | null;
+  /** Tells the leader's scheduler when the chain moved (`null` without a remote). */
+  readonly watcher: RemoteWatcher | null;
+  /** This tab's id among the store's tabs, and their page states (the leader's watcher polls by them). */
+  readonly tab: string;
+  readonly pages: PageStates;
   readonly status: StatusAggregator;
   readonly requests: SyncRequests;
   readonly relay: EventRelay;
@@ -84,6 +91,8 @@ interface Opened {
 export class ReplicaHost implements ReplicaApi {
   readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
+  /** What this tab's main thread last said of its page (answered to a new leader's request). */
+  #ownPage: PageState | null = null;
   /** Why later calls fail, once the replica was closed because its data was deleted. */
   #closedBy: StoreClosedError | null = null;
 
@@ -113,13 +122,11 @@ export class ReplicaHost implements ReplicaApi {
     // A passed probe is remembered in the store's database: the next page load sends no probe.
     const remote =
       options.remote && openRemote(options.remote, { probeCache: new IdbProbeCacheStore(connection) });
-    // Progress is relayed once the replica is open (nothing is told of reads made while opening).
-    const progress = remote
-      ? new ProgressStorage(remote.storage, (p) => this.#opened?.relay.progress(p))
-      : null;
     const replica = await Replica.open({
       store,
-      storage: progress ?? undefined,
+      storage: remote?.storage,
+      // Relayed once the replica is open (nothing is told of reads made while opening).
+      onProgress: (p) => this.#opened?.relay.progress(p),
       clientId: options.clientId,
       kv: options.secret !== undefined ? remote?.kv : undefined,
       secret: options.secret,
@@ -148,15 +155,15 @@ export class ReplicaHost implements ReplicaApi {
       emit,
     });
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
-    const scheduler = progress
+    /** Pointer versions seen up to the last successful sync (the watcher's own-push check). */
+    let syncedHeads: ReadonlySet<ObjectVersion | null> = new Set();
+    const scheduler = remote
       ? new SyncScheduler(
-          () => {
-            progress.reset();
-            return replica.sync();
-          },
+          () => replica.sync(),
           {
             started: () => status.syncStarted(),
             succeeded: (result) => {
+              syncedHeads = new Set(remote?.headsSeen(options.clientId));
               status.syncSucceeded(result);
               collector.afterSync();
             },
@@ -165,13 +172,32 @@ export class ReplicaHost implements ReplicaApi {
           options.schedule,
         )
       : null;
+    const live = options.schedule?.live ?? true;
+    const check = live && remote && scheduler ? remote.watchHead(options.clientId) : null;
+    // The leader's watcher: a change it sees on the remote syncs at once (docs/live-sync.md).
+    const watcher =
+      check && scheduler
+        ? new RemoteWatcher({
+            check,
+            // Not a change when the last sync read or wrote that version (its own push).
+            onChange: (version) => scheduler.remoteChanged(() => syncedHeads.has(version)),
+            // An application that syncs first by hand gets no sync it did not ask for at start.
+            changeOnStart: options.schedule?.syncOnStart ?? true,
+            // Every tab shows how the leader watches (its status is broadcast).
+            onTransport: (transport) => status.transportChanged(transport === 'stopped' ? 'off' : transport),
+          })
+        : null;
     const relay = new EventRelay({ channel, emit, isLeader, scheduler, status });
     const unsubscribe = replica.subscribe((event) => relay.replicaChanged(event));
     const online = () => {
       scheduler?.online();
+      watcher?.online();
       status.publish();
     };
-    const offline = () => status.publish();
+    const offline = () => {
+      watcher?.offline();
+      status.publish();
+    };
     const scope = globalThis as {
       addEventListener?: typeof addEventListener;
       removeEventListener?: typeof removeEventListener;
@@ -184,6 +210,9 @@ export class ReplicaHost implements ReplicaApi {
       channel,
       election,
       scheduler,
+      watcher,
+      tab: crypto.randomUUID(),
+      pages: new PageStates(),
       status,
       requests: new SyncRequests(channel, isLeader, scheduler),
       relay,
@@ -288,6 +317,20 @@ export class ReplicaHost implements ReplicaApi {
     return this.#require().status.recount();
   }
 
+  /**
+   * This tab's page became visible or hidden, focused or not (the main thread tells; a worker
+   * cannot see the page). The store's tabs share it: the leader's watcher polls faster while any
+   * tab is looked at, and a tab coming into view makes the leader check and sync.
+   */
+  pageState(state: PageState): void {
+    assertPageState(state);
+    const opened = this.#require();
+    const own = { visible: state.visible, focused: state.focused };
+    this.#ownPage = own;
+    opened.channel.post({ kind: 'page', tab: opened.tab, state: own });
+    this.#pageChanged(opened, opened.tab, own);
+  }
+
   /** Closes the replica: leadership passes to another tab; calls waiting on the leader fail. */
   close(): void {
     const opened = this.#opened;
@@ -295,7 +338,10 @@ export class ReplicaHost implements ReplicaApi {
     this.#opened = null;
     opened.detach();
     opened.scheduler?.stop();
+    opened.watcher?.stop();
     opened.election.resign();
+    // A closed tab looks at nothing: the leader (maybe the next one) stops counting it.
+    opened.channel.post({ kind: 'page', tab: opened.tab, state: UNSEEN });
     opened.channel.close();
     opened.requests.close();
   }
@@ -314,6 +360,11 @@ export class ReplicaHost implements ReplicaApi {
     const opened = this.#opened;
     if (!opened?.election.isLeader) return;
     opened.scheduler?.start();
+    opened.watcher?.page(opened.pages.device());
+    // A tab opened offline hears no `offline` event: start paused, `online` resumes.
+    if (typeof navigator !== 'undefined' && navigator.onLine === false) opened.watcher?.offline();
+    opened.watcher?.start();
+    opened.channel.post({ kind: 'page-request' });
     opened.status.publish();
     // Requests made of the previous leader are served here.
     opened.requests.takeOver();
@@ -336,7 +387,20 @@ export class ReplicaHost implements ReplicaApi {
         return opened.requests.serve(message.id);
       case 'synced':
         return opened.requests.answered(message.id, message.error);
+      case 'page':
+        return this.#pageChanged(opened, message.tab, message.state);
+      case 'page-request':
+        if (this.#ownPage) opened.channel.post({ kind: 'page', tab: opened.tab, state: this.#ownPage });
+        return;
     }
+  }
+
+  /** A tab's page state changed: the leader's watcher follows the device's; coming into view syncs. */
+  #pageChanged(opened: Opened, tab: string, state: PageState): void {
+    const lookedAt = opened.pages.set(tab, state);
+    if (!opened.election.isLeader) return;
+    opened.watcher?.page(opened.pages.device());
+    if (lookedAt) opened.scheduler?.focused();
   }
 
   #require(): Opened {

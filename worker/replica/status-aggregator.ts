@@ -1,11 +1,11 @@
-import type { ReplicaEvent, ReplicaStatus, SyncResult } from '../../src/contracts/replica.js';
+import type { LiveTransport, ReplicaEvent, ReplicaStatus, SyncResult } from '../../src/contracts/replica.js';
 import { serializeError } from '../../src/contracts/errors.js';
 import type { ReplicaChannel } from './replica-channel.js';
 
 /** The part of the status the leader decides and broadcasts. */
 type SharedStatus = Pick<
   ReplicaStatus,
-  'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed' | 'snapshotError'
+  'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed' | 'snapshotError' | 'transport'
 >;
 
 /** What a {@link StatusAggregator} reads and tells. */
@@ -32,6 +32,7 @@ export class StatusAggregator {
     lastSyncAt: null,
     lastPushed: [],
     snapshotError: null,
+    transport: 'off',
   };
   #pending = 0;
 
@@ -72,6 +73,13 @@ export class StatusAggregator {
     });
   }
 
+  /** This tab, the leader, watches the remote another way now (its `RemoteWatcher` said). */
+  transportChanged(transport: LiveTransport): void {
+    if (transport === this.#shared.transport) return;
+    this.#shared = { ...this.#shared, transport };
+    this.publish();
+  }
+
   /** This tab's sync failed. */
   syncFailed(error: unknown): void {
     this.#setShared({ syncing: false, lastError: serializeError(error) });
@@ -88,6 +96,8 @@ export class StatusAggregator {
       lastSyncAt,
       lastPushed: status.lastPushed ?? [],
       snapshotError: status.snapshotError ?? null,
+      // A leader running an older build does not say: it is not known to watch.
+      transport: status.transport ?? 'off',
     };
     // The queue is shared: the leader's count after its sync is this tab's too.
     this.#pending = pending;
