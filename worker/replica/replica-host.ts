@@ -16,7 +16,6 @@ import { transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../../src/contracts/blob-storage.js';
 import type { ObjectVersion } from '../../src/contracts/remote-backend.js';
 import { InvalidArgumentError, StoreClosedError, type SerializedError } from '../../src/contracts/errors.js';
-import { Subscribable } from '../../src/core/subscribable.js';
 import { RemoteWatcher, type PageState } from '../../src/core/remote-watcher.js';
 import { SyncScheduler } from '../../src/core/sync-scheduler.js';
 import { openRemote } from '../../src/remote/remote-config.js';
@@ -29,6 +28,7 @@ import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
 import { EventRelay } from './event-relay.js';
+import { MainThreadEvents } from './main-thread-events.js';
 import { assertPageState, PageStates, UNSEEN } from './page-states.js';
 import { assertHostedReplicaOptions, type HostedReplicaOptions } from './hosted-replica-options.js';
 import { ReplicaChannel, type ChannelMessage } from './replica-channel.js';
@@ -74,8 +74,8 @@ interface Opened {
   readonly relay: EventRelay;
   /** Stops listening to the replica and the global scope, and drops the main thread's listener. */
   readonly detach: () => void;
-  /** Tells the main thread's listener (until detached). */
-  readonly emit: (event: HostedReplicaEvent) => void;
+  /** What the main thread's listener is told (until detached). */
+  readonly events: MainThreadEvents<HostedReplicaEvent>;
 }
 
 /**
@@ -141,10 +141,8 @@ export class ReplicaHost implements ReplicaApi {
       blobs,
       remoteBlobs: remote?.blobs,
     });
-    const mainThread = new Subscribable<HostedReplicaEvent>('chainsync: a replica listener threw');
-    // Across comlink the listener returns a promise: it rejects if the main thread went away.
-    mainThread.subscribe((event) => void Promise.resolve(listener(event)).catch(() => undefined));
-    const emit = (event: HostedReplicaEvent) => mainThread.notify(event);
+    const mainThread = new MainThreadEvents(listener);
+    const emit = (event: HostedReplicaEvent) => mainThread.send(event);
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
     const election = new LeaderElection(`${connection.name}:replica`);
     const isLeader = () => election.isLeader;
@@ -216,10 +214,10 @@ export class ReplicaHost implements ReplicaApi {
       status,
       requests: new SyncRequests(channel, isLeader, scheduler),
       relay,
-      emit,
+      events: mainThread,
       detach: () => {
         unsubscribe();
-        mainThread.clear();
+        mainThread.detach();
         scope.removeEventListener?.('online', online);
         scope.removeEventListener?.('offline', offline);
       },
@@ -231,19 +229,19 @@ export class ReplicaHost implements ReplicaApi {
   }
 
   create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void> {
-    return this.#require().replica.create(collection, id, properties);
+    return this.#answer((replica) => replica.create(collection, id, properties));
   }
 
   update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void> {
-    return this.#require().replica.update(collection, id, properties);
+    return this.#answer((replica) => replica.update(collection, id, properties));
   }
 
   delete(collection: string, id: string): Promise<boolean> {
-    return this.#require().replica.delete(collection, id);
+    return this.#answer((replica) => replica.delete(collection, id));
   }
 
   change(changes: readonly Change[]): Promise<void> {
-    return this.#require().replica.change(changes);
+    return this.#answer((replica) => replica.change(changes));
   }
 
   get(collection: string, id: string): Promise<Properties | null> {
@@ -283,15 +281,15 @@ export class ReplicaHost implements ReplicaApi {
    * that wins the election while it waits runs the sync itself and returns what it did.
    */
   async sync(): Promise<SyncResult | null> {
-    const { scheduler, election, requests } = this.#require();
+    const { scheduler, election, requests, events } = this.#require();
     if (!scheduler) {
       throw new InvalidArgumentError(
         'options.remote',
         'this replica was opened without a remote; it cannot sync.',
       );
     }
-    if (election.isLeader) return scheduler.syncNow();
-    return requests.askLeader();
+    // What the sync pulled reaches the listener before the caller hears it is done.
+    return events.after(election.isLeader ? scheduler.syncNow() : requests.askLeader());
   }
 
   /**
@@ -299,7 +297,7 @@ export class ReplicaHost implements ReplicaApi {
    * reported as dropped to this tab and, as a change, to the others.
    */
   discardPending(seqs: readonly number[]): Promise<Operation[]> {
-    return this.#require().replica.discardPending(seqs);
+    return this.#answer((replica) => replica.discardPending(seqs));
   }
 
   /**
@@ -352,7 +350,7 @@ export class ReplicaHost implements ReplicaApi {
    */
   closeDeleted(error: StoreClosedError): void {
     this.#closedBy = error;
-    this.#opened?.emit({ type: 'closed', reason: 'deleted', message: error.message });
+    this.#opened?.events.send({ type: 'closed', reason: 'deleted', message: error.message });
     this.close();
   }
 
@@ -401,6 +399,15 @@ export class ReplicaHost implements ReplicaApi {
     if (!opened.election.isLeader) return;
     opened.watcher?.page(opened.pages.device());
     if (lookedAt) opened.scheduler?.focused();
+  }
+
+  /**
+   * Runs a call that changes the replica; it answers once the listener has heard of the change
+   * (see {@link MainThreadEvents}).
+   */
+  #answer<T>(call: (replica: Replica) => Promise<T>): Promise<T> {
+    const { replica, events } = this.#require();
+    return events.after(call(replica));
   }
 
   #require(): Opened {
