@@ -156,37 +156,64 @@ function refreshChain(): Promise<void> {
   return drawing;
 }
 
+/** One task's row and the inputs renderTasks updates. */
+interface TaskRow {
+  readonly li: HTMLLIElement;
+  readonly done: HTMLInputElement;
+  readonly title: HTMLInputElement;
+}
+
+/** The rows drawn, by task id: built once per id, then updated in place (see renderTasks). */
+const taskRows = new Map<string, TaskRow>();
+
+function taskRow(id: string): TaskRow {
+  const li = document.createElement('li');
+  li.dataset.testid = `task-${id}`;
+  const done = document.createElement('input');
+  done.type = 'checkbox';
+  done.dataset.testid = 'done';
+  done.addEventListener(
+    'change',
+    () => void write((m) => m.update(tasks), { id, set: { done: done.checked } }),
+  );
+  const title = document.createElement('input');
+  title.type = 'text';
+  title.dataset.testid = 'title';
+  title.addEventListener(
+    'change',
+    () => void write((m) => m.update(tasks), { id, set: { title: title.value } }),
+  );
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.textContent = '✕';
+  remove.dataset.testid = 'delete';
+  remove.addEventListener('click', () => void write((m) => m.delete(tasks), { id }));
+  li.append(done, ' ', title, ' ', remove);
+  return { li, done, title };
+}
+
+/**
+ * Draws the tasks. Rows are kept per id and updated in place, and the title being typed in is left
+ * alone: a row rebuilt under the user (a sync landing, a refetch) would take the caret and the
+ * half-typed text away.
+ */
 function renderTasks(objects: CollectionItem<Task>[]): void {
+  const list = $('tasks');
+  const ids = new Set(objects.map((o) => o.id));
+  for (const id of taskRows.keys()) if (!ids.has(id)) taskRows.delete(id);
   const items = objects.map((object) => {
-    const li = document.createElement('li');
-    li.dataset.testid = `task-${object.id}`;
-    const done = document.createElement('input');
-    done.type = 'checkbox';
-    done.checked = object.data.done;
-    done.dataset.testid = 'done';
-    done.addEventListener(
-      'change',
-      () => void write((m) => m.update(tasks), { id: object.id, set: { done: done.checked } }),
-    );
-    const title = document.createElement('input');
-    title.type = 'text';
-    title.value = object.data.title;
-    title.dataset.testid = 'title';
-    title.addEventListener(
-      'change',
-      () => void write((m) => m.update(tasks), { id: object.id, set: { title: title.value } }),
-    );
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.textContent = '✕';
-    remove.dataset.testid = 'delete';
-    remove.addEventListener('click', () => void write((m) => m.delete(tasks), { id: object.id }));
-    li.append(done, ' ', title, ' ', remove);
-    return li;
+    let row = taskRows.get(object.id);
+    if (!row) taskRows.set(object.id, (row = taskRow(object.id)));
+    row.done.checked = object.data.done;
+    if (row.title !== document.activeElement) row.title.value = object.data.title;
+    return row.li;
   });
-  $('tasks').replaceChildren(...items);
+  // Only when the rows changed: moving them takes the focus out of the one being typed in.
+  if (items.length !== list.children.length || items.some((li, i) => list.children[i] !== li)) {
+    list.replaceChildren(...items);
+  }
   // One line a machine can compare across replicas.
-  $('tasks').dataset.state = JSON.stringify(objects.map((o) => [o.id, o.data]));
+  list.dataset.state = JSON.stringify(objects.map((o) => [o.id, o.data]));
 }
 
 async function refreshStatus(): Promise<void> {

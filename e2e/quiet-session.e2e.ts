@@ -15,7 +15,7 @@
  *   objects and move the same pointer; two commits claim the same `c/<n+1>`), after which the
  *   loser reads again;
  * - the leader's watch of the chain's pointer (docs/live-sync.md), a GET the server holds until the
- *   pointer moves: a reload or a closing tab ends it under way (`net::ERR_ABORTED`), and the next
+ *   pointer moves: a reload or a closing tab ends it under way (an aborted request), and the next
  *   leader watches again with the last ETag it reads.
  *
  * The chain view draws from the engine's `inspect()`, so the page itself never reads the server.
@@ -37,8 +37,13 @@ const nothingThere = new RegExp(`^GET 404 \\S+${CHAIN_NAME}`);
 /** A conditional write of a chain name that lost a race (see above). */
 const lostRace = new RegExp(`^PUT 412 \\S+${CHAIN_NAME}`);
 const isProbe = (url: string) => url.includes('/chainsync-probe-');
-/** The leader's held watch of the pointer, ended by its page going away (see above). */
-const watchEnded = new RegExp(`^GET failed \\S+/chain/${UUID}/client \\(net::ERR_ABORTED\\)$`);
+/**
+ * The leader's held watch of the pointer, ended by its page going away (see above), as each engine
+ * names an aborted request: Chromium `net::ERR_ABORTED`, Firefox `NS_BINDING_ABORTED`.
+ */
+const watchEnded = new RegExp(
+  `^GET failed \\S+/chain/${UUID}/client \\((net::ERR_ABORTED|NS_BINDING_ABORTED)\\)$`,
+);
 
 function observe(context: BrowserContext): Observed {
   const seen: Observed = { errors: [], failed: [], probes: [] };
