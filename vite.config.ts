@@ -1,6 +1,7 @@
-/// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import { playwright } from '@vitest/browser-playwright';
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+import type { BrowserConfigOptions } from 'vitest/node';
 import { webkitgtk } from './browsers/webkitgtk.js';
 
 /**
@@ -32,6 +33,28 @@ export const firefoxPrefs = {
 /** Tests that need Node APIs end in `.node.test.ts`; browser-only ones in `.browser.test.ts`. */
 const shared = ['src/**/*.test.ts', 'worker/**/*.test.ts', 'demo/**/*.test.ts'];
 
+/**
+ * One engine's project: the same browser suites in every engine (the engine is the project, the
+ * suite names stay one per contract). `browser` says how this engine is started.
+ */
+function browserProject(
+  name: string,
+  browser: Pick<BrowserConfigOptions, 'provider' | 'instances'> & { headless?: boolean },
+): TestProjectInlineConfiguration {
+  return {
+    extends: true,
+    test: {
+      name,
+      include: [...shared, 'src/**/*.browser.test.ts', 'worker/**/*.browser.test.ts'],
+      exclude: ['**/*.node.test.ts'],
+      testTimeout: 30_000,
+      // The reference server that replica tests sync through (its URL is `inject`ed).
+      globalSetup: ['e2e/replica-server.global-setup.ts'],
+      browser: { enabled: true, headless: true, screenshotFailures: false, ...browser },
+    },
+  };
+}
+
 export default defineConfig({
   optimizeDeps: {
     // Without this Vite discovers these mid-run and reloads the browser tests.
@@ -49,67 +72,26 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      {
-        extends: true,
-        test: {
-          name: 'chromium',
-          include: [...shared, 'src/**/*.browser.test.ts', 'worker/**/*.browser.test.ts'],
-          exclude: ['**/*.node.test.ts'],
-          testTimeout: 30_000,
-          // The reference server that replica tests sync through (its URL is `inject`ed).
-          globalSetup: ['e2e/replica-server.global-setup.ts'],
-          browser: {
-            enabled: true,
-            headless: true,
-            screenshotFailures: false,
-            provider: playwright({
-              launchOptions: { executablePath: chromiumPath, args: chromiumArgs },
-            }),
-            instances: [{ browser: 'chromium' }],
+      browserProject('chromium', {
+        provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
+        instances: [{ browser: 'chromium' }],
+      }),
+      browserProject('firefox', {
+        provider: playwright({
+          launchOptions: {
+            channel: 'moz-firefox',
+            executablePath: firefoxPath,
+            firefoxUserPrefs: firefoxPrefs,
           },
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'firefox',
-          include: [...shared, 'src/**/*.browser.test.ts', 'worker/**/*.browser.test.ts'],
-          exclude: ['**/*.node.test.ts'],
-          testTimeout: 30_000,
-          globalSetup: ['e2e/replica-server.global-setup.ts'],
-          browser: {
-            enabled: true,
-            headless: true,
-            screenshotFailures: false,
-            provider: playwright({
-              launchOptions: {
-                channel: 'moz-firefox',
-                executablePath: firefoxPath,
-                firefoxUserPrefs: firefoxPrefs,
-              },
-            }),
-            instances: [{ browser: 'firefox' }],
-          },
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'webkit',
-          include: [...shared, 'src/**/*.browser.test.ts', 'worker/**/*.browser.test.ts'],
-          exclude: ['**/*.node.test.ts'],
-          testTimeout: 30_000,
-          globalSetup: ['e2e/replica-server.global-setup.ts'],
-          browser: {
-            enabled: true,
-            // MiniBrowser has no headless mode: browsers/webkitgtk.ts gives it a virtual display.
-            headless: false,
-            screenshotFailures: false,
-            provider: webkitgtk(),
-            instances: [{ browser: 'safari' }],
-          },
-        },
-      },
+        }),
+        instances: [{ browser: 'firefox' }],
+      }),
+      browserProject('webkit', {
+        // MiniBrowser has no headless mode: browsers/webkitgtk.ts gives it a virtual display.
+        headless: false,
+        provider: webkitgtk(),
+        instances: [{ browser: 'safari' }],
+      }),
     ],
   },
 });
