@@ -47,7 +47,9 @@ export type ErrorCode =
   // deleting a replica's local data (issue 15 item 11)
   | 'UNSYNCED_CHANGES'
   // credentials that expire (issue 15 item 10)
-  | 'REMOTE_CREDENTIALS';
+  | 'REMOTE_CREDENTIALS'
+  // a browser without a platform feature the engine needs (issue 17)
+  | 'UNSUPPORTED_BROWSER';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -341,6 +343,20 @@ export class RemoteCredentialsError extends RemoteError {
   }
 }
 
+/**
+ * This browser (or this page: some features exist only in a secure context) lacks a platform
+ * feature chainsync needs, named in `feature`; the message says what to do. Nothing was opened.
+ */
+export class UnsupportedBrowserError extends ChainsyncError {
+  readonly code = 'UNSUPPORTED_BROWSER';
+  /** The missing feature, as the page would reach it: `navigator.locks`, `indexedDB`, … */
+  readonly feature: string;
+  constructor(feature: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.feature = feature;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 /**
@@ -382,6 +398,7 @@ const names: Record<string, ErrorClass> = {
   DirectoryInUseError: DirectoryInUseError,
   UnsyncedChangesError: UnsyncedChangesError,
   RemoteCredentialsError: RemoteCredentialsError,
+  UnsupportedBrowserError: UnsupportedBrowserError,
 };
 for (const [name, cls] of Object.entries(names)) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
@@ -417,6 +434,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   DIRECTORY_IN_USE: DirectoryInUseError,
   UNSYNCED_CHANGES: UnsyncedChangesError,
   REMOTE_CREDENTIALS: RemoteCredentialsError,
+  UNSUPPORTED_BROWSER: UnsupportedBrowserError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */
