@@ -57,7 +57,8 @@ describe('IdbConnection', () => {
       })
       .then(() => order.push('written'));
     while (!started) await new Promise((resolve) => setTimeout(resolve, 1));
-    const closing = store.close().then(() => order.push('closed'));
+    // Two calls (the engine closes on a deletion, then on the page's close()): both wait.
+    const closing = Promise.all([store.close(), store.connection.close()]).then(() => order.push('closed'));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(order).toEqual([]); // still running: not closed yet
     release = true;

@@ -64,6 +64,8 @@ export class IdbConnection {
   /** The open database behind `#db`, once it resolved (so it can be forgotten synchronously). */
   #current: Db | null = null;
   #closed = false;
+  /** The closing, once begun: every close() call waits for the same one. */
+  #closing: Promise<void> | null = null;
   /** Transactions started and not yet over (see close()). */
   #running = 0;
   /** Called when the last running transaction is over. */
@@ -139,7 +141,12 @@ export class IdbConnection {
    * over, and a worker ended before then left it open in WebKit, blocking a deletion of the
    * database for good. So the engine waits for this before it lets go of the store.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     const db = this.#db;
     this.#db = null;
