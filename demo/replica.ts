@@ -161,6 +161,8 @@ interface TaskRow {
   readonly li: HTMLLIElement;
   readonly done: HTMLInputElement;
   readonly title: HTMLInputElement;
+  /** The title as last drawn: a different value in the input is the user's, being typed. */
+  drawnTitle: string;
 }
 
 /** The rows drawn, by task id: built once per id, then updated in place (see renderTasks). */
@@ -189,13 +191,13 @@ function taskRow(id: string): TaskRow {
   remove.dataset.testid = 'delete';
   remove.addEventListener('click', () => void write((m) => m.delete(tasks), { id }));
   li.append(done, ' ', title, ' ', remove);
-  return { li, done, title };
+  return { li, done, title, drawnTitle: '' };
 }
 
 /**
- * Draws the tasks. Rows are kept per id and updated in place, and the title being typed in is left
- * alone: a row rebuilt under the user (a sync landing, a refetch) would take the caret and the
- * half-typed text away.
+ * Draws the tasks. Rows are kept per id and updated in place, and a title being typed in (focused
+ * and changed) is left alone: a row rebuilt under the user (a sync landing, a refetch) would take
+ * the caret and the half-typed text away.
  */
 function renderTasks(objects: CollectionItem<Task>[]): void {
   const list = $('tasks');
@@ -205,7 +207,8 @@ function renderTasks(objects: CollectionItem<Task>[]): void {
     let row = taskRows.get(object.id);
     if (!row) taskRows.set(object.id, (row = taskRow(object.id)));
     row.done.checked = object.data.done;
-    if (row.title !== document.activeElement) row.title.value = object.data.title;
+    const typing = row.title === document.activeElement && row.title.value !== row.drawnTitle;
+    if (!typing) row.title.value = row.drawnTitle = object.data.title;
     return row.li;
   });
   // Only when the rows changed: moving them takes the focus out of the one being typed in.
