@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { chromiumArgs, chromiumPath, firefoxPath, firefoxPrefs } from './vite.config.js';
+import { chromiumLaunch, firefoxLaunch } from './vite.config.js';
 
 /** Port of the demo the e2e tests drive (`npm run demo` on a fixed port, started by Playwright). */
 export const demoPort = Number(process.env.DEMO_PORT ?? 5199);
@@ -16,19 +16,12 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      use: { browserName: 'chromium', launchOptions: { executablePath: chromiumPath, args: chromiumArgs } },
+      use: { browserName: 'chromium', launchOptions: chromiumLaunch },
     },
     {
       // Debian's Firefox ESR over WebDriver BiDi (TOOLCHAIN.md, scripts/patch-playwright-firefox.mjs).
       name: 'firefox',
-      use: {
-        browserName: 'firefox',
-        launchOptions: {
-          channel: 'moz-firefox',
-          executablePath: firefoxPath,
-          firefoxUserPrefs: firefoxPrefs,
-        },
-      },
+      use: { browserName: 'firefox', launchOptions: firefoxLaunch },
     },
   ],
   webServer: {

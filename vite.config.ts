@@ -30,6 +30,14 @@ export const firefoxPrefs = {
   'dom.storageManager.prompt.testing.allow': true,
 };
 
+/** How Vitest and Playwright launch each engine Playwright drives (one place for both). */
+export const chromiumLaunch = { executablePath: chromiumPath, args: chromiumArgs };
+export const firefoxLaunch = {
+  channel: 'moz-firefox',
+  executablePath: firefoxPath,
+  firefoxUserPrefs: firefoxPrefs,
+};
+
 /** Tests that need Node APIs end in `.node.test.ts`; browser-only ones in `.browser.test.ts`. */
 const shared = ['src/**/*.test.ts', 'worker/**/*.test.ts', 'demo/**/*.test.ts'];
 
@@ -73,17 +81,11 @@ export default defineConfig({
         },
       },
       browserProject('chromium', {
-        provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
+        provider: playwright({ launchOptions: chromiumLaunch }),
         instances: [{ browser: 'chromium' }],
       }),
       browserProject('firefox', {
-        provider: playwright({
-          launchOptions: {
-            channel: 'moz-firefox',
-            executablePath: firefoxPath,
-            firefoxUserPrefs: firefoxPrefs,
-          },
-        }),
+        provider: playwright({ launchOptions: firefoxLaunch }),
         instances: [{ browser: 'firefox' }],
       }),
       browserProject('webkit', {
