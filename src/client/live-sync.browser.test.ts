@@ -1,5 +1,5 @@
 /**
- * Live sync in Chromium through the reference server (docs/live-sync.md): device B's leader tab
+ * Live sync in every browser engine, through the reference server (docs/live-sync.md): device B's leader tab
  * learns of A's writes from its watcher of the chain's pointer (the change signal, across CORS:
  * `Prefer` preflighted, `Preference-Applied` exposed) and pulls them, with its interval sync off and
  * no sync() called on B. When B's leader tab closes, the next tab leads and keeps watching.
@@ -41,7 +41,7 @@ function pulls(replica: ReplicaClient, id: string): Promise<ReplicaChange> {
   });
 }
 
-describe('live sync in Chromium', () => {
+describe('live sync in a browser', () => {
   it("B's leader pulls A's writes on its own (no interval, no sync() on B), and so does the next leader after it closes", async () => {
     const clientId = crypto.randomUUID();
     const a = await tab(`live-a-${clientId}`, clientId);

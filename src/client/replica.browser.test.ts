@@ -46,7 +46,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 
 const ids = (objects: { id: string }[]) => objects.map((o) => o.id);
 
-describe('openReplica in Chromium, syncing through the reference server', () => {
+describe('openReplica in a browser, syncing through the reference server', () => {
   it('two devices (separate databases) converge, and subscribers see pulled changes', async () => {
     const clientId = crypto.randomUUID();
     const a = (await tab({ name: `dev-a-${clientId}`, clientId })).replica;

@@ -1,5 +1,5 @@
 /**
- * `status().transport` in Chromium over the reference server: the leader's watcher holds its
+ * `status().transport` in every browser engine, over the reference server: the leader's watcher holds its
  * request (the change signal), and every tab of the store shows it; the next leader after the
  * first closes shows its own; a replica opened with `schedule.live: false` says `off`.
  */
@@ -43,7 +43,7 @@ function statusWhere(replica: ReplicaClient, ok: (s: ReplicaStatus) => boolean):
   });
 }
 
-describe('status().transport in Chromium', () => {
+describe('status().transport in a browser', () => {
   it('is signal in the leader and in a follower tab, and again under the next leader', async () => {
     const clientId = crypto.randomUUID();
     const name = `transport-${clientId}`;
