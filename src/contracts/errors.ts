@@ -130,9 +130,21 @@ export abstract class RemoteError extends ChainsyncError {
   abstract readonly determinate: boolean;
   /** HTTP status, when the server answered. */
   readonly status: number | undefined;
-  constructor(message: string, options?: ErrorOptions & { status?: number | undefined }) {
+  /**
+   * The request got no answer because the network failed: the device is offline, the host did not
+   * resolve, the connection was refused or cut (or, in a browser, which does not tell these apart,
+   * CORS refused the page). `false` when the server answered, or the request timed out or was
+   * aborted. An app shows "offline" on it rather than a server fault; chainsync registers a
+   * background sync on it (`chainsync/sw`).
+   */
+  readonly network: boolean;
+  constructor(
+    message: string,
+    options?: ErrorOptions & { status?: number | undefined; network?: boolean },
+  ) {
     super(message, options);
     this.status = options?.status;
+    this.network = options?.network ?? false;
   }
 }
 

@@ -484,7 +484,7 @@ function unreachable(transport: HttpTransport, failure: RemoteError): Unreachabl
     `Could not reach the server at ${transport.baseUrl}: the first request got no answer (${reason}). ` +
       `Check ${transport.settings.url}, that the server is running and, in a browser, that it allows this page's origin (CORS). ` +
       'Nothing was synced; the next sync tries again.',
-    { cause: failure },
+    { cause: failure, network: failure.network },
   );
 }
 

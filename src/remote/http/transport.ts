@@ -222,6 +222,7 @@ export class HttpTransport {
     if (userAborted && kind === 'read') {
       return new AbortedError(`${request.what}: aborted through an AbortSignal.`, { cause });
     }
+    const network = timedOutAfter === undefined && !userAborted;
     const reason =
       timedOutAfter !== undefined
         ? `got no complete answer within ${timedOutAfter} ms (${this.settings.timeout})`
@@ -231,21 +232,19 @@ export class HttpTransport {
     if (kind === 'read') {
       return new DeterminateRemoteError(
         `${request.what} ${reason}. A read changes nothing; try again later.`,
-        {
-          cause,
-        },
+        { cause, network },
       );
     }
-    if (timedOutAfter === undefined && !userAborted && NEVER_SENT.has(causeCode(cause) ?? '')) {
+    if (network && NEVER_SENT.has(causeCode(cause) ?? '')) {
       return new DeterminateRemoteError(
         `${request.what} ${reason}: the server was never reached, so nothing was written. Check ${this.settings.url} and that the server runs.`,
-        { cause },
+        { cause, network },
       );
     }
     return new IndeterminateRemoteError(
       `${request.what} ${reason} after the request was sent: it may or may not have been applied. ` +
         'Read the object back to find out (never repeat a compare-and-swap blindly).',
-      { cause },
+      { cause, network },
     );
   }
 }
