@@ -18,10 +18,13 @@ import {
 import type { RemoteConfig } from '../src/remote/remote-config.js';
 import { Authors, drawChain, SeenChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
+import { registerDemoServiceWorker } from './pwa-register.js';
 
 declare const __CHAINSYNC_SERVER__: string;
 
 const params = new URLSearchParams(location.search);
+// Opened on its own (not in the main page's iframe), the replica page is the app: it registers.
+registerDemoServiceWorker(params);
 const name = params.get('name') ?? 'A';
 const set = params.get('set') ?? '00000000-0000-4000-8000-000000000001';
 const secret = params.get('secret') ?? undefined;
@@ -65,7 +68,10 @@ const seenChain = new SeenChain(set);
 function renderStatus(status: ReplicaStatus): void {
   // The versions this replica's last sync added: drawn in its colour on every replica's chain.
   for (const id of status.lastPushed) authors.record(id, name);
-  const offline = offlineBox.checked;
+  // Offline by the page's switch, or because the network is gone: the browser says so, or the last
+  // sync got no answer (a RemoteError's `network`). The replica then keeps its remote, queues the
+  // edits, and syncs by itself when the network is back.
+  const offline = offlineBox.checked || !status.online || status.lastError?.fields?.network === true;
   document.body.classList.toggle('offline', offline);
   $('connection').textContent = offline ? 'offline' : 'online';
   $('pending').textContent = String(status.pending);
@@ -80,7 +86,7 @@ function renderStatus(status: ReplicaStatus): void {
   error.textContent = status.lastError ? `${status.lastError.code}: ${status.lastError.message}` : '';
   document.body.dataset.pending = String(status.pending);
   // The live indicator: the page's own offline switch runs the replica without a remote.
-  const transport = offline ? 'offline' : status.transport;
+  const transport = offlineBox.checked ? 'offline' : status.transport;
   $('transport').textContent = transport === 'signal' ? 'live' : transport;
   $('transport').dataset.transport = transport;
   void refreshChain();

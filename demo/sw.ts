@@ -1,0 +1,30 @@
+/**
+ * The demo's service worker, built by vite-plugin-pwa (demo/pwa.mjs) into `sw.js`. It precaches
+ * the app shell and the engine worker, so a second visit starts with no network at all, and serves
+ * them cache first.
+ *
+ * Updates never strand a page on code it was not built with: a new version installs next to the
+ * old one and waits. It takes over when every tab of the demo has closed, or when the user accepts
+ * the update in a tab (`SKIP_WAITING`), after which every tab reloads (demo/pwa-register.ts). Until
+ * then the old worker keeps serving the old files from its own precache, so an open tab never loads
+ * a chunk of the new version against the database.
+ */
+import { cleanupOutdatedCaches, precacheAndRoute, type PrecacheEntry } from 'workbox-precaching';
+
+/** The parts of ServiceWorkerGlobalScope used here (the project's TypeScript lib is the DOM's). */
+interface DemoServiceWorkerScope {
+  /** Replaced at build time by the precache manifest: every file of the build, with revisions. */
+  readonly __WB_MANIFEST: (string | PrecacheEntry)[];
+  skipWaiting(): Promise<void>;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+}
+declare const self: DemoServiceWorkerScope;
+
+cleanupOutdatedCaches();
+// The pages take their settings from the query string (`replica.html?name=B&set=…`): any query
+// string is served the precached page.
+precacheAndRoute(self.__WB_MANIFEST, { ignoreURLParametersMatching: [/.*/] });
+
+self.addEventListener('message', (event) => {
+  if ((event.data as { type?: unknown } | null)?.type === 'SKIP_WAITING') void self.skipWaiting();
+});
