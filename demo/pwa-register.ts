@@ -24,16 +24,19 @@ export function registerDemoServiceWorker(params: URLSearchParams): void {
   if (window.top !== window || params.get('server') === 'msw') return;
   const container = navigator.serviceWorker;
   const wb = new Workbox('./sw.js');
-  // A page that was already controlled sees the controller change only when an update took over:
-  // reload it onto the new version. (The first install does not take over open pages.)
-  if (container.controller) {
-    let reloading = false;
-    container.addEventListener('controllerchange', () => {
-      if (reloading) return;
-      reloading = true;
-      location.reload();
-    });
-  }
+  // A change of controller is an update taking over: reload onto the new version. Except the first
+  // one of a page that had none, which is the first install claiming it (demo/sw.ts).
+  let controlled = container.controller !== null;
+  let reloading = false;
+  container.addEventListener('controllerchange', () => {
+    if (!controlled) {
+      controlled = true;
+      return;
+    }
+    if (reloading) return;
+    reloading = true;
+    location.reload();
+  });
   wb.addEventListener('waiting', () => showUpdateBanner(() => wb.messageSkipWaiting()));
   wb.addEventListener('activated', (event) => {
     // The first install finished precaching: from now on the app starts with no network.

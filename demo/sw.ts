@@ -15,8 +15,15 @@ import { cleanupOutdatedCaches, precacheAndRoute, type PrecacheEntry } from 'wor
 interface DemoServiceWorkerScope {
   /** Replaced at build time by the precache manifest: every file of the build, with revisions. */
   readonly __WB_MANIFEST: (string | PrecacheEntry)[];
+  readonly clients: { claim(): Promise<void> };
   skipWaiting(): Promise<void>;
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  addEventListener(type: 'activate', listener: (event: ExtendableEvent) => void): void;
+}
+
+/** The `activate` event (not in the DOM's lib). */
+interface ExtendableEvent extends Event {
+  waitUntil(promise: Promise<unknown>): void;
 }
 declare const self: DemoServiceWorkerScope;
 
@@ -24,6 +31,11 @@ cleanupOutdatedCaches();
 // The pages take their settings from the query string (`replica.html?name=B&set=…`): any query
 // string is served the precached page.
 precacheAndRoute(self.__WB_MANIFEST, { ignoreURLParametersMatching: [/.*/] });
+
+// The first install takes the open pages over at once, so that an update deployed while the first
+// visit is still open waits for them like any other (an uncontrolled page would not hold it back,
+// and would go on loading files from the network, whatever version they are by then).
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
 self.addEventListener('message', (event) => {
   if ((event.data as { type?: unknown } | null)?.type === 'SKIP_WAITING') void self.skipWaiting();

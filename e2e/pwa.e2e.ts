@@ -6,6 +6,7 @@
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { closeReplicaPages, newSet, openReplicaPage } from './demo-page.js';
+import { startDemoProcess } from './demo-process.js';
 
 test.afterEach(closeReplicaPages);
 
@@ -38,7 +39,6 @@ test('a second visit starts with no network, edits offline, and syncs when the n
   const context = first.page.context();
   await offlineReady(first.page);
   await first.addTask('written online');
-  await expect(first.page.getByTestId('pending')).toHaveText('0');
   await first.page.close();
 
   // Offline from the very first request of the second visit.
@@ -63,4 +63,49 @@ test('a second visit starts with no network, edits offline, and syncs when the n
   // Another device sees both edits.
   const other = await openReplicaPage(browser, 'Q', set);
   await expect.poll(() => titles(other.page)).toEqual(['written online', 'written offline']);
+});
+
+test('an update deployed under open tabs waits for the user, never mixes versions, and keeps the data', async ({
+  browser,
+}) => {
+  const demo = await startDemoProcess();
+  const context = await browser.newContext({ baseURL: demo.url });
+  try {
+    const set = newSet();
+    const version = (page: Page) => page.locator('html').getAttribute('data-app-version');
+    const page = await openInContext(context, 'U', set);
+    await offlineReady(page);
+    expect(await version(page)).toBe('1');
+    await page.getByTestId('new-title').fill('before the update');
+    await page.getByTestId('new-title').press('Enter');
+    await expect.poll(() => titles(page)).toEqual(['before the update']);
+
+    expect(await demo.deploy()).toBe(2);
+    // The browser checks for an update on navigations and every 24 hours; ask now.
+    await page.evaluate(async () => {
+      await (await navigator.serviceWorker.getRegistration())?.update();
+    });
+    await expect(page.getByTestId('update')).toBeVisible();
+
+    // The new version waits: a tab opened now still runs the old one, from the old worker's cache,
+    // and works against the same database.
+    const second = await openInContext(context, 'U', set);
+    expect(await version(second)).toBe('1');
+    expect(await version(page)).toBe('1');
+    await second.getByTestId('new-title').fill('while the update waits');
+    await second.getByTestId('new-title').press('Enter');
+    await expect.poll(() => titles(second)).toEqual(['before the update', 'while the update waits']);
+
+    // Accepted in one tab: every tab reloads onto the new version, and nothing was lost.
+    await expect(second.getByTestId('update')).toBeVisible();
+    await page.getByTestId('update-now').click();
+    for (const tab of [page, second]) {
+      await expect(tab.locator('html')).toHaveAttribute('data-app-version', '2');
+      await expect(tab.locator('body')).toHaveAttribute('data-ready', 'true');
+      await expect.poll(() => titles(tab)).toEqual(['before the update', 'while the update waits']);
+    }
+  } finally {
+    await context.close();
+    await demo.stop();
+  }
 });
