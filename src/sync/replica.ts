@@ -34,6 +34,7 @@ import {
 import type { PendingOperation, ReplicaStore, ShadowObject } from '../contracts/replica-store.js';
 import type { SnapshotPolicy } from './snapshots.js';
 import { SyncEngine } from './sync.js';
+import { isCryptoKey } from './crypto.js';
 import { ProgressMeter } from './progress.js';
 import type { Timers } from '../core/timers.js';
 import { assertMaxDecodedBytes } from './envelope.js';
@@ -57,8 +58,13 @@ export interface ReplicaOptions {
   readonly clientId?: Uuid;
   /** Remote metadata (the encryption salt). Required with `secret`. */
   readonly kv?: CasKv;
-  /** Encrypts everything stored remotely (AES-256-GCM, key from PBKDF2-SHA256). */
-  readonly secret?: string;
+  /**
+   * Encrypts everything stored remotely (AES-256-GCM, key from PBKDF2-SHA256): the data set's
+   * secret, or the key {@link ReplicaOptions.onEncryptionKey} gave an earlier session.
+   */
+  readonly secret?: string | CryptoKey;
+  /** Called with the data set's key once a sync has derived and checked it (see `SyncConfig`). */
+  readonly onEncryptionKey?: (key: CryptoKey) => void;
   /** Clock for update timestamps and snapshot ages (default `Date.now`). */
   readonly clock?: () => number;
   /** Most operations per pushed version (default 1000). */
@@ -136,6 +142,7 @@ export class Replica implements ObservableReplica {
             clientId: clientId ?? '',
             kv: options.kv,
             secret: options.secret,
+            onEncryptionKey: options.onEncryptionKey,
             maxOperationsPerVersion: options.maxOperationsPerVersion,
             maxVersionBytes: this.#maxVersionBytes,
             pullPageSize: options.pullPageSize,
@@ -165,7 +172,8 @@ export class Replica implements ObservableReplica {
     }
     if (options.storage !== undefined) assertUuid(options.clientId, 'options.clientId');
     if (options.secret !== undefined) {
-      if (typeof options.secret !== 'string' || options.secret.length === 0) {
+      const key = isCryptoKey(options.secret);
+      if (!key && (typeof options.secret !== 'string' || options.secret.length === 0)) {
         throw new InvalidArgumentError('options.secret', 'expected a non-empty string.');
       }
       if (!options.kv)

@@ -82,7 +82,16 @@ export interface SyncConfig {
   readonly clientId: Uuid;
   /** Where the encryption salt and key check live (needed with a secret). */
   readonly kv?: CasKv | undefined;
-  readonly secret?: string | undefined;
+  /**
+   * Encrypts everything stored remotely: the data set's secret, or the key an earlier session
+   * derived from it (handed to {@link SyncConfig.onEncryptionKey}).
+   */
+  readonly secret?: string | CryptoKey | undefined;
+  /**
+   * Called with the data set's key once a sync has derived and checked it: a background sync that
+   * must run without the secret keeps it (non-extractable, so its bytes never leave WebCrypto).
+   */
+  readonly onEncryptionKey?: ((key: CryptoKey) => void) | undefined;
   /** Most operations per pushed version (default 1000). */
   readonly maxOperationsPerVersion?: number | undefined;
   /**
@@ -372,7 +381,9 @@ export class SyncEngine {
         : (await txn.getVersionsAfter(NIL_UUID, 1))[0]?.historySegment;
       return oldest?.[0] === PLAIN_FORMAT ? 'plaintext' : 'sealed';
     };
-    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainHolds), maxDecodedBytes };
+    const key = await openEncryptionKey(kv, clientId, secret, iterations, chainHolds);
+    this.#config.onEncryptionKey?.(key);
+    return { key, maxDecodedBytes };
   }
 
   // ---- pull -------------------------------------------------------------------------------------
