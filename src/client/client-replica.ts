@@ -1,3 +1,4 @@
+import { backgroundSyncRegistration } from './background-sync-registration.js';
 import type {
   BlobRef,
   Change,
@@ -173,6 +174,7 @@ export class ClientReplica implements ReplicaClient {
       throw error;
     }
     client.#watchPage();
+    if (options.backgroundSync === true) client.#statuses.subscribe(backgroundSyncRegistration(name));
     return client;
   }
 

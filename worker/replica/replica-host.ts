@@ -24,6 +24,8 @@ import { BlobCollector } from '../../src/sync/blob-collector.js';
 import { Replica } from '../../src/sync/replica.js';
 import { IdbReplicaStore } from '../idb/idb-replica-store.js';
 import { IdbProbeCacheStore } from '../idb/idb-probe-cache.js';
+import { IdbBackgroundSync } from '../idb/idb-background-sync.js';
+import { recordBackgroundSync } from './background-sync.js';
 import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
@@ -97,6 +99,9 @@ export class ReplicaHost implements ReplicaApi {
   #closedBy: StoreClosedError | null = null;
 
   /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
+  /** Opened by {@link ReplicaHost.syncInBackground}, from the background-sync record. */
+  #inBackground = false;
+
   constructor(store: () => ReplicaHostStore) {
     this.#store = store;
   }
@@ -118,6 +123,11 @@ export class ReplicaHost implements ReplicaApi {
     }
     assertHostedReplicaOptions(options);
     const { connection, blobs } = this.#store();
+    const background = new IdbBackgroundSync(connection);
+    // A background run opens from the record: it leaves the record as the app's pages set it.
+    const keepKey = this.#inBackground
+      ? false
+      : await recordBackgroundSync(background, options, remoteFunction);
     const store = new IdbReplicaStore(connection);
     // A passed probe is remembered in the store's database: the next page load sends no probe.
     const remote =
@@ -130,6 +140,9 @@ export class ReplicaHost implements ReplicaApi {
       clientId: options.clientId,
       kv: options.secret !== undefined ? remote?.kv : undefined,
       secret: options.secret,
+      onEncryptionKey: keepKey
+        ? (key) => void background.keep(key).catch(() => undefined) // the next sync offers it again
+        : undefined,
       pullPageSize: options.pullPageSize,
       maxOperationsPerVersion: options.maxOperationsPerVersion,
       maxDecodedBytes: options.maxDecodedBytes,
@@ -327,6 +340,36 @@ export class ReplicaHost implements ReplicaApi {
     this.#ownPage = own;
     opened.channel.post({ kind: 'page', tab: opened.tab, state: own });
     this.#pageChanged(opened, opened.tab, own);
+  }
+
+  /**
+   * For `chainsync/sw`: opens the replica from its background-sync record (see
+   * {@link HostedReplicaOptions.backgroundSync}), syncs once and closes. It takes part in the
+   * store's leader election like a tab: with a tab open, that tab's leader runs the sync; with none,
+   * this one leads, and no tab syncs at the same time.
+   * @returns what was done: `synced`; `off` when the app has not opted in (or the data was deleted);
+   * `no-key` when the data set is encrypted and no sync with its secret has run on this device yet.
+   * @throws what the sync failed with (a network failure: the browser tries again later).
+   */
+  async syncInBackground(): Promise<'synced' | 'off' | 'no-key'> {
+    const { connection } = this.#store();
+    const record = await new IdbBackgroundSync(connection).read();
+    if (!record) return 'off';
+    if (record.encrypted && !record.key) return 'no-key';
+    const options = {
+      ...record.options,
+      ...(record.key ? { secret: record.key } : {}),
+      // One sync, asked for below: no watch of the remote, no interval of its own.
+      schedule: { live: false, syncOnStart: false },
+    } as HostedReplicaOptions;
+    this.#inBackground = true;
+    await this.open(options, () => undefined);
+    try {
+      await this.sync();
+      return 'synced';
+    } finally {
+      this.close();
+    }
   }
 
   /** Closes the replica: leadership passes to another tab; calls waiting on the leader fail. */
