@@ -251,6 +251,9 @@ async function open(): Promise<void> {
     clientId: set,
     ...(online ? { remote: remoteConfig } : {}),
     ...(secret ? { secret } : {}),
+    // Offline edits are pushed by the service worker once the network is back, even after the
+    // page was closed (demo/sw.ts; Chromium only: elsewhere the next open pushes them).
+    backgroundSync: true,
     // Short intervals and backoff, so a person sees changes travel (an app would keep the defaults).
     schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000, ...liveTestSchedule },
   });

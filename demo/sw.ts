@@ -1,7 +1,7 @@
 /**
  * The demo's service worker, built by vite-plugin-pwa (demo/pwa.mjs) into `sw.js`. It precaches
  * the app shell and the engine worker, so a second visit starts with no network at all, and serves
- * them cache first.
+ * them cache first; and it answers chainsync's Background Sync (`chainsync/sw`).
  *
  * Updates never strand a page on code it was not built with: a new version installs next to the
  * old one and waits. It takes over when every tab of the demo has closed, or when the user accepts
@@ -10,6 +10,7 @@
  * a chunk of the new version against the database.
  */
 import { cleanupOutdatedCaches, precacheAndRoute, type PrecacheEntry } from 'workbox-precaching';
+import { handleBackgroundSync, type BackgroundSyncEvent } from '../worker/sw.js';
 
 /** The parts of ServiceWorkerGlobalScope used here (the project's TypeScript lib is the DOM's). */
 interface DemoServiceWorkerScope {
@@ -19,6 +20,7 @@ interface DemoServiceWorkerScope {
   skipWaiting(): Promise<void>;
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
   addEventListener(type: 'activate', listener: (event: ExtendableEvent) => void): void;
+  addEventListener(type: 'sync', listener: (event: BackgroundSyncEvent) => void): void;
 }
 
 /** The `activate` event (not in the DOM's lib). */
@@ -40,3 +42,7 @@ self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim(
 self.addEventListener('message', (event) => {
   if ((event.data as { type?: unknown } | null)?.type === 'SKIP_WAITING') void self.skipWaiting();
 });
+
+// Edits made offline reach the server once the network is back, even with every tab closed: the
+// replica pages open with `backgroundSync: true`, and register a sync when they are stranded.
+self.addEventListener('sync', (event) => void handleBackgroundSync(event));
