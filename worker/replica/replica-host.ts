@@ -74,6 +74,8 @@ interface Opened {
   readonly status: StatusAggregator;
   readonly requests: SyncRequests;
   readonly relay: EventRelay;
+  /** Collects blob garbage after syncs, at most every `blobGarbageIntervalMs`. */
+  readonly collector: BlobCollector;
   /** Stops listening to the replica and the global scope, and drops the main thread's listener. */
   readonly detach: () => void;
   /** What the main thread's listener is told (until detached). */
@@ -227,6 +229,7 @@ export class ReplicaHost implements ReplicaApi {
       status,
       requests: new SyncRequests(channel, isLeader, scheduler),
       relay,
+      collector,
       events: mainThread,
       detach: () => {
         unsubscribe();
@@ -368,6 +371,8 @@ export class ReplicaHost implements ReplicaApi {
       await this.sync();
       return 'synced';
     } finally {
+      // A collection the sync started finishes first: closing under it would only fail it.
+      await this.#opened?.collector.idle();
       this.close();
     }
   }
