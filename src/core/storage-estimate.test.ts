@@ -28,7 +28,11 @@ describe('estimateStorage', () => {
       quota: 300_000_000,
       persisted: true,
     });
-    expect(await estimateStorage({ estimate })).toEqual({ usage: 1_200_000, quota: 300_000_000, persisted: null });
+    expect(await estimateStorage({ estimate })).toEqual({
+      usage: 1_200_000,
+      quota: 300_000_000,
+      persisted: null,
+    });
     const refused = () => Promise.reject(new Error('not allowed'));
     expect(await estimateStorage({ estimate, persisted: refused })).toMatchObject({ persisted: null });
   });
