@@ -196,6 +196,21 @@ function tooLarge(error: unknown): boolean {
   return error instanceof RemoteError && error.determinate && error.status === 413;
 }
 
+/** The result of a sync that has done nothing yet (fresh arrays: a sync adds to them). */
+export function emptySyncResult(): SyncResult {
+  return {
+    pulledVersions: 0,
+    pushedVersions: 0,
+    pushedVersionIds: [],
+    pushedOperations: 0,
+    dropped: [],
+    overridden: [],
+    reset: null,
+    snapshotUploaded: false,
+    snapshotError: null,
+  };
+}
+
 /** Pulls, rebases and pushes one replica's chain. Calls to {@link SyncEngine.sync} run one at a time. */
 export class SyncEngine {
   readonly #host: SyncHost;
@@ -252,17 +267,7 @@ export class SyncEngine {
     const before = await this.#host.store.readState();
     this.#reset = null;
     await this.#readLimits();
-    const result: SyncResult = {
-      pulledVersions: 0,
-      pushedVersions: 0,
-      pushedVersionIds: [],
-      pushedOperations: 0,
-      dropped: [],
-      overridden: [],
-      reset: null,
-      snapshotUploaded: false,
-      snapshotError: null,
-    };
+    const result = emptySyncResult();
     try {
       await this.#rounds(env, result);
       this.#config.progress?.finish(true);

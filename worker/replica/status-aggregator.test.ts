@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaEvent, ReplicaStatus, StorageUse } from '../../src/contracts/replica.js';
 import { ManualClock, settle } from '../../src/test-support/manual-clock.js';
+import { EMPTY_SYNC_RESULT } from '../../src/test-support/sync-result.js';
 import type { ReplicaChannel, ChannelMessage } from './replica-channel.js';
 import { STORAGE_REFRESH_MS, StatusAggregator } from './status-aggregator.js';
 
@@ -102,17 +103,7 @@ describe('StatusAggregator: storage use', () => {
     await settle();
     expect(statuses().at(-1)?.storage).toEqual(use(5_000));
     disk.use = use(9_000);
-    status.syncSucceeded({
-      pulledVersions: 1,
-      pushedVersions: 0,
-      pushedVersionIds: [],
-      pushedOperations: 0,
-      dropped: [],
-      overridden: [],
-      reset: null,
-      snapshotUploaded: false,
-      snapshotError: null,
-    });
+    status.syncSucceeded({ ...EMPTY_SYNC_RESULT, pulledVersions: 1 });
     status.stop(); // the replica closed before the throttled reading was due
     await clock.advance(STORAGE_REFRESH_MS);
     expect(disk.reads).toBe(2);
