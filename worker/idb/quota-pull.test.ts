@@ -152,6 +152,20 @@ describe('a pull refused for lack of space', () => {
     expect((await reread()).ids).toEqual(['t0']);
   });
 
+  it('refuses an estimateStorage that is not a function, with nothing opened', async () => {
+    const { storage, clientId } = await chain(0);
+    const error = await rejectsWith(
+      Replica.open({
+        store: new MemoryReplicaStore(),
+        storage,
+        clientId,
+        estimateStorage: 'navigator.storage' as unknown as () => Promise<null>,
+      }),
+      'INVALID_ARGUMENT',
+    );
+    expect(error).toMatchObject({ argument: 'options.estimateStorage' });
+  });
+
   it('without a Storage API, says the usage is unknown and leaves those fields out', async () => {
     const { storage, clientId, addVersions } = await chain(2);
     const name = `chainsync:quota-pull-${crypto.randomUUID()}`;
