@@ -383,6 +383,7 @@ function renderStorage(status: ReplicaStatus): void {
   const kept = persistent ?? use?.persisted ?? null;
   const el = $('storage');
   el.dataset.persisted = kept === null ? 'unknown' : String(kept);
+  el.dataset.asked = String(persistenceAsked); // whether requestPersistence() was called (e2e)
   const mode = kept === null ? 'not asked yet' : kept ? 'persistent' : 'best-effort (may be evicted)';
   el.textContent = `storage: ${mode} · ${use ? `${formatBytes(use.usage)} of ${formatBytes(use.quota)}` : 'use unknown (no Storage API)'}`;
   el.dataset.usage = use ? String(use.usage) : '';

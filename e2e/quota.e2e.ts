@@ -48,13 +48,19 @@ test('a pull over the quota leaves the replica as it was, says how much it neede
     const cdp: CDPSession = await contextB.newCDPSession(devtools);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: QUOTA });
     const b = await openReplicaPage(browser, 'B', set, {}, contextB);
+    // Persistent storage is asked for once a replica holds data worth keeping, not before.
+    const storageA = a.page.getByTestId('storage');
+    await expect(storageA).toHaveText(/^storage: /);
+    await expect(storageA).toHaveAttribute('data-asked', 'false');
     await a.addTask('before the quota');
+    await expect(storageA).toHaveAttribute('data-asked', 'true');
     await expect.poll(() => a.pending()).toBe(0);
     await expect.poll(async () => (await b.state()).map(([, p]) => p.title)).toEqual(['before the quota']);
     const shown = await b.state();
 
     // The demo asked for persistent storage once B held data, and shows the answer and the use.
     const storage = b.page.getByTestId('storage');
+    await expect(storage).toHaveAttribute('data-asked', 'true');
     await expect(storage).toHaveAttribute('data-persisted', /^(true|false)$/);
     await expect(storage).toHaveText(
       /^storage: (persistent|best-effort \(may be evicted\)) · [\d.]+ (B|kB|MB|GB) of [\d.]+ (B|kB|MB|GB)$/,
