@@ -12,6 +12,7 @@ import type { StorageUse } from '../../src/contracts/replica.js';
 import type { Storage, Uuid } from '../../src/contracts/storage.js';
 import { MemoryReplicaStore } from '../../src/memory/memory-replica-store.js';
 import { MemoryStorage } from '../../src/memory/memory-storage.js';
+import { controlledChains, FaultyStorage } from '../../src/test-support/controlled-storage.js';
 import { Replica } from '../../src/sync/replica.js';
 import { rejectsWith } from '../../src/testing/conformance/support.js';
 
@@ -150,6 +151,45 @@ describe('a pull refused for lack of space', () => {
     expect(after.state.baseHeight).toBe(0);
     expect((await replica.sync()).reset).toBe('bootstrap');
     expect((await reread()).ids).toEqual(['t0']);
+  });
+
+  it('refused on a page holding its own push in flight, keeps that record, and the next sync recognises the push', async () => {
+    const inner = controlledChains.open();
+    const plan: ('none' | 'fail-before' | 'fail-after')[] = [];
+    const faulty = new FaultyStorage(inner, () => plan.shift() ?? 'none');
+    const clientId = crypto.randomUUID();
+    const writer = await Replica.open({ store: new MemoryReplicaStore(), storage: inner, clientId });
+    await writer.create('tasks', 't0');
+    await writer.sync();
+    const { replica, store, reread } = await idbReplica(faulty, clientId);
+    await replica.sync(); // bootstraps: t0
+    await replica.create('tasks', 'mine', { n: 1 });
+    // pull: getClient (at the latest: nothing after it); push: getClient, a commit that lands and
+    // reports a dropped connection, a read-back that fails: the push stays in flight.
+    plan.push('none', 'none', 'fail-after', 'fail-before');
+    await rejectsWith(replica.sync(), 'REMOTE_FAILED');
+    const before = await reread();
+    expect(before.state.inFlight).not.toBeNull();
+    await writer.sync(); // pulls the landed push
+    for (const id of ['t1', 't2']) {
+      await writer.create('tasks', id, { body: 'x'.repeat(1000) });
+      await writer.sync();
+    }
+    const chainLength = (await inner.chain()).length;
+
+    // Pages of two: [its own push, t1], [t2]. The first is refused.
+    const undo = refuseCommit(1);
+    await rejectsWith(replica.sync(), 'QUOTA_EXCEEDED').finally(undo);
+    expect(await reread()).toEqual(before); // base, objects, queue and the record in flight, as they were
+    expect(await store.readState()).toEqual(before.state);
+
+    const result = await replica.sync();
+    expect(result).toMatchObject({ pulledVersions: 2, pushedVersions: 1 }); // its own, recognised
+    expect((await inner.chain()).length).toBe(chainLength); // not pushed again
+    const done = await reread();
+    expect(done.ids).toEqual(['mine', 't0', 't1', 't2']);
+    expect(done.state.inFlight).toBeNull();
+    expect(done.pending).toEqual([]);
   });
 
   it('refuses an estimateStorage that is not a function, with nothing opened', async () => {
