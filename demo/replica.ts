@@ -19,6 +19,8 @@ import type { RemoteConfig } from '../src/remote/remote-config.js';
 import { Authors, drawChain, SeenChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
 import { registerDemoServiceWorker } from './pwa-register.js';
+import { requestPersistence } from '../src/client/persistence.js';
+import { formatBytes } from '../src/core/storage-estimate.js';
 
 declare const __CHAINSYNC_SERVER__: string;
 
@@ -89,6 +91,7 @@ function renderStatus(status: ReplicaStatus): void {
   const transport = offlineBox.checked ? 'offline' : status.transport;
   $('transport').textContent = transport === 'signal' ? 'live' : transport;
   $('transport').dataset.transport = transport;
+  renderStorage(status);
   void refreshChain();
 }
 
@@ -353,3 +356,45 @@ setInterval(() => void refreshChain(), 1000);
 addEventListener('storage', (event) => {
   if (event.key === seenChain.key) void refreshChain();
 });
+
+// ---- Storage that stays (issue 16 item 4) ----------------------------------------------------
+
+/**
+ * Whether the browser keeps this origin's data under storage pressure: `null` until asked, then
+ * the answer of requestPersistence() (`false` also where the Storage API has no persist()).
+ */
+let persistent: boolean | null = null;
+let persistenceAsked = false;
+
+/**
+ * Persistent storage is asked for once, when this replica first holds data worth keeping: an edit
+ * of the user's waiting to be pushed (pending > 0), or tasks on the page (a sync brought them, or
+ * edits made earlier). Not at page load: Firefox shows the user a prompt, and one shown before
+ * they did anything reads as noise and tends to be refused; Chromium decides by the site's
+ * engagement, which grows with use. An empty replica loses nothing if evicted: it pulls again.
+ */
+function askForPersistenceOnceWorthKeeping(status: ReplicaStatus): void {
+  if (persistenceAsked || (status.pending === 0 && taskRows.size === 0)) return;
+  persistenceAsked = true;
+  void requestPersistence().then(
+    (granted) => {
+      persistent = granted;
+      renderStorage(status);
+    },
+    () => undefined, // refused to answer: shown as the engine last read it
+  );
+}
+
+/** "storage: persistent · 1.2 MB of 300 MB", from the status and the answer to the request. */
+function renderStorage(status: ReplicaStatus): void {
+  askForPersistenceOnceWorthKeeping(status);
+  const use = status.storage;
+  const kept = persistent ?? use?.persisted ?? null;
+  const el = $('storage');
+  el.dataset.persisted = kept === null ? 'unknown' : String(kept);
+  el.dataset.asked = String(persistenceAsked); // whether requestPersistence() was called (e2e)
+  const mode = kept === null ? 'not asked yet' : kept ? 'persistent' : 'best-effort (may be evicted)';
+  el.textContent = `storage: ${mode} · ${use ? `${formatBytes(use.usage)} of ${formatBytes(use.quota)}` : 'use unknown (no Storage API)'}`;
+  el.dataset.usage = use ? String(use.usage) : '';
+  el.dataset.quota = use ? String(use.quota) : '';
+}

@@ -17,6 +17,7 @@ export {
 } from './core/storage-txn-retry.js';
 export * from './client/index.js';
 export type { Timers } from './core/timers.js';
+export type { StorageEstimator } from './core/storage-estimate.js';
 export {
   RemoteWatcher,
   type HeadCheck,

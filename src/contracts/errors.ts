@@ -200,9 +200,37 @@ export class UnsupportedServerError extends ChainsyncError {
   }
 }
 
-/** The browser refused the write for lack of storage space. Nothing was written. */
+// ---- storage quota (issue 16 item 4) -----------------------------------------------------------
+
+/** What a {@link QuotaExceededError} knows of the space: each field is left out where unknown. */
+export interface QuotaDetails {
+  /** About how many bytes the refused write needed (for a pull: the versions or snapshot it applied). */
+  readonly neededBytes?: number;
+  /** Bytes the origin used when the write was refused (`navigator.storage.estimate()`). */
+  readonly usage?: number;
+  /** Bytes the browser allowed the origin then (`navigator.storage.estimate()`). */
+  readonly quota?: number;
+}
+
+/**
+ * The browser refused the write for lack of storage space. Nothing of that write was written (a
+ * pull keeps what it applied before, consistent, and the next sync goes on from there). Where
+ * known, it says how many bytes the write needed and the origin's usage and quota at the time.
+ */
 export class QuotaExceededError extends ChainsyncError {
   readonly code = 'QUOTA_EXCEEDED';
+  /** About how many bytes the refused write needed; `undefined` where unknown. */
+  readonly neededBytes: number | undefined;
+  /** The origin's usage when the write was refused, in bytes; `undefined` where unknown. */
+  readonly usage: number | undefined;
+  /** The origin's quota when the write was refused, in bytes; `undefined` where unknown. */
+  readonly quota: number | undefined;
+  constructor(message: string, details: QuotaDetails = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.neededBytes = details.neededBytes;
+    this.usage = details.usage;
+    this.quota = details.quota;
+  }
 }
 
 /** The store was closed; open it again to continue. */

@@ -205,6 +205,30 @@ export interface ReplicaStatus {
    * with the interval sync only.
    */
   readonly transport: LiveTransport;
+  /**
+   * The origin's storage as this tab's browser last reported it ({@link StorageUse}), or `null`
+   * where the Storage API (`navigator.storage.estimate()`) is missing or failed, and before it was
+   * first read. Read when the replica opens, then after syncs and local writes, at most once per
+   * few seconds (an estimate costs the browser a look at its disk): a figure may be that old.
+   */
+  readonly storage: StorageUse | null;
+}
+
+/**
+ * How much the browser lets the origin store and uses now (`navigator.storage.estimate()`; both
+ * figures cover every database and cache of the origin, not only this replica's), and whether
+ * it keeps the data under storage pressure (`navigator.storage.persisted()`).
+ */
+export interface StorageUse {
+  /** Bytes the origin uses (the browser's estimate: it may round or pad it). */
+  readonly usage: number;
+  /** Bytes the origin may use in all. */
+  readonly quota: number;
+  /**
+   * `true` when the browser granted persistent storage (it will not evict the data to make room),
+   * `false` when not, `null` where the browser cannot tell (no `navigator.storage.persisted()`).
+   */
+  readonly persisted: boolean | null;
 }
 
 /** How a replica's leader watches the remote; see {@link ReplicaStatus.transport}. */

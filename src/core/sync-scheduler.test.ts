@@ -1,19 +1,8 @@
 import type { SyncResult } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, settle } from '../test-support/manual-clock.js';
+import { EMPTY_SYNC_RESULT as RESULT } from '../test-support/sync-result.js';
 import { assertSchedule, SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
-
-const RESULT: SyncResult = {
-  pulledVersions: 0,
-  pushedVersions: 0,
-  pushedVersionIds: [],
-  pushedOperations: 0,
-  dropped: [],
-  overridden: [],
-  reset: null,
-  snapshotUploaded: false,
-  snapshotError: null,
-};
 
 /** A scheduler whose syncs the test finishes by hand, recording what happened. */
 function harness(schedule: SyncSchedule = {}) {

@@ -37,6 +37,7 @@ import { SyncEngine } from './sync.js';
 import { isCryptoKey } from './crypto.js';
 import { ProgressMeter } from './progress.js';
 import type { Timers } from '../core/timers.js';
+import type { StorageEstimator } from '../core/storage-estimate.js';
 import { assertMaxDecodedBytes } from './envelope.js';
 import { applyOperation } from './working-set.js';
 import { withdrawPending } from './advance.js';
@@ -106,6 +107,11 @@ export interface ReplicaOptions {
   readonly onProgress?: (progress: SyncProgress) => void;
   /** The clock and timers that space progress events (default: the platform's). */
   readonly progressTimers?: Timers;
+  /**
+   * Reads the origin's storage use, for the QUOTA_EXCEEDED a pull refused for lack of space fails
+   * with (default: `navigator.storage.estimate()`; where it is missing the error says it is unknown).
+   */
+  readonly estimateStorage?: StorageEstimator;
 }
 
 /** One replica of a replicated data set. */
@@ -154,6 +160,7 @@ export class Replica implements ObservableReplica {
             progress: options.onProgress
               ? new ProgressMeter(options.onProgress, options.progressTimers)
               : undefined,
+            estimateStorage: options.estimateStorage,
           },
         )
       : null;
@@ -192,6 +199,12 @@ export class Replica implements ObservableReplica {
     validateBlobOptions(options);
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
       throw new InvalidArgumentError('options.onProgress', 'expected a function (progress) => void.');
+    }
+    if (options.estimateStorage !== undefined && typeof options.estimateStorage !== 'function') {
+      throw new InvalidArgumentError(
+        'options.estimateStorage',
+        'expected a function () => Promise<{ usage, quota, persisted } | null>.',
+      );
     }
     await options.store.readState(); // fail now, not on first use, if the store is unusable
     return new Replica(options);

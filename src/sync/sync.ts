@@ -32,6 +32,8 @@ import {
 } from '../contracts/storage.js';
 import { sleep } from '../core/sleep.js';
 import { realTimers, type Timers } from '../core/timers.js';
+import type { StorageEstimator } from '../core/storage-estimate.js';
+import { explainQuotaError } from './quota.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
 import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS, type ChainContent } from './crypto.js';
 import { PLAIN_FORMAT, type EnvelopeKey } from './envelope.js';
@@ -44,6 +46,7 @@ import type {
   PushedVersion,
   ReplicaState,
   ReplicaStore,
+  ReplicaWrite,
 } from '../contracts/replica-store.js';
 import { decodeSegments, encodeSegment } from './segments.js';
 import {
@@ -122,6 +125,11 @@ export interface SyncConfig {
   readonly beforePush?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
   /** Told each page of a bootstrap, pull and push (a `ProgressMeter` throttles and reports it). */
   readonly progress?: ProgressSink | undefined;
+  /**
+   * Reads the origin's storage use when a pull is refused for lack of space, for the error to say
+   * (default: `navigator.storage.estimate()`, `null` where it is missing).
+   */
+  readonly estimateStorage?: StorageEstimator | undefined;
 }
 
 /** The first pause after a lost race is up to twice this (ms); each further loss doubles it. */
@@ -197,6 +205,21 @@ function tooLarge(error: unknown): boolean {
   return error instanceof RemoteError && error.determinate && error.status === 413;
 }
 
+/** The result of a sync that has done nothing yet (fresh arrays: a sync adds to them). */
+export function emptySyncResult(): SyncResult {
+  return {
+    pulledVersions: 0,
+    pushedVersions: 0,
+    pushedVersionIds: [],
+    pushedOperations: 0,
+    dropped: [],
+    overridden: [],
+    reset: null,
+    snapshotUploaded: false,
+    snapshotError: null,
+  };
+}
+
 /** Pulls, rebases and pushes one replica's chain. Calls to {@link SyncEngine.sync} run one at a time. */
 export class SyncEngine {
   readonly #host: SyncHost;
@@ -253,17 +276,7 @@ export class SyncEngine {
     const before = await this.#host.store.readState();
     this.#reset = null;
     await this.#readLimits();
-    const result: SyncResult = {
-      pulledVersions: 0,
-      pushedVersions: 0,
-      pushedVersionIds: [],
-      pushedOperations: 0,
-      dropped: [],
-      overridden: [],
-      reset: null,
-      snapshotUploaded: false,
-      snapshotError: null,
-    };
+    const result = emptySyncResult();
     try {
       await this.#rounds(env, result);
       this.#config.progress?.finish(true);
@@ -520,7 +533,10 @@ export class SyncEngine {
         versions.map((v) => v.versionId),
       );
       const advance = await advanceBase(store, steps, (s) => ({ ...moved(s), inFlight }));
-      await store.commit(advance.write);
+      await this.#commitPulled(
+        advance.write,
+        `${versions.length} version${versions.length === 1 ? '' : 's'}`,
+      );
       versions.forEach((version, i) => {
         const step = steps[i];
         if (step?.kind === 'own') {
@@ -535,6 +551,19 @@ export class SyncEngine {
       if (advance.changed.length > 0 || dropped.length > 0 || advance.overridden.length > 0)
         this.#host.notify({ objects: advance.changed, dropped, overridden: advance.overridden });
     });
+  }
+
+  /**
+   * Commits what a pull brought (`what`, for people). One atomic commit: refused for lack of space,
+   * nothing of it is written, and the error says how much it needed (the next sync goes on from
+   * the last page that was committed).
+   */
+  async #commitPulled(write: ReplicaWrite, what: string): Promise<void> {
+    try {
+      await this.#host.store.commit(write);
+    } catch (error) {
+      throw await explainQuotaError(error, what, write, this.#config.estimateStorage);
+    }
   }
 
   async #readSnapshot(env: EnvelopeKey, txn: StorageTxn, client: Client) {
@@ -586,7 +615,8 @@ export class SyncEngine {
     const { store, lock } = this.#host;
     const next = movedTo(versionId, height);
     await lock.run(async () => {
-      await store.commit(await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight })));
+      const write = await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight }));
+      await this.#commitPulled(write, `the snapshot of version ${versionId} (${objects.length} objects)`);
       this.#reset = { versionId, height };
       this.#host.notify({ objects: 'all', dropped: [], overridden: [] });
     });

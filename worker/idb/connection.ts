@@ -46,6 +46,7 @@ export function mapIdbError(error: unknown, tx?: { error: DOMException | null })
   if (isQuotaError(error) || isQuotaError(tx?.error)) {
     return new QuotaExceededError(
       'The browser refused the write for lack of storage space; nothing was written. Free space (or call navigator.storage.persist()) and retry.',
+      {},
       { cause: error },
     );
   }

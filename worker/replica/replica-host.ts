@@ -19,6 +19,7 @@ import { InvalidArgumentError, StoreClosedError, type SerializedError } from '..
 import { RemoteWatcher, type PageState } from '../../src/core/remote-watcher.js';
 import { SyncScheduler } from '../../src/core/sync-scheduler.js';
 import { openRemote } from '../../src/remote/remote-config.js';
+import { estimateStorage } from '../../src/core/storage-estimate.js';
 import { joinRemoteFunction, type RemoteFunction } from '../../src/remote/remote-functions.js';
 import { BlobCollector } from '../../src/sync/blob-collector.js';
 import { Replica } from '../../src/sync/replica.js';
@@ -166,6 +167,7 @@ export class ReplicaHost implements ReplicaApi {
       channel,
       isLeader,
       emit,
+      estimateStorage,
     });
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
     /** Pointer versions seen up to the last successful sync (the watcher's own-push check). */
@@ -238,7 +240,7 @@ export class ReplicaHost implements ReplicaApi {
         scope.removeEventListener?.('offline', offline);
       },
     };
-    await status.recount();
+    await Promise.all([status.recount(), status.measureStorage()]);
     void election.whenLeader().then(() => this.#lead());
     channel.post({ kind: 'status-request' });
     return status.current();
@@ -383,6 +385,7 @@ export class ReplicaHost implements ReplicaApi {
     if (!opened) return;
     this.#opened = null;
     opened.detach();
+    opened.status.stop();
     opened.scheduler?.stop();
     opened.watcher?.stop();
     opened.election.resign();
