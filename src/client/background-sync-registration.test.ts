@@ -12,6 +12,7 @@ const idle: ReplicaStatus = {
   snapshotError: null,
   leader: true,
   transport: 'off',
+  storage: null,
 };
 const networkFailure = {
   name: 'DeterminateRemoteError',

@@ -138,10 +138,7 @@ export abstract class RemoteError extends ChainsyncError {
    * background sync on it (`chainsync/sw`).
    */
   readonly network: boolean;
-  constructor(
-    message: string,
-    options?: ErrorOptions & { status?: number | undefined; network?: boolean },
-  ) {
+  constructor(message: string, options?: ErrorOptions & { status?: number | undefined; network?: boolean }) {
     super(message, options);
     this.status = options?.status;
     this.network = options?.network ?? false;
