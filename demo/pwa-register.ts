@@ -38,10 +38,8 @@ export function registerDemoServiceWorker(params: URLSearchParams): void {
     location.reload();
   });
   wb.addEventListener('waiting', () => showUpdateBanner(() => wb.messageSkipWaiting()));
-  wb.addEventListener('activated', (event) => {
-    // The first install finished precaching: from now on the app starts with no network.
-    if (!event.isUpdate) document.documentElement.dataset.offlineReady = 'true';
-  });
+  // A worker is active once its install (the precache) finished: from now on the app starts with
+  // no network.
   void container.ready.then(() => (document.documentElement.dataset.offlineReady = 'true'));
   wb.register().catch((error: unknown) => {
     console.warn('chainsync demo: the service worker was not registered:', error);

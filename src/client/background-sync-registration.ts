@@ -17,7 +17,7 @@ export function backgroundSyncRegistration(name: string): (status: ReplicaStatus
   let registered = false;
   let warned = false;
   return (status) => {
-    const stranded = status.pending > 0 && (!status.online || status.lastError?.fields?.['network'] === true);
+    const stranded = status.pending > 0 && (!status.online || status.lastError?.fields?.network === true);
     if (!stranded) {
       if (status.pending === 0 || status.lastError === null) registered = false;
       return;

@@ -35,12 +35,18 @@ export async function recordBackgroundSync(
     );
   }
   const { secret, backgroundSync: _on, schedule: _schedule, ...plain } = options;
-  const existing = await record.read();
-  const sameDataSet = existing?.options.clientId === options.clientId;
-  await record.write({
-    options: plain,
-    encrypted: secret !== undefined,
-    key: isCryptoKey(secret) ? secret : secret !== undefined && sameDataSet ? (existing?.key ?? null) : null,
-  });
+  await record.write({ options: plain, encrypted: secret !== undefined, key: await keyFor(record, options) });
   return secret !== undefined && !isCryptoKey(secret);
+}
+
+/**
+ * The key to keep for `options`: the one given, else the one an earlier sync of the same data set
+ * derived (so reopening does not lose it until the next sync), else none.
+ */
+async function keyFor(record: IdbBackgroundSync, options: HostedReplicaOptions): Promise<CryptoKey | null> {
+  const { secret } = options;
+  if (secret === undefined) return null;
+  if (isCryptoKey(secret)) return secret;
+  const existing = await record.read();
+  return existing?.options.clientId === options.clientId ? existing.key : null;
 }
