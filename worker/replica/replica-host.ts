@@ -101,10 +101,10 @@ export class ReplicaHost implements ReplicaApi {
   /** Why later calls fail, once the replica was closed because its data was deleted. */
   #closedBy: StoreClosedError | null = null;
 
-  /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
   /** Opened by {@link ReplicaHost.syncInBackground}, from the background-sync record. */
   #inBackground = false;
 
+  /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
   constructor(store: () => ReplicaHostStore) {
     this.#store = store;
   }
