@@ -4,8 +4,8 @@
  * edits made offline queue, and reach the server and other devices once the network is back, with
  * no click.
  */
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { closeReplicaPages, newSet, openReplicaPage } from './demo-page.js';
+import { expect, test, type Page } from '@playwright/test';
+import { closeReplicaPages, newSet, openReplicaPage, type ReplicaPage } from './demo-page.js';
 import { startDemoProcess } from './demo-process.js';
 
 test.afterEach(closeReplicaPages);
@@ -15,21 +15,9 @@ async function offlineReady(page: Page): Promise<void> {
   await expect(page.locator('html')).toHaveAttribute('data-offline-ready', 'true');
 }
 
-/** Opens the standalone replica page in `context`, as the installed app would. */
-async function openInContext(context: BrowserContext, name: string, set: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`replica.html?${new URLSearchParams({ name, set }).toString()}`);
-  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
-  return page;
-}
-
-const titles = async (page: Page): Promise<string[]> =>
-  (
-    JSON.parse((await page.getByTestId('tasks').getAttribute('data-state')) ?? '[]') as [
-      string,
-      { title: string },
-    ][]
-  ).map(([, data]) => data.title);
+/** The titles of the replica's tasks, in the order it lists them. */
+const titles = async (replica: ReplicaPage): Promise<string[]> =>
+  (await replica.state()).map(([, data]) => String(data['title']));
 
 test('a second visit starts with no network, edits offline, and syncs when the network is back', async ({
   browser,
@@ -43,26 +31,26 @@ test('a second visit starts with no network, edits offline, and syncs when the n
 
   // Offline from the very first request of the second visit.
   await context.setOffline(true);
-  const page = await openInContext(context, 'P', set);
-  expect(await titles(page)).toEqual(['written online']);
+  const again = await openReplicaPage(browser, 'P', set, {}, context);
+  expect(await titles(again)).toEqual(['written online']);
   // Chromium's emulation turns navigator.onLine off; Firefox's (over WebDriver BiDi) only fails the
   // requests, which the page learns from a sync that could not reach the server. Either way:
-  await expect(page.getByTestId('connection')).toHaveText('offline');
-  await page.getByTestId('new-title').fill('written offline');
-  await page.getByTestId('new-title').press('Enter');
+  const connection = again.page.getByTestId('connection');
+  await expect(connection).toHaveText('offline');
+  await again.addTask('written offline');
   // A new task is several operations (its creation and its properties): any number but 0.
-  await expect(page.getByTestId('pending')).toHaveText(/^[1-9]\d*$/);
-  await expect(page.getByTestId('connection')).toHaveText('offline');
-  expect(await titles(page)).toEqual(['written online', 'written offline']);
+  await expect(again.page.getByTestId('pending')).toHaveText(/^[1-9]\d*$/);
+  await expect(connection).toHaveText('offline');
+  expect(await titles(again)).toEqual(['written online', 'written offline']);
 
   // The network comes back: the replica syncs by itself (nobody clicks "Sync now").
   await context.setOffline(false);
-  await expect(page.getByTestId('connection')).toHaveText('online');
-  await expect(page.getByTestId('pending')).toHaveText('0');
+  await expect(connection).toHaveText('online');
+  await expect(again.page.getByTestId('pending')).toHaveText('0');
 
   // Another device sees both edits.
   const other = await openReplicaPage(browser, 'Q', set);
-  await expect.poll(() => titles(other.page)).toEqual(['written online', 'written offline']);
+  await expect.poll(() => titles(other)).toEqual(['written online', 'written offline']);
 });
 
 test('an update deployed under open tabs waits for the user, never mixes versions, and keeps the data', async ({
@@ -72,36 +60,33 @@ test('an update deployed under open tabs waits for the user, never mixes version
   const context = await browser.newContext({ baseURL: demo.url });
   try {
     const set = newSet();
-    const version = (page: Page) => page.locator('html').getAttribute('data-app-version');
-    const page = await openInContext(context, 'U', set);
-    await offlineReady(page);
-    expect(await version(page)).toBe('1');
-    await page.getByTestId('new-title').fill('before the update');
-    await page.getByTestId('new-title').press('Enter');
-    await expect.poll(() => titles(page)).toEqual(['before the update']);
+    const version = (tab: ReplicaPage) => tab.page.locator('html').getAttribute('data-app-version');
+    const first = await openReplicaPage(browser, 'U', set, {}, context);
+    await offlineReady(first.page);
+    expect(await version(first)).toBe('1');
+    await first.addTask('before the update');
 
     expect(await demo.deploy()).toBe(2);
     // The browser checks for an update on navigations and every 24 hours; ask now.
-    await page.evaluate(async () => {
+    await first.page.evaluate(async () => {
       await (await navigator.serviceWorker.getRegistration())?.update();
     });
-    await expect(page.getByTestId('update')).toBeVisible();
+    await expect(first.page.getByTestId('update')).toBeVisible();
 
     // The new version waits: a tab opened now still runs the old one, from the old worker's cache,
     // and works against the same database.
-    const second = await openInContext(context, 'U', set);
+    const second = await openReplicaPage(browser, 'U', set, {}, context);
     expect(await version(second)).toBe('1');
-    expect(await version(page)).toBe('1');
-    await second.getByTestId('new-title').fill('while the update waits');
-    await second.getByTestId('new-title').press('Enter');
-    await expect.poll(() => titles(second)).toEqual(['before the update', 'while the update waits']);
+    expect(await version(first)).toBe('1');
+    await second.addTask('while the update waits');
+    expect(await titles(second)).toEqual(['before the update', 'while the update waits']);
 
     // Accepted in one tab: every tab reloads onto the new version, and nothing was lost.
-    await expect(second.getByTestId('update')).toBeVisible();
-    await page.getByTestId('update-now').click();
-    for (const tab of [page, second]) {
-      await expect(tab.locator('html')).toHaveAttribute('data-app-version', '2');
-      await expect(tab.locator('body')).toHaveAttribute('data-ready', 'true');
+    await expect(second.page.getByTestId('update')).toBeVisible();
+    await first.page.getByTestId('update-now').click();
+    for (const tab of [first, second]) {
+      await expect(tab.page.locator('html')).toHaveAttribute('data-app-version', '2');
+      await expect(tab.page.locator('body')).toHaveAttribute('data-ready', 'true');
       await expect.poll(() => titles(tab)).toEqual(['before the update', 'while the update waits']);
     }
   } finally {
@@ -127,7 +112,7 @@ test('edits made offline reach the server through the service worker, with every
   await first.addTask('written online');
   // Another device sees it: it is on the server. Its chain height is the one to compare with.
   const other = await openReplicaPage(browser, 'T', set);
-  await expect.poll(() => titles(other.page)).toEqual(['written online']);
+  await expect.poll(() => titles(other)).toEqual(['written online']);
   const before = Number(await height(other.page));
 
   // The DevTools session that fires the sync event (as the browser would once the network is back)
@@ -141,8 +126,7 @@ test('edits made offline reach the server through the service worker, with every
   await devtools.send('ServiceWorker.enable');
 
   await context.setOffline(true);
-  await first.page.getByTestId('new-title').fill('written offline');
-  await first.page.getByTestId('new-title').press('Enter');
+  await first.addTask('written offline');
   await expect(first.page.getByTestId('connection')).toHaveText('offline');
   await expect(first.page.getByTestId('pending')).toHaveText(/^[1-9]\d*$/);
   // Stranded with edits pending: the page registered the store's Background Sync.
@@ -170,14 +154,14 @@ test('edits made offline reach the server through the service worker, with every
   });
 
   // The other device gets the edit while no page of the first is open: one more version.
-  await expect.poll(() => titles(other.page)).toEqual(['written online', 'written offline']);
+  await expect.poll(() => titles(other)).toEqual(['written online', 'written offline']);
   await expect.poll(async () => Number(await height(other.page))).toBe(before + 1);
   expect(context.pages().map((page) => page.url())).toEqual(['about:blank']);
 
   // Reopened: nothing pending, the edit already in the chain (not pushed again).
-  const again = await openInContext(context, 'S', set);
-  await expect(again.getByTestId('pending')).toHaveText('0');
-  await expect.poll(async () => Number(await height(again))).toBe(before + 1);
+  const again = await openReplicaPage(browser, 'S', set, {}, context);
+  await expect(again.page.getByTestId('pending')).toHaveText('0');
+  await expect.poll(async () => Number(await height(again.page))).toBe(before + 1);
   expect(await titles(again)).toEqual(['written online', 'written offline']);
   expect(Number(await height(other.page))).toBe(before + 1);
 });
