@@ -1,5 +1,5 @@
 // @ts-check
-/* global console, process, window, URLSearchParams */
+/* global console, window, URLSearchParams, URL */
 /**
  * `npm run bench`: serves bench/ with Vite on 127.0.0.1, opens it in Debian's Chromium with an
  * ON-DISK profile (Playwright's default contexts keep IndexedDB in RAM, which flatters every
@@ -13,8 +13,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
+import { DEFAULT_IDLE_MINUTES, DEFAULT_WRITES, idle, propagation } from './live.mjs';
 
 const server = await createServer({
   server: {
@@ -24,7 +27,9 @@ const server = await createServer({
     // Cross-origin isolation gives performance.now() microsecond resolution (100 µs without).
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
-  optimizeDeps: { include: ['dexie', 'idb-keyval'] },
+  optimizeDeps: { include: ['dexie', 'idb-keyval', 'idb', 'comlink', 'pouchdb-browser'] },
+  // pouchdb-browser extends Node's EventEmitter: the npm `events` package, not Vite's empty stub.
+  resolve: { alias: { events: fileURLToPath(new URL('../node_modules/events/events.js', import.meta.url)) } },
   logLevel: 'warn',
 });
 await server.listen();
@@ -32,11 +37,31 @@ const address = server.httpServer?.address();
 if (!address || typeof address === 'string') throw new Error('Vite did not listen on a port');
 const { chromiumArgs, chromiumPath } = await server.ssrLoadModule('/vite.config.ts');
 const { startServer } = await server.ssrLoadModule('/src/server/index.ts');
-const only = process.argv[2];
-/** With `sync`, the workloads to run (names in bench/sync-main.ts), e.g. `catch-up`. */
-const syncWorkloads = process.argv.slice(3);
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { writes: { type: 'string' }, 'idle-minutes': { type: 'string' }, rows: { type: 'string' } },
+});
+const only = positionals[0];
+/** With `sync`, the workloads to run (names in bench/sync-main.ts and bench/live.mjs), e.g. `catch-up`. */
+const requested = positionals.slice(1);
+/** The live-sync workloads (bench/live.mjs): each drives browsers of its own. */
+const LIVE = ['propagation', 'idle'];
+const syncWorkloads = requested.filter((name) => !LIVE.includes(name));
+const liveWorkloads = requested.length === 0 ? LIVE : requested.filter((name) => LIVE.includes(name));
+const writes = positiveNumber(flags.writes, '--writes', DEFAULT_WRITES);
+const idleMinutes = positiveNumber(flags['idle-minutes'], '--idle-minutes', DEFAULT_IDLE_MINUTES);
 if (only !== undefined && only !== 'store' && only !== 'sync')
-  throw new Error('usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers ...]]');
+  throw new Error(
+    'usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers|propagation|idle ...] [--writes=200] [--idle-minutes=5] [--rows=pouchdb,ceph]]',
+  );
+
+/** @param {string | undefined} value @param {string} flag @param {number} fallback */
+function positiveNumber(value, flag, fallback) {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(n > 0)) throw new Error(`${flag} must be a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
 
 const profile = await mkdtemp(join(tmpdir(), 'chainsync-bench-'));
 const context = await chromium.launchPersistentContext(profile, {
@@ -54,7 +79,8 @@ try {
       console.log('page:', message.text());
   });
   if (only !== 'sync') await storeBench(page);
-  if (only !== 'store') await syncBench(page);
+  if (only !== 'store' && (requested.length === 0 || syncWorkloads.length > 0)) await syncBench(page);
+  if (only !== 'store') await liveBench();
 } finally {
   await context.close();
   await server.close();
@@ -78,6 +104,32 @@ async function storeBench(page) {
       samples: r.samples,
     })),
   );
+}
+
+/** The live-sync workloads (bench/live.mjs): propagation and idle cost, in browsers of their own. */
+async function liveBench() {
+  /** @type {string[]} */
+  const dirs = [];
+  const dir = async () => {
+    const made = await mkdtemp(join(tmpdir(), 'chainsync-live-bench-server-'));
+    dirs.push(made);
+    return made;
+  };
+  const interop = await server.ssrLoadModule('/src/test-support/interop-servers.ts');
+  const live = {
+    origin: `http://127.0.0.1:${address.port}`,
+    chromiumPath,
+    chromiumArgs,
+    startServer,
+    interop,
+  };
+  try {
+    if (liveWorkloads.includes('propagation'))
+      await propagation(live, { writes, dir, ...(flags.rows ? { rowFilter: flags.rows } : {}) });
+    if (liveWorkloads.includes('idle')) await idle(live, { minutes: idleMinutes, dir });
+  } finally {
+    for (const made of dirs) await rm(made, { recursive: true, force: true });
+  }
 }
 
 /** The sync page, against a reference server started here on a fresh directory. */

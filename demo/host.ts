@@ -4,8 +4,10 @@
  * `?server=msw` this page first starts the in-browser object server the iframes sync through.
  */
 import { startMswServer } from './msw-mode.js';
+import { registerDemoServiceWorker } from './pwa-register.js';
 
 const params = new URLSearchParams(location.search);
+registerDemoServiceWorker(params);
 const names = (params.get('replicas') ?? 'A,B,C').split(',').filter(Boolean);
 const main = document.getElementById('replicas') as HTMLElement;
 if (params.get('server') === 'msw') params.set('server', await startMswServer(params));

@@ -4,7 +4,7 @@
  * default the reference server `npm run demo` started), `set` (the data set: its remote prefix and
  * client id), `secret` (optional encryption secret).
  */
-import type { Operation, ReplicaStatus } from '../src/contracts/replica.js';
+import type { Operation, ReplicaStatus, SyncProgress } from '../src/contracts/replica.js';
 import { openReplica, type ReplicaClient } from '../src/client/open-replica.js';
 import { MutationObserver, QueryClient, QueryObserver } from '@tanstack/query-core';
 import {
@@ -18,10 +18,15 @@ import {
 import type { RemoteConfig } from '../src/remote/remote-config.js';
 import { Authors, drawChain, SeenChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
+import { registerDemoServiceWorker } from './pwa-register.js';
+import { requestPersistence } from '../src/client/persistence.js';
+import { formatBytes } from '../src/core/storage-estimate.js';
 
 declare const __CHAINSYNC_SERVER__: string;
 
 const params = new URLSearchParams(location.search);
+// Opened on its own (not in the main page's iframe), the replica page is the app: it registers.
+registerDemoServiceWorker(params);
 const name = params.get('name') ?? 'A';
 const set = params.get('set') ?? '00000000-0000-4000-8000-000000000001';
 const secret = params.get('secret') ?? undefined;
@@ -31,6 +36,12 @@ const serverUrl =
     ? await startMswServer(params)
     : (params.get('server') ?? __CHAINSYNC_SERVER__);
 const offlineKey = `chainsync-demo:${set}:${name}:offline`;
+// For e2e/live-sync.e2e.ts: `interval` (ms) replaces the 1 s interval (the test keeps the library's
+// 30 s default, so that only live sync brings a change in time), `live=0` turns the watch off.
+const liveTestSchedule = {
+  ...(params.has('interval') ? { intervalMs: Number(params.get('interval')) } : {}),
+  ...(params.get('live') === '0' ? { live: false } : {}),
+};
 /** The shared data: a task list, read and written through chainsync/query (TanStack Query). */
 interface Task {
   title: string;
@@ -59,7 +70,10 @@ const seenChain = new SeenChain(set);
 function renderStatus(status: ReplicaStatus): void {
   // The versions this replica's last sync added: drawn in its colour on every replica's chain.
   for (const id of status.lastPushed) authors.record(id, name);
-  const offline = offlineBox.checked;
+  // Offline by the page's switch, or because the network is gone: the browser says so, or the last
+  // sync got no answer (a RemoteError's `network`). The replica then keeps its remote, queues the
+  // edits, and syncs by itself when the network is back.
+  const offline = offlineBox.checked || !status.online || status.lastError?.fields?.network === true;
   document.body.classList.toggle('offline', offline);
   $('connection').textContent = offline ? 'offline' : 'online';
   $('pending').textContent = String(status.pending);
@@ -73,7 +87,38 @@ function renderStatus(status: ReplicaStatus): void {
   error.hidden = status.lastError === null;
   error.textContent = status.lastError ? `${status.lastError.code}: ${status.lastError.message}` : '';
   document.body.dataset.pending = String(status.pending);
+  // The live indicator: the page's own offline switch runs the replica without a remote.
+  const transport = offlineBox.checked ? 'offline' : status.transport;
+  $('transport').textContent = transport === 'signal' ? 'live' : transport;
+  $('transport').dataset.transport = transport;
+  renderStorage(status);
   void refreshChain();
+}
+
+/**
+ * The progress bar: the last event of the sync under way (or of the last one), `done` of `total`.
+ * A phase's last event has done === total, so a finished phase stays drawn full.
+ */
+function renderProgress(progress: SyncProgress): void {
+  const { phase, done, total, bytes } = progress;
+  const box = $('progress');
+  box.hidden = false;
+  const bar = $<HTMLProgressElement>('progress-bar');
+  if (total === null)
+    bar.removeAttribute('value'); // indeterminate until the total is known
+  else {
+    bar.max = Math.max(1, total);
+    bar.value = total === 0 ? 1 : done;
+  }
+  const percent = total === null ? null : total === 0 ? 100 : Math.floor((100 * done) / total);
+  const unit = phase === 'push' ? 'operations' : phase === 'pull' ? 'versions' : 'snapshot';
+  $('progress-label').textContent =
+    `${phase}: ${done} of ${total ?? '?'} ${unit}${percent === null ? '' : ` (${percent}%)`}, ${(bytes / 1024).toFixed(1)} KiB`;
+  box.dataset.phase = phase;
+  box.dataset.done = String(done);
+  box.dataset.total = total === null ? '' : String(total);
+  box.dataset.percent = percent === null ? '' : String(percent);
+  box.dataset.complete = String(total !== null && done === total);
 }
 
 /** One pending operation, short. */
@@ -120,37 +165,67 @@ function refreshChain(): Promise<void> {
   return drawing;
 }
 
+/** One task's row and the inputs renderTasks updates. */
+interface TaskRow {
+  readonly li: HTMLLIElement;
+  readonly done: HTMLInputElement;
+  readonly title: HTMLInputElement;
+  /** The title as last drawn: a different value in the input is the user's, being typed. */
+  drawnTitle: string;
+}
+
+/** The rows drawn, by task id: built once per id, then updated in place (see renderTasks). */
+const taskRows = new Map<string, TaskRow>();
+
+function taskRow(id: string): TaskRow {
+  const li = document.createElement('li');
+  li.dataset.testid = `task-${id}`;
+  const done = document.createElement('input');
+  done.type = 'checkbox';
+  done.dataset.testid = 'done';
+  done.addEventListener(
+    'change',
+    () => void write((m) => m.update(tasks), { id, set: { done: done.checked } }),
+  );
+  const title = document.createElement('input');
+  title.type = 'text';
+  title.dataset.testid = 'title';
+  title.addEventListener(
+    'change',
+    () => void write((m) => m.update(tasks), { id, set: { title: title.value } }),
+  );
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.textContent = '✕';
+  remove.dataset.testid = 'delete';
+  remove.addEventListener('click', () => void write((m) => m.delete(tasks), { id }));
+  li.append(done, ' ', title, ' ', remove);
+  return { li, done, title, drawnTitle: '' };
+}
+
+/**
+ * Draws the tasks. Rows are kept per id and updated in place, and a title being typed in (focused
+ * and changed) is left alone: a row rebuilt under the user (a sync landing, a refetch) would take
+ * the caret and the half-typed text away.
+ */
 function renderTasks(objects: CollectionItem<Task>[]): void {
+  const list = $('tasks');
+  const ids = new Set(objects.map((o) => o.id));
+  for (const id of taskRows.keys()) if (!ids.has(id)) taskRows.delete(id);
   const items = objects.map((object) => {
-    const li = document.createElement('li');
-    li.dataset.testid = `task-${object.id}`;
-    const done = document.createElement('input');
-    done.type = 'checkbox';
-    done.checked = object.data.done;
-    done.dataset.testid = 'done';
-    done.addEventListener(
-      'change',
-      () => void write((m) => m.update(tasks), { id: object.id, set: { done: done.checked } }),
-    );
-    const title = document.createElement('input');
-    title.type = 'text';
-    title.value = object.data.title;
-    title.dataset.testid = 'title';
-    title.addEventListener(
-      'change',
-      () => void write((m) => m.update(tasks), { id: object.id, set: { title: title.value } }),
-    );
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.textContent = '✕';
-    remove.dataset.testid = 'delete';
-    remove.addEventListener('click', () => void write((m) => m.delete(tasks), { id: object.id }));
-    li.append(done, ' ', title, ' ', remove);
-    return li;
+    let row = taskRows.get(object.id);
+    if (!row) taskRows.set(object.id, (row = taskRow(object.id)));
+    row.done.checked = object.data.done;
+    const typing = row.title === document.activeElement && row.title.value !== row.drawnTitle;
+    if (!typing) row.title.value = row.drawnTitle = object.data.title;
+    return row.li;
   });
-  $('tasks').replaceChildren(...items);
+  // Only when the rows changed: moving them takes the focus out of the one being typed in.
+  if (items.length !== list.children.length || items.some((li, i) => list.children[i] !== li)) {
+    list.replaceChildren(...items);
+  }
   // One line a machine can compare across replicas.
-  $('tasks').dataset.state = JSON.stringify(objects.map((o) => [o.id, o.data]));
+  list.dataset.state = JSON.stringify(objects.map((o) => [o.id, o.data]));
 }
 
 async function refreshStatus(): Promise<void> {
@@ -179,8 +254,11 @@ async function open(): Promise<void> {
     clientId: set,
     ...(online ? { remote: remoteConfig } : {}),
     ...(secret ? { secret } : {}),
+    // Offline edits are pushed by the service worker once the network is back, even after the
+    // page was closed (demo/sw.ts; Chromium only: elsewhere the next open pushes them).
+    backgroundSync: true,
     // Short intervals and backoff, so a person sees changes travel (an app would keep the defaults).
-    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000 },
+    schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000, ...liveTestSchedule },
   });
   replica = r;
   queryClient.clear();
@@ -193,6 +271,7 @@ async function open(): Promise<void> {
       if (result.data) renderTasks(result.data);
     }),
     r.onStatus(renderStatus),
+    r.onProgress(renderProgress),
     r.onClosed((reason) => {
       if (reason === 'deleted') showDeleted();
     }),
@@ -277,3 +356,45 @@ setInterval(() => void refreshChain(), 1000);
 addEventListener('storage', (event) => {
   if (event.key === seenChain.key) void refreshChain();
 });
+
+// ---- Storage that stays (issue 16 item 4) ----------------------------------------------------
+
+/**
+ * Whether the browser keeps this origin's data under storage pressure: `null` until asked, then
+ * the answer of requestPersistence() (`false` also where the Storage API has no persist()).
+ */
+let persistent: boolean | null = null;
+let persistenceAsked = false;
+
+/**
+ * Persistent storage is asked for once, when this replica first holds data worth keeping: an edit
+ * of the user's waiting to be pushed (pending > 0), or tasks on the page (a sync brought them, or
+ * edits made earlier). Not at page load: Firefox shows the user a prompt, and one shown before
+ * they did anything reads as noise and tends to be refused; Chromium decides by the site's
+ * engagement, which grows with use. An empty replica loses nothing if evicted: it pulls again.
+ */
+function askForPersistenceOnceWorthKeeping(status: ReplicaStatus): void {
+  if (persistenceAsked || (status.pending === 0 && taskRows.size === 0)) return;
+  persistenceAsked = true;
+  void requestPersistence().then(
+    (granted) => {
+      persistent = granted;
+      renderStorage(status);
+    },
+    () => undefined, // refused to answer: shown as the engine last read it
+  );
+}
+
+/** "storage: persistent · 1.2 MB of 300 MB", from the status and the answer to the request. */
+function renderStorage(status: ReplicaStatus): void {
+  askForPersistenceOnceWorthKeeping(status);
+  const use = status.storage;
+  const kept = persistent ?? use?.persisted ?? null;
+  const el = $('storage');
+  el.dataset.persisted = kept === null ? 'unknown' : String(kept);
+  el.dataset.asked = String(persistenceAsked); // whether requestPersistence() was called (e2e)
+  const mode = kept === null ? 'not asked yet' : kept ? 'persistent' : 'best-effort (may be evicted)';
+  el.textContent = `storage: ${mode} · ${use ? `${formatBytes(use.usage)} of ${formatBytes(use.quota)}` : 'use unknown (no Storage API)'}`;
+  el.dataset.usage = use ? String(use.usage) : '';
+  el.dataset.quota = use ? String(use.quota) : '';
+}

@@ -15,7 +15,11 @@
  * - DEMO_BUILD=1: serve a production build of the demo instead of the dev server: a page loads a few
  *   bundles instead of every source module one by one (the e2e tests open many fresh browser
  *   contexts, each loading the whole module graph again: about 15 s a page on a loaded 2-core
- *   machine). The build goes to a temporary directory, removed on exit.
+ *   machine). The build goes to a temporary directory, removed on exit. Only the build is a PWA
+ *   (demo/pwa.mjs: a service worker precaches it, so a second visit starts offline).
+ *   SIGUSR2 rebuilds it in place as the next version (`__DEMO_VERSION__` 1, 2, …), which is how the
+ *   e2e tests deploy an update under an open tab; the line `chainsync demo: built version N` says
+ *   when a build is served.
  *
  * Stopping: Ctrl-C, SIGTERM or SIGHUP close both servers and remove the temporary directories. So
  * does the end of the process that started this one: `npm run demo` runs it under `sh -c`, and a
@@ -26,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, createServer, preview, runnerImport } from 'vite';
+import { demoPwa } from './pwa.mjs';
 
 const demoDir = dirname(fileURLToPath(import.meta.url));
 const rootDir = resolve(demoDir, '..');
@@ -129,9 +134,28 @@ async function start() {
       cleanups.push(() => rm(outDir, { recursive: true, force: true }));
       const input = { main: join(demoDir, 'index.html'), replica: join(demoDir, 'replica.html') };
       const buildConfig = { ...shared, build: { outDir, emptyOutDir: true, rollupOptions: { input } } };
-      await build({ ...buildConfig, worker: { format: 'es' } });
+      let version = 0;
+      const buildVersion = async () => {
+        version += 1;
+        await build({
+          ...buildConfig,
+          define: { ...shared.define, __DEMO_VERSION__: JSON.stringify(String(version)) },
+          plugins: [demoPwa()],
+          worker: { format: 'es' },
+        });
+        console.log(`chainsync demo: built version ${version}`);
+      };
+      await buildVersion();
       vite = await preview({ ...buildConfig, preview: listen });
       cleanups.push(() => vite.close());
+      let rebuilding = Promise.resolve();
+      process.on('SIGUSR2', () => {
+        rebuilding = rebuilding.then(buildVersion).catch((error) => {
+          console.error(
+            `chainsync demo: the rebuild failed: ${error instanceof Error ? error.message : error}`,
+          );
+        });
+      });
     } else {
       vite = await createServer({
         ...shared,

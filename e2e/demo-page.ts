@@ -84,8 +84,14 @@ export async function openReplicaPage(
     },
     async setTitle(index, title) {
       const input = task(index).getByTestId('title');
-      await input.fill(title);
-      await input.blur();
+      // As a user would: bring the window to the front, select the old title, type the new one
+      // key by key, press Enter (the demo saves a title on `change`). In Firefox (WebDriver BiDi)
+      // fill() sets the value from a script, after which Firefox fires no `change`; and typing into
+      // a window without the focus starts at the beginning of the old text.
+      await page.bringToFront();
+      await input.selectText();
+      await input.pressSequentially(title);
+      await input.press('Enter');
       await expect(task(index).getByTestId('title')).toHaveValue(title);
     },
     async toggleDone(index) {

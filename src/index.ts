@@ -17,3 +17,12 @@ export {
 } from './core/storage-txn-retry.js';
 export * from './client/index.js';
 export type { Timers } from './core/timers.js';
+export type { StorageEstimator } from './core/storage-estimate.js';
+export {
+  RemoteWatcher,
+  type HeadCheck,
+  type PageState,
+  type PollIntervals,
+  type RemoteWatcherOptions,
+  type WatchTransport,
+} from './core/remote-watcher.js';

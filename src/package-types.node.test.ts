@@ -15,6 +15,8 @@ import {
 
 /** A browser app's compiler settings; the default of `typeCheck`. */
 const BROWSER: ConsumerEnvironment = {};
+/** A service worker's: the WebWorker lib, no DOM. */
+const SERVICE_WORKER: ConsumerEnvironment = { lib: ['ES2022', 'WebWorker'] };
 /** A Node app's: no DOM, Node's types. */
 const NODE: ConsumerEnvironment = { lib: ['ES2022'], types: ['node'] };
 /** A Node app with the DOM lib, which msw's own declarations (its WebSocket interceptor) need. */
@@ -24,6 +26,7 @@ const NODE_WITH_DOM: ConsumerEnvironment = { lib: ['ES2022', 'DOM'], types: ['no
 const ENTRIES: Record<string, { peers: string[]; environments: ConsumerEnvironment[] }> = {
   '.': { peers: [], environments: [BROWSER] },
   './worker': { peers: [], environments: [BROWSER] },
+  './sw': { peers: [], environments: [BROWSER, SERVICE_WORKER] },
   './query': { peers: ['@tanstack/query-core'], environments: [BROWSER] },
   './testing': { peers: [], environments: [BROWSER, NODE] },
   './testing/msw': { peers: ['msw'], environments: [BROWSER, NODE_WITH_DOM] },
@@ -66,7 +69,12 @@ describe('public entry declarations', () => {
 
   for (const [subpath, { peers, environments }] of Object.entries(ENTRIES)) {
     for (const environment of environments) {
-      const where = environment === BROWSER ? 'a browser app' : `a Node app (${environment.lib!.join(', ')})`;
+      const where =
+        environment === BROWSER
+          ? 'a browser app'
+          : environment === SERVICE_WORKER
+            ? 'a service worker (ES2022, WebWorker)'
+            : `a Node app (${environment.lib!.join(', ')})`;
       const withPeers = peers.length ? `with only ${peers.join(', ')}` : 'with no peer dependency';
       it(`${subpath} type-checks in ${where} ${withPeers}`, { timeout: 120_000 }, () => {
         expect(checkEntry(subpath, peers, environment)).toEqual([]);

@@ -59,7 +59,8 @@ export class Engine {
   #presence: StorePresence | null = null;
   /** Set when another tab deleted the store's data: every later call fails with it. */
   #deleted: StoreClosedError | null = null;
-  #storeClosed = false;
+  /** The store's closing, once begun (a deletion, then the main thread's close(), both close it). */
+  #storeClosing: Promise<void> | null = null;
 
   /** The store's sync replica (worker/replica/), opened on demand by `openReplica`. Reached by path. */
   readonly replica: ByPath<ReplicaHost> = new ReplicaHost(() => this.#require()) as ByPath<ReplicaHost>;
@@ -92,7 +93,7 @@ export class Engine {
     );
     this.#deleted = error;
     this.replica.closeDeleted(error);
-    this.#closeStore();
+    void this.#closeStore();
   }
 
   // The contract objects are called by path from the main thread (`remote.kv.put(…)`, one message
@@ -173,9 +174,12 @@ export class Engine {
     this.#election = null;
   }
 
-  /** Closes the store, releases leadership and the pid lock. */
-  close(): void {
-    this.#closeStore();
+  /**
+   * Closes the store, releases leadership and the pid lock. Resolves once the database connection
+   * is closed: the main thread ends the worker after this, which must not leave it open.
+   */
+  async close(): Promise<void> {
+    await this.#closeStore();
     this.#pid?.release();
   }
 
@@ -184,15 +188,17 @@ export class Engine {
    * lives on (its main thread still has to hear why, and would take a released pid lock for a
    * death); it is released when the main thread closes the engine.
    */
-  #closeStore(): void {
+  #closeStore(): Promise<void> {
     this.replica.close();
     this.resign();
     this.unsubscribeKv();
-    if (!this.#storeClosed) this.#store?.close();
-    this.#storeClosed = true;
     this.#readers.clear();
-    // Last: the database connection is closed, so a deletion waiting for it can begin.
-    this.#presence?.release();
+    this.#storeClosing ??= (async () => {
+      await this.#store?.close();
+      // Last: the database connection is closed, so a deletion waiting for it can begin.
+      this.#presence?.release();
+    })();
+    return this.#storeClosing;
   }
 
   #require(): IdbStore {

@@ -10,6 +10,7 @@ import type {
 import { StoreClosedError } from '../contracts/errors.js';
 import { assertBytes } from '../core/validate.js';
 import type { WorkerLink } from './worker-link.js';
+import { streamChunks } from '../core/stream-chunks.js';
 
 /** Options of {@link ClientBlobStorage.collectGarbage}. */
 export interface BrowserGarbageOptions extends GarbageOptions {
@@ -122,6 +123,10 @@ export class ClientBlobReader implements BlobReader {
         if (chunk.length > 0) controller.enqueue(chunk);
       },
     });
+  }
+
+  chunks(): AsyncIterableIterator<Uint8Array> {
+    return streamChunks(this.stream());
   }
 
   /** The whole content as a Blob (a copy: the hold ends with {@link ClientBlobReader.close}). */

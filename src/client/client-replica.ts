@@ -1,3 +1,4 @@
+import { backgroundSyncRegistration } from './background-sync-registration.js';
 import type {
   BlobRef,
   Change,
@@ -138,6 +139,8 @@ export class ClientReplica implements ReplicaClient {
    */
   readonly #writing = new Set<Promise<unknown>>();
   #closing: Promise<void> | null = null;
+  /** Stops telling the worker about the page (set while this page is told, see #watchPage). */
+  #unwatchPage: () => void = () => undefined;
   /** What writes fail with once closing (see #write). */
   #closedError: StoreClosedError | null = null;
 
@@ -170,7 +173,34 @@ export class ClientReplica implements ReplicaClient {
       await link.close();
       throw error;
     }
+    client.#watchPage();
+    if (options.backgroundSync === true) client.#statuses.subscribe(backgroundSyncRegistration(name));
     return client;
+  }
+
+  /**
+   * Tells the worker whether this page is visible and focused, now and whenever that changes: a
+   * worker cannot see the page, and the leader's watcher polls the remote by it (docs/live-sync.md).
+   */
+  #watchPage(): void {
+    const page = globalThis as {
+      document?: { visibilityState?: string; hasFocus?: () => boolean };
+      addEventListener?: typeof addEventListener;
+      removeEventListener?: typeof removeEventListener;
+    };
+    const doc = page.document;
+    if (!doc || typeof page.addEventListener !== 'function') return;
+    const tell = () => {
+      const state = { visible: doc.visibilityState !== 'hidden', focused: doc.hasFocus?.() ?? true };
+      // A page closing meanwhile has nothing left to tell.
+      this.#link.call((r) => r.replica.pageState(state)).catch(() => undefined);
+    };
+    const events = ['visibilitychange', 'focus', 'blur'];
+    for (const type of events) page.addEventListener(type, tell);
+    this.#unwatchPage = () => {
+      for (const type of events) page.removeEventListener?.(type, tell);
+    };
+    tell();
   }
 
   create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void> {
@@ -305,6 +335,7 @@ export class ClientReplica implements ReplicaClient {
   #shutdown(reason: ReplicaCloseReason, error: StoreClosedError): Promise<void> {
     this.#closing ??= (async () => {
       this.#closedError = error;
+      this.#unwatchPage();
       this.#changes.clear();
       this.#statuses.clear();
       this.#progresses.clear();

@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 2, through the worker in Chromium: an operation that can no longer fit in one
+ * Issue 10, item 2, through the worker in every browser engine: an operation that can no longer fit in one
  * version (here: written under a larger maxVersionBytes than the replica now has) makes sync()
  * fail with a typed OPERATIONS_STUCK error naming it, across the worker boundary; discardPending
  * removes exactly it, reported as dropped to the tab, and the queue drains.

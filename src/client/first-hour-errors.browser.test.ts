@@ -4,6 +4,7 @@
  * class's real name, after crossing the worker boundary.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { RemoteError } from '../contracts/errors.js';
 import { rejectsWith } from '../testing/conformance/support.js';
 import { openReplica, type OpenReplicaOptions, type ReplicaClient } from './open-replica.js';
 
@@ -35,6 +36,8 @@ describe("a worker replica's first-hour errors", () => {
     );
     expect(error.message).toContain('Check remote.url');
     expect(error.message).toContain('CORS');
+    // Across the worker boundary too: the app can tell "no network" from a server's refusal.
+    expect((error as RemoteError).network).toBe(true);
   });
 
   it('a secret given for a data set that was never encrypted is NOT_ENCRYPTED, saying to leave it out', async () => {

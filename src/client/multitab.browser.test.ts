@@ -220,7 +220,7 @@ describe('blob leases across tabs', () => {
     await t.store.blobs.store(id, data, lease);
     const reader = await t.store.blobs.getReader(id, lease);
     const chunks: Uint8Array[] = [];
-    for await (const chunk of reader.stream() as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    for await (const chunk of reader.chunks()) chunks.push(chunk);
     expect(chunks.length).toBe(3);
     const joined = new Uint8Array(await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer());
     expect(joined.length).toBe(data.length);
@@ -271,7 +271,7 @@ describe('blob leases across tabs', () => {
       'read while another tab collects',
     );
     const chunks: Uint8Array[] = [];
-    for await (const chunk of reader.stream() as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    for await (const chunk of reader.chunks()) chunks.push(chunk);
     expect(s(chunks[0])).toBe('read while another tab collects');
     reading!.kill();
     await waitFor(

@@ -18,6 +18,7 @@ export interface OpenReplicaOptions extends HostedReplicaOptions {
  * Opens the replica of store `name` in a new engine worker, over its IndexedDB database. Works
  * offline at once; with `remote`, the tab elected leader (Web Locks) syncs on changes, on coming
  * online and on an interval, backing off after failures.
+ * @throws UnsupportedBrowserError if the page lacks a feature the engine needs (nothing is started).
  */
 export async function openReplica(options: OpenReplicaOptions): Promise<ReplicaClient> {
   if (typeof options !== 'object' || options === null) {

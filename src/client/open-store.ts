@@ -8,6 +8,7 @@ import { ClientCasKv } from './client-cas-kv.js';
 import { ClientConsensus } from './client-consensus.js';
 import { ClientStorage } from './client-storage.js';
 import { WorkerLink } from './worker-link.js';
+import { assertBrowserSupport } from './browser-support.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -53,6 +54,7 @@ export function defaultWorker(): Worker {
 /**
  * Opens the store `name` in a new engine worker: its IndexedDB database is created or upgraded on
  * first use. If the worker dies, every pending and later call rejects with WORKER_TERMINATED.
+ * @throws UnsupportedBrowserError if the page lacks a feature the engine needs (nothing is started).
  */
 export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<ChainsyncStore> {
   assertKey(name, 'name');
@@ -77,12 +79,14 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
  * Starts an engine worker (made by `makeWorker`, else {@link defaultWorker}) and opens the store
  * `name` in it; returns the link to the worker and the worker's pid. If the store cannot be
  * opened, the worker is ended and the error thrown.
+ * @throws UnsupportedBrowserError if the page lacks a feature the engine needs (nothing is started).
  * @throws WorkerTerminatedError if the worker cannot be created or fails to start.
  */
 export async function startEngine(
   name: string,
   makeWorker: (() => Worker) | undefined,
 ): Promise<{ link: WorkerLink; pid: string }> {
+  assertBrowserSupport();
   let worker: Worker;
   try {
     worker = (makeWorker ?? defaultWorker)();

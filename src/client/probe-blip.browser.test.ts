@@ -1,5 +1,5 @@
 /**
- * A network blip during the capability probe, in Chromium: a worker-hosted replica syncs through a
+ * A network blip during the capability probe, in every browser engine: a worker-hosted replica syncs through a
  * proxy in front of the reference server (the globalSetup's `blipProxyUrl`) that cuts the probe's
  * concurrent If-Match PUTs during the first sync. That sync fails as the network failure it is;
  * the next ones succeed, in the same worker, without a reload.

@@ -1,5 +1,5 @@
 /**
- * Credentials and token functions with a worker-hosted replica, in Chromium: the function cannot be
+ * Credentials and token functions with a worker-hosted replica, in every browser engine: the function cannot be
  * cloned into the worker, so it stays on the main thread and the worker calls it back there. The
  * HTTP case syncs through the reference server with a token function; the S3 case shows its
  * credentials function is the one called (its failure reaches the app as REMOTE_CREDENTIALS, as

@@ -46,7 +46,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 
 const ids = (objects: { id: string }[]) => objects.map((o) => o.id);
 
-describe('openReplica in Chromium, syncing through the reference server', () => {
+describe('openReplica in a browser, syncing through the reference server', () => {
   it('two devices (separate databases) converge, and subscribers see pulled changes', async () => {
     const clientId = crypto.randomUUID();
     const a = (await tab({ name: `dev-a-${clientId}`, clientId })).replica;
@@ -74,8 +74,8 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
   it('a conflict this device won reaches its tabs as `overridden`, through the worker and across tabs', async () => {
     const clientId = crypto.randomUUID();
     const [nameA, nameB] = [`won-a-${clientId}`, `won-b-${clientId}`];
-    // Syncs only when asked, so the order of the pushes is the test's.
-    const manual = { syncOnStart: false, intervalMs: 0 };
+    // Syncs only when asked, so the order of the pushes is the test's (no live watch either).
+    const manual = { syncOnStart: false, intervalMs: 0, live: false };
     const a = (await tab({ name: nameA, clientId, schedule: manual })).replica;
     await a.create('todos', 't', { title: 'first' });
     await a.sync();
@@ -223,7 +223,10 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     const writer = (await tab({ name: `prog-w-${clientId}`, clientId, maxOperationsPerVersion: 1 })).replica;
     await writer.create('c', 'first');
     await writer.sync();
-    const reader = (await tab({ name: `prog-r-${clientId}`, clientId, pullPageSize: 5 })).replica;
+    // Not live: the test's sync() is the one that catches up.
+    const reader = (
+      await tab({ name: `prog-r-${clientId}`, clientId, pullPageSize: 5, schedule: { live: false } })
+    ).replica;
     await waitFor(async () => (await reader.get('c', 'first')) !== null, 'the reader’s first sync');
     await waitFor(async () => !(await reader.status()).syncing, 'the reader’s first sync to end');
     const progress: SyncProgress[] = [];
@@ -237,10 +240,15 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     expect(result?.pulledVersions).toBe(24);
     // Progress events and the call's answer come back on different message ports, so the last
     // events may land after the answer: wait for them rather than assume an order.
-    const counts = () => progress.filter((p) => p.phase === 'pull').map((p) => p.versions);
-    await waitFor(() => counts().at(-1) === 24, 'the progress of the last page');
-    expect(counts().length).toBeGreaterThanOrEqual(5);
-    expect(counts()).toEqual([...counts()].sort((x, y) => x - y));
+    const pulls = () => progress.filter((p) => p.phase === 'pull');
+    await waitFor(() => pulls().at(-1)?.done === 24, 'the progress of the last page');
+    // The total is known from the start (the chain's heights), the count never goes back, and it
+    // ends at done === total; at most one event per page of 5, plus the phase's first.
+    expect(pulls()[0]).toMatchObject({ done: 0, total: 24 });
+    expect(pulls().at(-1)).toMatchObject({ done: 24, total: 24 });
+    const counts = pulls().map((p) => p.done);
+    expect(counts).toEqual([...counts].sort((x, y) => x - y));
+    expect(counts.length).toBeLessThanOrEqual(1 + 5);
     expect((await reader.list('c')).length).toBe(25);
     // A fresh device starts from the writer's snapshot, then pulls the versions after it.
     const fresh = (
@@ -253,8 +261,14 @@ describe('openReplica in Chromium, syncing through the reference server', () => 
     const freshResult = await fresh.sync();
     expect(freshResult?.reset).toBe('bootstrap');
     await waitFor(() => freshProgress.some((p) => p.phase === 'pull'), 'the fresh device’s pull progress');
-    expect(freshProgress[0]?.phase).toBe('bootstrap');
-    expect(freshProgress.some((p) => p.phase === 'bootstrap' && p.bytes > 0)).toBe(true);
+    expect(freshProgress[0]).toMatchObject({ phase: 'bootstrap', done: 0, total: 1 });
+    expect(freshProgress.some((p) => p.phase === 'bootstrap' && p.done === 1 && p.bytes > 0)).toBe(true);
+    const freshPulls = () => freshProgress.filter((p) => p.phase === 'pull');
+    await waitFor(
+      () => freshPulls().at(-1)?.done === freshResult?.pulledVersions,
+      'the fresh device’s last pull event',
+    );
+    expect(freshPulls().at(-1)?.total).toBe(freshResult?.pulledVersions);
     expect(ids(await fresh.list('c'))).toEqual(ids(await reader.list('c')));
   });
 

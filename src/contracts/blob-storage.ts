@@ -19,6 +19,12 @@ export interface BlobReader {
   read(offset?: number, length?: number): Promise<Uint8Array>;
   /** The whole blob as a stream. */
   stream(): ReadableStream<Uint8Array>;
+  /**
+   * The whole blob in chunks, for `for await (const chunk of reader.chunks())`. Use it rather than
+   * `for await` over {@link BlobReader.stream}: Safari's WebKit cannot iterate a stream that way.
+   * Leaving the loop early cancels the rest.
+   */
+  chunks(): AsyncIterableIterator<Uint8Array>;
   /** Releases the hold. Idempotent; reads after it fail. */
   close(): Promise<void>;
 }

@@ -47,7 +47,9 @@ export type ErrorCode =
   // deleting a replica's local data (issue 15 item 11)
   | 'UNSYNCED_CHANGES'
   // credentials that expire (issue 15 item 10)
-  | 'REMOTE_CREDENTIALS';
+  | 'REMOTE_CREDENTIALS'
+  // a browser without a platform feature the engine needs (issue 17)
+  | 'UNSUPPORTED_BROWSER';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -128,9 +130,18 @@ export abstract class RemoteError extends ChainsyncError {
   abstract readonly determinate: boolean;
   /** HTTP status, when the server answered. */
   readonly status: number | undefined;
-  constructor(message: string, options?: ErrorOptions & { status?: number | undefined }) {
+  /**
+   * The request got no answer because the network failed: the device is offline, the host did not
+   * resolve, the connection was refused or cut (or, in a browser, which does not tell these apart,
+   * CORS refused the page). `false` when the server answered, or the request timed out or was
+   * aborted. An app shows "offline" on it rather than a server fault; chainsync registers a
+   * background sync on it (`chainsync/sw`).
+   */
+  readonly network: boolean;
+  constructor(message: string, options?: ErrorOptions & { status?: number | undefined; network?: boolean }) {
     super(message, options);
     this.status = options?.status;
+    this.network = options?.network ?? false;
   }
 }
 
@@ -186,9 +197,37 @@ export class UnsupportedServerError extends ChainsyncError {
   }
 }
 
-/** The browser refused the write for lack of storage space. Nothing was written. */
+// ---- storage quota (issue 16 item 4) -----------------------------------------------------------
+
+/** What a {@link QuotaExceededError} knows of the space: each field is left out where unknown. */
+export interface QuotaDetails {
+  /** About how many bytes the refused write needed (for a pull: the versions or snapshot it applied). */
+  readonly neededBytes?: number;
+  /** Bytes the origin used when the write was refused (`navigator.storage.estimate()`). */
+  readonly usage?: number;
+  /** Bytes the browser allowed the origin then (`navigator.storage.estimate()`). */
+  readonly quota?: number;
+}
+
+/**
+ * The browser refused the write for lack of storage space. Nothing of that write was written (a
+ * pull keeps what it applied before, consistent, and the next sync goes on from there). Where
+ * known, it says how many bytes the write needed and the origin's usage and quota at the time.
+ */
 export class QuotaExceededError extends ChainsyncError {
   readonly code = 'QUOTA_EXCEEDED';
+  /** About how many bytes the refused write needed; `undefined` where unknown. */
+  readonly neededBytes: number | undefined;
+  /** The origin's usage when the write was refused, in bytes; `undefined` where unknown. */
+  readonly usage: number | undefined;
+  /** The origin's quota when the write was refused, in bytes; `undefined` where unknown. */
+  readonly quota: number | undefined;
+  constructor(message: string, details: QuotaDetails = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.neededBytes = details.neededBytes;
+    this.usage = details.usage;
+    this.quota = details.quota;
+  }
 }
 
 /** The store was closed; open it again to continue. */
@@ -341,6 +380,20 @@ export class RemoteCredentialsError extends RemoteError {
   }
 }
 
+/**
+ * This browser (or this page: some features exist only in a secure context) lacks a platform
+ * feature chainsync needs, named in `feature`; the message says what to do. Nothing was opened.
+ */
+export class UnsupportedBrowserError extends ChainsyncError {
+  readonly code = 'UNSUPPORTED_BROWSER';
+  /** The missing feature, as the page would reach it: `navigator.locks`, `indexedDB`, … */
+  readonly feature: string;
+  constructor(feature: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.feature = feature;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 /**
@@ -382,6 +435,7 @@ const names: Record<string, ErrorClass> = {
   DirectoryInUseError: DirectoryInUseError,
   UnsyncedChangesError: UnsyncedChangesError,
   RemoteCredentialsError: RemoteCredentialsError,
+  UnsupportedBrowserError: UnsupportedBrowserError,
 };
 for (const [name, cls] of Object.entries(names)) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
@@ -417,6 +471,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   DIRECTORY_IN_USE: DirectoryInUseError,
   UNSYNCED_CHANGES: UnsyncedChangesError,
   REMOTE_CREDENTIALS: RemoteCredentialsError,
+  UNSUPPORTED_BROWSER: UnsupportedBrowserError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

@@ -45,6 +45,31 @@ export interface RemoteBackend {
  */
 export const MAX_OBJECT_BYTES_HEADER = 'Chainsync-Max-Object-Bytes';
 
+/** Options of {@link AtomicRemoteBackend.readIfChanged}. */
+export interface ReadIfChangedOptions {
+  /**
+   * Seconds a server with the change signal may hold the request until the object changes
+   * (`Prefer: wait`, docs/live-sync.md); 0 (the default) answers at once. A server without the
+   * signal always answers at once.
+   */
+  readonly waitSeconds?: number;
+  /** Aborts the request (a held one included). */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link AtomicRemoteBackend.readIfChanged} found. */
+export interface ChangeCheck {
+  /** The object's version now; `null` when it is absent. */
+  readonly version: ObjectVersion | null;
+  /** True when `version` is not the one asked about. */
+  readonly changed: boolean;
+  /**
+   * True when the server applied the wait (held the request, or would have): asking again at once
+   * costs one held request, not a busy loop. False: a plain conditional GET; ask again later.
+   */
+  readonly held: boolean;
+}
+
 /**
  * A backend that enforces compare-and-swap atomically (seed 000): it never silently overwrites a
  * versioned object. Only servers that pass the capability probe may implement it.
@@ -68,4 +93,14 @@ export interface AtomicRemoteBackend extends RemoteBackend {
   uploadConditional(key: string, data: Uint8Array, condition: ConditionalPut): Promise<ObjectVersion>;
   /** Deletes only if `condition` holds. @throws PreconditionFailedError otherwise (absent included). */
   deleteConditional(key: string, condition: ConditionalDelete): Promise<void>;
+  /**
+   * Optional: whether `key` is at another version than `since` (`null`: absent), by a conditional
+   * GET (`If-None-Match`, 304 when unchanged), held open by a server with the change signal for
+   * up to `options.waitSeconds` until it changes. How live sync watches the chain's head.
+   */
+  readIfChanged?(
+    key: string,
+    since: ObjectVersion | null,
+    options?: ReadIfChangedOptions,
+  ): Promise<ChangeCheck>;
 }

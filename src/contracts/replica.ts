@@ -150,14 +150,36 @@ export interface SyncResult {
   compaction?: { readonly report: CompactionReport } | { readonly error: SerializedError };
 }
 
-/** How far a long pull or bootstrap has come. */
+/** The part of a sync a {@link SyncProgress} is about. */
+export type SyncPhase = 'bootstrap' | 'pull' | 'push';
+
+/**
+ * How far one phase of a sync has come. Each phase counts from 0 in its own unit: `bootstrap` the
+ * snapshot read (`total` 1, or its parts when a remote stores it in parts), `pull` the versions
+ * after the base, `push` the local operations sent. Within a phase `done` and `bytes` never go back, and the phase's last event has `done === total`.
+ *
+ * Changed in this release: `{ phase, versions, bytes }` became `{ phase, done, total, bytes,
+ * totalBytes? }`, and `push` is new (`versions` is the `done` of a `pull`).
+ */
 export interface SyncProgress {
-  /** `bootstrap`: reading the snapshot; `pull`: reading the versions after the base. */
-  readonly phase: 'bootstrap' | 'pull';
-  /** Versions read so far in this sync. */
-  readonly versions: number;
-  /** Bytes of versions and snapshot read so far in this sync. */
+  /** `bootstrap`: reading the snapshot; `pull`: reading the versions after the base; `push`: sending the queue. */
+  readonly phase: SyncPhase;
+  /** Units of this phase done so far (snapshots read, versions pulled, operations pushed). */
+  readonly done: number;
+  /**
+   * The units this phase has in all, `null` while unknown (a storage that cannot count the versions
+   * ahead). A pull's total comes from the chain as the sync first read it (the head's commit number
+   * minus the base's: a commit holding no version, such as a snapshot's, counts too, so the total
+   * may come down to `done` at the end); a push's from the queue; never below `done`.
+   */
+  readonly total: number | null;
+  /** Bytes read (bootstrap, pull) or sent (push) so far in this phase. */
   readonly bytes: number;
+  /**
+   * The bytes this phase has in all, when the storage states them before they are read: a
+   * bootstrap from a snapshot stored in parts (then counted in parts, `total` the part count).
+   */
+  readonly totalBytes?: number;
 }
 
 /** The sync status every tab of a replica can observe. */
@@ -181,7 +203,42 @@ export interface ReplicaStatus {
   readonly snapshotError: SerializedError | null;
   /** This tab is the one that syncs. */
   readonly leader: boolean;
+  /**
+   * How the leader learns of other devices' changes now (the same in every tab): `signal`, a
+   * request the server holds until the chain moves; `polling`, conditional reads on an interval
+   * (servers without the signal, or after a failed check); `offline`, paused until the network is
+   * back; `off`, not watched (no remote, `schedule.live: false`, or no leader yet): changes arrive
+   * with the interval sync only.
+   */
+  readonly transport: LiveTransport;
+  /**
+   * The origin's storage as this tab's browser last reported it ({@link StorageUse}), or `null`
+   * where the Storage API (`navigator.storage.estimate()`) is missing or failed, and before it was
+   * first read. Read when the replica opens, then after syncs and local writes, at most once per
+   * few seconds (an estimate costs the browser a look at its disk): a figure may be that old.
+   */
+  readonly storage: StorageUse | null;
 }
+
+/**
+ * How much the browser lets the origin store and uses now (`navigator.storage.estimate()`; both
+ * figures cover every database and cache of the origin, not only this replica's), and whether
+ * it keeps the data under storage pressure (`navigator.storage.persisted()`).
+ */
+export interface StorageUse {
+  /** Bytes the origin uses (the browser's estimate: it may round or pad it). */
+  readonly usage: number;
+  /** Bytes the origin may use in all. */
+  readonly quota: number;
+  /**
+   * `true` when the browser granted persistent storage (it will not evict the data to make room),
+   * `false` when not, `null` where the browser cannot tell (no `navigator.storage.persisted()`).
+   */
+  readonly persisted: boolean | null;
+}
+
+/** How a replica's leader watches the remote; see {@link ReplicaStatus.transport}. */
+export type LiveTransport = 'signal' | 'polling' | 'offline' | 'off';
 
 /**
  * A read-only look at a replica's place in the chain, from its local state alone: its base, the

@@ -51,11 +51,13 @@ export interface StorageTxn {
   /** Replaces the client's snapshot. @throws NotFoundError without a client. */
   setSnapshot(snapshot: Snapshot, data: Uint8Array): Promise<void>;
   /**
-   * The data of the client's current snapshot.
+   * The data of the client's current snapshot. chainsync extension: a storage that reads a snapshot
+   * in parts (a remote one, past its object size) calls `onPart` as each part arrives, with the
+   * part's size and the whole's; one read in one piece calls nothing.
    * @throws SnapshotMismatchError if `versionId` is not the current snapshot's version (or there is
    * none); NotFoundError without a client.
    */
-  getSnapshotData(versionId: Uuid): Promise<Uint8Array | null>;
+  getSnapshotData(versionId: Uuid, onPart?: SnapshotPartRead): Promise<Uint8Array | null>;
   /** The version whose parent is `parentVersionId`, or `null`. */
   getVersionByParent(parentVersionId: Uuid): Promise<Version | null>;
   /** The version with this id, or `null`. */
@@ -66,6 +68,13 @@ export interface StorageTxn {
    * parallel rather than one round trip per version. Empty when `parentVersionId` has no child.
    */
   getVersionsAfter(parentVersionId: Uuid, limit: number): Promise<Version[]>;
+  /**
+   * chainsync extension, optional: about how many versions follow `parentVersionId` up to the
+   * latest, as this transaction sees it, or `null` when the storage cannot tell without reading
+   * them. Only for progress totals: it may count more (a remote storage counts its commits, and a
+   * snapshot's commit holds no version), never fewer when the parent is in the chain.
+   */
+  countVersionsAfter?(parentVersionId: Uuid): Promise<number | null>;
   /**
    * Adds a version (its id must be new and its parent must have no child yet), makes it the latest
    * and increments the snapshot's `versionsSince`.
@@ -83,6 +92,15 @@ export interface StorageTxn {
    */
   commit(): Promise<void>;
 }
+
+/**
+ * Told of each part of a snapshot read in parts (see {@link StorageTxn.getSnapshotData}): the
+ * part's bytes, and the parts and bytes of the whole snapshot.
+ */
+export type SnapshotPartRead = (
+  partBytes: number,
+  whole: { readonly parts: number; readonly bytes: number },
+) => void;
 
 /** How much one write of a {@link Storage} may carry (chainsync extension). */
 export interface StorageLimits {

@@ -11,13 +11,15 @@ export function forwardingTxn(inner: StorageTxn, overrides: Partial<StorageTxn> 
     getClient: () => inner.getClient(),
     newClient: (latestVersionId) => inner.newClient(latestVersionId),
     setSnapshot: (snapshot, data) => inner.setSnapshot(snapshot, data),
-    getSnapshotData: (versionId) => inner.getSnapshotData(versionId),
+    getSnapshotData: (versionId, onPart) => inner.getSnapshotData(versionId, onPart),
     getVersionByParent: (parentVersionId) => inner.getVersionByParent(parentVersionId),
     getVersion: (versionId) => inner.getVersion(versionId),
     getVersionsAfter: (parentVersionId, limit) => inner.getVersionsAfter(parentVersionId, limit),
     addVersion: (versionId, parentVersionId, segment) =>
       inner.addVersion(versionId, parentVersionId, segment),
     commit: () => inner.commit(),
+    // Optional: forwarded only when the inner transaction has it (callers test for it).
+    ...(inner.countVersionsAfter && { countVersionsAfter: inner.countVersionsAfter.bind(inner) }),
     ...overrides,
   };
 }

@@ -202,3 +202,36 @@ export function isPreconditionRefusal(reply: {
   if (reply.status === 412) return true;
   return reply.status === 409 && fromUtf8(reply.body).includes('ConditionalRequestConflict');
 }
+
+/**
+ * The response field with which a server says which preferences it applied (RFC 7240 §3). A
+ * server with chainsync's change signal names `wait` in it when it held (or may hold) a
+ * conditional GET until the object changed; see docs/live-sync.md.
+ */
+export const PREFERENCE_APPLIED = 'Preference-Applied';
+
+/**
+ * The longest a request asks to be held, and a server holds one, in seconds: well within what
+ * proxies and load balancers let an idle connection live, usually 60 s or more.
+ */
+export const MAX_WAIT_SECONDS = 60;
+
+/**
+ * The seconds a request's `Prefer` field asks a server to wait (RFC 7240 §4.3, `wait=<delta-seconds>`),
+ * or `null` when it states no usable wait (absent, malformed, or not a whole number). Several
+ * preferences may share the field (comma-separated, with `;` parameters); the first `wait` counts.
+ */
+export function preferredWait(prefer: string | readonly string[] | null | undefined): number | null {
+  if (prefer === null || prefer === undefined) return null;
+  const fields = typeof prefer === 'string' ? [prefer] : prefer;
+  for (const element of fields.join(',').split(',')) {
+    const match = /^\s*wait\s*=\s*(?:"(\d{1,9})"|(\d{1,9}))\s*(?:;.*)?$/i.exec(element);
+    if (match) return Number(match[1] ?? match[2]);
+  }
+  return null;
+}
+
+/** True when a `Preference-Applied` field names the `wait` preference: the server has the change signal. */
+export function appliedWait(field: string | null | undefined): boolean {
+  return preferredWait(field) !== null;
+}

@@ -10,6 +10,7 @@ import {
   NIL_UUID,
   type Client,
   type Snapshot,
+  type SnapshotPartRead,
   type StorageTxn,
   type Uuid,
   type Version,
@@ -57,7 +58,9 @@ export interface StorageAccess<R> {
     limit: number,
     asOf: ClientRecord<R>,
   ): Promise<Version[]>;
-  readSnapshotData(clientId: Uuid, versionId: Uuid): Promise<Uint8Array | null>;
+  /** Optional: about how many committed versions follow `parentVersionId` (see `StorageTxn.countVersionsAfter`). */
+  countVersionsAfter?(clientId: Uuid, parentVersionId: Uuid, asOf: ClientRecord<R>): Promise<number | null>;
+  readSnapshotData(clientId: Uuid, versionId: Uuid, onPart?: SnapshotPartRead): Promise<Uint8Array | null>;
   /**
    * Applies `writes` atomically iff the client's revision is still `base` (`null`: still absent).
    * @throws TransactionConflictError otherwise, having applied nothing.
@@ -114,7 +117,7 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
     this.#snapshot = { meta, data: copyBytes(data) };
   }
 
-  async getSnapshotData(versionId: Uuid): Promise<Uint8Array | null> {
+  async getSnapshotData(versionId: Uuid, onPart?: SnapshotPartRead): Promise<Uint8Array | null> {
     this.#open();
     assertUuid(versionId, 'versionId');
     const client = await this.#requireClient();
@@ -126,7 +129,7 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
       );
     }
     if (this.#snapshot) return copyBytes(this.#snapshot.data);
-    return this.#access.readSnapshotData(this.#clientId, versionId);
+    return this.#access.readSnapshotData(this.#clientId, versionId, onPart);
   }
 
   async getVersionByParent(parentVersionId: Uuid): Promise<Version | null> {
@@ -165,6 +168,19 @@ export class OptimisticStorageTxn<R> implements StorageTxn {
       parent = child.versionId;
     }
     return out;
+  }
+
+  /** About how many versions follow `parentVersionId`, when the implementation can count them (else `null`). */
+  async countVersionsAfter(parentVersionId: Uuid): Promise<number | null> {
+    this.#open();
+    assertUuid(parentVersionId, 'parentVersionId');
+    await this.#view();
+    if (!this.#access.countVersionsAfter) return null;
+    const committed = this.#base
+      ? await this.#access.countVersionsAfter(this.#clientId, parentVersionId, this.#base)
+      : 0;
+    // This transaction's own versions follow the committed ones.
+    return committed === null ? null : committed + this.#versions.length;
   }
 
   async addVersion(versionId: Uuid, parentVersionId: Uuid, historySegment: Uint8Array): Promise<void> {

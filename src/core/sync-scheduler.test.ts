@@ -1,61 +1,8 @@
 import type { SyncResult } from '../contracts/replica.js';
 import { describe, expect, it } from 'vitest';
-import type { Timers } from './timers.js';
-import { SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
-
-const RESULT: SyncResult = {
-  pulledVersions: 0,
-  pushedVersions: 0,
-  pushedVersionIds: [],
-  pushedOperations: 0,
-  dropped: [],
-  overridden: [],
-  reset: null,
-  snapshotUploaded: false,
-  snapshotError: null,
-};
-
-/** Timers that fire only when the test advances time. */
-class ManualClock implements Timers {
-  t = 0;
-  rand = 0.5;
-  #timers = new Map<number, { due: number; fn: () => void }>();
-  #next = 1;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.#timers.set(id, { due: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  now(): number {
-    return this.t;
-  }
-  random(): number {
-    return this.rand;
-  }
-  /** Moves time forward, firing due timers in order and letting their promises settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      await settle();
-      const due = [...this.#timers.entries()]
-        .filter(([, t]) => t.due <= end)
-        .sort((a, b) => a[1].due - b[1].due)[0];
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.t = due[1].due;
-      due[1].fn();
-    }
-    this.t = end;
-    await settle();
-  }
-}
-
-const settle = async () => {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-};
+import { ManualClock, settle } from '../test-support/manual-clock.js';
+import { EMPTY_SYNC_RESULT as RESULT } from '../test-support/sync-result.js';
+import { assertSchedule, SyncScheduler, type SyncSchedule } from './sync-scheduler.js';
 
 /** A scheduler whose syncs the test finishes by hand, recording what happened. */
 function harness(schedule: SyncSchedule = {}) {
@@ -110,23 +57,106 @@ function harness(schedule: SyncSchedule = {}) {
   };
 }
 
+describe('assertSchedule', () => {
+  it('takes live and syncOnStart as true or false, and refuses anything else naming the field', () => {
+    expect(() => assertSchedule({ live: false, syncOnStart: true })).not.toThrow();
+    for (const name of ['live', 'syncOnStart']) {
+      expect(() => assertSchedule({ [name]: 'yes' })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringContaining(`schedule.${name}`),
+        }),
+      );
+    }
+  });
+});
+
 describe('SyncScheduler', () => {
-  it('syncs at once when it starts leading, then debounces a burst of changes into one sync', async () => {
+  it('syncs at once when it starts leading; a burst of changes: the first syncs at once, the rest share one sync after the debounce', async () => {
     const h = harness();
     h.scheduler.start();
     await h.clock.advance(0);
     expect(h.runs).toHaveLength(1);
     await h.finish();
-    // Changes at 0, 30, 60 and 90 ms: one sync, 100 ms after the first (latency stays bounded).
+    // Changes at 0, 30, 60 and 90 ms: the first syncs at once (a lone write leaves at once), the
+    // others wait for that sync and then share one, the debounce after it.
     for (let i = 0; i < 4; i++) {
       h.scheduler.changed();
+      if (i === 0) expect(h.runs).toHaveLength(2);
       if (i < 3) await h.clock.advance(30);
     }
-    await h.clock.advance(9);
-    expect(h.runs).toHaveLength(1);
-    await h.clock.advance(1);
+    await h.finish();
+    await h.clock.advance(99);
     expect(h.runs).toHaveLength(2);
-    expect(h.clock.t).toBe(100);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(3);
+    await h.finish();
+    // Changes 30 ms apart with no sync under way: the first at once, the next debounced.
+    await h.clock.advance(1_000);
+    h.scheduler.changed();
+    expect(h.runs).toHaveLength(4);
+    await h.finish();
+    await h.clock.advance(30);
+    h.scheduler.changed();
+    await h.clock.advance(99);
+    expect(h.runs).toHaveLength(4);
+    await h.clock.advance(1);
+    expect(h.runs).toHaveLength(5);
+    expect(h.maxConcurrent).toBe(1);
+  });
+
+  it('a remote change (the watcher saw the chain move) syncs at once, or once after the sync under way; never when inactive, offline or backing off', async () => {
+    const h = harness();
+    h.scheduler.remoteChanged();
+    await h.clock.advance(10_000);
+    expect(h.runs).toHaveLength(0); // not the leader
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish();
+    h.scheduler.remoteChanged();
+    expect(h.runs).toHaveLength(2); // no debounce: the change is already on the remote
+    h.scheduler.remoteChanged();
+    h.scheduler.remoteChanged();
+    await h.finish();
+    await h.clock.advance(100);
+    expect(h.runs).toHaveLength(3);
+    await h.finish(false);
+    h.scheduler.remoteChanged();
+    expect(h.runs).toHaveLength(3); // the backoff decides
+    h.scheduler.offline();
+    h.scheduler.online();
+    expect(h.runs).toHaveLength(4);
+    await h.finish();
+    h.scheduler.offline();
+    h.scheduler.remoteChanged();
+    await h.clock.advance(60_000);
+    expect(h.runs).toHaveLength(4);
+  });
+
+  it('a remote change the last sync saw or made (known) runs no sync; one it did not runs one at once after it', async () => {
+    const h = harness();
+    h.scheduler.start();
+    await h.clock.advance(0);
+    await h.finish();
+    let known = true;
+    h.scheduler.remoteChanged(() => known); // asked now: the last sync saw it
+    expect(h.runs).toHaveLength(1);
+    h.scheduler.syncNow().catch(() => undefined);
+    expect(h.runs).toHaveLength(2);
+    h.scheduler.remoteChanged(() => known); // during a sync: asked once it succeeded
+    await h.finish();
+    expect(h.runs).toHaveLength(2);
+    h.scheduler.syncNow().catch(() => undefined);
+    known = false;
+    h.scheduler.remoteChanged(() => known);
+    h.scheduler.remoteChanged(() => true);
+    await h.finish();
+    expect(h.runs).toHaveLength(4); // one more, at once: no debounce for a remote change
+    await h.finish();
+    h.scheduler.remoteChanged(); // no check: a change
+    expect(h.runs).toHaveLength(5);
+    await h.finish();
+    expect(h.maxConcurrent).toBe(1);
   });
 
   it('never runs two syncs at once: a change during a sync runs one more after it', async () => {
@@ -241,14 +271,17 @@ describe('SyncScheduler', () => {
     h.scheduler.start();
     await h.clock.advance(0);
     await h.finish();
-    h.scheduler.changed();
+    h.scheduler.changed(); // at once (no change before it)
+    expect(h.runs).toHaveLength(2);
+    await h.finish();
+    h.scheduler.changed(); // right after one: on the debounce timer, which stop() cancels
     h.scheduler.stop();
     await h.clock.advance(100_000);
-    expect(h.runs).toHaveLength(1);
+    expect(h.runs).toHaveLength(2);
     // An explicit sync still runs.
     const explicit = h.scheduler.syncNow();
     await settle();
-    expect(h.runs).toHaveLength(2);
+    expect(h.runs).toHaveLength(3);
     await h.finish();
     await expect(explicit).resolves.toEqual(RESULT);
   });

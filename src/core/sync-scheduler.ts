@@ -5,7 +5,11 @@ import { realTimers, type Timers } from './timers.js';
 
 /** When the leader syncs on its own. */
 export interface SyncSchedule {
-  /** Sync this long after a local change (changes within the window share one sync). Default 250 ms. */
+  /**
+   * How long local changes may wait to share a sync. A change with none in the `debounceMs` before
+   * it syncs at once; the changes that follow it within the window share one sync, this long after
+   * (or after the sync under way). Default 250 ms.
+   */
   readonly debounceMs?: number;
   /** Sync at least this often while nothing else triggers one. Default 30 000 ms; 0 turns it off. */
   readonly intervalMs?: number;
@@ -15,6 +19,12 @@ export interface SyncSchedule {
   readonly backoffMaxMs?: number;
   /** Sync as soon as this tab becomes the leader. Default true. */
   readonly syncOnStart?: boolean;
+  /**
+   * Watch the remote and sync as soon as another device's change lands there (docs/live-sync.md:
+   * a request the server holds open where it can, a cheap conditional poll elsewhere). Default
+   * true; false leaves the other triggers only (start, local changes, focus, online, the interval).
+   */
+  readonly live?: boolean;
 }
 
 /** Checks a {@link SyncSchedule}; throws INVALID_ARGUMENT naming the bad field. */
@@ -35,8 +45,10 @@ export function assertSchedule(schedule: unknown): asserts schedule is SyncSched
       );
     }
   }
-  if (s.syncOnStart !== undefined && typeof s.syncOnStart !== 'boolean') {
-    throw new InvalidArgumentError('schedule.syncOnStart', 'expected true or false.');
+  for (const name of ['syncOnStart', 'live']) {
+    if (s[name] !== undefined && typeof s[name] !== 'boolean') {
+      throw new InvalidArgumentError(`schedule.${name}`, 'expected true or false.');
+    }
   }
 }
 
@@ -54,10 +66,10 @@ export interface SchedulerEvents<Result = SyncResult> {
 type TimerReason = 'asked' | 'interval' | 'retry';
 
 /**
- * Decides when to sync: at once on start and on coming online, after a debounce on local changes
- * and focus, on an interval while idle, and after a failure with exponential backoff and full
- * jitter in [delay/2, delay]. Never two syncs at once: a trigger during a sync runs one more sync
- * after it. Inactive (not the leader, or stopped), or paused by {@link SyncScheduler.offline}, it
+ * Decides when to sync: at once on start, on coming online and on another device's change; on a
+ * local change at once after a quiet spell, else after a debounce; after a debounce on focus; on
+ * an interval while idle; and after a failure with exponential backoff and full jitter in
+ * [delay/2, delay]. Never two syncs at once: a trigger during a sync runs one more sync after it. Inactive (not the leader, or stopped), or paused by {@link SyncScheduler.offline}, it
  * only runs syncs asked for explicitly through {@link SyncScheduler.syncNow}.
  *
  * `Result` is what one sync returns (the engine's {@link SyncResult} by default).
@@ -82,6 +94,10 @@ export class SyncScheduler<Result = SyncResult> {
   #next: Promise<Result> | null = null;
   #again = false;
   #failures = 0;
+  /** Remote changes told during the sync under way: one more sync after it unless it saw them. */
+  #remoteChanges: ((() => boolean) | undefined)[] = [];
+  /** When the last local change was told (`clock.now()`): a change long after it syncs at once. */
+  #lastChangedAt = -Infinity;
 
   constructor(
     sync: () => Promise<Result>,
@@ -123,14 +139,35 @@ export class SyncScheduler<Result = SyncResult> {
     this.#cancelTimer();
   }
 
-  /** A local change: sync after the debounce, unless backing off after a failure. */
+  /**
+   * A local change: sync at once when no change came for a debounce's length (a lone write leaves
+   * the device without waiting, so other devices see it sooner), else after the debounce, so the
+   * rest of a burst shares one sync; or after the sync under way; not while backing off.
+   */
   changed(): void {
-    this.#soon();
+    const now = this.#clock.now();
+    const quiet = now - this.#lastChangedAt >= this.#debounceMs;
+    this.#lastChangedAt = now;
+    const idle = this.#active && !this.#offline && !this.#running && !this.#timerAsked;
+    if (quiet && idle && this.#failures === 0) this.#run().catch(() => undefined);
+    else this.#soon();
   }
 
   /** The app came back into focus (its data may be stale): sync after the debounce, as for a change. */
   focused(): void {
     this.#soon();
+  }
+
+  /**
+   * The remote changed (a `RemoteWatcher` saw the chain move): sync now, or right after the sync
+   * under way, unless backing off after a failure. No debounce: the change is already there.
+   * `known`, asked now or once the sync under way succeeded, says whether the change is one the
+   * last sync saw or made itself (a leader's own push moves what its watcher watches): then none.
+   */
+  remoteChanged(known?: () => boolean): void {
+    if (!this.#active || this.#offline || this.#failures > 0) return;
+    if (this.#running) this.#remoteChanges.push(known);
+    else if (!known?.()) this.#run().catch(() => undefined); // reported through events.failed
   }
 
   /** The network came back: forget the backoff and sync now. */
@@ -200,6 +237,7 @@ export class SyncScheduler<Result = SyncResult> {
   #run(): Promise<Result> {
     this.#cancelTimer();
     this.#again = false;
+    this.#remoteChanges = [];
     this.#events.started?.();
     const run = this.#sync();
     this.#running = run;
@@ -208,7 +246,10 @@ export class SyncScheduler<Result = SyncResult> {
         this.#running = null;
         this.#failures = 0;
         this.#events.succeeded?.(result);
-        if (this.#again) this.#schedule(this.#debounceMs, 'asked');
+        const remote = this.#remoteChanges.splice(0).some((known) => !known?.());
+        if (remote)
+          this.#syncOrFollow(); // a remote change is there already: no debounce
+        else if (this.#again) this.#schedule(this.#debounceMs, 'asked');
         else this.#scheduleInterval();
       },
       (error: unknown) => {

@@ -10,6 +10,7 @@ import { ContentMismatchError, ContentNotFoundError, StoreClosedError } from '..
 import { copyBytes, readRange } from '../core/bytes.js';
 import { contentIdOf } from '../core/content-id.js';
 import { assertBytes, assertContentId, assertLeaseId, assertPid } from '../core/validate.js';
+import { streamChunks } from '../core/stream-chunks.js';
 
 /** One lease, keyed so the same lease held twice is still one lease (a set, never a counter). */
 function leaseKey(lease: LeaseId): string {
@@ -149,6 +150,10 @@ export class MemoryBlobReader implements BlobReader {
         controller.close();
       },
     });
+  }
+
+  chunks(): AsyncIterableIterator<Uint8Array> {
+    return streamChunks(this.stream());
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@ afterEach(() => {
   for (const close of cleanup.splice(0)) close();
 });
 
-describe('chainsync/query: tabs in real Chromium', () => {
+describe('chainsync/query: tabs in a real browser', () => {
   it('a write in one document updates a query in another document', async () => {
     const frame = document.createElement('iframe');
     document.body.append(frame);

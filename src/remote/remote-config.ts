@@ -1,9 +1,11 @@
-import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
+import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-backend.js';
+import type { HeadCheck } from '../core/remote-watcher.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import type { Storage } from '../contracts/storage.js';
 import { InvalidArgumentError } from '../contracts/errors.js';
-import { assertKey, isPositiveInteger } from '../core/validate.js';
+import { assertKey, assertUuid, isPositiveInteger } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
+import type { HttpRemoteBackend } from './http/http-backend.js';
 import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
 import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
 import { S3_MAX_OBJECT_BYTES, type SettingNames } from './http/options.js';
@@ -100,6 +102,17 @@ export interface ReplicaRemote {
   readonly kv: CasKv;
   /** Content-addressed blobs (`Replica.putBlob` uploads, `getBlob` downloads), beside the chain. */
   readonly blobs: RemoteBlobs;
+  /**
+   * The check a `RemoteWatcher` makes of the chain of `clientId`: whether its pointer moved (held
+   * open by a server with the change signal, a plain conditional GET elsewhere), or `null` when
+   * the backend cannot read conditionally (then only the scheduler's interval finds changes).
+   */
+  readonly watchHead: (clientId: string) => HeadCheck | null;
+  /**
+   * The versions of the chain's pointer this replica's storage read or wrote lately, so that a
+   * watch reporting one of them after a sync is not taken for another device's change.
+   */
+  readonly headsSeen: (clientId: string) => readonly ObjectVersion[];
 }
 
 const HTTP_SHAPE = "{ kind: 'http', url, prefix, token? (a string or a function returning one), timeoutMs? }";
@@ -392,16 +405,24 @@ export function openRemote(config: RemoteConfig, opened: OpenRemoteOptions = {})
  */
 export function remoteDataSet(backend: AtomicRemoteBackend, prefix: string): ReplicaRemote {
   assertKey(prefix, 'prefix');
+  const storage = new RemoteStorage(backend, { prefix: `${prefix}/chain` });
   return {
-    storage: new RemoteStorage(backend, { prefix: `${prefix}/chain` }),
+    storage,
     kv: new RemoteCasKv(backend, { prefix: `${prefix}/meta` }),
     blobs: new RemoteBlobs(backend, { prefix: `${prefix}/blobs` }),
+    watchHead: (clientId) => {
+      assertUuid(clientId, 'clientId');
+      const read = backend.readIfChanged?.bind(backend);
+      const key = storage.pointerKey(clientId);
+      return read ? (since, options) => read(key, since, options) : null;
+    },
+    headsSeen: (clientId) => storage.pointerVersions(clientId),
   };
 }
 
 /** A backend connected on first use; a failed connection is retried by the next call. */
-function lazyBackend(connect: () => Promise<AtomicRemoteBackend>): AtomicRemoteBackend {
-  let connected: Promise<AtomicRemoteBackend> | null = null;
+function lazyBackend(connect: () => Promise<HttpRemoteBackend>): AtomicRemoteBackend {
+  let connected: Promise<HttpRemoteBackend> | null = null;
   const get = () => {
     if (!connected) {
       const attempt = connect();
@@ -421,6 +442,8 @@ function lazyBackend(connect: () => Promise<AtomicRemoteBackend>): AtomicRemoteB
     downloadVersioned: async (key) => (await get()).downloadVersioned(key),
     uploadConditional: async (key, data, condition) => (await get()).uploadConditional(key, data, condition),
     deleteConditional: async (key, condition) => (await get()).deleteConditional(key, condition),
+    // The head watcher's check (held open when the probe found the change signal).
+    readIfChanged: async (key, since, options) => (await get()).readIfChanged(key, since, options),
     // What the probe learned of the server's object limit: RemoteStorage writes snapshots in parts
     // under it and states the largest version from it.
     maxObjectBytes: async () => (await (await get()).maxObjectBytes?.()) ?? null,

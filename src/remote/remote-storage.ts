@@ -3,6 +3,7 @@ import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-bac
 import type {
   CompactionOptions,
   CompactionReport,
+  SnapshotPartRead,
   Storage,
   StorageLimits,
   StorageTxn,
@@ -100,6 +101,8 @@ interface Revision {
 interface PageView {
   readonly records: Map<number, RecordJson>;
   last: { readonly versionId: Uuid; readonly n: number } | null;
+  /** The commit holding the child of a parent, as counting found it (the first page starts there). */
+  child: { readonly parentId: Uuid; readonly n: number | null } | null;
 }
 
 /** Commit records kept for building packs (a little over one pack's worth). */
@@ -110,6 +113,9 @@ interface Current {
   readonly state: StateJson;
   readonly pointer: Revision['pointer'];
 }
+
+/** Pointer versions {@link RemoteStorage.pointerVersions} keeps per client. */
+const POINTER_VERSIONS_KEPT = 16;
 
 /**
  * A {@link Storage} kept in a remote bucket through any {@link AtomicRemoteBackend}, with the
@@ -153,6 +159,8 @@ export class RemoteStorage implements Storage {
   readonly #maxObjectBytes: number | null;
   /** Highest commit this instance has seen per client (only a hint of where to probe). */
   readonly #lastSeen = new Map<Uuid, number>();
+  /** Each client's pointer versions this instance last read or wrote, newest last (pointerVersions). */
+  readonly #pointerSeen = new Map<Uuid, ObjectVersion[]>();
   /** Recently read or written commit records, `<clientId>/<n>`, oldest first. */
   readonly #recent = new Map<string, RecordJson>();
 
@@ -329,7 +337,7 @@ export class RemoteStorage implements Storage {
     const upTo = () => seen?.n ?? 0;
     // Commits below the compaction floor are (being) deleted: this view holds none of them.
     const floor = () => seen?.floor ?? NO_GC.floor;
-    const pages: PageView = { records: new Map(), last: null };
+    const pages: PageView = { records: new Map(), last: null, child: null };
     return {
       readClient: async (clientId) => {
         const record = await this.#readClient(clientId);
@@ -352,9 +360,11 @@ export class RemoteStorage implements Storage {
           : this.#readIndexed(clientId, 'p', parentId, upTo(), floor(), (v) => v.parent === parentId),
       readVersionsAfter: (clientId, parentId, limit) =>
         this.#readVersionsAfter(clientId, parentId, limit, upTo(), floor(), pages),
-      readSnapshotData: async (clientId) => {
+      countVersionsAfter: (clientId, parentId) =>
+        this.#countVersionsAfter(clientId, parentId, upTo(), floor(), pages),
+      readSnapshotData: async (clientId, _versionId, onPart) => {
         const snap = seen?.snap;
-        return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0) : null;
+        return snap ? this.#readSnapshot(this.#dir(clientId), snap, seen?.n ?? 0, onPart) : null;
       },
       apply: (clientId, base, writes) => this.#apply(clientId, base, writes),
     };
@@ -362,6 +372,32 @@ export class RemoteStorage implements Storage {
 
   #dir(clientId: Uuid): string {
     return `${this.#root}${clientId}/`;
+  }
+
+  /**
+   * The versions of `clientId`'s pointer this instance read or wrote lately (the last 16, newest
+   * last). Its own syncs move the pointer, some more than once (a commit, then a snapshot's): a
+   * watcher that sees one of these after a sync succeeded sees what that sync saw or did, not
+   * another device's change.
+   */
+  pointerVersions(clientId: Uuid): readonly ObjectVersion[] {
+    return this.#pointerSeen.get(clientId) ?? [];
+  }
+
+  #sawPointer(clientId: Uuid, version: ObjectVersion): void {
+    const seen = this.#pointerSeen.get(clientId) ?? [];
+    if (seen.at(-1) === version) return;
+    seen.push(version);
+    if (seen.length > POINTER_VERSIONS_KEPT) seen.shift();
+    this.#pointerSeen.set(clientId, seen);
+  }
+
+  /**
+   * The key of client `clientId`'s pointer (`client`): the one object of its chain that changes
+   * in place, moved after every commit, so the object live sync watches (docs/live-sync.md).
+   */
+  pointerKey(clientId: Uuid): string {
+    return this.#dir(clientId) + 'client';
   }
 
   async #readRecord(clientId: Uuid, n: number): Promise<RecordJson | null> {
@@ -436,7 +472,12 @@ export class RemoteStorage implements Storage {
    * A snapshot's data: its one object (null when absent, as before parts existed), or its parts
    * downloaded in parallel and checked against the sizes and digest commit `n` names.
    */
-  async #readSnapshot(dir: string, ref: SnapRef, n: number): Promise<Uint8Array | null> {
+  async #readSnapshot(
+    dir: string,
+    ref: SnapRef,
+    n: number,
+    onPart?: SnapshotPartRead,
+  ): Promise<Uint8Array | null> {
     if (typeof ref === 'string') {
       const name = dir + ref;
       return this.#io.idempotent(() => this.#io.backend.download(name));
@@ -468,6 +509,7 @@ export class RemoteStorage implements Storage {
         );
       }
       data.set(part, start);
+      onPart?.(part.length, { parts: ref.parts, bytes: ref.bytes });
     });
     if ((await contentIdOf(data)) !== ref.sha256) {
       throw new ChainIntegrityError(
@@ -543,7 +585,7 @@ export class RemoteStorage implements Storage {
 
   /** The committed state: the pointer, rolled forward over any commit it does not show yet. */
   async #current(clientId: Uuid): Promise<Current | null> {
-    const pointerName = this.#dir(clientId) + 'client';
+    const pointerName = this.pointerKey(clientId);
     // Probe the commit after the last one this instance saw while reading the pointer: when the
     // pointer is current (the usual case) the state is known after one round trip, not two.
     const guess = this.#lastSeen.get(clientId);
@@ -553,6 +595,7 @@ export class RemoteStorage implements Storage {
     ]);
     const pointer = object && this.#pointerView(object.data, object.version, pointerName);
     const pointerJson = pointer && decodeJson<PointerJson>(object.data, pointerName);
+    if (object) this.#sawPointer(clientId, object.version);
     let n = pointerJson?.n ?? 0;
     let state = pointerJson?.state ?? null;
     const rolled: RecordJson[] = [];
@@ -600,7 +643,7 @@ export class RemoteStorage implements Storage {
    * reader a probe). Returns the pointer as left, if known.
    */
   async #movePointer(clientId: Uuid, current: Current): Promise<Revision['pointer']> {
-    const name = this.#dir(clientId) + 'client';
+    const name = this.pointerKey(clientId);
     let pointer = current.pointer;
     for (let attempt = 0; attempt < 3; attempt++) {
       if (pointer && pointer.n >= current.n) return pointer;
@@ -618,10 +661,12 @@ export class RemoteStorage implements Storage {
           encodeJson(json),
           pointer ? { ifVersion: pointer.version } : { ifAbsent: true },
         );
+        this.#sawPointer(clientId, version);
         return { version, n: current.n, gc };
       } catch {
         const object = await this.#io.read(name).catch(() => null);
         if (!object) return null;
+        this.#sawPointer(clientId, object.version);
         pointer = this.#pointerView(object.data, object.version, name);
       }
     }
@@ -654,6 +699,31 @@ export class RemoteStorage implements Storage {
     return object ? decodeJson<IndexJson>(object.data, name).n : null;
   }
 
+  /**
+   * The commits from the one holding `parentId`'s child up to `upTo`: one version each as the sync
+   * engine commits them (a snapshot's commit holds none, so this may count more). The commit found
+   * is kept for the first page's read: counting costs no request more.
+   */
+  async #countVersionsAfter(
+    clientId: Uuid,
+    parentId: Uuid,
+    upTo: number,
+    floor: number,
+    view: PageView,
+  ): Promise<number> {
+    const n = await this.#childCommit(clientId, parentId, view);
+    // Below the compaction floor the versions are (being) deleted: none to read, as in #readVersionsAfter.
+    return n === null || n > upTo || n < floor ? 0 : upTo - n + 1;
+  }
+
+  /** The commit holding `parentId`'s child (`null`: none indexed), looked up once per transaction. */
+  async #childCommit(clientId: Uuid, parentId: Uuid, view: PageView): Promise<number | null> {
+    if (view.child?.parentId === parentId) return view.child.n;
+    const n = await this.#indexedCommit(clientId, 'p', parentId);
+    view.child = { parentId, n };
+    return n;
+  }
+
   async #readVersionsAfter(
     clientId: Uuid,
     parentId: Uuid,
@@ -666,7 +736,7 @@ export class RemoteStorage implements Storage {
     if (limit === 0) return out;
     // Paging on from the last call: its last version's commit is known (and still cached).
     const first =
-      view.last?.versionId === parentId ? view.last.n : await this.#indexedCommit(clientId, 'p', parentId);
+      view.last?.versionId === parentId ? view.last.n : await this.#childCommit(clientId, parentId, view);
     if (first === null || first > upTo || first < floor) return out;
     let found = false;
     let lastN = first;

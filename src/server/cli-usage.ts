@@ -21,6 +21,7 @@ export const FLAG_OF: Partial<Record<keyof ServerOptions, string>> = {
   requestTimeoutMs: '--request-timeout-ms',
   idleTimeoutMs: '--idle-timeout-ms',
   maxConnections: '--max-connections',
+  changeSignal: '--no-change-signal',
 };
 
 export const USAGE = `Usage: chainsync-server --dir <path> --port <n> [options]
@@ -52,6 +53,9 @@ If-Match / If-None-Match, for chainsync replicas.
   --max-connections <n>   most connections open at once (default ${LIMITS.maxConnections}); one more gets 503
                           with Retry-After and is closed. Together these stop slow or silent
                           connections (slowloris) from using up the server's file descriptors.
+                          Requests held for live sync (GET with Prefer: wait) take at most half.
+  --no-change-signal      answer GET with Prefer: wait at once, as a server without live sync's
+                          change signal would: replicas then poll (e.g. to measure the fallback)
   --help                  show this help
 
 On start-up it logs on stderr how it is exposed: where it listens, whether a token is needed,

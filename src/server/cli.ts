@@ -58,6 +58,7 @@ async function main(): Promise<void> {
         'request-timeout-ms': { type: 'string' },
         'idle-timeout-ms': { type: 'string' },
         'max-connections': { type: 'string' },
+        'no-change-signal': { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       requestTimeoutMs: integer(values['request-timeout-ms'], '--request-timeout-ms'),
       idleTimeoutMs: integer(values['idle-timeout-ms'], '--idle-timeout-ms'),
       maxConnections: integer(values['max-connections'], '--max-connections'),
+      changeSignal: values['no-change-signal'] === true ? false : undefined,
     });
   } catch (error) {
     if (error instanceof InvalidArgumentError) fail(invalidFlag(error));

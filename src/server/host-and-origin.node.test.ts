@@ -5,33 +5,16 @@
  * configured, any with a token (the page must know it). Every response states the body limit.
  * Requests go through `node:http`, which sends `Host` and `Origin` exactly as given.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isChainsyncError } from '../contracts/errors.js';
 import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
 import type { ServerOptions } from './server-options.js';
-import { startServer, type RunningServer } from './server.js';
+import { startServer } from './server.js';
+import { serverPerTest } from '../test-support/temp-server.js';
 
-let dir: string;
-let server: RunningServer | undefined;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'chainsync-exposure-'));
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function start(options: Omit<ServerOptions, 'dir' | 'port'> = {}): Promise<RunningServer> {
-  server = await startServer({ dir, port: 0, ...options });
-  return server;
-}
+const temp = serverPerTest('exposure');
+const start = temp.start;
 
 interface Reply {
   readonly status: number;
@@ -46,7 +29,7 @@ function send(
   headers: Record<string, string> = {},
   body?: string,
 ): Promise<Reply> {
-  const { hostname, port } = new URL(server!.url);
+  const { hostname, port } = new URL(temp.server!.url);
   return new Promise((resolve, reject) => {
     const outgoing = request({ host: hostname, port, method, path, headers }, (response) => {
       let text = '';
@@ -199,7 +182,7 @@ describe('options', () => {
       [{ allowedHosts: [''] }, /allowedHosts/],
     ];
     for (const [options, message] of bad) {
-      const refused = startServer({ dir, port: 0, ...options });
+      const refused = startServer({ dir: temp.dir, port: 0, ...options });
       await expect(refused).rejects.toSatisfy((error) => isChainsyncError(error, 'INVALID_ARGUMENT'));
       await expect(refused).rejects.toThrow(message);
     }
@@ -209,13 +192,13 @@ describe('options', () => {
 describe('the start-up description', () => {
   it('says how the server is exposed', async () => {
     expect((await start()).exposure).toMatch(/loopback only.*no token.*cross-origin web pages: none/s);
-    await server!.close();
+    await temp.server!.close();
     expect((await start({ allowOrigins: [PAGE], allowedHosts: ['sync.example.com'] })).exposure).toMatch(
       /sync\.example\.com.*http:\/\/localhost:5173/s,
     );
-    await server!.close();
+    await temp.server!.close();
     expect((await start({ token: 'tok' })).exposure).toMatch(/bearer token.*any origin/s);
-    await server!.close();
+    await temp.server!.close();
     expect((await start({ allowOrigins: ['*'] })).exposure).toMatch(/every web page/);
   });
 });

@@ -22,8 +22,8 @@ export function preconditionFailed(key: string): HttpError {
 }
 
 /** 404: there is no object `key`. */
-export function notFound(key: string): HttpError {
-  return new HttpError(404, 'not_found', `There is no object ${JSON.stringify(key)}.`);
+export function notFound(key: string, headers: Record<string, string> = {}): HttpError {
+  return new HttpError(404, 'not_found', `There is no object ${JSON.stringify(key)}.`, headers);
 }
 
 /** 413: the body is over the server's limit. */

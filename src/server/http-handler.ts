@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
 import { isMalformed, readConditions } from '../core/http-semantics.js';
 import { bearerTokenCheck } from './bearer-auth.js';
+import type { ChangeWaits } from '../core/change-waits.js';
 import { deleteObject } from './endpoints/delete-object.js';
 import type { ObjectEndpoint, ServerContext } from './endpoints/endpoint.js';
 import { getObject } from './endpoints/get-object.js';
@@ -41,6 +42,10 @@ export interface RequestHandlerOptions {
   readonly originRule: OriginRule;
   /** True once the server is shutting down: responses then close their connection. */
   readonly isClosing?: () => boolean;
+  /** The change signal's held requests: the server's own, fed by the store's changes, closed at shutdown. */
+  readonly waits: ChangeWaits;
+  /** False: ignore `Prefer: wait` (see `ServerOptions.changeSignal`). Default true. */
+  readonly changeSignal?: boolean;
 }
 
 /** The endpoint of each method on `/<key>`; any other method but OPTIONS gets 405. */
@@ -59,6 +64,8 @@ export function createRequestHandler(
     store: options.store,
     maxBodyBytes: options.maxBodyBytes,
     responses: new ResponseWriter(options.isClosing),
+    waits: options.waits,
+    changeSignal: options.changeSignal ?? true,
   };
   const authorize = bearerTokenCheck(options.token);
   const checkHost = hostCheck(options.host, options.allowedHosts);

@@ -106,6 +106,8 @@ export class ObjectStore {
   /** Every object's current ETag. Authoritative: only this store writes the directory. */
   readonly #etags: Map<string, string>;
   readonly #mutex = new KeyedMutex();
+  /** Told each key written or deleted, once the change is durable (see {@link ObjectStore.onChange}). */
+  readonly #listeners = new Set<(key: string) => void>();
   #syncRunning: Promise<void> | null = null;
   #syncQueued: Promise<void> | null = null;
   #closed = false;
@@ -142,6 +144,19 @@ export class ObjectStore {
   /** Keys starting with `prefix`, ascending (UTF-16 code unit order, like `Array.prototype.sort`). */
   list(prefix: string): string[] {
     return [...this.#etags.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+
+  /**
+   * Calls `listener` with the key of every write and delete, once it is durable (when the writer is
+   * acknowledged): the change signal's held requests answer then. Returns the unsubscribe.
+   */
+  onChange(listener: (key: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(key: string): void {
+    for (const listener of this.#listeners) listener(key);
   }
 
   /** Opens `key` for reading, or returns `null` when absent. */
@@ -208,7 +223,8 @@ export class ObjectStore {
         this.#etags.set(key, etag);
         return { committed: true, etag, created: currentETag === null };
       });
-      if (result.committed) await this.#syncObjectsDirectory();
+      // Told even if the flush fails: the new object is what readers see from now on.
+      if (result.committed) await this.#syncObjectsDirectory().finally(() => this.#changed(key));
       return result;
     } finally {
       if (handleOpen) await handle.close();
@@ -227,7 +243,7 @@ export class ObjectStore {
       this.#etags.delete(key);
       return { deleted: true };
     });
-    if (result.deleted) await this.#syncObjectsDirectory();
+    if (result.deleted) await this.#syncObjectsDirectory().finally(() => this.#changed(key));
     return result;
   }
 

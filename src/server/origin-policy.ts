@@ -10,14 +10,15 @@
  * list applies with a token too.
  */
 import { MAX_OBJECT_BYTES_HEADER } from '../contracts/remote-backend.js';
+import { PREFERENCE_APPLIED } from '../core/http-semantics.js';
 import { HttpError } from './http-error.js';
 
 /** `'*'`: any page; a set: exactly these origins; a function: those it accepts. */
 export type OriginRule = '*' | ReadonlySet<string> | ((origin: string) => boolean);
 
-// Exposed on every response: a page must read the ETag of a write, the challenge of a refusal and
-// the body limit.
-const EXPOSED_HEADERS = ['ETag', 'WWW-Authenticate', MAX_OBJECT_BYTES_HEADER].join(', ');
+// Exposed on every response: a page must read the ETag of a write, the challenge of a refusal, the
+// body limit and whether a wait for a change was applied (the change signal).
+const EXPOSED_HEADERS = ['ETag', 'WWW-Authenticate', MAX_OBJECT_BYTES_HEADER, PREFERENCE_APPLIED].join(', ');
 
 /** The policy's rule when `allowOrigins` is not given. */
 export function defaultOriginRule(token: string | undefined): OriginRule {

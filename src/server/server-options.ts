@@ -68,6 +68,13 @@ export interface ServerOptions {
    * that many open connections cannot exhaust the server's file descriptors. Default 1,000.
    */
   readonly maxConnections?: number;
+  /**
+   * Whether a conditional GET with `Prefer: wait=N` is held until its object changes (the change
+   * signal, docs/live-sync.md). Default `true`. `false` makes the server answer such a GET at once,
+   * without `Preference-Applied`, as a server that does not know the preference would: replicas
+   * then poll. For measuring or testing the fallback against the same server.
+   */
+  readonly changeSignal?: boolean;
 }
 
 /** Validated options, defaults applied. */
@@ -83,6 +90,7 @@ export interface ServerSettings {
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
+  readonly changeSignal: boolean;
 }
 
 function list<T>(value: unknown, argument: string, problemOf: (entry: unknown) => string | null): T[] {
@@ -157,6 +165,13 @@ export function resolveServerOptions(options: ServerOptions): ServerSettings {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
     throw new InvalidArgumentError('maxBodyBytes', `expected a non-negative integer, got ${maxBodyBytes}.`);
   }
+  const { changeSignal = true } = options;
+  if (typeof changeSignal !== 'boolean') {
+    throw new InvalidArgumentError(
+      'changeSignal',
+      `expected true (hold Prefer: wait requests) or false (answer them at once), got ${JSON.stringify(changeSignal)}.`,
+    );
+  }
   return {
     dir: resolve(dir),
     port,
@@ -166,5 +181,6 @@ export function resolveServerOptions(options: ServerOptions): ServerSettings {
     allowedHosts: list<string>(options.allowedHosts ?? [], 'allowedHosts', allowedHostProblem),
     originRule: originRuleOf(options.allowOrigins, token),
     ...connectionLimits(options),
+    changeSignal,
   };
 }

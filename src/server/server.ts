@@ -3,6 +3,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ChangeWaits } from '../core/change-waits.js';
 import { capConnections } from './connection-cap.js';
 import { describeExposure } from './exposure.js';
 import { createRequestHandler } from './http-handler.js';
@@ -21,6 +22,11 @@ export interface RunningServer {
    * token, which `Host` names and which web pages it serves.
    */
   readonly exposure: string;
+  /**
+   * Requests the change signal holds right now (conditional GETs with `Prefer: wait`, waiting for
+   * their object to change; at most half of `maxConnections`). For monitoring and tests.
+   */
+  readonly heldRequests: number;
   /**
    * Stops accepting connections, lets requests under way finish (cut off after 10 s), waits for
    * their writes to be durable and releases the directory. Idempotent.
@@ -45,7 +51,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { dir, port, host } = settings;
   const store = await ObjectStore.open(dir);
   let closing = false;
-  const handler = createRequestHandler({ ...settings, store, isClosing: () => closing });
+  // Held requests take at most half the connection cap: writers always find a connection.
+  const waits = new ChangeWaits(settings.maxConnections);
+  const unsubscribe = store.onChange((key) => waits.changed(key));
+  const handler = createRequestHandler({ ...settings, store, waits, isClosing: () => closing });
   const server = createServer(
     {
       headersTimeout: settings.headersTimeoutMs,
@@ -88,6 +97,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Keep-alive connections with no request under way would hold close() open: end them now.
       server.closeIdleConnections();
       cap.destroyRefused();
+      // Held requests answer now (their connection closes after): they would hold close() open.
+      waits.close();
+      unsubscribe();
       const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       deadline.unref();
       await stopped;
@@ -95,5 +107,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await store.close();
     })());
 
-  return { url: urlOf(server), exposure: describeExposure(settings), close };
+  return {
+    url: urlOf(server),
+    exposure: describeExposure(settings),
+    get heldRequests() {
+      return waits.held;
+    },
+    close,
+  };
 }

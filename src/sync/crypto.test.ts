@@ -177,6 +177,36 @@ describe('a hostile server (fewer PBKDF2 iterations, test only)', () => {
     expect(await fresh.replica.get('local', 'kept')).toEqual({ x: 1 });
   });
 
+  it('the key a sync derived opens the data set without the secret, and only that data set', async () => {
+    const { storage, kv, client } = await setup();
+    // A session with the secret hands out the key it derived (a background sync keeps it).
+    const keys: CryptoKey[] = [];
+    const withSecret = await open(storage, kv, client, { ...fast, onEncryptionKey: (k) => keys.push(k) });
+    await withSecret.replica.sync();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]!.extractable).toBe(false);
+    // Another session with only the key reads and writes the encrypted chain.
+    const withKey = await open(storage, kv, client, { secret: keys[0]! });
+    await withKey.replica.create('t', 'by-key', { ok: true });
+    await withKey.replica.sync();
+    expect(await withKey.replica.get('t', 'b')).toEqual({ v: 2 });
+    await withSecret.replica.sync();
+    expect(await withSecret.replica.get('t', 'by-key')).toEqual({ ok: true });
+    // Another data set's key does not open it; nor does a key when the record is gone.
+    const other = await setup();
+    const otherKeys: CryptoKey[] = [];
+    const otherSession = await open(other.storage, other.kv, other.client, {
+      ...fast,
+      onEncryptionKey: (k) => otherKeys.push(k),
+    });
+    await otherSession.replica.sync();
+    const wrong = await open(storage, kv, client, { secret: otherKeys[0]! });
+    await rejectsWith(wrong.replica.sync(), 'WRONG_SECRET');
+    await kv.delete(encryptionKeyName(client));
+    const orphan = await open(storage, kv, client, { secret: keys[0]! });
+    await rejectsWith(orphan.replica.sync(), 'CHAIN_INTEGRITY');
+  });
+
   it('a secret given for a data set that was never encrypted is NOT_ENCRYPTED, not an integrity failure', async () => {
     const storage = controlledChains.open();
     const kv = new MemoryCasKv();

@@ -121,10 +121,11 @@ export type ChainContent = 'nothing' | 'plaintext' | 'sealed';
 export async function openEncryptionKey(
   kv: CasKv,
   clientId: Uuid,
-  secret: string,
+  secret: string | CryptoKey,
   iterations: number,
   chainHolds: () => Promise<ChainContent>,
 ): Promise<CryptoKey> {
+  if (isCryptoKey(secret)) return checkEncryptionKey(kv, clientId, secret);
   if (typeof secret !== 'string' || secret.length === 0) {
     throw new InvalidArgumentError('secret', 'expected a non-empty string.');
   }
@@ -163,10 +164,43 @@ export async function openEncryptionKey(
     );
   }
   const key = await deriveKey(secret, fromBase64(record.salt), iterations);
-  const check = await unseal(key, fromBase64(record.check), KEY_CHECK_AAD);
-  if (!check || fromUtf8(check) !== fromUtf8(KEY_CHECK_PLAINTEXT)) {
+  if (!(await opensKeyCheck(key, record))) {
     throw new WrongSecretError(
       "The secret does not open this replica set's data. Nothing was changed; check the secret.",
+    );
+  }
+  return key;
+}
+
+/** True for a WebCrypto key (in any realm: a key cloned from another worker is one too). */
+export function isCryptoKey(value: unknown): value is CryptoKey {
+  return typeof CryptoKey !== 'undefined' && value instanceof CryptoKey;
+}
+
+/** Whether `key` decrypts the record's key check. */
+async function opensKeyCheck(key: CryptoKey, record: EncryptionRecord): Promise<boolean> {
+  const check = await unseal(key, fromBase64(record.check), KEY_CHECK_AAD);
+  return check !== null && fromUtf8(check) === fromUtf8(KEY_CHECK_PLAINTEXT);
+}
+
+/**
+ * Opens the data set with a key an earlier session derived from its secret (a service worker's
+ * background sync has the key, never the secret). No PBKDF2: the key is checked against the
+ * record's key check, which must exist (a key never starts a data set).
+ * @throws WrongSecretError when the key does not open the key check; ChainIntegrityError when the
+ * record is missing.
+ */
+async function checkEncryptionKey(kv: CasKv, clientId: Uuid, key: CryptoKey): Promise<CryptoKey> {
+  const name = encryptionKeyName(clientId);
+  const existing = await kv.get(name);
+  if (!existing) {
+    throw new ChainIntegrityError(
+      `The encryption record (${name}) is missing on the server, but this replica holds a key made from it: the record was deleted or lost. Restore it (from a backup or the server's history). Nothing was changed.`,
+    );
+  }
+  if (!(await opensKeyCheck(key, parseRecord(existing.value)))) {
+    throw new WrongSecretError(
+      "The stored encryption key does not open this replica set's data (its record was replaced). Nothing was changed; open the replica with its secret.",
     );
   }
   return key;

@@ -3,7 +3,7 @@
  * set at once and are queued, in one atomic commit; {@link Replica.sync} reconciles the queue
  * with the remote chain.
  */
-import type { Change, ObservableReplica, ReplicaChangeEvent } from '../contracts/replica.js';
+import type { Change, ObservableReplica, ReplicaChangeEvent, SyncProgress } from '../contracts/replica.js';
 import type {
   BlobRef,
   JsonValue,
@@ -34,6 +34,10 @@ import {
 import type { PendingOperation, ReplicaStore, ShadowObject } from '../contracts/replica-store.js';
 import type { SnapshotPolicy } from './snapshots.js';
 import { SyncEngine } from './sync.js';
+import { isCryptoKey } from './crypto.js';
+import { ProgressMeter } from './progress.js';
+import type { Timers } from '../core/timers.js';
+import type { StorageEstimator } from '../core/storage-estimate.js';
 import { assertMaxDecodedBytes } from './envelope.js';
 import { applyOperation } from './working-set.js';
 import { withdrawPending } from './advance.js';
@@ -55,8 +59,13 @@ export interface ReplicaOptions {
   readonly clientId?: Uuid;
   /** Remote metadata (the encryption salt). Required with `secret`. */
   readonly kv?: CasKv;
-  /** Encrypts everything stored remotely (AES-256-GCM, key from PBKDF2-SHA256). */
-  readonly secret?: string;
+  /**
+   * Encrypts everything stored remotely (AES-256-GCM, key from PBKDF2-SHA256): the data set's
+   * secret, or the key {@link ReplicaOptions.onEncryptionKey} gave an earlier session.
+   */
+  readonly secret?: string | CryptoKey;
+  /** Called with the data set's key once a sync has derived and checked it (see `SyncConfig`). */
+  readonly onEncryptionKey?: (key: CryptoKey) => void;
   /** Clock for update timestamps and snapshot ages (default `Date.now`). */
   readonly clock?: () => number;
   /** Most operations per pushed version (default 1000). */
@@ -98,6 +107,19 @@ export interface ReplicaOptions {
   readonly blobs?: BlobStorage;
   /** Where blobs are uploaded and downloaded from (a `RemoteBlobs`); needs `blobs` and `storage`. */
   readonly remoteBlobs?: RemoteBlobStore;
+  /**
+   * Told how far each sync's bootstrap, pull and push have come ({@link SyncProgress}): once when a
+   * phase starts, for its pages at most one event each and at least one per 100 ms while they come,
+   * and `done === total` when the phase ends.
+   */
+  readonly onProgress?: (progress: SyncProgress) => void;
+  /** The clock and timers that space progress events (default: the platform's). */
+  readonly progressTimers?: Timers;
+  /**
+   * Reads the origin's storage use, for the QUOTA_EXCEEDED a pull refused for lack of space fails
+   * with (default: `navigator.storage.estimate()`; where it is missing the error says it is unknown).
+   */
+  readonly estimateStorage?: StorageEstimator;
 }
 
 /** One replica of a replicated data set. */
@@ -134,6 +156,7 @@ export class Replica implements ObservableReplica {
             clientId: clientId ?? '',
             kv: options.kv,
             secret: options.secret,
+            onEncryptionKey: options.onEncryptionKey,
             maxOperationsPerVersion: options.maxOperationsPerVersion,
             maxVersionBytes: this.#maxVersionBytes,
             pullPageSize: options.pullPageSize,
@@ -143,6 +166,10 @@ export class Replica implements ObservableReplica {
             clock: options.clock,
             testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
             beforePush: blobs ? (ops) => blobs.uploadReferenced(ops) : undefined,
+            progress: options.onProgress
+              ? new ProgressMeter(options.onProgress, options.progressTimers)
+              : undefined,
+            estimateStorage: options.estimateStorage,
           },
         )
       : null;
@@ -161,7 +188,8 @@ export class Replica implements ObservableReplica {
     }
     if (options.storage !== undefined) assertUuid(options.clientId, 'options.clientId');
     if (options.secret !== undefined) {
-      if (typeof options.secret !== 'string' || options.secret.length === 0) {
+      const key = isCryptoKey(options.secret);
+      if (!key && (typeof options.secret !== 'string' || options.secret.length === 0)) {
         throw new InvalidArgumentError('options.secret', 'expected a non-empty string.');
       }
       if (!options.kv)
@@ -179,6 +207,15 @@ export class Replica implements ObservableReplica {
     if (options.maxVersionBytes !== undefined)
       assertMaxVersionBytes(options.maxVersionBytes, 'options.maxVersionBytes');
     validateBlobOptions(options);
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+      throw new InvalidArgumentError('options.onProgress', 'expected a function (progress) => void.');
+    }
+    if (options.estimateStorage !== undefined && typeof options.estimateStorage !== 'function') {
+      throw new InvalidArgumentError(
+        'options.estimateStorage',
+        'expected a function () => Promise<{ usage, quota, persisted } | null>.',
+      );
+    }
     await options.store.readState(); // fail now, not on first use, if the store is unusable
     return new Replica(options);
   }

@@ -33,10 +33,13 @@ import {
 } from '../contracts/storage.js';
 import { sleep } from '../core/sleep.js';
 import { realTimers, type Timers } from '../core/timers.js';
+import type { StorageEstimator } from '../core/storage-estimate.js';
+import { explainQuotaError } from './quota.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
 import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS, type ChainContent } from './crypto.js';
 import { PLAIN_FORMAT, type EnvelopeKey } from './envelope.js';
 import type { Mutex } from './mutex.js';
+import type { ProgressSink } from './progress.js';
 import { objectKey } from '../core/operations.js';
 import type {
   InFlightPush,
@@ -45,6 +48,7 @@ import type {
   PushedVersion,
   ReplicaState,
   ReplicaStore,
+  ReplicaWrite,
 } from '../contracts/replica-store.js';
 import { type DecodedSegment, decodeSegments, encodeSegment } from './segments.js';
 import { authorsOf, foldLanded, landedIn, landedOf } from './landed.js';
@@ -84,7 +88,16 @@ export interface SyncConfig {
   readonly clientId: Uuid;
   /** Where the encryption salt and key check live (needed with a secret). */
   readonly kv?: CasKv | undefined;
-  readonly secret?: string | undefined;
+  /**
+   * Encrypts everything stored remotely: the data set's secret, or the key an earlier session
+   * derived from it (handed to {@link SyncConfig.onEncryptionKey}).
+   */
+  readonly secret?: string | CryptoKey | undefined;
+  /**
+   * Called with the data set's key once a sync has derived and checked it: a background sync that
+   * must run without the secret keeps it (non-extractable, so its bytes never leave WebCrypto).
+   */
+  readonly onEncryptionKey?: ((key: CryptoKey) => void) | undefined;
   /** Most operations per pushed version (default 1000). */
   readonly maxOperationsPerVersion?: number | undefined;
   /**
@@ -118,6 +131,13 @@ export interface SyncConfig {
   readonly testOnlyPbkdf2Iterations?: number | undefined;
   /** Runs before each version is pushed, with its operations (the replica uploads their blobs). */
   readonly beforePush?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
+  /** Told each page of a bootstrap, pull and push (a `ProgressMeter` throttles and reports it). */
+  readonly progress?: ProgressSink | undefined;
+  /**
+   * Reads the origin's storage use when a pull is refused for lack of space, for the error to say
+   * (default: `navigator.storage.estimate()`, `null` where it is missing).
+   */
+  readonly estimateStorage?: StorageEstimator | undefined;
 }
 
 /** The first pause after a lost race is up to twice this (ms); each further loss doubles it. */
@@ -208,6 +228,21 @@ function tooLarge(error: unknown): boolean {
   return error instanceof RemoteError && error.determinate && error.status === 413;
 }
 
+/** The result of a sync that has done nothing yet (fresh arrays: a sync adds to them). */
+export function emptySyncResult(): SyncResult {
+  return {
+    pulledVersions: 0,
+    pushedVersions: 0,
+    pushedVersionIds: [],
+    pushedOperations: 0,
+    dropped: [],
+    overridden: [],
+    reset: null,
+    snapshotUploaded: false,
+    snapshotError: null,
+  };
+}
+
 /** Pulls, rebases and pushes one replica's chain. Calls to {@link SyncEngine.sync} run one at a time. */
 export class SyncEngine {
   readonly #host: SyncHost;
@@ -266,20 +301,12 @@ export class SyncEngine {
     const before = await this.#host.store.readState();
     this.#reset = null;
     await this.#readLimits();
-    const result: SyncResult = {
-      pulledVersions: 0,
-      pushedVersions: 0,
-      pushedVersionIds: [],
-      pushedOperations: 0,
-      dropped: [],
-      overridden: [],
-      reset: null,
-      snapshotUploaded: false,
-      snapshotError: null,
-    };
+    const result = emptySyncResult();
     try {
       await this.#rounds(env, result);
+      this.#config.progress?.finish(true);
     } catch (error) {
+      this.#config.progress?.finish(false);
       // A damaged chain is found part-way: say exactly what this sync had applied before it.
       if (error instanceof ChainIntegrityError) throw await this.#saidWhatChanged(error, before, result);
       throw error;
@@ -412,7 +439,9 @@ export class SyncEngine {
         : (await txn.getVersionsAfter(NIL_UUID, 1))[0]?.historySegment;
       return oldest?.[0] === PLAIN_FORMAT ? 'plaintext' : 'sealed';
     };
-    return { key: await openEncryptionKey(kv, clientId, secret, iterations, chainHolds), maxDecodedBytes };
+    const key = await openEncryptionKey(kv, clientId, secret, iterations, chainHolds);
+    this.#config.onEncryptionKey?.(key);
+    return { key, maxDecodedBytes };
   }
 
   // ---- pull -------------------------------------------------------------------------------------
@@ -445,6 +474,11 @@ export class SyncEngine {
       // The next page downloads while this one is decrypted and applied. At the latest version
       // already, there is nothing after it in this transaction's view: no lookup (on a remote, a
       // request answered 404 on every idle sync).
+      if (!reachedLatest && this.#config.progress) {
+        // Counted before the first page is asked for: a remote storage keeps what the count looked
+        // up for that read, so the total costs no request more.
+        this.#config.progress.begin('pull', (await txn.countVersionsAfter?.(cursor)) ?? null);
+      }
       let page = reachedLatest ? Promise.resolve([]) : txn.getVersionsAfter(cursor, this.#pageSize);
       for (;;) {
         const versions = await page;
@@ -456,6 +490,10 @@ export class SyncEngine {
         page.catch(() => undefined);
         const segments = await this.#decodePage(env, versions, cursor, height);
         await this.#applyPage(versions, segments, height, result);
+        this.#config.progress?.page(
+          versions.length,
+          versions.reduce((n, v) => n + v.historySegment.byteLength, 0),
+        );
         reachedLatest ||= versions.some((v) => v.versionId === client.latestVersionId);
         cursor = last;
         height += versions.length;
@@ -545,7 +583,10 @@ export class SyncEngine {
         inFlight,
         landed: foldLanded(landedOf(s), authors),
       }));
-      await store.commit(advance.write);
+      await this.#commitPulled(
+        advance.write,
+        `${versions.length} version${versions.length === 1 ? '' : 's'}`,
+      );
       versions.forEach((version, i) => {
         const step = steps[i];
         if (step?.kind === 'own') {
@@ -562,10 +603,35 @@ export class SyncEngine {
     });
   }
 
+  /**
+   * Commits what a pull brought (`what`, for people). One atomic commit: refused for lack of space,
+   * nothing of it is written, and the error says how much it needed (the next sync goes on from
+   * the last page that was committed).
+   */
+  async #commitPulled(write: ReplicaWrite, what: string): Promise<void> {
+    try {
+      await this.#host.store.commit(write);
+    } catch (error) {
+      throw await explainQuotaError(error, what, write, this.#config.estimateStorage);
+    }
+  }
+
   async #readSnapshot(env: EnvelopeKey, txn: StorageTxn, client: Client) {
     const meta = client.snapshot;
     if (!meta) throw new ChainIntegrityError('The remote snapshot vanished while it was being read.');
-    const data = await txn.getSnapshotData(meta.versionId);
+    const progress = this.#config.progress;
+    progress?.begin('bootstrap', 1);
+    // Read in parts, the snapshot is counted in parts (its size known from the start); else as one.
+    let parted = false;
+    const onPart = progress
+      ? (partBytes: number, whole: { readonly parts: number; readonly bytes: number }) => {
+          if (!parted) progress.begin('bootstrap', whole.parts, whole.bytes);
+          parted = true;
+          progress.page(1, partBytes);
+        }
+      : undefined;
+    const data = await txn.getSnapshotData(meta.versionId, onPart);
+    if (!parted) progress?.page(data ? 1 : 0, data?.byteLength ?? 0);
     if (!data)
       throw new ChainIntegrityError(
         `The remote lists a snapshot of ${meta.versionId} but has no data for it.`,
@@ -597,9 +663,8 @@ export class SyncEngine {
     const { objects, versionId, height, landed } = snapshot;
     const next = movedTo(versionId, height);
     await lock.run(async () => {
-      await store.commit(
-        await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight, landed })),
-      );
+      const write = await resetBase(store, objects, included, (s) => ({ ...next(s), inFlight, landed }));
+      await this.#commitPulled(write, `the snapshot of version ${versionId} (${objects.length} objects)`);
       this.#reset = { versionId, height };
       this.#host.notify({ objects: 'all', dropped: [], overridden: [] });
     });
@@ -619,6 +684,9 @@ export class SyncEngine {
       if (!prepared) return 'done';
       if ('stuck' in prepared) throw operationsStuck(prepared.stuck, this.versionLimit());
       const { push, batches, height } = prepared;
+      // The queue as it stands is this push's total (operations; a later round adds what is left).
+      const progress = this.#config.progress;
+      if (progress) progress.begin('push', await this.#host.store.countPending());
       let landed = 0;
       let parent = push.parentVersionId;
       let failure: { error: unknown } | null = null;
@@ -645,6 +713,7 @@ export class SyncEngine {
           const added = await this.#addVersion(version.versionId, parent, segment, open);
           sending = null;
           if (added === 'conflict') break;
+          this.#config.progress?.page(version.count, segment.length);
           landed++;
           parent = version.versionId;
         }

@@ -43,10 +43,37 @@ describe('IdbConnection', () => {
     await rejectsWith(store.kv.get('k'), 'STORE_CLOSED');
   });
 
+  it('close() resolves once the transaction running under it is over, and the database is then closed', async () => {
+    const store = openIdbStore(unique());
+    await store.kv.put('k', b('v'));
+    let started = false;
+    let release = false;
+    const order: string[] = [];
+    // A transaction kept running (one request after another) until the test lets it end.
+    const writing = store.connection
+      .write(['kv'], async (tx) => {
+        started = true;
+        while (!release) await tx.objectStore('kv').get('k');
+      })
+      .then(() => order.push('written'));
+    while (!started) await new Promise((resolve) => setTimeout(resolve, 1));
+    // Two calls (the engine closes on a deletion, then on the page's close()): both wait.
+    const closing = Promise.all([store.close(), store.connection.close()]).then(() => order.push('closed'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual([]); // still running: not closed yet
+    release = true;
+    await Promise.all([writing, closing]);
+    // Both once the transaction is over (in either order: each is a reaction to its end).
+    expect(order.sort()).toEqual(['closed', 'written']);
+    let blocked = false;
+    await deleteDB(store.connection.name, { blocked: () => (blocked = true) });
+    expect(blocked).toBe(false);
+  });
+
   it('fails calls after close() with STORE_CLOSED', async () => {
     const store = openIdbStore(unique());
     await store.kv.put('k', b('v'));
-    store.close();
+    await store.close();
     await rejectsWith(store.kv.get('k'), 'STORE_CLOSED');
     await rejectsWith(store.consensus.listKeys(), 'STORE_CLOSED');
   });

@@ -46,6 +46,7 @@ export function mapIdbError(error: unknown, tx?: { error: DOMException | null })
   if (isQuotaError(error) || isQuotaError(tx?.error)) {
     return new QuotaExceededError(
       'The browser refused the write for lack of storage space; nothing was written. Free space (or call navigator.storage.persist()) and retry.',
+      {},
       { cause: error },
     );
   }
@@ -64,6 +65,12 @@ export class IdbConnection {
   /** The open database behind `#db`, once it resolved (so it can be forgotten synchronously). */
   #current: Db | null = null;
   #closed = false;
+  /** The closing, once begun: every close() call waits for the same one. */
+  #closing: Promise<void> | null = null;
+  /** Transactions started and not yet over (see close()). */
+  #running = 0;
+  /** Called when the last running transaction is over. */
+  #idle: (() => void) | null = null;
 
   constructor(name: string) {
     this.name = name;
@@ -129,13 +136,40 @@ export class IdbConnection {
     }
   }
 
-  /** Closes the connection for good; later calls fail with StoreClosedError. */
-  close(): void {
+  /**
+   * Closes the connection for good; later calls fail with StoreClosedError. Resolves once it is
+   * closed: a connection closed under a running transaction stays open until that transaction is
+   * over, and a worker ended before then left it open in WebKit, blocking a deletion of the
+   * database for good. So the engine waits for this before it lets go of the store.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     const db = this.#db;
     this.#db = null;
     this.#current = null;
-    if (db) quiet(db.then((d) => d.close()));
+    if (db) {
+      try {
+        (await db).close();
+      } catch {
+        // it never opened: nothing to close
+      }
+    }
+    if (this.#running > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+  }
+
+  /** Counts `tx` as running until it is over (committed or aborted). */
+  #track<T extends { done: Promise<void> }>(tx: T): T {
+    this.#running++;
+    const over = () => {
+      if (--this.#running === 0) this.#idle?.();
+    };
+    tx.done.then(over, over);
+    return tx;
   }
 
   async #transaction<S extends Names[], M extends 'readonly' | 'readwrite'>(
@@ -147,7 +181,7 @@ export class IdbConnection {
       // The open connection is used synchronously: no await on the hot path.
       const db = this.#current && !this.#closed ? this.#current : await this.#open();
       try {
-        return db.transaction(stores, mode, { durability });
+        return this.#track(db.transaction(stores, mode, { durability }));
       } catch (error) {
         // The connection is closing (another tab's version change, WebKit's "connection lost"):
         // nothing has started yet, so reopening and retrying once is safe.

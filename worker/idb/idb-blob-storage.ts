@@ -13,6 +13,7 @@ import { assertBytes, assertContentId, assertLeaseId, assertPid } from '../../sr
 import type { IDBPObjectStore } from 'idb';
 import { quiet, type IdbConnection } from './connection.js';
 import type { ChainsyncDb } from './schema.js';
+import { streamChunks } from '../../src/core/stream-chunks.js';
 
 type LeaseStore = IDBPObjectStore<
   ChainsyncDb,
@@ -218,6 +219,10 @@ export class IdbBlobReader implements BlobReader {
         }
       },
     });
+  }
+
+  chunks(): AsyncIterableIterator<Uint8Array> {
+    return streamChunks(this.stream());
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-/** The probe cache's cases on the worker's IndexedDB store, in Chromium (real IndexedDB). */
+/** The probe cache's cases on the worker's IndexedDB store, in every browser engine (real IndexedDB). */
 import { probeCacheCases } from '../../src/test-support/probe-cache-cases.js';
 import { IdbConnection } from './connection.js';
 import { IdbProbeCacheStore } from './idb-probe-cache.js';

@@ -9,6 +9,7 @@ import { REPLICA_STATE_KEY, upgradeSteps, type ChainsyncDb } from './schema.js';
 import { INITIAL_REPLICA_STATE, type PendingOperation } from '../../src/contracts/replica-store.js';
 import { IdbReplicaStore } from './idb-replica-store.js';
 import { IdbProbeCacheStore } from './idb-probe-cache.js';
+import { IdbBackgroundSync } from './idb-background-sync.js';
 import type { ProbeCacheEntry } from '../../src/contracts/probe-cache.js';
 import { freshIdbReplicaStore } from '../../src/test-support/idb-replica-store-harness.js';
 
@@ -50,6 +51,27 @@ describe('IdbReplicaStore on the store database', () => {
     expect(await replica.listObjects()).toEqual([object]);
     expect(await replica.getPending()).toEqual([pending]);
     expect(await replica.readState()).toEqual(stateBefore);
+    connection.close();
+  });
+
+  it('a schema-3 database (before background sync) is upgraded in place, its data kept', async () => {
+    const name = `chainsync:upgrade-${crypto.randomUUID()}`;
+    const v3 = await openDB<ChainsyncDb>(name, 3, {
+      upgrade: (db) => upgradeSteps.slice(0, 3).forEach((step) => step(db)),
+    });
+    const object = { collection: 'c', id: 'a', properties: { n: 1 } };
+    const entry = { probedAt: 1, report: { kept: true } } as unknown as ProbeCacheEntry;
+    await v3.put('replicaObjects', object);
+    await v3.put('probeCache', entry, 'k');
+    v3.close();
+    const connection = new IdbConnection(name);
+    const background = new IdbBackgroundSync(connection);
+    expect(await background.read()).toBeUndefined();
+    const record = { options: { clientId: 'x' }, encrypted: false, key: null };
+    await background.write(record);
+    expect(await background.read()).toEqual(record);
+    expect(await new IdbReplicaStore(connection).listObjects()).toEqual([object]);
+    expect(await new IdbProbeCacheStore(connection).get('k')).toEqual(entry);
     connection.close();
   });
 

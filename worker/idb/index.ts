@@ -34,7 +34,8 @@ export interface IdbStore {
   readonly consensus: IdbConsensus;
   readonly storage: IdbStorage;
   readonly blobs: IdbBlobStorage;
-  close(): void;
+  /** Closes the store; resolves once its connection is closed (see IdbConnection.close). */
+  close(): Promise<void>;
 }
 
 /** Opens (lazily, on first use) the store `name`: one database holding every contract's data. */
@@ -48,7 +49,7 @@ export function openIdbStore(name: string, options: IdbStoreOptions = {}): IdbSt
     blobs: new IdbBlobStorage(connection, options.pid),
     close() {
       options.feed?.close();
-      connection.close();
+      return connection.close();
     },
   };
 }

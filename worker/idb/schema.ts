@@ -68,13 +68,33 @@ export interface ChainsyncDb extends DBSchema {
   replicaState: { key: string; value: ReplicaState };
   /** Schema 3: passed capability probes of the store's remote, by hashed key (`probe-cache.ts`). */
   probeCache: { key: string; value: ProbeCacheEntry };
+  /**
+   * Schema 4: what a service worker needs to sync the replica with no page open, one record
+   * ({@link BACKGROUND_SYNC_KEY}), present only while the app opts in (`idb-background-sync.ts`).
+   */
+  backgroundSync: { key: string; value: BackgroundSyncRecord };
 }
+
+/**
+ * How to open the replica for a background sync: its open options as plain data (never a secret
+ * nor a function), and the data set's encryption key once a sync derived it (non-extractable: its
+ * bytes never leave WebCrypto). The replica host checks `options` again when it reads them.
+ */
+export interface BackgroundSyncRecord {
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The data set is encrypted: a background sync must wait for `key`. */
+  readonly encrypted: boolean;
+  readonly key: CryptoKey | null;
+}
+
+/** The key of the background-sync record. */
+export const BACKGROUND_SYNC_KEY = 'replica';
 
 /** The key of the replica's state record. */
 export const REPLICA_STATE_KEY = 'state';
 
 /** The schema version this code writes. Each step of {@link upgradeSteps} brings the database one version up. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Every object store this code needs, checked when a newer schema is found. */
 export const STORE_NAMES = [
@@ -92,6 +112,7 @@ export const STORE_NAMES = [
   'replicaPending',
   'replicaState',
   'probeCache',
+  'backgroundSync',
 ] as const;
 
 type UpgradeDb = IDBPDatabase<ChainsyncDb>;
@@ -122,6 +143,9 @@ export const upgradeSteps: ReadonlyArray<(db: UpgradeDb) => void> = [
   },
   (db) => {
     db.createObjectStore('probeCache');
+  },
+  (db) => {
+    db.createObjectStore('backgroundSync');
   },
 ];
 

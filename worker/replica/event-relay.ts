@@ -34,6 +34,8 @@ export class EventRelay {
     this.#to.channel.post({ kind: 'change', source, objects, dropped, overridden });
     if (source === 'local') this.#to.scheduler?.changed();
     void this.#to.status.refreshPending();
+    // Throttled and not awaited: the write has answered already.
+    this.#to.status.storageMayHaveChanged();
   }
 
   /** Another tab's replica changed: to this tab, its local write is a `tab` change. */
@@ -48,6 +50,7 @@ export class EventRelay {
     });
     if (message.source === 'local' && this.#to.isLeader()) this.#to.scheduler?.changed();
     void this.#to.status.refreshPending();
+    this.#to.status.storageMayHaveChanged();
   }
 
   /** This tab's sync made progress. */

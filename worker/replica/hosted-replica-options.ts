@@ -16,8 +16,21 @@ export interface HostedReplicaOptions {
    * token function, which `openReplica` keeps on the main thread and hands over as a proxy.
    */
   readonly remote?: RemoteConfig;
-  /** Encrypts everything stored remotely. */
-  readonly secret?: string;
+  /**
+   * Encrypts everything stored remotely: the data set's secret (a key an earlier sync derived is
+   * accepted too; `chainsync/sw` opens with it).
+   */
+  readonly secret?: string | CryptoKey;
+  /**
+   * Lets the app's service worker sync this replica while no page is open (`chainsync/sw`): when a
+   * sync fails for lack of network with edits pending, the page registers a Background Sync, and
+   * the service worker's `sync` event pushes them. The engine keeps what that needs in the store's
+   * database: these options (never a function, never the secret) and, for an encrypted data set,
+   * the key a sync derived (non-extractable). `false` (the default) removes them. Needs a remote
+   * without a credentials or token function (a service worker cannot call into a closed page).
+   * Where the browser has no Background Sync (Firefox, Safari), nothing changes: the next open syncs.
+   */
+  readonly backgroundSync?: boolean;
   readonly schedule?: SyncSchedule;
   /** Versions fetched per remote read (default 100). */
   readonly pullPageSize?: number;
@@ -55,4 +68,7 @@ export function assertHostedReplicaOptions(options: unknown): asserts options is
   if (o.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(o.blobGarbageIntervalMs);
   if (o.maxDecodedBytes !== undefined) assertMaxDecodedBytes(o.maxDecodedBytes);
   if (o.maxVersionBytes !== undefined) assertMaxVersionBytes(o.maxVersionBytes, 'options.maxVersionBytes');
+  if (o.backgroundSync !== undefined && typeof o.backgroundSync !== 'boolean') {
+    throw new InvalidArgumentError('options.backgroundSync', 'expected true or false.');
+  }
 }

@@ -1,5 +1,6 @@
 import type { ReplicaChangeEvent, ReplicaStatus, SyncProgress } from '../../src/contracts/replica.js';
 import type { SerializedError } from '../../src/contracts/errors.js';
+import type { PageState } from '../../src/core/remote-watcher.js';
 
 /** Messages between the tabs (workers) of one replica. */
 export type ChannelMessage =
@@ -8,7 +9,11 @@ export type ChannelMessage =
   | { readonly kind: 'status-request' }
   | { readonly kind: 'progress'; readonly progress: SyncProgress }
   | { readonly kind: 'sync-request'; readonly id: string }
-  | { readonly kind: 'synced'; readonly id: string; readonly error: SerializedError | null };
+  | { readonly kind: 'synced'; readonly id: string; readonly error: SerializedError | null }
+  /** A tab's page became visible, hidden, focused or not (or the tab closed: unseen). */
+  | { readonly kind: 'page'; readonly tab: string; readonly state: PageState }
+  /** A new leader asks every tab for its page state. */
+  | { readonly kind: 'page-request' };
 
 /** The BroadcastChannel of one store's replica: every other tab and worker that opened it hears. */
 export class ReplicaChannel {

@@ -14,20 +14,25 @@ import type {
 } from '../../src/contracts/replica.js';
 import { transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../../src/contracts/blob-storage.js';
+import type { ObjectVersion } from '../../src/contracts/remote-backend.js';
 import { InvalidArgumentError, StoreClosedError, type SerializedError } from '../../src/contracts/errors.js';
-import { Subscribable } from '../../src/core/subscribable.js';
+import { RemoteWatcher, type PageState } from '../../src/core/remote-watcher.js';
 import { SyncScheduler } from '../../src/core/sync-scheduler.js';
 import { openRemote } from '../../src/remote/remote-config.js';
+import { estimateStorage } from '../../src/core/storage-estimate.js';
 import { joinRemoteFunction, type RemoteFunction } from '../../src/remote/remote-functions.js';
 import { BlobCollector } from '../../src/sync/blob-collector.js';
-import { ProgressStorage } from '../../src/sync/progress-storage.js';
 import { Replica } from '../../src/sync/replica.js';
 import { IdbReplicaStore } from '../idb/idb-replica-store.js';
 import { IdbProbeCacheStore } from '../idb/idb-probe-cache.js';
+import { IdbBackgroundSync } from '../idb/idb-background-sync.js';
+import { recordBackgroundSync } from './background-sync.js';
 import type { IdbConnection } from '../idb/connection.js';
 import type { IdbBlobStorage } from '../idb/idb-blob-storage.js';
 import { LeaderElection } from '../multitab/leader.js';
 import { EventRelay } from './event-relay.js';
+import { MainThreadEvents } from './main-thread-events.js';
+import { assertPageState, PageStates, UNSEEN } from './page-states.js';
 import { assertHostedReplicaOptions, type HostedReplicaOptions } from './hosted-replica-options.js';
 import { ReplicaChannel, type ChannelMessage } from './replica-channel.js';
 import { StatusAggregator } from './status-aggregator.js';
@@ -62,13 +67,20 @@ interface Opened {
   readonly election: LeaderElection;
   /** `null` when opened without a remote. */
   readonly scheduler: SyncScheduler | null;
+  /** Tells the leader's scheduler when the chain moved (`null` without a remote). */
+  readonly watcher: RemoteWatcher | null;
+  /** This tab's id among the store's tabs, and their page states (the leader's watcher polls by them). */
+  readonly tab: string;
+  readonly pages: PageStates;
   readonly status: StatusAggregator;
   readonly requests: SyncRequests;
   readonly relay: EventRelay;
+  /** Collects blob garbage after syncs, at most every `blobGarbageIntervalMs`. */
+  readonly collector: BlobCollector;
   /** Stops listening to the replica and the global scope, and drops the main thread's listener. */
   readonly detach: () => void;
-  /** Tells the main thread's listener (until detached). */
-  readonly emit: (event: HostedReplicaEvent) => void;
+  /** What the main thread's listener is told (until detached). */
+  readonly events: MainThreadEvents<HostedReplicaEvent>;
 }
 
 /**
@@ -84,8 +96,13 @@ interface Opened {
 export class ReplicaHost implements ReplicaApi {
   readonly #store: () => ReplicaHostStore;
   #opened: Opened | null = null;
+  /** What this tab's main thread last said of its page (answered to a new leader's request). */
+  #ownPage: PageState | null = null;
   /** Why later calls fail, once the replica was closed because its data was deleted. */
   #closedBy: StoreClosedError | null = null;
+
+  /** Opened by {@link ReplicaHost.syncInBackground}, from the background-sync record. */
+  #inBackground = false;
 
   /** `store` is called once, at {@link ReplicaHost.open} (the store is opened before the replica). */
   constructor(store: () => ReplicaHostStore) {
@@ -109,20 +126,26 @@ export class ReplicaHost implements ReplicaApi {
     }
     assertHostedReplicaOptions(options);
     const { connection, blobs } = this.#store();
+    const background = new IdbBackgroundSync(connection);
+    // A background run opens from the record: it leaves the record as the app's pages set it.
+    const keepKey = this.#inBackground
+      ? false
+      : await recordBackgroundSync(background, options, remoteFunction);
     const store = new IdbReplicaStore(connection);
     // A passed probe is remembered in the store's database: the next page load sends no probe.
     const remote =
       options.remote && openRemote(options.remote, { probeCache: new IdbProbeCacheStore(connection) });
-    // Progress is relayed once the replica is open (nothing is told of reads made while opening).
-    const progress = remote
-      ? new ProgressStorage(remote.storage, (p) => this.#opened?.relay.progress(p))
-      : null;
     const replica = await Replica.open({
       store,
-      storage: progress ?? undefined,
+      storage: remote?.storage,
+      // Relayed once the replica is open (nothing is told of reads made while opening).
+      onProgress: (p) => this.#opened?.relay.progress(p),
       clientId: options.clientId,
       kv: options.secret !== undefined ? remote?.kv : undefined,
       secret: options.secret,
+      onEncryptionKey: keepKey
+        ? (key) => void background.keep(key).catch(() => undefined) // the next sync offers it again
+        : undefined,
       pullPageSize: options.pullPageSize,
       maxOperationsPerVersion: options.maxOperationsPerVersion,
       maxDecodedBytes: options.maxDecodedBytes,
@@ -134,10 +157,8 @@ export class ReplicaHost implements ReplicaApi {
       blobs,
       remoteBlobs: remote?.blobs,
     });
-    const mainThread = new Subscribable<HostedReplicaEvent>('chainsync: a replica listener threw');
-    // Across comlink the listener returns a promise: it rejects if the main thread went away.
-    mainThread.subscribe((event) => void Promise.resolve(listener(event)).catch(() => undefined));
-    const emit = (event: HostedReplicaEvent) => mainThread.notify(event);
+    const mainThread = new MainThreadEvents(listener);
+    const emit = (event: HostedReplicaEvent) => mainThread.send(event);
     const channel = new ReplicaChannel(connection.name, (m) => this.#receive(m));
     const election = new LeaderElection(`${connection.name}:replica`);
     const isLeader = () => election.isLeader;
@@ -146,17 +167,18 @@ export class ReplicaHost implements ReplicaApi {
       channel,
       isLeader,
       emit,
+      estimateStorage,
     });
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
-    const scheduler = progress
+    /** Pointer versions seen up to the last successful sync (the watcher's own-push check). */
+    let syncedHeads: ReadonlySet<ObjectVersion | null> = new Set();
+    const scheduler = remote
       ? new SyncScheduler(
-          () => {
-            progress.reset();
-            return replica.sync();
-          },
+          () => replica.sync(),
           {
             started: () => status.syncStarted(),
             succeeded: (result) => {
+              syncedHeads = new Set(remote?.headsSeen(options.clientId));
               status.syncSucceeded(result);
               collector.afterSync();
             },
@@ -165,13 +187,32 @@ export class ReplicaHost implements ReplicaApi {
           options.schedule,
         )
       : null;
+    const live = options.schedule?.live ?? true;
+    const check = live && remote && scheduler ? remote.watchHead(options.clientId) : null;
+    // The leader's watcher: a change it sees on the remote syncs at once (docs/live-sync.md).
+    const watcher =
+      check && scheduler
+        ? new RemoteWatcher({
+            check,
+            // Not a change when the last sync read or wrote that version (its own push).
+            onChange: (version) => scheduler.remoteChanged(() => syncedHeads.has(version)),
+            // An application that syncs first by hand gets no sync it did not ask for at start.
+            changeOnStart: options.schedule?.syncOnStart ?? true,
+            // Every tab shows how the leader watches (its status is broadcast).
+            onTransport: (transport) => status.transportChanged(transport === 'stopped' ? 'off' : transport),
+          })
+        : null;
     const relay = new EventRelay({ channel, emit, isLeader, scheduler, status });
     const unsubscribe = replica.subscribe((event) => relay.replicaChanged(event));
     const online = () => {
       scheduler?.online();
+      watcher?.online();
       status.publish();
     };
-    const offline = () => status.publish();
+    const offline = () => {
+      watcher?.offline();
+      status.publish();
+    };
     const scope = globalThis as {
       addEventListener?: typeof addEventListener;
       removeEventListener?: typeof removeEventListener;
@@ -184,37 +225,41 @@ export class ReplicaHost implements ReplicaApi {
       channel,
       election,
       scheduler,
+      watcher,
+      tab: crypto.randomUUID(),
+      pages: new PageStates(),
       status,
       requests: new SyncRequests(channel, isLeader, scheduler),
       relay,
-      emit,
+      collector,
+      events: mainThread,
       detach: () => {
         unsubscribe();
-        mainThread.clear();
+        mainThread.detach();
         scope.removeEventListener?.('online', online);
         scope.removeEventListener?.('offline', offline);
       },
     };
-    await status.recount();
+    await Promise.all([status.recount(), status.measureStorage()]);
     void election.whenLeader().then(() => this.#lead());
     channel.post({ kind: 'status-request' });
     return status.current();
   }
 
   create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void> {
-    return this.#require().replica.create(collection, id, properties);
+    return this.#answer((replica) => replica.create(collection, id, properties));
   }
 
   update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void> {
-    return this.#require().replica.update(collection, id, properties);
+    return this.#answer((replica) => replica.update(collection, id, properties));
   }
 
   delete(collection: string, id: string): Promise<boolean> {
-    return this.#require().replica.delete(collection, id);
+    return this.#answer((replica) => replica.delete(collection, id));
   }
 
   change(changes: readonly Change[]): Promise<void> {
-    return this.#require().replica.change(changes);
+    return this.#answer((replica) => replica.change(changes));
   }
 
   get(collection: string, id: string): Promise<Properties | null> {
@@ -254,15 +299,15 @@ export class ReplicaHost implements ReplicaApi {
    * that wins the election while it waits runs the sync itself and returns what it did.
    */
   async sync(): Promise<SyncResult | null> {
-    const { scheduler, election, requests } = this.#require();
+    const { scheduler, election, requests, events } = this.#require();
     if (!scheduler) {
       throw new InvalidArgumentError(
         'options.remote',
         'this replica was opened without a remote; it cannot sync.',
       );
     }
-    if (election.isLeader) return scheduler.syncNow();
-    return requests.askLeader();
+    // What the sync pulled reaches the listener before the caller hears it is done.
+    return events.after(election.isLeader ? scheduler.syncNow() : requests.askLeader());
   }
 
   /**
@@ -270,7 +315,7 @@ export class ReplicaHost implements ReplicaApi {
    * reported as dropped to this tab and, as a change, to the others.
    */
   discardPending(seqs: readonly number[]): Promise<Operation[]> {
-    return this.#require().replica.discardPending(seqs);
+    return this.#answer((replica) => replica.discardPending(seqs));
   }
 
   /**
@@ -288,14 +333,64 @@ export class ReplicaHost implements ReplicaApi {
     return this.#require().status.recount();
   }
 
+  /**
+   * This tab's page became visible or hidden, focused or not (the main thread tells; a worker
+   * cannot see the page). The store's tabs share it: the leader's watcher polls faster while any
+   * tab is looked at, and a tab coming into view makes the leader check and sync.
+   */
+  pageState(state: PageState): void {
+    assertPageState(state);
+    const opened = this.#require();
+    const own = { visible: state.visible, focused: state.focused };
+    this.#ownPage = own;
+    opened.channel.post({ kind: 'page', tab: opened.tab, state: own });
+    this.#pageChanged(opened, opened.tab, own);
+  }
+
+  /**
+   * For `chainsync/sw`: opens the replica from its background-sync record (see
+   * {@link HostedReplicaOptions.backgroundSync}), syncs once and closes. It takes part in the
+   * store's leader election like a tab: with a tab open, that tab's leader runs the sync; with none,
+   * this one leads, and no tab syncs at the same time.
+   * @returns what was done: `synced`; `off` when the app has not opted in (or the data was deleted);
+   * `no-key` when the data set is encrypted and no sync with its secret has run on this device yet.
+   * @throws what the sync failed with (a network failure: the browser tries again later).
+   */
+  async syncInBackground(): Promise<'synced' | 'off' | 'no-key'> {
+    const { connection } = this.#store();
+    const record = await new IdbBackgroundSync(connection).read();
+    if (!record) return 'off';
+    if (record.encrypted && !record.key) return 'no-key';
+    const options = {
+      ...record.options,
+      ...(record.key ? { secret: record.key } : {}),
+      // One sync, asked for below: no watch of the remote, no interval of its own.
+      schedule: { live: false, syncOnStart: false },
+    } as HostedReplicaOptions;
+    this.#inBackground = true;
+    await this.open(options, () => undefined);
+    try {
+      await this.sync();
+      return 'synced';
+    } finally {
+      // A collection the sync started finishes first: closing under it would only fail it.
+      await this.#opened?.collector.idle();
+      this.close();
+    }
+  }
+
   /** Closes the replica: leadership passes to another tab; calls waiting on the leader fail. */
   close(): void {
     const opened = this.#opened;
     if (!opened) return;
     this.#opened = null;
     opened.detach();
+    opened.status.stop();
     opened.scheduler?.stop();
+    opened.watcher?.stop();
     opened.election.resign();
+    // A closed tab looks at nothing: the leader (maybe the next one) stops counting it.
+    opened.channel.post({ kind: 'page', tab: opened.tab, state: UNSEEN });
     opened.channel.close();
     opened.requests.close();
   }
@@ -306,7 +401,7 @@ export class ReplicaHost implements ReplicaApi {
    */
   closeDeleted(error: StoreClosedError): void {
     this.#closedBy = error;
-    this.#opened?.emit({ type: 'closed', reason: 'deleted', message: error.message });
+    this.#opened?.events.send({ type: 'closed', reason: 'deleted', message: error.message });
     this.close();
   }
 
@@ -314,6 +409,11 @@ export class ReplicaHost implements ReplicaApi {
     const opened = this.#opened;
     if (!opened?.election.isLeader) return;
     opened.scheduler?.start();
+    opened.watcher?.page(opened.pages.device());
+    // A tab opened offline hears no `offline` event: start paused, `online` resumes.
+    if (typeof navigator !== 'undefined' && navigator.onLine === false) opened.watcher?.offline();
+    opened.watcher?.start();
+    opened.channel.post({ kind: 'page-request' });
     opened.status.publish();
     // Requests made of the previous leader are served here.
     opened.requests.takeOver();
@@ -336,7 +436,29 @@ export class ReplicaHost implements ReplicaApi {
         return opened.requests.serve(message.id);
       case 'synced':
         return opened.requests.answered(message.id, message.error);
+      case 'page':
+        return this.#pageChanged(opened, message.tab, message.state);
+      case 'page-request':
+        if (this.#ownPage) opened.channel.post({ kind: 'page', tab: opened.tab, state: this.#ownPage });
+        return;
     }
+  }
+
+  /** A tab's page state changed: the leader's watcher follows the device's; coming into view syncs. */
+  #pageChanged(opened: Opened, tab: string, state: PageState): void {
+    const lookedAt = opened.pages.set(tab, state);
+    if (!opened.election.isLeader) return;
+    opened.watcher?.page(opened.pages.device());
+    if (lookedAt) opened.scheduler?.focused();
+  }
+
+  /**
+   * Runs a call that changes the replica; it answers once the listener has heard of the change
+   * (see {@link MainThreadEvents}).
+   */
+  #answer<T>(call: (replica: Replica) => Promise<T>): Promise<T> {
+    const { replica, events } = this.#require();
+    return events.after(call(replica));
   }
 
   #require(): Opened {

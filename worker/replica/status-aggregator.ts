@@ -1,11 +1,19 @@
-import type { ReplicaEvent, ReplicaStatus, SyncResult } from '../../src/contracts/replica.js';
+import type {
+  LiveTransport,
+  ReplicaEvent,
+  ReplicaStatus,
+  StorageUse,
+  SyncResult,
+} from '../../src/contracts/replica.js';
 import { serializeError } from '../../src/contracts/errors.js';
+import { sameStorageUse, type StorageEstimator } from '../../src/core/storage-estimate.js';
+import { realTimers, type Timers } from '../../src/core/timers.js';
 import type { ReplicaChannel } from './replica-channel.js';
 
 /** The part of the status the leader decides and broadcasts. */
 type SharedStatus = Pick<
   ReplicaStatus,
-  'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed' | 'snapshotError'
+  'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed' | 'snapshotError' | 'transport'
 >;
 
 /** What a {@link StatusAggregator} reads and tells. */
@@ -16,7 +24,17 @@ export interface StatusSources {
   isLeader(): boolean;
   /** Tells the main thread. */
   emit(event: ReplicaEvent): void;
+  /** Reads the origin's storage use (`navigator.storage`; `null` where the browser cannot tell). */
+  readonly estimateStorage: StorageEstimator;
+  /** Spaces the storage readings (default: the platform's timers). */
+  readonly timers?: Timers;
 }
+
+/**
+ * Storage is read again at most once per this many ms: an estimate makes the browser look at its
+ * disk, and a burst of writes (or a long pull) would otherwise ask for one per change.
+ */
+export const STORAGE_REFRESH_MS = 5_000;
 
 /**
  * One tab's {@link ReplicaStatus}, put together: the leader's sync status (its scheduler's, when
@@ -32,11 +50,25 @@ export class StatusAggregator {
     lastSyncAt: null,
     lastPushed: [],
     snapshotError: null,
+    transport: 'off',
   };
   #pending = 0;
+  /** This tab's last storage reading (each tab reads its own: the origin's, the same for all). */
+  #storage: StorageUse | null = null;
+  /** When storage was last read (by {@link StatusAggregator.timers}' clock), or `null` before. */
+  #storageReadAt: number | null = null;
+  /** A reading is due later (throttled), or running: more changes meanwhile ask for no more. */
+  #storageDue = false;
+  /** The timer of a reading due later, until it fires or {@link StatusAggregator.stop}. */
+  #storageTimer: unknown = null;
+  #stopped = false;
 
   constructor(sources: StatusSources) {
     this.#sources = sources;
+  }
+
+  get #timers(): Timers {
+    return this.#sources.timers ?? realTimers;
   }
 
   /** The status, with the pending count as last counted. */
@@ -46,7 +78,52 @@ export class StatusAggregator {
       ...this.#shared,
       pending: this.#pending,
       leader: this.#sources.isLeader(),
+      storage: this.#storage,
     };
+  }
+
+  /**
+   * Reads the storage use now (when the replica opens: its first status has it), without telling
+   * anyone: the caller returns or publishes the status.
+   */
+  async measureStorage(): Promise<void> {
+    this.#storageReadAt = this.#timers.now();
+    this.#storage = await this.#sources.estimateStorage().catch(() => this.#storage);
+  }
+
+  /**
+   * Something may have changed the storage use (a sync, a local write, another tab's): it is read
+   * again, at most once per {@link STORAGE_REFRESH_MS}: at once when the last reading is older,
+   * else once that long after it. Never awaited by a write: it only schedules. A reading that
+   * differs from the last one is published.
+   */
+  storageMayHaveChanged(): void {
+    if (this.#storageDue || this.#stopped) return;
+    this.#storageDue = true;
+    const since = this.#storageReadAt === null ? Infinity : this.#timers.now() - this.#storageReadAt;
+    const read = () => {
+      this.#storageTimer = null;
+      void this.#refreshStorage();
+    };
+    if (since >= STORAGE_REFRESH_MS) read();
+    else this.#storageTimer = this.#timers.setTimeout(read, STORAGE_REFRESH_MS - since);
+  }
+
+  /** The replica closed: no storage reading is made or told any more. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#storageTimer !== null) this.#timers.clearTimeout(this.#storageTimer);
+    this.#storageTimer = null;
+  }
+
+  async #refreshStorage(): Promise<void> {
+    const before = this.#storage;
+    try {
+      await this.measureStorage();
+    } finally {
+      this.#storageDue = false;
+    }
+    if (!this.#stopped && !sameStorageUse(before, this.#storage)) this.publish();
   }
 
   /** The status, with the pending operations counted now. */
@@ -70,11 +147,21 @@ export class StatusAggregator {
       // After a failed snapshot the engine tries again on the next sync, so this is the latest word.
       snapshotError: result.snapshotError,
     });
+    this.storageMayHaveChanged();
+  }
+
+  /** This tab, the leader, watches the remote another way now (its `RemoteWatcher` said). */
+  transportChanged(transport: LiveTransport): void {
+    if (transport === this.#shared.transport) return;
+    this.#shared = { ...this.#shared, transport };
+    this.publish();
   }
 
   /** This tab's sync failed. */
   syncFailed(error: unknown): void {
     this.#setShared({ syncing: false, lastError: serializeError(error) });
+    // Part of a pull may have been stored before it failed (or it failed for lack of space).
+    this.storageMayHaveChanged();
   }
 
   /** The leader broadcast its status: a follower takes it as its own. */
@@ -88,10 +175,14 @@ export class StatusAggregator {
       lastSyncAt,
       lastPushed: status.lastPushed ?? [],
       snapshotError: status.snapshotError ?? null,
+      // A leader running an older build does not say: it is not known to watch.
+      transport: status.transport ?? 'off',
     };
     // The queue is shared: the leader's count after its sync is this tab's too.
     this.#pending = pending;
     this.publish();
+    // The leader's sync stored data in the origin this tab reads the storage use of.
+    if (!syncing) this.storageMayHaveChanged();
   }
 
   /** A tab that opened asks for the status: the leader answers. */

@@ -1,5 +1,6 @@
 /** In a browser, coming back `online` ends a refusal: the next connect probes the server again. */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RemoteError } from '../../contracts/errors.js';
 import { rejectsWith } from '../../testing/conformance/support.js';
 import { createObjectServer, inProcessFetch } from '../../testing/msw/index.js';
 import { openRemote } from '../remote-config.js';
@@ -37,5 +38,6 @@ describe('an unreachable server in a browser', () => {
     expect(error.message).toContain('Check remote.url');
     expect(error.message).toContain('CORS');
     expect(error.message).not.toMatch(/options\.|compare-and-swap/);
+    expect((error as RemoteError).network).toBe(true);
   });
 });

@@ -180,6 +180,8 @@ export async function connectRemote(options: ConnectRemoteOptions): Promise<Http
     quirks: report.quirks,
     maxObjectBytes,
     probedMaxObjectBytes: report.maxObjectBytes,
+    // A report without the field (cached by an earlier release) means no signal: the replica polls.
+    changeSignal: report.changeSignal === true,
     onSurprise: forgetOnSurprise(options, baseUrl, key),
   });
 }

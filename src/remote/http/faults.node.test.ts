@@ -42,6 +42,7 @@ describe('HTTP backend failures', () => {
     const err = await rejectsWith<RemoteError>(r.download('k'), 'REMOTE_FAILED');
     expect(err).toBeInstanceOf(DeterminateRemoteError);
     expect(err.message).toMatch(/within 50 ms/);
+    expect(err.network).toBe(false);
     expect(count('GET', 'k')).toBe(3);
   });
 
@@ -72,6 +73,7 @@ describe('HTTP backend failures', () => {
     server.inject({ kind: 'status', status: 502, method: 'GET', times: 10 });
     const err = await rejectsWith<RemoteError>(r.download('k'), 'REMOTE_FAILED');
     expect(err.status).toBe(502);
+    expect(err.network).toBe(false);
     expect(count('GET', 'k')).toBe(3);
   });
 
@@ -153,7 +155,10 @@ describe('HTTP backend failures', () => {
       'REMOTE_FAILED',
     );
     expect(err.message).toMatch(/ECONNREFUSED/);
-    await rejectsWith(r.download('k'), 'REMOTE_FAILED');
+    // No answer at all: the app may show "offline", and chainsync/sw registers a background sync.
+    expect(err.network).toBe(true);
+    const read = await rejectsWith<RemoteError>(r.download('k'), 'REMOTE_FAILED');
+    expect(read.network).toBe(true);
   });
 
   it('honours the AbortSignal: before sending, and while a read waits', async () => {

@@ -1,8 +1,10 @@
 import type {
   AtomicRemoteBackend,
+  ChangeCheck,
   ConditionalDelete,
   ConditionalPut,
   ObjectVersion,
+  ReadIfChangedOptions,
   VersionedObject,
 } from '../../contracts/remote-backend.js';
 import {
@@ -17,9 +19,12 @@ import {
 } from '../../contracts/errors.js';
 import { bytesEqual, fromUtf8 } from '../../core/bytes.js';
 import {
+  appliedWait,
   isPreconditionRefusal,
   isSuccessStatus,
   isWeakETag,
+  MAX_WAIT_SECONDS,
+  PREFERENCE_APPLIED,
   unquotedETag,
 } from '../../core/http-semantics.js';
 import { assertConditionalDelete, assertConditionalPut } from '../../core/remote-rules.js';
@@ -78,8 +83,10 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
   readonly #maxObjectBytes: number | null;
   readonly #onSurprise: ((surprise: ServerSurprise) => void) | undefined;
   readonly #probedMaxObjectBytes: number | null | undefined;
+  readonly #changeSignal: boolean;
 
   constructor(options: HttpBackendOptions) {
+    this.#changeSignal = options.changeSignal === true;
     this.#maxObjectBytes = maxObjectBytesOption(options.maxObjectBytes) ?? null;
     this.#onSurprise = options.onSurprise;
     this.#probedMaxObjectBytes = options.probedMaxObjectBytes;
@@ -132,6 +139,57 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     assertKey(key);
     const head = await this.#head(key);
     return head === null ? null : this.#requireVersion(head.etag, `HEAD ${key}`);
+  }
+
+  /**
+   * Whether `key` is at another version than `since`, by a conditional GET (`If-None-Match`; 304
+   * when unchanged). On a server with the change signal (`options.changeSignal`) the request asks
+   * to be held until the object changes (`Prefer: wait=<waitSeconds>`), and may take that much
+   * longer than `options.timeoutMs`. A tombstone (emulated delete) reads as absent.
+   */
+  async readIfChanged(
+    key: string,
+    since: ObjectVersion | null,
+    options: ReadIfChangedOptions = {},
+  ): Promise<ChangeCheck> {
+    assertKey(key);
+    const { waitSeconds = 0, signal } = options;
+    if (!Number.isSafeInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > MAX_WAIT_SECONDS) {
+      throw new InvalidArgumentError(
+        'options.waitSeconds',
+        `expected a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${String(waitSeconds)}.`,
+      );
+    }
+    if (since !== null && (typeof since !== 'string' || isWeakETag(since))) {
+      throw new InvalidArgumentError(
+        'since',
+        'expected a strong version (an ETag read from this backend) or null.',
+      );
+    }
+    const wait = this.#changeSignal && waitSeconds > 0 ? waitSeconds : 0;
+    const headers: Record<string, string> = since === null ? {} : { 'If-None-Match': since };
+    if (wait > 0) headers.Prefer = `wait=${wait}`;
+    const what = `GET ${key} (If-None-Match ${since ?? 'none'}${wait > 0 ? `, Prefer: wait=${wait}` : ''})`;
+    const reply = await this.#transport.read({
+      method: 'GET',
+      url: this.#transport.urlOf(key),
+      headers,
+      what,
+      extraTimeMs: wait * 1000,
+      signal,
+      // Past the browser's HTTP cache: Chromium lets one request per URL at a time use it (the
+      // "cache lock"), so a held GET of the pointer would stall the sync's own read of it.
+      cache: 'no-store',
+    });
+    const held = wait > 0 && appliedWait(reply.headers.get(PREFERENCE_APPLIED));
+    if (reply.status === 304) return { version: since, changed: false, held };
+    let version: ObjectVersion | null = null;
+    if (reply.status !== 404 && reply.status !== 410) {
+      if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'read');
+      const tombstone = this.#enveloped && unwrap(reply.body).kind === 'tombstone';
+      version = tombstone ? null : this.#requireVersion(reply.headers.get('etag'), what);
+    }
+    return { version, changed: version !== since, held };
   }
 
   async upload(key: string, data: Uint8Array): Promise<void> {

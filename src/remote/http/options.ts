@@ -149,6 +149,12 @@ export interface HttpBackendOptions extends HttpTransportOptions {
    * Leave it out to check nothing.
    */
   readonly probedMaxObjectBytes?: number | null;
+  /**
+   * The server has the change signal (`ProbeReport.changeSignal`): `readIfChanged` then asks it to
+   * hold the request (`Prefer: wait`). Without it the header is never sent (an S3 bucket's CORS
+   * rules may not allow it), and `readIfChanged` is a plain conditional GET. Default false.
+   */
+  readonly changeSignal?: boolean;
 }
 
 /**

@@ -134,6 +134,8 @@ function isAcceptance(report: unknown): report is ProbeReport {
     Array.isArray(r.blocking) &&
     r.blocking.length === 0 &&
     (r.maxObjectBytes === null || isPositiveInteger(r.maxObjectBytes)) &&
+    // Absent in reports of releases before the change signal: read as "no signal".
+    (r.changeSignal === undefined || typeof r.changeSignal === 'boolean') &&
     typeof quirks === 'object' &&
     quirks !== null &&
     QUIRKS.every((q) => typeof quirks[q] === 'boolean')

@@ -4,27 +4,14 @@
  * never a verdict. The round is raced again; if the network stays down the probe fails as the
  * network failure it is (not remembered), and the next connect probes again.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serverPerFile } from '../../test-support/temp-server.js';
 import { rejectsWith } from '../../testing/conformance/support.js';
 import { connectRemote, forgetProbes } from './connect.js';
 import type { FetchLike } from './options.js';
 import { probeServer } from './probe.js';
 
-let server: RunningServer;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'chainsync-probe-network-'));
-  server = await startServer({ dir, port: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const shared = serverPerFile('probe-network');
 afterEach(() => forgetProbes());
 
 /** One of the probe's concurrent `If-Match` PUTs (the atomicity race). */
@@ -55,7 +42,7 @@ describe('the capability probe under network blips', () => {
     let racePuts = 0;
     // The first round's PUTs are lost on the way (8 of them: the whole round).
     const blip = blippingFetch('lost', () => racePuts++ < 8);
-    const report = await probeServer({ baseUrl: server.url, fetch: blip.fetch, ...quick });
+    const report = await probeServer({ baseUrl: shared.server.url, fetch: blip.fetch, ...quick });
     expect(blip.failed()).toBe(8);
     expect(report.checks['atomic-cas']).toMatchObject({ ok: true });
     expect(report.blocking).toEqual([]);
@@ -65,7 +52,7 @@ describe('the capability probe under network blips', () => {
     let racePuts = 0;
     // In the first round, every PUT reaches the server (one wins) and every answer is lost.
     const blip = blippingFetch('answer-lost', () => racePuts++ < 8);
-    const report = await probeServer({ baseUrl: server.url, fetch: blip.fetch, ...quick });
+    const report = await probeServer({ baseUrl: shared.server.url, fetch: blip.fetch, ...quick });
     expect(blip.failed()).toBe(8);
     expect(report.checks['atomic-cas']).toMatchObject({ ok: true });
     expect(report.blocking).toEqual([]);
@@ -74,7 +61,7 @@ describe('the capability probe under network blips', () => {
   it('an outage over every race fails the connect as a network failure, and the next connect succeeds', async () => {
     let down = true;
     const blip = blippingFetch('lost', () => down);
-    const options = { baseUrl: server.url, fetch: blip.fetch, ...quick };
+    const options = { baseUrl: shared.server.url, fetch: blip.fetch, ...quick };
     // The caller's request was never sent (connecting comes first): not "may have been applied".
     const error = await rejectsWith(connectRemote(options), 'REMOTE_FAILED');
     expect(error.message).toMatch(/network/);

@@ -1,9 +1,11 @@
 import { fromUtf8, utf8 } from '../../core/bytes.js';
 import {
+  appliedWait,
   isNotNowStatus,
   isPreconditionRefusal,
   isSuccessStatus,
   isWeakETag,
+  PREFERENCE_APPLIED,
   unquotedETag,
 } from '../../core/http-semantics.js';
 import { sleep } from '../../core/sleep.js';
@@ -60,6 +62,12 @@ export interface ProbeReport {
    * `Chainsync-Max-Object-Bytes` response header; `null` when it states none (or nothing usable).
    */
   readonly maxObjectBytes: number | null;
+  /**
+   * The server has the change signal: it holds a conditional GET with `Prefer: wait` until the
+   * object changes (docs/live-sync.md). Optional: a report without it (one an earlier release
+   * measured and a probe cache kept) reads as `false`, and the replica polls.
+   */
+  readonly changeSignal?: boolean;
 }
 
 /** Options of {@link probeServer}. */
@@ -203,6 +211,25 @@ class Prober {
       });
     }
     return { body: fromUtf8(reply.body), etag: reply.headers.get('etag') };
+  }
+
+  /**
+   * Whether the server has the change signal: a conditional GET of `key` at its current `version`
+   * with `Prefer: wait=0` (answered at once either way) comes back naming `wait` in
+   * `Preference-Applied`. Any failure reads as no signal: it is an optional capability (a page
+   * whose S3 bucket's CORS rules do not allow `Prefer` cannot even send the request), and the
+   * replica then polls, which works everywhere.
+   */
+  async changeSignal(key: string, version: string): Promise<boolean> {
+    const reply = await this.#transport
+      .read({
+        method: 'GET',
+        url: this.#transport.urlOf(key),
+        headers: { 'If-None-Match': version, Prefer: 'wait=0' },
+        what: `probe GET ${key} (Prefer: wait=0)`,
+      })
+      .catch(() => null);
+    return reply !== null && appliedWait(reply.headers.get(PREFERENCE_APPLIED));
   }
 
   #noteLimit(reply: HttpReply): void {
@@ -457,7 +484,7 @@ function unreachable(transport: HttpTransport, failure: RemoteError): Unreachabl
     `Could not reach the server at ${transport.baseUrl}: the first request got no answer (${reason}). ` +
       `Check ${transport.settings.url}, that the server is running and, in a browser, that it allows this page's origin (CORS). ` +
       'Nothing was synced; the next sync tries again.',
-    { cause: failure },
+    { cause: failure, network: failure.network },
   );
 }
 
@@ -511,6 +538,8 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
     }
   }
   const p = new Prober(transport, `${keyPrefix}chainsync-probe-${crypto.randomUUID()}-`, strongETagWaitMs);
+  // Measured right after the first writes; a probe that fails before reports nothing.
+  let changeSignal: boolean;
   try {
     const main = p.key('main');
     const first = await p.put(main, 'A').catch((error: unknown) => {
@@ -526,6 +555,7 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
     const v1 = await p.versionAfter(main, first);
     const v2 = await p.versionAfter(main, await p.put(main, 'A'));
     p.quirks.contentDerivedETags = v1 !== null && v1 === v2;
+    changeSignal = v2 !== null && (await p.changeSignal(main, v2));
     await checkCreateOnly(p, main);
     if (v2 === null) {
       p.check('if-match-put', false, 'not testable: the server gave no strong ETag for the object');
@@ -564,5 +594,6 @@ export async function probeServer(options: ProbeOptions): Promise<ProbeReport> {
     failed,
     blocking: failed.filter((name) => name !== 'if-match-delete'),
     maxObjectBytes: p.maxObjectBytes,
+    changeSignal,
   };
 }

@@ -24,6 +24,12 @@ export interface HttpRequest {
   readonly body?: Uint8Array;
   /** What the caller is doing, for error messages (e.g. `PUT notes/1`). */
   readonly what: string;
+  /** Time the server may take on top of the time limit (a request it holds on purpose), in ms. */
+  readonly extraTimeMs?: number;
+  /** Aborts this request only (with the backend's own signal, either aborts it). */
+  readonly signal?: AbortSignal;
+  /** The fetch cache mode (default: the platform's). */
+  readonly cache?: RequestCache;
 }
 
 /** Network error codes (Node) that prove the request never reached the server. */
@@ -146,19 +152,23 @@ export class HttpTransport {
         if (reply) return reply;
       }
       const delay = Math.min(max, base * 2 ** attempt) * (0.5 + Math.random() / 2);
-      await sleep(delay, this.#options.signal);
+      await sleep(delay, this.#signal(request));
       this.#throwIfAborted(request);
     }
   }
 
+  /** The signals that abort `request`: the backend's and the request's own. */
+  #signal(request: HttpRequest): AbortSignal | undefined {
+    const signals = [this.#options.signal, request.signal].filter((s) => s !== undefined);
+    return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  }
+
   #throwIfAborted(request: HttpRequest): void {
-    if (this.#options.signal?.aborted) {
-      throw new AbortedError(
-        `${request.what}: aborted through the backend's AbortSignal before it was sent.`,
-        {
-          cause: this.#options.signal.reason,
-        },
-      );
+    const signal = this.#signal(request);
+    if (signal?.aborted) {
+      throw new AbortedError(`${request.what}: aborted through an AbortSignal before it was sent.`, {
+        cause: signal.reason,
+      });
     }
   }
 
@@ -171,9 +181,10 @@ export class HttpTransport {
 
   async #attempt(request: HttpRequest, kind: 'read' | 'write'): Promise<HttpReply> {
     this.#throwIfAborted(request);
-    const timeoutMs = this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = (this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (request.extraTimeMs ?? 0);
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = this.#options.signal ? AbortSignal.any([timeout, this.#options.signal]) : timeout;
+    const aborts = this.#signal(request);
+    const signal = aborts ? AbortSignal.any([timeout, aborts]) : timeout;
     const fetchFn =
       this.#options.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
     let headers: Headers;
@@ -188,6 +199,7 @@ export class HttpTransport {
     try {
       const init: RequestInit = { method: request.method, headers, signal };
       if (request.body !== undefined) init.body = request.body as Uint8Array<ArrayBuffer>;
+      if (request.cache !== undefined) init.cache = request.cache;
       const response = await fetchFn(request.url, init);
       const body =
         request.method === 'HEAD' ? new Uint8Array(0) : new Uint8Array(await response.arrayBuffer());
@@ -206,10 +218,11 @@ export class HttpTransport {
     // A fetch that classified its own failure (a credentials function that failed before anything
     // was sent: RemoteCredentialsError) knows better than a guess from the request's kind.
     if (cause instanceof RemoteError) return cause;
-    const userAborted = this.#options.signal?.aborted === true && timedOutAfter === undefined;
+    const userAborted = this.#signal(request)?.aborted === true && timedOutAfter === undefined;
     if (userAborted && kind === 'read') {
-      return new AbortedError(`${request.what}: aborted through the backend's AbortSignal.`, { cause });
+      return new AbortedError(`${request.what}: aborted through an AbortSignal.`, { cause });
     }
+    const network = timedOutAfter === undefined && !userAborted;
     const reason =
       timedOutAfter !== undefined
         ? `got no complete answer within ${timedOutAfter} ms (${this.settings.timeout})`
@@ -219,21 +232,19 @@ export class HttpTransport {
     if (kind === 'read') {
       return new DeterminateRemoteError(
         `${request.what} ${reason}. A read changes nothing; try again later.`,
-        {
-          cause,
-        },
+        { cause, network },
       );
     }
-    if (timedOutAfter === undefined && !userAborted && NEVER_SENT.has(causeCode(cause) ?? '')) {
+    if (network && NEVER_SENT.has(causeCode(cause) ?? '')) {
       return new DeterminateRemoteError(
         `${request.what} ${reason}: the server was never reached, so nothing was written. Check ${this.settings.url} and that the server runs.`,
-        { cause },
+        { cause, network },
       );
     }
     return new IndeterminateRemoteError(
       `${request.what} ${reason} after the request was sent: it may or may not have been applied. ` +
         'Read the object back to find out (never repeat a compare-and-swap blindly).',
-      { cause },
+      { cause, network },
     );
   }
 }

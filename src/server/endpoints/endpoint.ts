@@ -1,6 +1,7 @@
 /** What the reference server's endpoints share: one endpoint a file, each given these two. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { evaluateConditions, type Conditions } from '../../core/http-semantics.js';
+import type { ChangeWaits } from '../../core/change-waits.js';
 import type { ObjectStore, Precondition } from '../object-store.js';
 import type { ResponseWriter } from '../responses.js';
 
@@ -10,6 +11,10 @@ export interface ServerContext {
   /** Largest accepted PUT body, in bytes. */
   readonly maxBodyBytes: number;
   readonly responses: ResponseWriter;
+  /** The change signal's held requests (`Prefer: wait` on a conditional GET). */
+  readonly waits: ChangeWaits;
+  /** False: `Prefer: wait` is ignored, as by a server without the signal (`ServerOptions.changeSignal`). */
+  readonly changeSignal: boolean;
 }
 
 /** A request for one object, past the dispatcher: authorized, its key valid, its preconditions parsed. */

@@ -606,4 +606,35 @@ export function storageConformance(
       }
     }
   });
+
+  // countVersionsAfter (optional, for progress totals): null when the storage cannot tell, else
+  // never fewer than the versions that follow; counting leaves the reads that follow unchanged.
+  describe(`Storage conformance: ${name}: countVersionsAfter`, () => {
+    it('counts no fewer than the versions after a parent (0 at the latest), or answers null', async () => {
+      const storage = await factory();
+      const client = uuid();
+      const ids = Array.from({ length: 6 }, uuid);
+      let parent = NIL_UUID;
+      for (const [i, id] of ids.entries()) {
+        const txn = await storage.txn(client);
+        if (i === 0) await txn.newClient(NIL_UUID);
+        await txn.addVersion(id, parent, b(`v${i}`));
+        if (i === 2) await txn.setSnapshot({ versionId: id, timestamp: 1, versionsSince: 0 }, b('snap'));
+        await txn.commit();
+        parent = id;
+      }
+      const txn = await storage.txn(client);
+      const count = (p: Uuid) => txn.countVersionsAfter?.(p) ?? Promise.resolve(null);
+      const counts = [await count(NIL_UUID), await count(ids[1]!), await count(ids[5]!)];
+      const atLeast = [6, 4, 0];
+      counts.forEach((n, i) => {
+        if (n !== null) expect(n).toBeGreaterThanOrEqual(atLeast[i]!);
+      });
+      expect(counts[2] === null || counts[2] === 0).toBe(true);
+      // The reads after a count see the same chain.
+      expect((await txn.getVersionsAfter(ids[1]!, 10)).map((v) => v.versionId)).toEqual(ids.slice(2));
+      expect((await txn.getVersionsAfter(ids[3]!, 1)).map((v) => v.versionId)).toEqual([ids[4]]);
+      if (txn.countVersionsAfter) await rejectsWith(txn.countVersionsAfter('not-a-uuid'), 'INVALID_ARGUMENT');
+    });
+  });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createObjectServer } from './object-server.js';
 import { inProcessFetch } from './in-process-fetch.js';
+import { probeServer } from '../../remote/http/probe.js';
 
 function setup(options: Parameters<typeof createObjectServer>[0] = { baseUrl: 'https://o.test/s' }) {
   const server = createObjectServer(options);
@@ -81,5 +82,31 @@ describe('msw object server (RFC 9110 conditional requests)', () => {
     expect(new TextDecoder().decode(server.snapshot().get('k'))).toBe('dropped-2');
     expect((await fetch(url('k'))).status).toBe(200);
     expect(server.requests.map((r) => r.method)).toEqual(['PUT', 'PUT', 'PUT', 'PUT', 'GET']);
+  });
+
+  it('with changeSignal, holds a waiting GET until its object changes, as the reference server does; without it, ignores Prefer', async () => {
+    const { put, server, fetch, url } = setup({ baseUrl: 'https://signal.test/s', changeSignal: true });
+    const first = (await put('k', 'v1')).headers.get('etag')!;
+    const waiting = fetch(url('k'), { headers: { 'If-None-Match': first, Prefer: 'wait=60' } });
+    // Logged, then held in the same synchronous step: once the GET shows in the log, it waits.
+    while (!server.requests.some((r) => r.method === 'GET')) await new Promise((r) => setTimeout(r, 0));
+    const second = (await put('k', 'v2')).headers.get('etag');
+    const answer = await waiting;
+    expect([answer.status, answer.headers.get('etag'), await answer.text()]).toEqual([200, second, 'v2']);
+    expect(answer.headers.get('preference-applied')).toBe('wait=60');
+    const probe = await fetch(url('k'), { headers: { 'If-None-Match': second!, Prefer: 'wait=0' } });
+    expect([probe.status, probe.headers.get('preference-applied')]).toEqual([304, 'wait=0']);
+    const created = fetch(url('new'), { headers: { Prefer: 'wait=60' } });
+    while (!server.requests.some((r) => r.key === 'new')) await new Promise((r) => setTimeout(r, 0));
+    await put('new', 'n');
+    expect((await created).status).toBe(200);
+    expect((await probeServer({ baseUrl: server.baseUrl, fetch, rounds: 1 })).changeSignal).toBe(true);
+
+    const plain = setup({ baseUrl: 'https://plain.test/s' });
+    const etag = (await plain.put('k', 'v')).headers.get('etag')!;
+    const answered = await plain.fetch(plain.url('k'), {
+      headers: { 'If-None-Match': etag, Prefer: 'wait=60' },
+    });
+    expect([answered.status, answered.headers.get('preference-applied')]).toEqual([304, null]);
   });
 });

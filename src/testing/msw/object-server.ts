@@ -3,9 +3,13 @@ import {
   evaluateConditions,
   formatEntityTag,
   isMalformed,
+  MAX_WAIT_SECONDS,
+  preferredWait,
+  PREFERENCE_APPLIED,
   readConditions,
 } from '../../core/http-semantics.js';
 import { uniqueTokens } from '../../core/unique.js';
+import { ChangeWaits } from '../../core/change-waits.js';
 
 /** Methods the object server answers. */
 export type ObjectMethod = 'GET' | 'HEAD' | 'PUT' | 'DELETE';
@@ -39,6 +43,13 @@ export interface ObjectServerBehaviour {
   weakETags: boolean;
   /** Answer `GET <base>/?list=<prefix>` with `{ "keys": [...] }`. */
   list: boolean;
+  /**
+   * The change signal, as the reference server has it (docs/live-sync.md): a GET with
+   * `Prefer: wait=N` whose answer would be 304 (or 404) is held until the object is written or
+   * deleted, at most N seconds, and answered with `Preference-Applied`. Default false: a plain
+   * ETag server, on which a replica polls.
+   */
+  changeSignal: boolean;
 }
 
 /** Options of {@link createObjectServer}. */
@@ -99,7 +110,11 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     ignorePreconditions: options.ignorePreconditions ?? false,
     weakETags: options.weakETags ?? false,
     list: options.list ?? true,
+    changeSignal: options.changeSignal ?? false,
   };
+  /** Held GETs (the change signal), released by a write or delete of their key; no cap here. */
+  const waits = new ChangeWaits(Number.POSITIVE_INFINITY);
+  const changed = (key: string) => waits.changed(key);
 
   /** The ETag the server sends for a stored tag: weak in the `weakETags` fault mode. */
   const shown = (etag: string): string => formatEntityTag({ weak: behaviour.weakETags, opaque: etag });
@@ -148,16 +163,47 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
       case 'PUT': {
         const etag = `"${nextTag()}"`;
         objects.set(key, { data: body!, etag });
+        changed(key);
         return new HttpResponse(null, { status: current ? 204 : 201, headers: { ETag: shown(etag) } });
       }
       case 'DELETE': {
         if (!current) return new HttpResponse(null, { status: 404 });
         objects.delete(key);
+        changed(key);
         return new HttpResponse(null, { status: 204 });
       }
       default:
         return new HttpResponse(null, { status: 405, headers: { Allow: 'GET, HEAD, PUT, DELETE' } });
     }
+  }
+
+  /**
+   * Serves the request, holding a GET that asks to wait (`Prefer: wait`) while its answer says
+   * nothing new, when the server has the change signal. The check and the registration are one
+   * synchronous step, so no write can slip between them.
+   */
+  async function serveOrHold(request: Request, key: string, body: Uint8Array | undefined): Promise<Response> {
+    const wait =
+      behaviour.changeSignal && request.method === 'GET'
+        ? preferredWait(request.headers.get('prefer'))
+        : null;
+    let response = serve(request, key, body);
+    if (wait === null) return response;
+    const seconds = Math.min(wait, MAX_WAIT_SECONDS);
+    const unchanged =
+      response.status === 304 || (response.status === 404 && !request.headers.has('if-match'));
+    if (seconds > 0 && unchanged) {
+      const etagOf = () => objects.get(key)?.etag ?? null;
+      const held = waits.hold(key, etagOf(), etagOf, seconds, (release) =>
+        request.signal.aborted
+          ? release()
+          : request.signal.addEventListener('abort', release, { once: true }),
+      );
+      if (held) await held;
+      response = serve(request, key, body);
+    }
+    response.headers.set(PREFERENCE_APPLIED, `wait=${seconds}`);
+    return response;
   }
 
   /** `GET <base>/<dir>/?list=<prefix>`: keys under `<dir>/<prefix>`, relative to `<dir>/`. */
@@ -199,7 +245,7 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
       if (key === '') return new HttpResponse('missing key', { status: 400 });
       const fault = takeFault(request.method);
       // `applied` faults carry the request out first: the client cannot tell that it landed.
-      const response = !fault || fault.applied ? serve(request, key, body) : undefined;
+      const response = !fault || fault.applied ? await serveOrHold(request, key, body) : undefined;
       if (!fault) return response;
       if (fault.kind === 'drop') return HttpResponse.error();
       return new HttpResponse(fault.body ?? 'injected fault', { status: fault.status ?? 503 });
@@ -222,6 +268,7 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     },
     reset() {
       resets++;
+      waits.releaseAll();
       objects.clear();
       faults.length = 0;
       requests.length = 0;
