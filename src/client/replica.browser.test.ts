@@ -464,6 +464,55 @@ describe('openReplica in a browser, syncing through the reference server', () =>
     expect(await r.getBlob(ref)).toEqual(new Uint8Array([9, 8, 7]));
   });
 
+  it('compaction: the options reach the engine, whose leader compacts behind its snapshots; a new device still bootstraps', async () => {
+    const clientId = crypto.randomUUID();
+    const records = async () => {
+      const prefix = `set-${clientId}/chain/${clientId}/c/`;
+      const listing = await fetch(`${serverUrl}?list=${encodeURIComponent(prefix)}`);
+      return ((await listing.json()) as { keys: string[] }).keys.length;
+    };
+    const manual = { syncOnStart: false, intervalMs: 0, live: false };
+    const a = (
+      await tab({
+        name: `compact-a-${clientId}`,
+        clientId,
+        schedule: manual,
+        snapshotPolicy: { versions: 1, days: 14 },
+        compaction: { keepCommits: 1, keepDays: 0 },
+      })
+    ).replica;
+    let deleted = 0;
+    for (let i = 0; i < 6; i++) {
+      await a.create('todos', `t${i}`, { i });
+      const result = await a.sync();
+      if (result?.compaction && 'report' in result.compaction) deleted += result.compaction.report.deleted;
+    }
+    expect(deleted).toBeGreaterThan(0);
+    // Six versions and their snapshots made at least twelve commits; the old ones are gone.
+    expect(await records()).toBeLessThan(6);
+    const b = (await tab({ name: `compact-b-${clientId}`, clientId, schedule: manual })).replica;
+    await b.sync();
+    expect(ids(await b.list('todos'))).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
+    await rejectsWith(
+      openReplica({
+        name: `compact-bad-${clientId}`,
+        clientId,
+        compaction: { keepDays: -1 },
+        worker: defaultWorker,
+      }),
+      'INVALID_ARGUMENT',
+    );
+    await rejectsWith(
+      openReplica({
+        name: `compact-bad2-${clientId}`,
+        clientId,
+        snapshotPolicy: { versions: 0, days: 1 },
+        worker: defaultWorker,
+      }),
+      'INVALID_ARGUMENT',
+    );
+  });
+
   it('inspect() shows the base version and the pending operations, before and after a push', async () => {
     const clientId = crypto.randomUUID();
     const name = `inspect-${clientId}`;

@@ -32,7 +32,7 @@ import {
   parseObjectKey,
 } from '../core/operations.js';
 import type { PendingOperation, ReplicaStore, ShadowObject } from '../contracts/replica-store.js';
-import type { SnapshotPolicy } from './snapshots.js';
+import { assertSnapshotPolicy, type SnapshotPolicy } from './snapshots.js';
 import { SyncEngine } from './sync.js';
 import { isCryptoKey } from './crypto.js';
 import { ProgressMeter } from './progress.js';
@@ -87,6 +87,10 @@ export interface ReplicaOptions {
    * (a snapshot holds the whole data set): keep the default unless bodies this big are expected.
    */
   readonly maxDecodedBytes?: number;
+  /**
+   * When this replica uploads a snapshot after a sync (default `{ versions: 100, days: 14 }`): one
+   * is due after `versions` versions or `days` days since the last, and welcome at half of either.
+   */
   readonly snapshotPolicy?: SnapshotPolicy;
   /**
    * Compacts the remote history behind each snapshot this replica uploads, keeping `keepCommits`
@@ -204,6 +208,8 @@ export class Replica implements ObservableReplica {
     }
     if (options.maxDecodedBytes !== undefined) assertMaxDecodedBytes(options.maxDecodedBytes);
     if (options.compaction !== undefined) assertCompactionPolicy(options.compaction, 'options.compaction');
+    if (options.snapshotPolicy !== undefined)
+      assertSnapshotPolicy(options.snapshotPolicy, 'options.snapshotPolicy');
     if (options.maxVersionBytes !== undefined)
       assertMaxVersionBytes(options.maxVersionBytes, 'options.maxVersionBytes');
     validateBlobOptions(options);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ChainIntegrityError } from '../contracts/errors.js';
-import { decodeSnapshot, encodeSnapshot, snapshotUrgency } from './snapshots.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { rejectsWith } from '../testing/conformance/support.js';
+import { Replica } from './replica.js';
+import { assertSnapshotPolicy, decodeSnapshot, encodeSnapshot, snapshotUrgency } from './snapshots.js';
 
 const DAY = 86_400_000;
 const snap = (versionsSince: number, ageDays: number, now: number) => ({
@@ -27,6 +30,28 @@ describe('snapshot urgency (TaskChampion: 100 versions, 14 days; half of either 
   it('honours a custom policy', () => {
     expect(snapshotUrgency(snap(2, 0, now), now, { versions: 4, days: 14 })).toBe('low');
     expect(snapshotUrgency(snap(4, 0, now), now, { versions: 4, days: 14 })).toBe('high');
+  });
+  it('a malformed policy is INVALID_ARGUMENT, at Replica.open too', async () => {
+    const bad = [
+      null,
+      7,
+      {},
+      { versions: 0, days: 14 },
+      { versions: 10, days: 0.5 },
+      { versions: '10', days: 1 },
+    ];
+    for (const policy of bad) {
+      expect(() => assertSnapshotPolicy(policy, 'policy')).toThrow(/expected \{ versions, days \}/);
+      await rejectsWith(
+        Replica.open({
+          store: new MemoryReplicaStore(),
+          clientId: crypto.randomUUID(),
+          snapshotPolicy: policy as never,
+        }),
+        'INVALID_ARGUMENT',
+      );
+    }
+    expect(() => assertSnapshotPolicy({ versions: 1, days: 1 }, 'policy')).not.toThrow();
   });
 });
 

@@ -4,7 +4,7 @@
  * a replica uploads one.
  */
 import type { Properties, StoredObject } from '../contracts/replica.js';
-import { ChainIntegrityError } from '../contracts/errors.js';
+import { ChainIntegrityError, InvalidArgumentError } from '../contracts/errors.js';
 import type { Snapshot, Uuid } from '../contracts/storage.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import { unwrap, wrap, type EnvelopeKey } from './envelope.js';
@@ -98,6 +98,18 @@ export interface SnapshotPolicy {
 
 /** TaskChampion's defaults. */
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { versions: 100, days: 14 };
+
+/** Checks a {@link SnapshotPolicy}: `versions` and `days` whole numbers of at least 1. */
+export function assertSnapshotPolicy(value: unknown, argument: string): asserts value is SnapshotPolicy {
+  const policy = value as Partial<Record<keyof SnapshotPolicy, unknown>> | null;
+  const whole = (v: unknown, min: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+  if (typeof policy !== 'object' || policy === null || !whole(policy.versions, 1) || !whole(policy.days, 1)) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected { versions, days }: whole numbers of at least 1 (default { versions: ${DEFAULT_SNAPSHOT_POLICY.versions}, days: ${DEFAULT_SNAPSHOT_POLICY.days} }), got ${JSON.stringify(value)}.`,
+    );
+  }
+}
 
 const DAY_MS = 86_400_000;
 

@@ -1,10 +1,11 @@
 import { InvalidArgumentError } from '../../src/contracts/errors.js';
-import type { Uuid } from '../../src/contracts/storage.js';
+import type { CompactionPolicy, Uuid } from '../../src/contracts/storage.js';
 import { assertSchedule, type SyncSchedule } from '../../src/core/sync-scheduler.js';
-import { assertUuid } from '../../src/core/validate.js';
+import { assertCompactionPolicy, assertUuid } from '../../src/core/validate.js';
 import { assertRemoteConfig, type RemoteConfig } from '../../src/remote/remote-config.js';
 import { assertBlobGarbageInterval } from '../../src/sync/blob-collector.js';
 import { assertMaxDecodedBytes } from '../../src/sync/envelope.js';
+import { assertSnapshotPolicy, type SnapshotPolicy } from '../../src/sync/snapshots.js';
 import { assertMaxVersionBytes } from '../../src/sync/version-size.js';
 
 /** Options of `ReplicaHost.open`: plain data, as they cross the worker boundary. */
@@ -52,6 +53,18 @@ export interface HostedReplicaOptions {
    * successful sync at most this often, in ms (default 10 minutes; 0: after every sync).
    */
   readonly blobGarbageIntervalMs?: number;
+  /**
+   * When the leader uploads a snapshot after a sync (default `{ versions: 100, days: 14 }`): due
+   * after `versions` versions or `days` days since the last one, welcome at half of either.
+   */
+  readonly snapshotPolicy?: SnapshotPolicy;
+  /**
+   * Compacts the remote history behind each snapshot the leader uploads (docs/compaction.md):
+   * commits more than `keepCommits` (default 1,000) behind it and older than `keepDays` (default 30)
+   * are deleted, at most `maxDeletes` objects (default 256) per sync. Off when absent. Every replica
+   * of the data set must run a release that knows compaction; see the README's "Compaction".
+   */
+  readonly compaction?: CompactionPolicy;
   /** TEST ONLY: fewer PBKDF2 iterations. Never set this in an application. */
   readonly testOnlyPbkdf2Iterations?: number;
 }
@@ -68,6 +81,8 @@ export function assertHostedReplicaOptions(options: unknown): asserts options is
   if (o.blobGarbageIntervalMs !== undefined) assertBlobGarbageInterval(o.blobGarbageIntervalMs);
   if (o.maxDecodedBytes !== undefined) assertMaxDecodedBytes(o.maxDecodedBytes);
   if (o.maxVersionBytes !== undefined) assertMaxVersionBytes(o.maxVersionBytes, 'options.maxVersionBytes');
+  if (o.snapshotPolicy !== undefined) assertSnapshotPolicy(o.snapshotPolicy, 'options.snapshotPolicy');
+  if (o.compaction !== undefined) assertCompactionPolicy(o.compaction, 'options.compaction');
   if (o.backgroundSync !== undefined && typeof o.backgroundSync !== 'boolean') {
     throw new InvalidArgumentError('options.backgroundSync', 'expected true or false.');
   }

@@ -150,6 +150,8 @@ export class ReplicaHost implements ReplicaApi {
       maxOperationsPerVersion: options.maxOperationsPerVersion,
       maxDecodedBytes: options.maxDecodedBytes,
       maxVersionBytes: options.maxVersionBytes,
+      snapshotPolicy: options.snapshotPolicy,
+      compaction: options.compaction,
       testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
       lock: new WebLockMutex(connection.name),
       // Blobs live in the store's own blob storage, leased under this worker's pid, and travel to
