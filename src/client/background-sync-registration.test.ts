@@ -13,6 +13,7 @@ const idle: ReplicaStatus = {
   leader: true,
   transport: 'off',
   storage: null,
+  remote: null,
 };
 const networkFailure = {
   name: 'DeterminateRemoteError',

@@ -466,11 +466,11 @@ describe('openReplica in a browser, syncing through the reference server', () =>
 
   it('compaction: the options reach the engine, whose leader compacts behind its snapshots; a new device still bootstraps', async () => {
     const clientId = crypto.randomUUID();
-    const records = async () => {
-      const prefix = `set-${clientId}/chain/${clientId}/c/`;
+    const listed = async (prefix: string) => {
       const listing = await fetch(`${serverUrl}?list=${encodeURIComponent(prefix)}`);
-      return ((await listing.json()) as { keys: string[] }).keys.length;
+      return (await listing.json()) as { keys: string[]; bytes: number[] };
     };
+    const records = async () => (await listed(`set-${clientId}/chain/${clientId}/c/`)).keys.length;
     const manual = { syncOnStart: false, intervalMs: 0, live: false };
     const a = (
       await tab({
@@ -481,13 +481,26 @@ describe('openReplica in a browser, syncing through the reference server', () =>
         compaction: { keepCommits: 1, keepDays: 0 },
       })
     ).replica;
-    let deleted = 0;
     for (let i = 0; i < 6; i++) {
       await a.create('todos', `t${i}`, { i });
-      const result = await a.sync();
-      if (result?.compaction && 'report' in result.compaction) deleted += result.compaction.report.deleted;
+      // The change syncs at once (pushing, snapshotting, compacting), this sync after it if need be;
+      // the leader lists the data set after the sync that compacted, in the background.
+      await a.sync();
+      await waitFor(
+        async () => (await a.status()).remote?.retained.to === i + 1,
+        `status().remote after version ${i + 1}`,
+      );
     }
-    expect(deleted).toBeGreaterThan(0);
+    // status().remote is what the server holds: its objects and bytes, and the versions it keeps.
+    const all = await listed(`set-${clientId}/`);
+    const kept = (await listed(`set-${clientId}/chain/${clientId}/i/`)).keys.length;
+    expect((await a.status()).remote).toEqual({
+      retained: { from: 6 - kept + 1, to: 6 },
+      objects: all.keys.length,
+      bytes: all.bytes.reduce((x, y) => x + y, 0),
+      at: expect.any(Number),
+    });
+    expect(kept).toBeLessThan(6);
     // Six versions and their snapshots made at least twelve commits; the old ones are gone.
     expect(await records()).toBeLessThan(6);
     const b = (await tab({ name: `compact-b-${clientId}`, clientId, schedule: manual })).replica;

@@ -36,6 +36,21 @@ export interface RemoteBackend {
   delete(key: string): Promise<void>;
   /** Keys starting with `prefix`, ascending. Optional: not every server can list. */
   list?(prefix: string): Promise<string[]>;
+  /**
+   * The objects whose keys start with `prefix`, ascending, with their sizes as the listing states
+   * them (S3's `Size`; the reference server's `bytes`). Optional, like {@link RemoteBackend.list}.
+   */
+  listObjects?(prefix: string): Promise<ListedObject[]>;
+}
+
+/** One object of a listing ({@link RemoteBackend.listObjects}). */
+export interface ListedObject {
+  readonly key: string;
+  /**
+   * Its size in bytes, or `null` where the listing does not state it: an older server, or one whose
+   * objects the backend wraps in envelopes (the listed size is the envelope's, not the object's).
+   */
+  readonly bytes: number | null;
 }
 
 /**

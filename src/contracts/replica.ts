@@ -218,6 +218,31 @@ export interface ReplicaStatus {
    * few seconds (an estimate costs the browser a look at its disk): a figure may be that old.
    */
   readonly storage: StorageUse | null;
+  /**
+   * What the data set holds on the server ({@link RemoteUse}), as the leader last listed it: after
+   * the first sync and after each compaction, with `compaction` on (`null` before, without it, or
+   * where the server cannot list).
+   */
+  readonly remote: RemoteUse | null;
+}
+
+/**
+ * A data set on its server: what compaction (docs/compaction.md) keeps, from one LIST of the data
+ * set's prefix.
+ */
+export interface RemoteUse {
+  /**
+   * The versions the server keeps: heights `from` … `to`, `to` being the chain's head as the leader
+   * synced it. Older ones were compacted away; a replica whose base is older bootstraps from the
+   * snapshot. Empty (`from > to`) when the server keeps none; deletions under way count as kept.
+   */
+  readonly retained: { readonly from: number; readonly to: number };
+  /** Objects under the data set's prefix: the chain, snapshots, blobs and metadata. */
+  readonly objects: number;
+  /** Their bytes, or `null` where the server's listing does not state sizes. */
+  readonly bytes: number | null;
+  /** When the server was listed (ms since the epoch). */
+  readonly at: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import type {
   AtomicRemoteBackend,
   ConditionalDelete,
   ConditionalPut,
+  ListedObject,
   ObjectVersion,
   VersionedObject,
 } from '../contracts/remote-backend.js';
@@ -48,6 +49,11 @@ export class MemoryRemoteBackend implements AtomicRemoteBackend {
   async list(prefix: string): Promise<string[]> {
     assertPrefix(prefix);
     return [...this.#objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async listObjects(prefix: string): Promise<ListedObject[]> {
+    const keys = await this.list(prefix);
+    return keys.map((key) => ({ key, bytes: this.#objects.get(key)?.data.byteLength ?? 0 }));
   }
 
   async objectVersion(key: string): Promise<ObjectVersion | null> {

@@ -145,7 +145,7 @@ describe('connectOptions and openRemote', () => {
   it('openRemote validates too, and sends nothing until used', () => {
     expect(invalid(() => openRemote({ ...s3, region: '' })).argument).toBe('remote.region');
     const remote = openRemote(s3);
-    expect(Object.keys(remote).sort()).toEqual(['blobs', 'headsSeen', 'kv', 'storage', 'watchHead']);
+    expect(Object.keys(remote).sort()).toEqual(['blobs', 'headsSeen', 'kv', 'storage', 'usage', 'watchHead']);
   });
 });
 

@@ -2,7 +2,7 @@ import type { AtomicRemoteBackend, ObjectVersion } from '../contracts/remote-bac
 import type { HeadCheck } from '../core/remote-watcher.js';
 import type { CasKv } from '../contracts/cas-kv.js';
 import type { Storage } from '../contracts/storage.js';
-import { InvalidArgumentError } from '../contracts/errors.js';
+import { DeterminateRemoteError, InvalidArgumentError } from '../contracts/errors.js';
 import { assertKey, assertUuid, isPositiveInteger } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
 import type { HttpRemoteBackend } from './http/http-backend.js';
@@ -10,6 +10,7 @@ import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
 import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
 import { S3_MAX_OBJECT_BYTES, type SettingNames } from './http/options.js';
 import type { ProbeCacheStore } from '../contracts/probe-cache.js';
+import { dataSetUse, type DataSetUse } from './data-set-use.js';
 import { RemoteBlobs } from './remote-blobs.js';
 import { RemoteCasKv } from './remote-cas-kv.js';
 import { RemoteStorage } from './remote-storage.js';
@@ -113,6 +114,12 @@ export interface ReplicaRemote {
    * watch reporting one of them after a sync is not taken for another device's change.
    */
   readonly headsSeen: (clientId: string) => readonly ObjectVersion[];
+  /**
+   * What the data set of `clientId` holds on the server, from one LIST ({@link DataSetUse}), or
+   * `null` where the server cannot list. Costs a listing request per 1,000 objects (S3): for people
+   * to see, after a compaction, not for every sync.
+   */
+  readonly usage: (clientId: string) => Promise<DataSetUse | null>;
 }
 
 const HTTP_SHAPE = "{ kind: 'http', url, prefix, token? (a string or a function returning one), timeoutMs? }";
@@ -325,6 +332,8 @@ export function connectOptions(config: RemoteConfig, opened: OpenRemoteOptions =
       timeoutMs: config.timeoutMs,
       probe,
       settings: settingNames(config),
+      // The reference server's listing; another HTTP server refuses it, and then nothing is listed.
+      list: 'json',
     };
   }
   const endpoint = config.endpoint.replace(/\/+$/, '');
@@ -347,6 +356,8 @@ export function connectOptions(config: RemoteConfig, opened: OpenRemoteOptions =
     probe,
     probeCache,
     settings: settingNames(config),
+    // ListObjectsV2 of the prefix: credentials scoped to it may list it (else nothing is listed).
+    list: 's3',
   };
 }
 
@@ -417,6 +428,10 @@ export function remoteDataSet(backend: AtomicRemoteBackend, prefix: string): Rep
       return read ? (since, options) => read(key, since, options) : null;
     },
     headsSeen: (clientId) => storage.pointerVersions(clientId),
+    usage: (clientId) => {
+      assertUuid(clientId, 'clientId');
+      return dataSetUse(backend, prefix, storage.versionIndexPrefix(clientId));
+    },
   };
 }
 
@@ -447,5 +462,11 @@ function lazyBackend(connect: () => Promise<HttpRemoteBackend>): AtomicRemoteBac
     // What the probe learned of the server's object limit: RemoteStorage writes snapshots in parts
     // under it and states the largest version from it.
     maxObjectBytes: async () => (await (await get()).maxObjectBytes?.()) ?? null,
+    // How much the data set holds (`ReplicaRemote.usage`); the connection lists as its kind does.
+    listObjects: async (prefix) => {
+      const backend = await get();
+      if (!backend.listObjects) throw new DeterminateRemoteError('This connection cannot list objects.');
+      return backend.listObjects(prefix);
+    },
   };
 }

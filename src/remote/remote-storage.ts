@@ -400,6 +400,11 @@ export class RemoteStorage implements Storage {
     return this.#dir(clientId) + 'client';
   }
 
+  /** Where `clientId`'s version index objects (`i/<versionId>`, one per version kept) are named. */
+  versionIndexPrefix(clientId: Uuid): string {
+    return this.#dir(clientId) + 'i/';
+  }
+
   async #readRecord(clientId: Uuid, n: number): Promise<RecordJson | null> {
     const name = recordName(this.#dir(clientId), n);
     const object = await this.#io.read(name);

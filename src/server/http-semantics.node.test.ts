@@ -188,15 +188,21 @@ describe('DELETE', () => {
 });
 
 describe('LIST', () => {
-  it('GET /?list=<prefix> returns the matching keys sorted', async () => {
+  it('GET /?list=<prefix> returns the matching keys sorted, with their sizes', async () => {
     for (const key of ['v/2', 'v/10', 'latest', 'v/1', 'w/1', 'v a/1']) await create(key, key);
     const list = async (prefix: string) =>
       (await (await fetch(`${server.url}?list=${encodeURIComponent(prefix)}`)).json()) as { keys: string[] };
-    expect(await list('v/')).toEqual({ keys: ['v/1', 'v/10', 'v/2'] });
-    expect(await list('')).toEqual({ keys: ['latest', 'v a/1', 'v/1', 'v/10', 'v/2', 'w/1'] });
-    expect(await list('zzz')).toEqual({ keys: [] });
+    // Each object's bytes are its key (create(key, key)).
+    expect(await list('v/')).toEqual({ keys: ['v/1', 'v/10', 'v/2'], bytes: [3, 4, 3] });
+    expect(await list('')).toEqual({
+      keys: ['latest', 'v a/1', 'v/1', 'v/10', 'v/2', 'w/1'],
+      bytes: [6, 5, 3, 4, 3, 3],
+    });
+    expect(await list('zzz')).toEqual({ keys: [], bytes: [] });
     await fetch(url('v/10'), { method: 'DELETE' });
-    expect(await list('v/')).toEqual({ keys: ['v/1', 'v/2'] });
+    expect(await list('v/')).toEqual({ keys: ['v/1', 'v/2'], bytes: [3, 3] });
+    const head = await fetch(`${server.url}?list=v/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
   });
 });
 
@@ -274,7 +280,7 @@ describe('persistence and start-up', () => {
     }
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
     expect(warnings).toHaveLength(2);
-    expect(await (await fetch(`${server.url}?list=`)).json()).toEqual({ keys: ['kept'] });
+    expect(await (await fetch(`${server.url}?list=`)).json()).toEqual({ keys: ['kept'], bytes: [1] });
     expect(await read('kept')).toEqual({ status: 200, etag, text: 'v' });
   });
 

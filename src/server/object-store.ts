@@ -14,7 +14,7 @@
  * object is either the old file or the new one, whole, and its ETag always describes its bytes.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { acquireDirectoryLock, type DirectoryLock, type LockTimings } from './directory-lock.js';
@@ -144,6 +144,21 @@ export class ObjectStore {
   /** Keys starting with `prefix`, ascending (UTF-16 code unit order, like `Array.prototype.sort`). */
   list(prefix: string): string[] {
     return [...this.#etags.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+
+  /**
+   * The sizes of `keys` (as {@link ObjectStore.list} returned them), in bytes; `null` for one deleted
+   * since. The header's length follows from the key and ETag, so only the file's size is read.
+   */
+  async sizes(keys: readonly string[]): Promise<(number | null)[]> {
+    return Promise.all(
+      keys.map(async (key) => {
+        const etag = this.#etags.get(key);
+        const file = etag && (await stat(join(this.#objectsDir, fileNameOf(key))).catch(() => null));
+        // A write that replaced the file since the ETag was read may leave a wrong figure: it is a size for people.
+        return file ? Math.max(0, file.size - encodeHeader(key, etag).length) : null;
+      }),
+    );
   }
 
   /**

@@ -2,6 +2,7 @@ import type {
   AtomicRemoteBackend,
   ConditionalDelete,
   ConditionalPut,
+  ListedObject,
   ObjectVersion,
   VersionedObject,
 } from '../contracts/remote-backend.js';
@@ -65,6 +66,7 @@ export class FaultyBackend implements AtomicRemoteBackend {
   /** Writes held past the client's timeout, landing later (applies even when `enabled` is false). */
   readonly holds = new WriteHolds();
   readonly list?: (prefix: string) => Promise<string[]>;
+  readonly listObjects?: (prefix: string) => Promise<ListedObject[]>;
   readonly #options: Required<FaultyBackendOptions>;
   #state: number;
   #readRun = 0;
@@ -87,6 +89,10 @@ export class FaultyBackend implements AtomicRemoteBackend {
     if (inner.list && !this.#options.withoutList) {
       const list = inner.list.bind(inner);
       this.list = (prefix) => this.#read(null, () => list(prefix));
+    }
+    if (inner.listObjects && !this.#options.withoutList) {
+      const listObjects = inner.listObjects.bind(inner);
+      this.listObjects = (prefix) => this.#read(null, () => listObjects(prefix));
     }
   }
 

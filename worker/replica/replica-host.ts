@@ -34,6 +34,7 @@ import { EventRelay } from './event-relay.js';
 import { MainThreadEvents } from './main-thread-events.js';
 import { assertPageState, PageStates, UNSEEN } from './page-states.js';
 import { assertHostedReplicaOptions, type HostedReplicaOptions } from './hosted-replica-options.js';
+import { RemoteUseReader } from './remote-use-reader.js';
 import { ReplicaChannel, type ChannelMessage } from './replica-channel.js';
 import { StatusAggregator } from './status-aggregator.js';
 import { SyncRequests } from './sync-requests.js';
@@ -172,6 +173,17 @@ export class ReplicaHost implements ReplicaApi {
       estimateStorage,
     });
     const collector = new BlobCollector(() => replica.collectBlobGarbage(), options.blobGarbageIntervalMs);
+    // With compaction on, the leader shows what the data set holds on the server.
+    const remoteUse =
+      remote && options.compaction
+        ? new RemoteUseReader({
+            usage: () => remote.usage(options.clientId),
+            headHeight: async () => (await store.readState()).baseHeight,
+            measured: (use) => {
+              if (this.#opened?.replica === replica) status.remoteMeasured(use);
+            },
+          })
+        : null;
     /** Pointer versions seen up to the last successful sync (the watcher's own-push check). */
     let syncedHeads: ReadonlySet<ObjectVersion | null> = new Set();
     const scheduler = remote
@@ -183,6 +195,7 @@ export class ReplicaHost implements ReplicaApi {
               syncedHeads = new Set(remote?.headsSeen(options.clientId));
               status.syncSucceeded(result);
               collector.afterSync();
+              remoteUse?.afterSync(result);
             },
             failed: (error) => status.syncFailed(error),
           },

@@ -110,3 +110,22 @@ describe('StatusAggregator: storage use', () => {
     expect(statuses().every((s) => s.storage?.usage !== 9_000)).toBe(true);
   });
 });
+
+describe('StatusAggregator: the data set on the server', () => {
+  it('starts null; the leader tells what it listed, and a follower shows it (null from an older leader)', async () => {
+    const leader = aggregator(true);
+    expect(leader.status.current().remote).toBeNull();
+    const use = { retained: { from: 90, to: 120 }, objects: 75, bytes: 40_960, at: 1_700_000_000_000 };
+    leader.status.remoteMeasured(use);
+    await settle();
+    expect(leader.statuses().at(-1)?.remote).toEqual(use);
+    const said = leader.posted.at(-1) as { status: ReplicaStatus };
+    expect(said.status.remote).toEqual(use);
+    const follower = aggregator(false);
+    follower.status.leaderSaid(said.status);
+    expect(follower.status.current().remote).toEqual(use);
+    const { remote: _none, ...older } = said.status;
+    follower.status.leaderSaid(older as ReplicaStatus);
+    expect(follower.status.current().remote).toBeNull();
+  });
+});

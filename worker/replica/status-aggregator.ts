@@ -1,5 +1,6 @@
 import type {
   LiveTransport,
+  RemoteUse,
   ReplicaEvent,
   ReplicaStatus,
   StorageUse,
@@ -13,7 +14,7 @@ import type { ReplicaChannel } from './replica-channel.js';
 /** The part of the status the leader decides and broadcasts. */
 type SharedStatus = Pick<
   ReplicaStatus,
-  'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed' | 'snapshotError' | 'transport'
+  'syncing' | 'lastError' | 'lastSyncAt' | 'lastPushed' | 'snapshotError' | 'transport' | 'remote'
 >;
 
 /** What a {@link StatusAggregator} reads and tells. */
@@ -51,6 +52,7 @@ export class StatusAggregator {
     lastPushed: [],
     snapshotError: null,
     transport: 'off',
+    remote: null,
   };
   #pending = 0;
   /** This tab's last storage reading (each tab reads its own: the origin's, the same for all). */
@@ -157,6 +159,11 @@ export class StatusAggregator {
     this.publish();
   }
 
+  /** This tab, the leader, listed the data set on the server. */
+  remoteMeasured(remote: RemoteUse): void {
+    this.#setShared({ remote });
+  }
+
   /** This tab's sync failed. */
   syncFailed(error: unknown): void {
     this.#setShared({ syncing: false, lastError: serializeError(error) });
@@ -177,6 +184,7 @@ export class StatusAggregator {
       snapshotError: status.snapshotError ?? null,
       // A leader running an older build does not say: it is not known to watch.
       transport: status.transport ?? 'off',
+      remote: status.remote ?? null,
     };
     // The queue is shared: the leader's count after its sync is this tab's too.
     this.#pending = pending;

@@ -3,6 +3,7 @@ import type {
   ChangeCheck,
   ConditionalDelete,
   ConditionalPut,
+  ListedObject,
   ObjectVersion,
   ReadIfChangedOptions,
   VersionedObject,
@@ -39,7 +40,7 @@ import {
   unwrap,
   wrap,
 } from './envelope.js';
-import { listKeys } from './list.js';
+import { listObjects } from './list.js';
 import {
   NO_QUIRKS,
   maxObjectBytesOption,
@@ -75,6 +76,8 @@ const RESOLVE_ATTEMPTS = 4;
 export class HttpRemoteBackend implements AtomicRemoteBackend {
   /** Keys starting with a prefix, ascending; present only when `options.list` names a dialect. */
   readonly list?: (prefix: string) => Promise<string[]>;
+  /** The same with each object's size (see `RemoteBackend.listObjects`); present with `list`. */
+  readonly listObjects?: (prefix: string) => Promise<ListedObject[]>;
   /** The workarounds in effect. */
   readonly quirks: ServerQuirks;
   readonly #transport: HttpTransport;
@@ -98,7 +101,8 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
       if (dialect !== 'json' && dialect !== 's3') {
         throw new InvalidArgumentError('options.list', `expected 'json' or 's3', got ${String(dialect)}.`);
       }
-      this.list = (prefix) => this.#list(dialect, prefix);
+      this.listObjects = (prefix) => this.#list(dialect, prefix);
+      this.list = async (prefix) => (await this.#list(dialect, prefix)).map((o) => o.key);
     }
   }
 
@@ -431,12 +435,18 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     return { etag: reply.headers.get('etag') };
   }
 
-  async #list(dialect: 'json' | 's3', prefix: string): Promise<string[]> {
+  async #list(dialect: 'json' | 's3', prefix: string): Promise<ListedObject[]> {
     assertPrefix(prefix);
-    const keys = await listKeys(this.#transport, dialect, prefix);
-    if (!this.#enveloped) return keys;
-    const live = await Promise.all(keys.map(async (key) => ((await this.#head(key)) !== null ? key : null)));
-    return live.filter((key): key is string => key !== null);
+    const objects = await listObjects(this.#transport, dialect, prefix);
+    if (!this.#enveloped) return objects;
+    // An enveloped server lists tombstones too, and its sizes are the envelopes': live objects only,
+    // their own sizes unknown.
+    const live = await Promise.all(
+      objects.map(async ({ key }): Promise<ListedObject | null> =>
+        (await this.#head(key)) !== null ? { key, bytes: null } : null,
+      ),
+    );
+    return live.filter((o): o is ListedObject => o !== null);
   }
 }
 

@@ -1,12 +1,19 @@
 import { DeterminateRemoteError } from '../../contracts/errors.js';
+import type { ListedObject } from '../../contracts/remote-backend.js';
 import { fromUtf8 } from '../../core/bytes.js';
 import type { ListDialect } from './options.js';
 import type { HttpReply, HttpTransport } from './transport.js';
 
 /** One page of a listing and where the next starts. */
 interface Page {
-  readonly keys: string[];
+  readonly objects: ListedObject[];
   readonly next: string | undefined;
+}
+
+/** A size as a listing states it: a whole number of bytes, else unknown. */
+function sizeOf(value: unknown): number | null {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
 function decodeXml(text: string): string {
@@ -52,33 +59,45 @@ async function page(
   if (reply.status < 200 || reply.status > 299) throw failed(reply, what);
   const text = fromUtf8(reply.body);
   if (dialect === 'json') {
-    const parsed = JSON.parse(text) as { keys?: unknown };
-    if (!Array.isArray(parsed.keys) || parsed.keys.some((k) => typeof k !== 'string')) {
+    let parsed: { keys?: unknown; bytes?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      parsed = {}; // Not JSON (a server that answers with a page of its own): not a listing.
+    }
+    if (!Array.isArray(parsed?.keys) || parsed.keys.some((k) => typeof k !== 'string')) {
       throw new DeterminateRemoteError(
         `${what}: expected JSON { "keys": [string…] }, got ${text.slice(0, 80)}.`,
       );
     }
-    return { keys: parsed.keys as string[], next: undefined };
+    // `bytes` (the sizes, in the keys' order) is newer than `keys`: an older server leaves it out.
+    const sizes: unknown[] = Array.isArray(parsed.bytes) ? parsed.bytes : [];
+    const objects = (parsed.keys as string[]).map((key, i) => ({ key, bytes: sizeOf(sizes[i]) }));
+    return { objects, next: undefined };
   }
-  const keys = [...text.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)].flatMap(
-    (m) => tag(m[1] ?? '', 'Key') ?? [],
-  );
+  const objects = [...text.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)].flatMap((m) => {
+    const key = tag(m[1] ?? '', 'Key');
+    return key === undefined ? [] : [{ key, bytes: sizeOf(tag(m[1] ?? '', 'Size')) }];
+  });
   const truncated = tag(text, 'IsTruncated') === 'true';
-  return { keys, next: truncated ? tag(text, 'NextContinuationToken') : undefined };
+  return { objects, next: truncated ? tag(text, 'NextContinuationToken') : undefined };
 }
 
-/** Every key starting with `prefix`, ascending (UTF-16 code unit order, like `Array.sort`). */
-export async function listKeys(
+/**
+ * Every object whose key starts with `prefix`, with its size where the listing states it,
+ * ascending by key (UTF-16 code unit order, like `Array.sort`).
+ */
+export async function listObjects(
   transport: HttpTransport,
   dialect: ListDialect,
   prefix: string,
-): Promise<string[]> {
-  const keys: string[] = [];
+): Promise<ListedObject[]> {
+  const objects = new Map<string, ListedObject>();
   let token: string | undefined;
   do {
     const result = await page(transport, dialect, prefix, token);
-    keys.push(...result.keys.filter((k) => k.startsWith(prefix)));
+    for (const object of result.objects) if (object.key.startsWith(prefix)) objects.set(object.key, object);
     token = result.next;
   } while (token !== undefined);
-  return [...new Set(keys)].sort();
+  return [...objects.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -188,6 +188,27 @@ export function atomicRemoteBackendConformance(
       expect(await r.list('none/')).toEqual([]);
     });
 
+    it('lists objects with their sizes, ascending, when the backend can', async () => {
+      const r = await factory();
+      if (!r.listObjects) return expect(r.listObjects).toBeUndefined();
+      await r.upload('s/b', new Uint8Array(300));
+      await r.upload('s/a', b('hello'));
+      await r.upload('s/empty', new Uint8Array(0));
+      await r.upload('t/x', b('x'));
+      await r.upload('s/a', b('hello, again')); // the size now, not at the first write
+      const listed = await r.listObjects('s/');
+      // A backend whose listing cannot state the objects' own sizes states none of them.
+      const sizes = listed.every((o) => o.bytes === null) ? [null, null, null] : [12, 300, 0];
+      expect(listed).toEqual([
+        { key: 's/a', bytes: sizes[0] },
+        { key: 's/b', bytes: sizes[1] },
+        { key: 's/empty', bytes: sizes[2] },
+      ]);
+      await r.delete('s/b');
+      expect((await r.listObjects('s/')).map((o) => o.key)).toEqual(['s/a', 's/empty']);
+      expect(await r.listObjects('none/')).toEqual([]);
+    });
+
     it('rejects bad keys, data and conditions with INVALID_ARGUMENT, writing nothing', async () => {
       const r = await factory();
       await r.upload('ok', b('x'));

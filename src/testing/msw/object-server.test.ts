@@ -52,7 +52,7 @@ describe('msw object server (RFC 9110 conditional requests)', () => {
     const { put, fetch, server } = setup();
     for (const key of ['d/p/2', 'd/p/1', 'd/q', 'e/p/1']) await put(key, key);
     const listed = await fetch(`${server.baseUrl}/d/?list=p/`);
-    expect(await listed.json()).toEqual({ keys: ['p/1', 'p/2'] });
+    expect(await listed.json()).toEqual({ keys: ['p/1', 'p/2'], bytes: [5, 5] });
     server.behaviour.list = false;
     expect((await fetch(`${server.baseUrl}/?list=`)).status).toBe(404);
   });

@@ -41,7 +41,7 @@ export interface ObjectServerBehaviour {
   ignorePreconditions: boolean;
   /** ETags are sent weak (`W/"…"`), so `If-Match` can never match them (strong comparison). */
   weakETags: boolean;
-  /** Answer `GET <base>/?list=<prefix>` with `{ "keys": [...] }`. */
+  /** Answer `GET <base>/?list=<prefix>` with `{ "keys": [...], "bytes": [...] }` (the sizes). */
   list: boolean;
   /**
    * The change signal, as the reference server has it (docs/live-sync.md): a GET with
@@ -206,12 +206,15 @@ export function createObjectServer(options: ObjectServerOptions): ObjectServer {
     return response;
   }
 
-  /** `GET <base>/<dir>/?list=<prefix>`: keys under `<dir>/<prefix>`, relative to `<dir>/`. */
+  /** `GET <base>/<dir>/?list=<prefix>`: keys under `<dir>/<prefix>`, relative to `<dir>/`, and their sizes. */
   function listing(dir: string, url: URL): Response {
     if (!behaviour.list) return new HttpResponse(null, { status: 404 });
     const prefix = dir + (url.searchParams.get('list') ?? '');
     const keys = [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
-    return HttpResponse.json({ keys: keys.map((k) => k.slice(dir.length)) });
+    return HttpResponse.json({
+      keys: keys.map((k) => k.slice(dir.length)),
+      bytes: keys.map((k) => objects.get(k)?.data.byteLength ?? 0),
+    });
   }
 
   const handler = http.all(
