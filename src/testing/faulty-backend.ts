@@ -65,6 +65,8 @@ export class FaultyBackend implements AtomicRemoteBackend {
   /** Writes held past the client's timeout, landing later (applies even when `enabled` is false). */
   readonly holds = new WriteHolds();
   readonly list?: (prefix: string) => Promise<string[]>;
+  /** The inner backend's, faulty like every read (absent when the inner backend has none). */
+  readonly lastModified?: (key: string) => Promise<number | null>;
   readonly #options: Required<FaultyBackendOptions>;
   #state: number;
   #readRun = 0;
@@ -87,6 +89,10 @@ export class FaultyBackend implements AtomicRemoteBackend {
     if (inner.list && !this.#options.withoutList) {
       const list = inner.list.bind(inner);
       this.list = (prefix) => this.#read(null, () => list(prefix));
+    }
+    if (inner.lastModified) {
+      const lastModified = inner.lastModified.bind(inner);
+      this.lastModified = (key) => this.#read(key, () => lastModified(key));
     }
   }
 
