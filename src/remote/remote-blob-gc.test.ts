@@ -15,9 +15,16 @@ import { utf8 } from '../core/bytes.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
 import { remoteSlot } from '../test-support/remote-sync-suite.js';
 import { rejectsWith } from '../testing/conformance/support.js';
+import { MemoryBlobStorage } from '../memory/memory-blob-storage.js';
+import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
+import { MemoryCasKv } from '../memory/memory-cas-kv.js';
+import { Replica } from '../sync/replica.js';
+import type { SyncResult } from '../contracts/replica.js';
 import { RemoteBlobs } from './remote-blobs.js';
+import { RemoteStorage } from './remote-storage.js';
 
 const DAY = 86_400_000;
+const T0 = 1_700_000_000_000;
 const GRACE = 30 * DAY;
 let prefixes = 0;
 
@@ -243,5 +250,89 @@ describe('remote blob GC, with the server clock moving (memory backend)', () => 
     expect(report).toEqual({ deleted: 0, more: false });
     expect(await present([id])).toEqual([id]);
     expect(await inner.lastModified(key(id))).toBe(Math.floor(server.now / 1000) * 1000);
+  });
+});
+
+/** The sync side: the replica that compacts collects the remote blobs behind the retained window. */
+describe('ReplicaOptions.compaction with remoteBlobs: the compacting replica collects blobs', () => {
+  /** A replica snapshotting (and compacting) after every version; blob ages by `clock`. */
+  async function openWriter(secret?: string) {
+    const { inner, clock, prefix, key, written, present } = setUp();
+    const remoteBlobs = new RemoteBlobs(inner, { prefix: `${prefix}/blobs`, now: () => clock.now });
+    const replica = await Replica.open({
+      store: new MemoryReplicaStore(),
+      storage: new RemoteStorage(inner, { prefix }),
+      clientId: crypto.randomUUID(),
+      clock: () => T0,
+      snapshotPolicy: { versions: 1, days: 14 },
+      compaction: { keepCommits: 5, keepDays: 0 },
+      blobs: new MemoryBlobStorage(),
+      remoteBlobs,
+      ...(secret === undefined ? {} : { secret, kv: new MemoryCasKv(), testOnlyPbkdf2Iterations: 1 }),
+    });
+    const name = (ref: { $blob: string; sealed?: { remote: string } }) => ref.sealed?.remote ?? ref.$blob;
+    const blobKey = (ref: { $blob: string; sealed?: { remote: string } }) => key(`blobs/${name(ref)}`);
+    return { replica, clock, inner, name, blobKey, written, present };
+  }
+
+  for (const secret of [undefined, 'blob gc secret']) {
+    it(`deletes what neither the head state nor a retained version references${secret ? ' (encrypted)' : ''}`, async () => {
+      const { replica, clock, inner, blobKey } = await openWriter(secret);
+      const sync = async (): Promise<SyncResult> => {
+        const result = await replica.sync();
+        expect(result.pushedVersions).toBe(1);
+        return result;
+      };
+      const x = await replica.putBlob(utf8('set in commit 1, its object deleted in commit 2'));
+      await replica.create('files', 'a', { f: x as never });
+      await sync();
+      await replica.delete('files', 'a');
+      await sync();
+      const y = await replica.putBlob(utf8('in the head state'));
+      await replica.create('files', 'b', { f: y as never });
+      await sync();
+      const z = await replica.putBlob(utf8('set in commit 4 (retained), dereferenced in commit 5'));
+      await replica.create('files', 'c', { f: z as never });
+      await sync();
+      await replica.update('files', 'c', { f: null });
+      const young = await sync();
+      // Everything is younger than the grace: nothing went, though the GC ran.
+      expect(young.compaction).toMatchObject({ blobs: { report: { deleted: 0, more: false } } });
+      const ages = await Promise.all([x, y, z].map((r) => inner.lastModified!(blobKey(r))));
+      clock.now = Math.max(...ages.map((t) => t ?? 0)) + 10 * GRACE;
+      await replica.create('files', 'd');
+      const result = await sync();
+      // Each sync commits its version, then its snapshot: the last version is commit 11, and 5
+      // commits are kept behind it, so commit 7 (z's version) is the first retained.
+      expect(result.compaction).toMatchObject({
+        report: { floor: 7 },
+        blobs: { report: { deleted: 1, more: false } },
+      });
+      const here = await Promise.all([x, y, z].map((r) => inner.exists(blobKey(r))));
+      expect(here).toEqual([false, true, true]);
+    });
+  }
+
+  it('a blob GC that fails is reported beside the compaction and never fails the sync', async () => {
+    const { replica, clock, inner, blobKey } = await openWriter();
+    const x = await replica.putBlob(utf8('garbage'));
+    await replica.create('files', 'a', { f: x as never });
+    await replica.sync();
+    await replica.delete('files', 'a');
+    clock.now = ((await inner.lastModified!(blobKey(x))) ?? 0) + 10 * GRACE;
+    const refusing = inner as { list?: unknown };
+    const list = refusing.list;
+    refusing.list = () => Promise.reject(new TypeError('injected: LIST failed'));
+    try {
+      const result = await replica.sync();
+      expect(result).toMatchObject({ pushedVersions: 1, snapshotUploaded: true });
+      expect(result.compaction).toMatchObject({
+        report: {},
+        blobs: { error: { message: expect.stringMatching(/LIST failed/) } },
+      });
+    } finally {
+      refusing.list = list;
+    }
+    expect(await inner.exists(blobKey(x))).toBe(true);
   });
 });
