@@ -99,7 +99,8 @@ export interface SnapshotPolicy {
 /** TaskChampion's defaults. */
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { versions: 100, days: 14 };
 
-const DAY_MS = 86_400_000;
+/** One day in milliseconds. */
+export const DAY_MS = 86_400_000;
 
 /** No snapshot → high; otherwise the higher of the version-count and age urgencies. */
 export function snapshotUrgency(
