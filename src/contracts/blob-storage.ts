@@ -70,3 +70,26 @@ export interface BlobStorage {
   /** Drops the leases of dead pids and deletes content nothing holds. */
   collectGarbage(options?: GarbageOptions): Promise<GarbageReport>;
 }
+
+// ---- remote blob GC (issue 12 item 4, docs/compaction.md) ----
+
+/**
+ * How old a remote blob may be for an upload to rely on finding it (one day): a push that finds
+ * its blob on the server older than this uploads it again, refreshing its `Last-Modified`. Remote
+ * blob GC never deletes a blob younger than twice this, whatever its policy says, so a blob a push
+ * relies on cannot be collected while the push is under way.
+ */
+export const BLOB_REFRESH_AGE_MS = 86_400_000;
+
+/** What one remote blob collection did ({@link RemoteBlobGcOptions}). */
+export interface RemoteBlobGcReport {
+  /** Blobs this call deleted (one already gone counts too: deleting is idempotent). */
+  readonly deleted: number;
+  /** Whether blobs remain to be examined: the next call continues after the last one examined. */
+  readonly more: boolean;
+  /**
+   * Set when no collection could run, saying why (the remote cannot LIST, or states no object
+   * ages): not an error, nothing was deleted.
+   */
+  readonly unsupported?: string;
+}

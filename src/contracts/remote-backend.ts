@@ -109,6 +109,14 @@ export interface AtomicRemoteBackend extends RemoteBackend {
   /** Deletes only if `condition` holds. @throws PreconditionFailedError otherwise (absent included). */
   deleteConditional(key: string, condition: ConditionalDelete): Promise<void>;
   /**
+   * Optional: when `key` was last written, in milliseconds since the Unix epoch by the server's
+   * clock (HTTP's `Last-Modified`, whole seconds), or `null` when it is absent. Remote blob GC
+   * (docs/compaction.md) needs it: a blob is deleted only once it is older than a grace period,
+   * and an upload refreshes a blob it relies on that is getting old.
+   * @throws UnsupportedServerError when the server states no modification time.
+   */
+  lastModified?(key: string): Promise<number | null>;
+  /**
    * Optional: whether `key` is at another version than `since` (`null`: absent), by a conditional
    * GET (`If-None-Match`, 304 when unchanged), held open by a server with the change signal for
    * up to `options.waitSeconds` until it changes. How live sync watches the chain's head.

@@ -4,7 +4,7 @@
  * calls every replica answers — the engine's `Replica`, the worker's `ReplicaHost` and the main
  * thread's `ReplicaClient` — and that `chainsync/query` consumes. Types only.
  */
-import type { ContentId, GarbageReport } from './blob-storage.js';
+import type { ContentId, GarbageReport, RemoteBlobGcReport } from './blob-storage.js';
 import type { Unsubscribe } from './common.js';
 import type { SerializedError } from './errors.js';
 import type { PendingOperation, ReplicaState } from './replica-store.js';
@@ -147,7 +147,16 @@ export interface SyncResult {
    * snapshot or to finish an earlier one): what it left, or why it failed. It never fails the sync;
    * the next sync continues it. Absent when no compaction ran.
    */
-  compaction?: { readonly report: CompactionReport } | { readonly error: SerializedError };
+  compaction?:
+    | {
+        readonly report: CompactionReport;
+        /**
+         * The remote blob GC run after it (issue 12 item 4: with `remoteBlobs`), or why it failed;
+         * it never fails the sync either. Absent when the replica has no remote blobs.
+         */
+        readonly blobs?: { readonly report: RemoteBlobGcReport } | { readonly error: SerializedError };
+      }
+    | { readonly error: SerializedError };
 }
 
 /** The part of a sync a {@link SyncProgress} is about. */

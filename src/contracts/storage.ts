@@ -145,7 +145,16 @@ export interface CompactionReport {
   readonly deleted: number;
   /** Whether commits below the floor remain to be deleted. */
   readonly more: boolean;
+  /**
+   * The parent of the first version kept (`NIL_UUID`: all are kept): `getVersionsAfter` from it
+   * reads every retained version, as remote blob GC must to keep what they reference. Absent
+   * when the storage cannot tell (the record at the floor could not be read).
+   */
+  readonly retainedFrom?: Uuid;
 }
+
+/** {@link CompactionPolicy.keepDays}' default: also remote blob GC's grace period by default. */
+export const DEFAULT_KEEP_DAYS = 30;
 
 /** Storage for the chains of many clients (seed 003, TaskChampion's `Storage`). */
 export interface Storage {

@@ -6,11 +6,17 @@ import type {
   ObjectVersion,
   VersionedObject,
 } from '../contracts/remote-backend.js';
-import { PreconditionFailedError } from '../contracts/errors.js';
+import { InvalidArgumentError, PreconditionFailedError } from '../contracts/errors.js';
 import { copyBytes } from '../core/bytes.js';
 import { assertConditionalDelete, assertConditionalPut } from '../core/remote-rules.js';
 import { uniqueTokens } from '../core/unique.js';
 import { assertBytes, assertKey, assertPrefix } from '../core/validate.js';
+
+/** Options of {@link MemoryRemoteBackend}. */
+export interface MemoryRemoteBackendOptions {
+  /** The server's clock, stamping each write's {@link MemoryRemoteBackend.lastModified} (default `Date.now`). */
+  readonly now?: () => number;
+}
 
 /**
  * The reference {@link AtomicRemoteBackend}: objects in a Map with strong ETags unique per write,
@@ -18,7 +24,20 @@ import { assertBytes, assertKey, assertPrefix } from '../core/validate.js';
  */
 export class MemoryRemoteBackend implements AtomicRemoteBackend {
   readonly #objects = new Map<string, VersionedObject>();
+  /** When each object was last written, by {@link MemoryRemoteBackendOptions.now}. */
+  readonly #modified = new Map<string, number>();
   readonly #nextTag = uniqueTokens();
+  readonly #now: () => number;
+
+  constructor(options: MemoryRemoteBackendOptions = {}) {
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidArgumentError(
+        'options.now',
+        'expected a function returning milliseconds since the epoch.',
+      );
+    }
+    this.#now = options.now ?? Date.now;
+  }
 
   async download(key: string): Promise<Uint8Array | null> {
     return (await this.downloadVersioned(key))?.data ?? null;
@@ -44,6 +63,12 @@ export class MemoryRemoteBackend implements AtomicRemoteBackend {
   async delete(key: string): Promise<void> {
     assertKey(key);
     this.#objects.delete(key);
+    this.#modified.delete(key);
+  }
+
+  async lastModified(key: string): Promise<number | null> {
+    assertKey(key);
+    return this.#modified.get(key) ?? null;
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -84,11 +109,14 @@ export class MemoryRemoteBackend implements AtomicRemoteBackend {
       });
     }
     this.#objects.delete(key);
+    this.#modified.delete(key);
   }
 
   #write(key: string, data: Uint8Array): ObjectVersion {
     const version = `"${this.#nextTag()}"`;
     this.#objects.set(key, { data: copyBytes(data), version });
+    // Whole seconds, as HTTP's Last-Modified gives them: cases behave the same on a real server.
+    this.#modified.set(key, Math.floor(this.#now() / 1000) * 1000);
     return version;
   }
 }

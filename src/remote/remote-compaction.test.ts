@@ -145,7 +145,8 @@ describe('RemoteStorage.compact', () => {
     expect((await objects(backend, client)).records.length).toBe(COMMITS);
 
     const report = await storage.compact(client, { ...window, maxDeletes: 10_000 });
-    expect(report).toMatchObject({ floor: FLOOR, swept: FLOOR, more: false });
+    // retainedFrom: the parent of the first version kept (remote blob GC reads from there).
+    expect(report).toMatchObject({ floor: FLOOR, swept: FLOOR, more: false, retainedFrom: ids[GONE - 1] });
     expect(report.deleted).toBe(FLOOR - 1 + 2 * GONE + 1); // records, their versions' i/p indexes, one pack
     await expectCompacted(backend, client, ids);
 
@@ -178,7 +179,7 @@ describe('RemoteStorage.compact', () => {
     const client = crypto.randomUUID();
     const ids = await chainWithSnapshots(storage, client, VERSIONS, snapshotAt89);
     const early = await storage.compact(client, { ...window, now: T0 + 29 * DAY });
-    expect(early).toEqual({ floor: 1, swept: 1, deleted: 0, more: false });
+    expect(early).toEqual({ floor: 1, swept: 1, deleted: 0, more: false, retainedFrom: NIL_UUID });
     expect((await objects(backend, client)).records.length).toBe(COMMITS);
     // The snapshot was marked on that run: its age counts from its own timestamp, not the run's.
     await compactAll(storage, client, window);

@@ -10,6 +10,7 @@ import type {
   Uuid,
   Version,
 } from '../contracts/storage.js';
+import { DEFAULT_KEEP_DAYS } from '../contracts/storage.js';
 import {
   ChainIntegrityError,
   IndeterminateRemoteError,
@@ -82,8 +83,8 @@ interface PointerView {
 
 /** Default `keepCommits` of {@link RemoteStorage.compact}. */
 export const DEFAULT_KEEP_COMMITS = 1000;
-/** Default `keepDays` of {@link RemoteStorage.compact}. */
-export const DEFAULT_KEEP_DAYS = 30;
+/** Default `keepDays` of {@link RemoteStorage.compact} (defined with the contract: blob GC shares it). */
+export { DEFAULT_KEEP_DAYS };
 /** Default `maxDeletes` of {@link RemoteStorage.compact}. */
 export const DEFAULT_MAX_DELETES = 256;
 
@@ -228,7 +229,29 @@ export class RemoteStorage implements Storage {
     }
     const { swept, deleted } = await this.#sweep(clientId, current, gc, maxDeletes);
     if (swept > gc.swept) gc = await this.#updateGc(clientId, current, { ...gc, swept });
-    return { floor: gc.floor, swept: gc.swept, deleted, more: gc.swept < gc.floor };
+    const retainedFrom = await this.#retainedFrom(clientId, current, gc.floor);
+    return {
+      floor: gc.floor,
+      swept: gc.swept,
+      deleted,
+      more: gc.swept < gc.floor,
+      ...(retainedFrom === undefined ? {} : { retainedFrom }),
+    };
+  }
+
+  /**
+   * The parent of the first version at or above `floor`, for remote blob GC (docs/compaction.md):
+   * usually one read (a commit holding only a snapshot has no version: the next one is read).
+   * The head's latest version when none is above the floor; undefined when a record is unreadable.
+   */
+  async #retainedFrom(clientId: Uuid, current: Current, floor: number): Promise<Uuid | undefined> {
+    for (let n = floor; n <= current.n; n++) {
+      const record = await this.#readRecord(clientId, n);
+      if (!record) return undefined;
+      const first = record.versions[0];
+      if (first) return first.parent;
+    }
+    return current.state.client.latestVersionId;
   }
 
   /**

@@ -32,6 +32,8 @@ export type Precondition = (currentETag: string | null) => boolean;
 export interface StoredObject {
   readonly etag: string;
   readonly size: number;
+  /** When the object was written (its file's modification time), for `Last-Modified`. */
+  readonly modified: Date;
   /** Streams the bytes and closes the file when done. Call at most once, or call `close()`. */
   body(): Readable;
   /** Releases the file without reading it. Harmless after `body()`. */
@@ -182,11 +184,12 @@ export class ObjectStore {
     try {
       const header = await readHeader(handle, path);
       if (header.key !== key) throw new Error(`${path} holds the key ${JSON.stringify(header.key)}.`);
-      const { size } = await handle.stat();
+      const { size, mtime } = await handle.stat();
       let closed = false;
       return {
         etag: header.etag,
         size: size - header.dataOffset,
+        modified: mtime,
         body: () => {
           closed = true;
           return handle.createReadStream({ start: header.dataOffset, autoClose: true });

@@ -1,4 +1,5 @@
 import type { BlobRef } from '../contracts/replica.js';
+import { BLOB_REFRESH_AGE_MS } from '../contracts/blob-storage.js';
 import { describe, expect, it } from 'vitest';
 import type { ConditionalPut, ObjectVersion } from '../contracts/remote-backend.js';
 import { ContentNotFoundError, IndeterminateRemoteError, InvalidArgumentError } from '../contracts/errors.js';
@@ -35,13 +36,14 @@ class CountingBackend extends MemoryRemoteBackend {
   }
 }
 
-function setup(secret?: string) {
+/** Replicas of one data set with blobs; `clock`, when given, is the server's, the blob store's and the replicas'. */
+function setup(secret?: string, clock?: () => number) {
   const storage = new MemoryStorage();
   const kv = new MemoryCasKv();
-  const bucket = new CountingBackend();
+  const bucket = new CountingBackend(clock ? { now: clock } : {});
   const clientId = crypto.randomUUID();
   const open = (
-    remote: RemoteBlobStore = new RemoteBlobs(bucket, { prefix: 'blobs' }),
+    remote: RemoteBlobStore = new RemoteBlobs(bucket, { prefix: 'blobs', ...(clock ? { now: clock } : {}) }),
     blobs = new MemoryBlobStorage(),
     store = new MemoryReplicaStore(),
   ) => {
@@ -52,6 +54,7 @@ function setup(secret?: string) {
       kv,
       blobs,
       remoteBlobs: remote,
+      ...(clock ? { clock } : {}),
       ...(secret === undefined ? {} : { secret, testOnlyPbkdf2Iterations: 1000 }),
     }).then((replica) => ({ replica, blobs, store }));
   };
@@ -114,6 +117,44 @@ describe('Replica blobs', () => {
     expect(bucket.downloads).toBe(1); // the second read is local
     expect(await bLocal.getData(ref.$blob, { id: 'x', pid: 'test' })).toEqual(data);
     expect((await b.collectBlobGarbage()).deleted).toEqual([]); // leased while referenced
+  });
+
+  it('a push makes the blobs it relies on young: one found old is uploaded again, held or not', async () => {
+    const time = { now: Date.now() };
+    const { bucket, open } = setup(undefined, () => time.now);
+    const { replica: a } = await open();
+    const { replica: b } = await open();
+    const data = bytes(1000, 5);
+    const ref = await a.putBlob(data);
+    const key = `blobs/${ref.$blob}`;
+    await a.create('files', 'a', { content: ref as never });
+    await a.sync();
+    // Past the refresh age, A's check of its upload has expired: it finds the blob old and uploads
+    // the same bytes again, unconditionally, so the GC (grace at least twice that) cannot take it.
+    time.now += BLOB_REFRESH_AGE_MS + 1000;
+    await a.update('files', 'a', { copy: ref as never });
+    await a.sync();
+    expect(bucket.uploads).toEqual([
+      { key, condition: { ifAbsent: true } },
+      { key, condition: 'unconditional' },
+    ]);
+    // B copies the reference without holding the bytes: young, it relies on it as it is ...
+    await b.sync();
+    await b.create('files', 'b', { content: ref as never });
+    await b.sync();
+    expect(bucket.uploads).toHaveLength(2);
+    expect(bucket.downloads).toBe(0);
+    // ... old, it downloads it (verified) and uploads it again.
+    time.now += BLOB_REFRESH_AGE_MS + 1000;
+    await b.create('files', 'c', { content: ref as never });
+    await b.sync();
+    expect(bucket.uploads).toEqual([
+      { key, condition: { ifAbsent: true } },
+      { key, condition: 'unconditional' },
+      { key, condition: 'unconditional' },
+    ]);
+    expect(bucket.downloads).toBe(1);
+    expect(await bucket.lastModified(key)).toBe(Math.floor(time.now / 1000) * 1000);
   });
 
   it('uploads create-only and once for the same blob put by two replicas', async () => {

@@ -11,7 +11,14 @@
  * (cross-replica dedup would tell the server which users hold the same file).
  */
 import type { BlobRef, ObjectRef, Operation, Properties } from '../contracts/replica.js';
-import type { BlobStorage, ContentId, GarbageReport, LeaseId } from '../contracts/blob-storage.js';
+import {
+  BLOB_REFRESH_AGE_MS,
+  type BlobStorage,
+  type ContentId,
+  type GarbageReport,
+  type LeaseId,
+  type RemoteBlobGcReport,
+} from '../contracts/blob-storage.js';
 import {
   ChainIntegrityError,
   ContentMismatchError,
@@ -28,10 +35,22 @@ import { objectKey } from '../core/operations.js';
 
 /** What the replica needs from the remote blob store ({@link RemoteBlobs} has this shape). */
 export interface RemoteBlobStore {
-  /** Uploads create-only unless present; returns the content id. */
+  /** Uploads create-only unless present and young (an old one is uploaded again); returns the content id. */
   put(data: Uint8Array, contentId?: ContentId): Promise<ContentId>;
   /** The verified bytes. @throws ContentNotFoundError, ContentMismatchError. */
   get(contentId: ContentId): Promise<Uint8Array>;
+  /**
+   * Optional: makes a present blob young again (re-uploads it when older than
+   * {@link BLOB_REFRESH_AGE_MS}); false when it is absent. For blobs a push references but this
+   * replica does not hold.
+   */
+  refresh?(contentId: ContentId): Promise<boolean>;
+  /** Optional: remote blob GC ({@link RemoteBlobs.collectGarbage}'s shape). */
+  collectGarbage?(options: {
+    readonly referenced: () => Promise<ReadonlySet<ContentId>>;
+    readonly graceMs: number;
+    readonly maxDeletes?: number;
+  }): Promise<RemoteBlobGcReport>;
 }
 
 /** How {@link ReplicaBlobs} reaches the replica's working set. */
@@ -47,7 +66,16 @@ export interface BlobHost {
   getObjects(refs: readonly ObjectRef[]): Promise<(Properties | null)[]>;
   /** The operations not pushed yet: their blobs must survive until uploaded. */
   getPendingOperations(): Promise<Operation[]>;
+  /** The clock upload checks are dated with (default `Date.now`). */
+  readonly now?: () => number;
 }
+
+/**
+ * How long a blob checked by an upload (uploaded, or found young) is trusted without asking the
+ * server again: a quarter of the refresh age, so a blob a push relies on is at most 1.25 times the
+ * refresh age old, well inside the GC's grace (twice it at least; docs/compaction.md).
+ */
+const UPLOAD_TRUSTED_MS = BLOB_REFRESH_AGE_MS / 4;
 
 const SEAL_AAD = utf8('chainsync/v1/blob');
 // Each blob key seals exactly one plaintext, so a constant IV never repeats under one key.
@@ -65,8 +93,8 @@ export class ReplicaBlobs {
   readonly #leased = new Set<ContentId>();
   /** Put by this instance and not referenced yet: kept until referenced (or the pid ends). */
   readonly #fresh = new Set<ContentId>();
-  /** Remote names known to be uploaded (saves a HEAD per push). */
-  readonly #uploaded = new Set<ContentId>();
+  /** Remote names known to be uploaded and young, and when that was checked (saves a HEAD per push). */
+  readonly #uploaded = new Map<ContentId, number>();
   readonly #reading = new Map<ContentId, Promise<Uint8Array>>();
   #queue: Promise<void> = Promise.resolve();
 
@@ -159,20 +187,60 @@ export class ReplicaBlobs {
       if (op.type === 'update')
         for (const r of findBlobRefs(op.value)) refs.set(r.sealed?.remote ?? r.$blob, r);
     }
+    const now = this.#host.now ?? Date.now;
     for (const [name, ref] of refs) {
-      if (this.#uploaded.has(name)) continue;
+      const checked = this.#uploaded.get(name);
+      if (checked !== undefined && now() - checked < UPLOAD_TRUSTED_MS) continue;
+      const started = now();
       let data: Uint8Array;
       try {
         data = await this.#host.local.getData(ref.$blob, this.lease(ref.$blob));
       } catch (error) {
-        // Not here: it came from another replica, so it is already remote.
-        if (error instanceof ContentNotFoundError) continue;
-        throw error;
+        if (!(error instanceof ContentNotFoundError)) throw error;
+        // Not here: it came from another replica, so it is already remote. Make it young, so the
+        // GC cannot take it while this push lands (if it is gone already, nothing can bring it back).
+        if (remote.refresh && (await remote.refresh(name))) this.#uploaded.set(name, started);
+        continue;
       }
       const body = ref.sealed ? await sealWith(fromBase64(ref.sealed.key), data) : data;
       await remote.put(body, name);
-      this.#uploaded.add(name);
+      this.#uploaded.set(name, started);
     }
+  }
+
+  /**
+   * One bounded pass of remote blob GC (docs/compaction.md): deletes the remote blobs older than
+   * `graceMs` that neither this replica's working set, nor its operations not pushed yet, nor the
+   * retained versions (`retained`, read after the listing) reference.
+   */
+  async collectRemoteGarbage(
+    retained: () => Promise<readonly BlobRef[]>,
+    graceMs: number,
+    maxDeletes: number | undefined,
+  ): Promise<RemoteBlobGcReport> {
+    const remote = this.#host.remote;
+    if (!remote?.collectGarbage) {
+      return { deleted: 0, more: false, unsupported: 'the remote blob store does not collect garbage' };
+    }
+    return remote.collectGarbage({
+      graceMs,
+      ...(maxDeletes === undefined ? {} : { maxDeletes }),
+      referenced: async () => {
+        await this.#queue;
+        const names = new Set<ContentId>();
+        const add = (ref: BlobRef) => names.add(ref.sealed?.remote ?? ref.$blob);
+        // Every reference, not one per content id: on an encrypted set the same bytes put by two
+        // replicas are two sealed objects, each referenced by its own objects.
+        for (const o of await this.#host.listObjects()) {
+          for (const value of Object.values(o.properties)) findBlobRefs(value).forEach(add);
+        }
+        for (const op of await this.#host.getPendingOperations()) {
+          if (op.type === 'update') findBlobRefs(op.value).forEach(add);
+        }
+        (await retained()).forEach(add);
+        return names;
+      },
+    });
   }
 
   /** Re-reads what `objects` reference (`'all'`: the whole working set) and adjusts the leases. */

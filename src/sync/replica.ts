@@ -170,6 +170,10 @@ export class Replica implements ObservableReplica {
             clock: options.clock,
             testOnlyPbkdf2Iterations: options.testOnlyPbkdf2Iterations,
             beforePush: blobs ? (ops) => blobs.uploadReferenced(ops) : undefined,
+            collectBlobs:
+              blobs && options.remoteBlobs
+                ? (retained, graceMs, maxDeletes) => blobs.collectRemoteGarbage(retained, graceMs, maxDeletes)
+                : undefined,
             progress: options.onProgress
               ? new ProgressMeter(options.onProgress, options.progressTimers)
               : undefined,
@@ -490,6 +494,7 @@ function newReplicaBlobs(options: ReplicaOptions): ReplicaBlobs {
     listObjects: () => store.listObjects(),
     getObjects: (refs) => store.getObjects(refs),
     getPendingOperations: async () => (await store.getPending()).map((p) => p.op),
+    ...(options.clock === undefined ? {} : { now: options.clock }),
   });
 }
 

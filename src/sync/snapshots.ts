@@ -111,7 +111,8 @@ export function assertSnapshotPolicy(value: unknown, argument: string): asserts 
   }
 }
 
-const DAY_MS = 86_400_000;
+/** One day in milliseconds. */
+export const DAY_MS = 86_400_000;
 
 /** No snapshot → high; otherwise the higher of the version-count and age urgencies. */
 export function snapshotUrgency(

@@ -4,7 +4,9 @@ import { isPositiveInteger } from '../core/validate.js';
  * operations on them, push them as new versions (in batches), and repeat when another replica got
  * there first. Snapshots bootstrap fresh replicas and rescue replicas whose base was pruned.
  */
+import type { RemoteBlobGcReport } from '../contracts/blob-storage.js';
 import type {
+  BlobRef,
   Operation,
   ReplicaChangeEvent,
   StoredObject,
@@ -26,6 +28,8 @@ import {
   NIL_UUID,
   type Client,
   type CompactionPolicy,
+  type CompactionReport,
+  DEFAULT_KEEP_DAYS,
   type Storage,
   type StorageTxn,
   type Uuid,
@@ -51,10 +55,12 @@ import type {
   ReplicaWrite,
 } from '../contracts/replica-store.js';
 import { type DecodedSegment, decodeSegments, encodeSegment } from './segments.js';
+import { findBlobRefs } from './blob-ref.js';
 import { authorsOf, foldLanded, landedIn, landedOf } from './landed.js';
 import {
   type SnapshotContent,
   decodeSnapshot,
+  DAY_MS,
   DEFAULT_SNAPSHOT_POLICY,
   encodeSnapshot,
   snapshotUrgency,
@@ -131,6 +137,18 @@ export interface SyncConfig {
   readonly testOnlyPbkdf2Iterations?: number | undefined;
   /** Runs before each version is pushed, with its operations (the replica uploads their blobs). */
   readonly beforePush?: ((ops: readonly Operation[]) => Promise<void>) | undefined;
+  /**
+   * Remote blob GC, run after each compaction call (the replica deletes the remote blobs nothing
+   * references; docs/compaction.md). `retained` reads the blob references of every retained
+   * version: called after the blob listing, as the GC must.
+   */
+  readonly collectBlobs?:
+    | ((
+        retained: () => Promise<readonly BlobRef[]>,
+        graceMs: number,
+        maxDeletes: number | undefined,
+      ) => Promise<RemoteBlobGcReport>)
+    | undefined;
   /** Told each page of a bootstrap, pull and push (a `ProgressMeter` throttles and reports it). */
   readonly progress?: ProgressSink | undefined;
   /**
@@ -312,7 +330,7 @@ export class SyncEngine {
       throw error;
     }
     if (result.pushedVersions > 0 || this.#snapshotOwed) await this.#snapshotAfterSync(env, options, result);
-    if (result.snapshotUploaded || this.#compactionOwed) await this.#compactAfterSync(result);
+    if (result.snapshotUploaded || this.#compactionOwed) await this.#compactAfterSync(env, result);
     return result;
   }
 
@@ -321,18 +339,73 @@ export class SyncEngine {
    * snapshot, it never fails the sync: what went wrong is in `result.compaction`, and the next sync
    * continues, as it does when the call left work.
    */
-  async #compactAfterSync(result: SyncResult): Promise<void> {
+  async #compactAfterSync(env: EnvelopeKey, result: SyncResult): Promise<void> {
     const { storage, clientId, compaction } = this.#config;
     if (!compaction || !storage.compact) return;
     const now = (this.#config.clock ?? Date.now)();
+    let report: CompactionReport;
     try {
-      const report = await storage.compact(clientId, { ...compaction, now });
+      report = await storage.compact(clientId, { ...compaction, now });
       result.compaction = { report };
       this.#compactionOwed = report.more;
     } catch (error) {
       result.compaction = { error: serializeError(error) };
       this.#compactionOwed = true;
+      return;
     }
+    const { collectBlobs } = this.#config;
+    if (!collectBlobs) return;
+    const { retainedFrom } = report;
+    const graceMs = (compaction.keepDays ?? DEFAULT_KEEP_DAYS) * DAY_MS;
+    try {
+      const blobs: RemoteBlobGcReport =
+        retainedFrom === undefined
+          ? // Not knowing what the retained versions reference, nothing may go.
+            {
+              deleted: 0,
+              more: false,
+              unsupported: 'the storage does not say where the retained versions start',
+            }
+          : await collectBlobs(
+              () => this.#retainedBlobRefs(env, retainedFrom),
+              graceMs,
+              compaction.maxDeletes,
+            );
+      result.compaction = { report, blobs: { report: blobs } };
+      this.#compactionOwed ||= blobs.more;
+    } catch (error) {
+      result.compaction = { report, blobs: { error: serializeError(error) } };
+      this.#compactionOwed = true;
+    }
+  }
+
+  /**
+   * The blob references in the operations of every version after `from` (the retained ones), up
+   * to this replica's base: what a replica catching up within the window may still be shown.
+   */
+  async #retainedBlobRefs(env: EnvelopeKey, from: Uuid): Promise<BlobRef[]> {
+    const state = await this.#host.store.readState();
+    const txn = await this.#config.storage.txn(this.#config.clientId);
+    const versions: Version[] = [];
+    for (let cursor = from; cursor !== state.baseVersionId;) {
+      const page = await txn.getVersionsAfter(cursor, this.#pageSize);
+      const end = page.findIndex((v) => v.versionId === state.baseVersionId);
+      versions.push(...(end < 0 ? page : page.slice(0, end + 1)));
+      const last = page.at(-1);
+      if (end >= 0 || !last) break;
+      cursor = last.versionId;
+    }
+    // Heights count back from the base (the segments carry theirs, and decoding checks them).
+    const first = state.baseHeight - versions.length;
+    const refs: BlobRef[] = [];
+    for (let i = 0; i < versions.length; i += this.#pageSize) {
+      const page = versions.slice(i, i + this.#pageSize);
+      const parent = page[0]?.parentVersionId ?? from;
+      for (const segment of await this.#decodePage(env, page, parent, first + i)) {
+        for (const op of segment.ops) if (op.type === 'update') findBlobRefs(op.value, refs);
+      }
+    }
+    return refs;
   }
 
   /**

@@ -67,6 +67,8 @@ export class FaultyBackend implements AtomicRemoteBackend {
   readonly holds = new WriteHolds();
   readonly list?: (prefix: string) => Promise<string[]>;
   readonly listObjects?: (prefix: string) => Promise<ListedObject[]>;
+  /** The inner backend's, faulty like every read (absent when the inner backend has none). */
+  readonly lastModified?: (key: string) => Promise<number | null>;
   readonly #options: Required<FaultyBackendOptions>;
   #state: number;
   #readRun = 0;
@@ -93,6 +95,10 @@ export class FaultyBackend implements AtomicRemoteBackend {
     if (inner.listObjects && !this.#options.withoutList) {
       const listObjects = inner.listObjects.bind(inner);
       this.listObjects = (prefix) => this.#read(null, () => listObjects(prefix));
+    }
+    if (inner.lastModified) {
+      const lastModified = inner.lastModified.bind(inner);
+      this.lastModified = (key) => this.#read(key, () => lastModified(key));
     }
   }
 

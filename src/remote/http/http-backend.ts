@@ -57,6 +57,8 @@ interface ReadObject {
   readonly nonce: Uint8Array | undefined;
   readonly parent: string | undefined;
   readonly etag: string | null;
+  /** The raw `Last-Modified` header, or null when the server sent none. */
+  readonly modified: string | null;
 }
 
 /** Readbacks after an indeterminate conditional write, waiting for a racing write to land. */
@@ -143,6 +145,25 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     assertKey(key);
     const head = await this.#head(key);
     return head === null ? null : this.#requireVersion(head.etag, `HEAD ${key}`);
+  }
+
+  /**
+   * When `key` was last written (its `Last-Modified`, whole seconds by the server's clock), or
+   * `null` when absent (a tombstone included).
+   * @throws UnsupportedServerError when the server sends no valid `Last-Modified`.
+   */
+  async lastModified(key: string): Promise<number | null> {
+    assertKey(key);
+    const head = await this.#head(key);
+    if (head === null) return null;
+    const time = head.modified === null ? NaN : Date.parse(head.modified);
+    if (Number.isNaN(time)) {
+      throw new UnsupportedServerError(
+        `HEAD ${key}: the server sent no valid Last-Modified (${head.modified ?? 'none'}), so the age of objects cannot be told; remote blob garbage collection needs it.`,
+        ['last-modified'],
+      );
+    }
+    return time;
   }
 
   /**
@@ -410,19 +431,22 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     if (reply.status === 404 || reply.status === 410) return null;
     if (!isSuccessStatus(reply.status)) throw statusError(this.#transport, reply, what, 'read');
     const etag = reply.headers.get('etag');
-    if (!this.#enveloped) return { data: reply.body, nonce: undefined, parent: undefined, etag };
+    const modified = reply.headers.get('last-modified');
+    if (!this.#enveloped) return { data: reply.body, nonce: undefined, parent: undefined, etag, modified };
     const unwrapped = unwrap(reply.body);
-    if (unwrapped.kind === 'raw') return { data: unwrapped.data, nonce: undefined, parent: undefined, etag };
+    if (unwrapped.kind === 'raw')
+      return { data: unwrapped.data, nonce: undefined, parent: undefined, etag, modified };
     return {
       data: unwrapped.kind === 'data' ? unwrapped.data : null,
       nonce: unwrapped.nonce,
       parent: unwrapped.parent,
       etag,
+      modified,
     };
   }
 
-  /** A present object's ETag header (null when the server sends none), or null if absent. */
-  async #head(key: string): Promise<{ etag: string | null } | null> {
+  /** A present object's ETag and Last-Modified headers (null when the server sends none), or null if absent. */
+  async #head(key: string): Promise<{ etag: string | null; modified: string | null } | null> {
     const what = `HEAD ${key}`;
     const reply = await this.#transport.read({ method: 'HEAD', url: this.#transport.urlOf(key), what });
     if (reply.status === 404 || reply.status === 410) return null;
@@ -430,9 +454,9 @@ export class HttpRemoteBackend implements AtomicRemoteBackend {
     const length = Number(reply.headers.get('content-length') ?? NaN);
     if (this.#enveloped && (Number.isNaN(length) || mayBeTombstone(length))) {
       const object = await this.#get(key);
-      return object?.data == null ? null : { etag: object.etag };
+      return object?.data == null ? null : { etag: object.etag, modified: object.modified };
     }
-    return { etag: reply.headers.get('etag') };
+    return { etag: reply.headers.get('etag'), modified: reply.headers.get('last-modified') };
   }
 
   async #list(dialect: 'json' | 's3', prefix: string): Promise<ListedObject[]> {

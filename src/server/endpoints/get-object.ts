@@ -74,6 +74,9 @@ async function answer(
     ETag: object.etag,
     'Content-Type': 'application/octet-stream',
     'Content-Length': object.size,
+    // A write replaces the whole file (written, then renamed into place): its mtime is the write's.
+    // Remote blob GC reads it to tell a blob's age (docs/compaction.md).
+    'Last-Modified': object.modified.toUTCString(),
     // Browsers may cache, but must revalidate: a sync client must never see a stale version.
     'Cache-Control': 'no-cache',
     ...extra,
