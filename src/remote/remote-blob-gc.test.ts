@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { BLOB_REFRESH_AGE_MS, type ContentId } from '../contracts/blob-storage.js';
 import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
+import { DeterminateRemoteError } from '../contracts/errors.js';
 import { utf8 } from '../core/bytes.js';
 import { MemoryRemoteBackend } from '../memory/memory-remote-backend.js';
 import { remoteSlot } from '../test-support/remote-sync-suite.js';
@@ -175,6 +176,21 @@ describe('remote blob GC', () => {
         unsupported: expect.stringMatching(missing === 'list' ? /LIST/ : /Last-Modified/),
       });
     }
+    // A server that refuses the listing request (an HTTP server that is not the reference server).
+    const refusing = new Proxy(inner, {
+      get(target, p) {
+        if (p === 'list')
+          return () => Promise.reject(new DeterminateRemoteError('list: the server answered 404'));
+        const value: unknown = Reflect.get(target, p, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const refused = new RemoteBlobs(refusing, { prefix, now: () => clock.now });
+    expect(await refused.collectGarbage({ referenced: nothing, graceMs: GRACE })).toEqual({
+      deleted: 0,
+      more: false,
+      unsupported: expect.stringMatching(/LIST/),
+    });
     expect(await present([id])).toEqual([id]);
   });
 

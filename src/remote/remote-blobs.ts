@@ -3,6 +3,7 @@ import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
 import {
   ContentMismatchError,
   ContentNotFoundError,
+  DeterminateRemoteError,
   InvalidArgumentError,
   UnsupportedServerError,
 } from '../contracts/errors.js';
@@ -10,6 +11,9 @@ import { contentIdOf } from '../core/content-id.js';
 import { assertBytes, assertContentId, isPositiveInteger } from '../core/validate.js';
 import { objectRoot } from './object-keys.js';
 import { RemoteIo, type RetryOptions } from './remote-io.js';
+
+/** Why a remote without a listing has no blob GC. */
+const NO_LIST = 'the remote cannot LIST, so its blobs cannot be collected';
 
 /** Options of {@link RemoteBlobs}. */
 export interface RemoteBlobsOptions {
@@ -151,14 +155,21 @@ export class RemoteBlobs {
       return {
         deleted: 0,
         more: false,
-        unsupported: 'the remote cannot LIST, so its blobs cannot be collected',
+        unsupported: NO_LIST,
       };
     if (!backend.lastModified || this.#agesUnknown) {
       return { deleted: 0, more: false, unsupported: 'the remote states no object ages (Last-Modified)' };
     }
-    const names = (await this.#io.idempotent(() => list(this.#root)))
-      .map((key) => key.slice(this.#root.length))
-      .filter(isContentIdName);
+    let listed: string[];
+    try {
+      listed = await this.#io.idempotent(() => list(this.#root));
+    } catch (error) {
+      // A server that refuses or does not understand the listing (an HTTP server that is not the
+      // reference server): the same as no LIST.
+      if (error instanceof DeterminateRemoteError) return { deleted: 0, more: false, unsupported: NO_LIST };
+      throw error;
+    }
+    const names = listed.map((key) => key.slice(this.#root.length)).filter(isContentIdName);
     // Read AFTER listing: a blob uploaded for a version that lands later is listed young (kept).
     const live = await referenced();
     const candidates = names.filter((name) => !live.has(name));

@@ -448,6 +448,11 @@ function lazyBackend(connect: () => Promise<HttpRemoteBackend>): AtomicRemoteBac
     }
     return connected;
   };
+  const listing = async (prefix: string) => {
+    const backend = await get();
+    if (!backend.listObjects) throw new DeterminateRemoteError('This connection cannot list objects.');
+    return backend.listObjects(prefix);
+  };
   return {
     download: async (key) => (await get()).download(key),
     upload: async (key, data) => (await get()).upload(key, data),
@@ -462,11 +467,10 @@ function lazyBackend(connect: () => Promise<HttpRemoteBackend>): AtomicRemoteBac
     // What the probe learned of the server's object limit: RemoteStorage writes snapshots in parts
     // under it and states the largest version from it.
     maxObjectBytes: async () => (await (await get()).maxObjectBytes?.()) ?? null,
-    // How much the data set holds (`ReplicaRemote.usage`); the connection lists as its kind does.
-    listObjects: async (prefix) => {
-      const backend = await get();
-      if (!backend.listObjects) throw new DeterminateRemoteError('This connection cannot list objects.');
-      return backend.listObjects(prefix);
-    },
+    // Listings (`ReplicaRemote.usage`, remote blob GC) as the connection's kind lists; object ages
+    // (blob GC, and the refresh of an old blob a push relies on).
+    list: async (prefix) => (await listing(prefix)).map((object) => object.key),
+    listObjects: (prefix) => listing(prefix),
+    lastModified: async (key) => (await get()).lastModified(key),
   };
 }
