@@ -103,6 +103,8 @@ export function drawChain(
   remoteIds: ChainIds,
   local: ReplicaInspection,
   authors: Record<string, string>,
+  /** The lowest height the server keeps (`status().remote.retained.from`): those below are drawn gone. */
+  keptFrom = 1,
 ): void {
   const base = local.state.baseHeight;
   const top = Math.max(remoteIds.length, base + (local.pending.length > 0 ? 1 : 0));
@@ -116,8 +118,18 @@ export function drawChain(
   for (let height = first; height <= remoteIds.length; height += 1) {
     const id = remoteIds[height - 1] ?? NIL;
     const author = id === NIL ? undefined : authors[id];
-    const node = el('circle', { cx: x(height), cy: 30, r: 10, fill: colorOf(author) });
-    node.append(el('title', {}, `version ${height} ${id}${author ? ` pushed by ${author}` : ''}`));
+    const gone = height < keptFrom;
+    const node = el('circle', {
+      cx: x(height),
+      cy: 30,
+      r: 10,
+      fill: gone ? 'none' : colorOf(author),
+      class: gone ? 'compacted' : 'kept',
+    });
+    const compacted = gone ? ' (compacted away on the server: in its snapshot)' : '';
+    node.append(
+      el('title', {}, `version ${height} ${id}${author ? ` pushed by ${author}` : ''}${compacted}`),
+    );
     svg.append(node, el('text', { x: x(height), y: 34, class: 'label' }, author ?? String(height)));
     if (height > first)
       svg.append(el('line', { x1: x(height - 1) + 10, y1: 30, x2: x(height) - 10, y2: 30, class: 'edge' }));
@@ -150,6 +162,7 @@ export function drawChain(
     svg.append(el('circle', { cx: at, cy: 30, r: 12, class: 'inflight' }));
   }
   svg.dataset.remoteHeight = String(remoteIds.length);
+  svg.dataset.keptFrom = String(keptFrom);
   svg.dataset.localHeight = String(base);
   container.replaceChildren(svg);
 }

@@ -92,7 +92,30 @@ function renderStatus(status: ReplicaStatus): void {
   $('transport').textContent = transport === 'signal' ? 'live' : transport;
   $('transport').dataset.transport = transport;
   renderStorage(status);
+  renderServer(status);
   void refreshChain();
+}
+
+/** The lowest version the server keeps, as the leader last listed it (1: nothing compacted, or not known). */
+let keptFrom = 1;
+
+/** "server: versions 12–20 kept (1–11 compacted) · 35 objects, 12.4 kB", from status().remote. */
+function renderServer(status: ReplicaStatus): void {
+  const el = $('server');
+  const use = status.remote;
+  if (!use) {
+    el.textContent = 'server: not listed yet';
+    return;
+  }
+  const { from, to } = use.retained;
+  keptFrom = from;
+  el.dataset.retainedFrom = String(from);
+  el.dataset.retainedTo = String(to);
+  el.dataset.objects = String(use.objects);
+  const kept = from > to ? 'no versions kept' : `versions ${from}–${to} kept`;
+  const compacted = from > 1 ? ` (1–${from - 1} compacted)` : '';
+  const bytes = use.bytes === null ? '' : `, ${formatBytes(use.bytes)}`;
+  el.textContent = `server: ${kept}${compacted} · ${use.objects} objects${bytes}`;
 }
 
 /**
@@ -157,7 +180,7 @@ function refreshChain(): Promise<void> {
           return li;
         }),
       );
-      drawChain($('chain'), seenChain.see(inspection), inspection, authors.all());
+      drawChain($('chain'), seenChain.see(inspection), inspection, authors.all(), keptFrom);
     } catch {
       // The replica is being closed or reopened: the next refresh draws it.
     }
@@ -259,6 +282,10 @@ async function open(): Promise<void> {
     backgroundSync: true,
     // Short intervals and backoff, so a person sees changes travel (an app would keep the defaults).
     schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000, ...liveTestSchedule },
+    // A snapshot every 10 versions, and the history more than 5 commits behind it deleted at once,
+    // so a person sees compaction within minutes (an app keeps the defaults: 1,000 commits, 30 days).
+    snapshotPolicy: { versions: 10, days: 14 },
+    compaction: { keepCommits: 5, keepDays: 0 },
   });
   replica = r;
   queryClient.clear();
