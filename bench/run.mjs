@@ -7,7 +7,7 @@
  * Then the sync page (bench/sync.html): replicas syncing through chainsync's reference server,
  * which this script starts on 127.0.0.1 with a fresh directory.
  * `npm run bench -- store` or `npm run bench -- sync` runs one of the two; `npm run bench -- sync
- * catch-up` runs one sync workload (push-pull, catch-up, bootstrap, writers).
+ * catch-up` runs one sync workload (push-pull, catch-up, bootstrap, writers, compaction).
  * No thresholds: the figures are for people to read.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,7 +39,12 @@ const { chromiumArgs, chromiumPath } = await server.ssrLoadModule('/vite.config.
 const { startServer } = await server.ssrLoadModule('/src/server/index.ts');
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { writes: { type: 'string' }, 'idle-minutes': { type: 'string' }, rows: { type: 'string' } },
+  options: {
+    writes: { type: 'string' },
+    'idle-minutes': { type: 'string' },
+    rows: { type: 'string' },
+    'compaction-versions': { type: 'string' },
+  },
 });
 const only = positionals[0];
 /** With `sync`, the workloads to run (names in bench/sync-main.ts and bench/live.mjs), e.g. `catch-up`. */
@@ -50,9 +55,10 @@ const syncWorkloads = requested.filter((name) => !LIVE.includes(name));
 const liveWorkloads = requested.length === 0 ? LIVE : requested.filter((name) => LIVE.includes(name));
 const writes = positiveNumber(flags.writes, '--writes', DEFAULT_WRITES);
 const idleMinutes = positiveNumber(flags['idle-minutes'], '--idle-minutes', DEFAULT_IDLE_MINUTES);
+const compactionVersions = positiveNumber(flags['compaction-versions'], '--compaction-versions', 1_000);
 if (only !== undefined && only !== 'store' && only !== 'sync')
   throw new Error(
-    'usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers|propagation|idle ...] [--writes=200] [--idle-minutes=5] [--rows=pouchdb,ceph]]',
+    'usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers|compaction|propagation|idle ...] [--writes=200] [--idle-minutes=5] [--rows=pouchdb,ceph] [--compaction-versions=1000]]',
   );
 
 /** @param {string | undefined} value @param {string} flag @param {number} fallback */
@@ -141,6 +147,7 @@ async function syncBench(page) {
     await page.goto(
       `http://127.0.0.1:${address.port}/bench/sync.html?${new URLSearchParams([
         ['server', remote.url],
+        ['compaction-versions', String(compactionVersions)],
         ...syncWorkloads.map((name) => ['workload', name]),
       ]).toString()}`,
     );

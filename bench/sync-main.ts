@@ -5,14 +5,18 @@
  * syncing through RemoteStorage over HttpRemoteBackend to the reference server that bench/run.mjs
  * started on 127.0.0.1 (its URL comes in `?server=`).
  */
-import type { Change } from '../src/contracts/replica.js';
-import type { Storage, StorageTxn } from '../src/contracts/storage.js';
+import type { AtomicRemoteBackend } from '../src/contracts/remote-backend.js';
+import type { BlobRef, Change, SyncResult } from '../src/contracts/replica.js';
+import type { CompactionPolicy, Storage, StorageTxn } from '../src/contracts/storage.js';
 import { forwardingTxn } from '../src/core/forwarding-txn.js';
 import { connectRemote } from '../src/remote/http/connect.js';
 import type { FetchLike } from '../src/remote/http/options.js';
 import { RemoteStorage } from '../src/remote/remote-storage.js';
+import { remoteDataSet } from '../src/remote/remote-config.js';
+import { MemoryBlobStorage } from '../src/memory/memory-blob-storage.js';
 import { MemoryReplicaStore } from '../src/memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from '../src/sync/replica.js';
+import { DEFAULT_SNAPSHOT_POLICY } from '../src/sync/snapshots.js';
 import { IdbConnection } from '../worker/idb/connection.js';
 import { IdbReplicaStore } from '../worker/idb/idb-replica-store.js';
 import { openDB } from 'idb';
@@ -40,10 +44,22 @@ const WRITERS = 8;
 const WRITER_ROUNDS = 10;
 const WRITER_OPS_PER_ROUND = 10;
 const CONCURRENT_RUNS = 3;
+const params = new URL(location.href).searchParams;
+/**
+ * The compaction workload (issue 12): versions of updates to the same objects, and blobs. Versions:
+ * 1,000 unless `npm run bench -- sync compaction --compaction-versions=N` says otherwise. */
+const COMPACTION_VERSIONS = Number(params.get('compaction-versions') ?? 1_000);
+const COMPACTION_OBJECTS = 100;
+const COMPACTION_BLOBS = 200;
+const COMPACTION_BLOB_BYTES = 4_096;
+const COMPACTION_BEHIND = 10;
+const COMPACTION_RUNS = 3;
+/** A small retention: 100 commits, and one day (the writer's clock moves an hour per version). */
+const COMPACTION_POLICY: CompactionPolicy = { keepCommits: 100, keepDays: 1 };
+const HOUR_MS = 3_600_000;
 /** Never snapshot on its own: the workloads decide what the chain looks like. */
 const NO_SNAPSHOTS = { versions: 1e12, days: 1e12 };
 
-const params = new URL(location.href).searchParams;
 const serverUrl = params.get('server');
 /** `?workload=catch-up&workload=...` runs only those; all by default. */
 const selected = params.getAll('workload');
@@ -342,6 +358,283 @@ async function concurrentWriters(): Promise<SyncBenchRow[]> {
   ];
 }
 
+/** Every object under `prefix` and its size in bytes: LIST gives names only, so each is downloaded. */
+async function serverObjects(backend: AtomicRemoteBackend, prefix: string): Promise<Map<string, number>> {
+  if (!backend.list) throw new Error('the compaction workload counts objects: connect with LIST');
+  const keys = await backend.list(prefix);
+  const sizes = new Map<string, number>();
+  for (let i = 0; i < keys.length; i += 32) {
+    await Promise.all(
+      keys.slice(i, i + 32).map(async (key) => {
+        const data = await backend.download(key);
+        if (data) sizes.set(key, data.length);
+      }),
+    );
+  }
+  return sizes;
+}
+
+/** Objects and bytes of the entries of `sizes` whose key (after `dir`) matches `kind`. */
+function usage(
+  sizes: ReadonlyMap<string, number>,
+  dir: string,
+  kind: RegExp,
+): { objects: number; bytes: number } {
+  let objects = 0;
+  let bytes = 0;
+  for (const [key, size] of sizes) {
+    if (!key.startsWith(dir) || !kind.test(key.slice(dir.length))) continue;
+    objects++;
+    bytes += size;
+  }
+  return { objects, bytes };
+}
+
+const kB = (bytes: number) => `${(bytes / 1000).toFixed(0)} kB`;
+
+/** What one chain of the compaction workload left on the server, and its replicas still to time. */
+interface CompactionChain {
+  readonly compaction: boolean;
+  readonly writeMs: number;
+  readonly syncs: number;
+  readonly compactionErrors: number;
+  readonly floor: number;
+  /** Replicas that stopped `COMPACTION_BEHIND` versions before the end. */
+  readonly behind: Replica[];
+  /** Opens a fresh replica of the chain. */
+  readonly fresh: () => Promise<Replica>;
+  readonly expected: { tasks: number; files: number };
+  readonly server: {
+    readonly total: { objects: number; bytes: number };
+    readonly chain: { objects: number; bytes: number };
+    readonly blobs: { objects: number; bytes: number };
+    readonly liveBlobs: { objects: number; bytes: number };
+    /** The head's snapshot, and the records and indexes of the commits at or above the floor. */
+    readonly snapshotBytes: number;
+    readonly windowBytes: number;
+    readonly kinds: string;
+  };
+}
+
+/**
+ * One writer commits COMPACTION_VERSIONS versions of COMPACTION_OBJECTS updates (every object's
+ * `n`), its clock an hour further at each, with the default snapshot policy (a snapshot every 50
+ * versions); the first COMPACTION_BLOBS versions also create a `files` object holding a blob of
+ * its own, and later versions delete every second one (half the blobs dereferenced). With
+ * `compaction`, the writer compacts behind each snapshot it uploads (COMPACTION_POLICY).
+ */
+async function compactionChain(compaction: boolean): Promise<CompactionChain> {
+  const clientId = crypto.randomUUID();
+  const prefix = `bench/compaction/${compaction ? 'on' : 'off'}-${clientId}`;
+  const backend = await connectRemote({ baseUrl: serverUrl!, list: 'json' });
+  const dataSet = remoteDataSet(backend, prefix);
+  const shared = { kv: dataSet.kv, remoteBlobs: dataSet.blobs };
+  const open = (extra: Partial<ReplicaOptions> = {}, inMemory = false) =>
+    replica(dataSet.storage, clientId, { ...shared, blobs: new MemoryBlobStorage(), ...extra }, inMemory);
+  // Injected: the engine reads the time for snapshot ages and compaction from `clock` only.
+  let now = Date.now();
+  // The writer keeps its state in memory: its 1,000 syncs are set-up, not what is measured, and
+  // on IndexedDB they took about 0.3-0.4 s each here (12 minutes a chain).
+  const writer = await open(
+    {
+      clock: () => now,
+      snapshotPolicy: DEFAULT_SNAPSHOT_POLICY,
+      ...(compaction ? { compaction: COMPACTION_POLICY } : {}),
+    },
+    true,
+  );
+  await writer.change(
+    Array.from({ length: COMPACTION_OBJECTS }, (_, i) => ({
+      type: 'create' as const,
+      collection: 'tasks',
+      id: `o-${i}`,
+      properties: { n: 0 },
+    })),
+  );
+  await writer.sync();
+  const blobsFrom = Math.floor(COMPACTION_VERSIONS / 2);
+  const behind: Replica[] = [];
+  let syncs = 0;
+  let compactionErrors = 0;
+  let last: SyncResult | null = null;
+  const t0 = performance.now();
+  for (let v = 1; v <= COMPACTION_VERSIONS; v++) {
+    now += HOUR_MS;
+    const changes: Change[] = Array.from({ length: COMPACTION_OBJECTS }, (_, i) => ({
+      type: 'update' as const,
+      collection: 'tasks',
+      id: `o-${i}`,
+      properties: { n: v },
+    }));
+    if (v <= COMPACTION_BLOBS) {
+      const data = crypto.getRandomValues(new Uint8Array(COMPACTION_BLOB_BYTES));
+      const ref: BlobRef = await writer.putBlob(data);
+      changes.push({
+        type: 'create',
+        collection: 'files',
+        id: `f-${v}`,
+        properties: { content: ref as never },
+      });
+    }
+    const dropped = v - blobsFrom;
+    if (dropped >= 1 && dropped <= COMPACTION_BLOBS / 2)
+      changes.push({ type: 'delete', collection: 'files', id: `f-${2 * dropped}` });
+    await writer.change(changes);
+    last = await writer.sync();
+    syncs++;
+    check(last.pushedVersions === 1, `version ${v} pushed as one version`);
+    if (last.compaction && 'error' in last.compaction) compactionErrors++;
+    if (v === COMPACTION_VERSIONS - COMPACTION_BEHIND) {
+      for (let r = 0; r < COMPACTION_RUNS; r++) {
+        const b = await open();
+        await b.sync();
+        behind.push(b);
+      }
+    }
+  }
+  // The writer's next syncs finish what the last snapshot's compaction left (bounded calls).
+  while (last?.compaction && ('error' in last.compaction || last.compaction.report.more)) {
+    check(syncs < COMPACTION_VERSIONS * 2, 'compaction finished');
+    last = await writer.sync();
+    syncs++;
+  }
+  const writeMs = performance.now() - t0;
+  const floor = last?.compaction && 'report' in last.compaction ? last.compaction.report.floor : 1;
+
+  const sizes = await serverObjects(backend, `${prefix}/`);
+  const dir = `${prefix}/chain/${clientId}/`;
+  const liveFiles = (await writer.list('files')).map(
+    (o) => (o.properties.content as unknown as BlobRef).$blob,
+  );
+  const live = new Set(liveFiles.map((id) => `${prefix}/blobs/${id}`));
+  const liveBlobs = { objects: 0, bytes: 0 };
+  for (const [key, size] of sizes) {
+    if (!live.has(key)) continue;
+    liveBlobs.objects++;
+    liveBlobs.bytes += size;
+  }
+  const head = await (await dataSet.storage.txn(clientId)).getClient();
+  check(head?.snapshot != null, 'the chain has a snapshot');
+  const snapshot = await (await dataSet.storage.txn(clientId)).getSnapshotData(head!.snapshot!.versionId);
+  const kinds = ['c', 'i', 'p', 'k', 's']
+    .map((k) => {
+      const u = usage(sizes, dir, new RegExp(`^${k}/`));
+      return `${k}/ ${u.objects} (${kB(u.bytes)})`;
+    })
+    .join(', ');
+  return {
+    compaction,
+    writeMs,
+    syncs,
+    compactionErrors,
+    floor,
+    behind,
+    fresh: () => open(),
+    expected: { tasks: COMPACTION_OBJECTS, files: liveFiles.length },
+    server: {
+      total: usage(sizes, `${prefix}/`, /^/),
+      chain: usage(sizes, dir, /^/),
+      blobs: usage(sizes, `${prefix}/blobs/`, /^/),
+      liveBlobs,
+      snapshotBytes: snapshot?.length ?? 0,
+      windowBytes: usage(sizes, dir, /^(c|i|p)\/|^client$/).bytes,
+      kinds,
+    },
+  };
+}
+
+/** A replica holds the writer's final state: every object at version COMPACTION_VERSIONS. */
+async function checkFinalState(r: Replica, expected: CompactionChain['expected'], who: string) {
+  const tasks = await r.list('tasks');
+  check(tasks.length === expected.tasks, `${who} holds ${expected.tasks} tasks`);
+  check(
+    tasks.every((t) => t.properties.n === COMPACTION_VERSIONS),
+    `${who}: every task at n=${COMPACTION_VERSIONS}`,
+  );
+  check((await r.list('files')).length === expected.files, `${who} holds the live files`);
+}
+
+/**
+ * (e) Issue 12: the same chain written with compaction off and on; what the server holds, and
+ * how long a fresh replica's bootstrap and a 10-versions-behind replica's catch-up take on each.
+ */
+async function compactionWorkload(): Promise<SyncBenchRow[]> {
+  const off = await compactionChain(false);
+  const on = await compactionChain(true);
+  const bootstrapMs = new Map<CompactionChain, number[]>([
+    [off, []],
+    [on, []],
+  ]);
+  const catchUpMs = new Map<CompactionChain, number[]>([
+    [off, []],
+    [on, []],
+  ]);
+  // Alternate off and on, so that load from other work falls on both alike.
+  for (let run = 0; run < COMPACTION_RUNS; run++) {
+    for (const chain of [off, on]) {
+      const fresh = await chain.fresh();
+      const t0 = performance.now();
+      const result = await fresh.sync();
+      bootstrapMs.get(chain)!.push(performance.now() - t0);
+      check(result.reset === 'bootstrap', 'the fresh replica bootstrapped');
+      await checkFinalState(fresh, chain.expected, 'a fresh replica');
+    }
+  }
+  for (let run = 0; run < COMPACTION_RUNS; run++) {
+    for (const chain of [off, on]) {
+      const b = chain.behind[run]!;
+      const t0 = performance.now();
+      const result = await b.sync();
+      catchUpMs.get(chain)!.push(performance.now() - t0);
+      check(
+        result.reset === null && result.pulledVersions === COMPACTION_BEHIND,
+        `the replica behind pulled ${COMPACTION_BEHIND} versions (${result.pulledVersions}, reset ${result.reset})`,
+      );
+      await checkFinalState(b, chain.expected, 'a replica behind');
+    }
+  }
+  const timedRow = (what: string, times: Map<CompactionChain, number[]>): SyncBenchRow => ({
+    workload: `compaction: ${what}, compaction on`,
+    medianMs: median(times.get(on)!),
+    samples: COMPACTION_RUNS,
+    detail: `samples ${times
+      .get(on)!
+      .map((ms) => ms.toFixed(0))
+      .join(', ')} ms; compaction off: ${times
+      .get(off)!
+      .map((ms) => ms.toFixed(0))
+      .join(', ')} ms`,
+    baseline: { label: 'the same with compaction off (median)', ms: median(times.get(off)!) },
+  });
+  const s = on.server;
+  const ideal = s.snapshotBytes + s.windowBytes + s.liveBlobs.bytes;
+  const describe = (c: CompactionChain) =>
+    `${c.server.total.objects} objects, ${kB(c.server.total.bytes)} (chain ${c.server.chain.objects} / ${kB(c.server.chain.bytes)}: ${c.server.kinds}; blobs ${c.server.blobs.objects} / ${kB(c.server.blobs.bytes)}, of which live ${c.server.liveBlobs.objects} / ${kB(c.server.liveBlobs.bytes)})`;
+  const setup = `${COMPACTION_VERSIONS} versions of ${COMPACTION_OBJECTS} updates, ${COMPACTION_BLOBS} blobs of ${COMPACTION_BLOB_BYTES} B, half deleted`;
+  const policy = `keepCommits ${COMPACTION_POLICY.keepCommits}, keepDays ${COMPACTION_POLICY.keepDays}`;
+  return [
+    {
+      workload: `compaction: server after ${setup}, compaction off`,
+      medianMs: off.writeMs,
+      samples: 1,
+      detail: `${describe(off)}; ${off.syncs} syncs; the time is the write phase`,
+    },
+    {
+      workload: `compaction: server after ${setup}, compaction on (${policy})`,
+      medianMs: on.writeMs,
+      samples: 1,
+      detail: [
+        `${describe(on)}; ${on.syncs} syncs, ${on.compactionErrors} failed compaction calls, floor at commit ${on.floor}`,
+        `server bytes on/off: ${(s.total.bytes / off.server.total.bytes).toFixed(3)}, objects on/off: ${(s.total.objects / off.server.total.objects).toFixed(3)}`,
+        `goal: server bytes ${kB(s.total.bytes)} / (snapshot ${kB(s.snapshotBytes)} + retention window ${kB(s.windowBytes)} + live blobs ${kB(s.liveBlobs.bytes)} = ${kB(ideal)}) = ${(s.total.bytes / ideal).toFixed(2)}x (goal: within 2x); chain alone ${kB(s.chain.bytes)} / ${kB(s.snapshotBytes + s.windowBytes)} = ${(s.chain.bytes / (s.snapshotBytes + s.windowBytes)).toFixed(2)}x`,
+      ].join('\n  '),
+      baseline: { label: 'the write phase with compaction off', ms: off.writeMs },
+    },
+    timedRow(`fresh replica bootstraps`, bootstrapMs),
+    timedRow(`replica ${COMPACTION_BEHIND} versions behind catches up`, catchUpMs),
+  ];
+}
+
 declare global {
   interface Window {
     syncBenchResult?: { rows?: SyncBenchRow[]; error?: string };
@@ -355,6 +648,7 @@ async function run(): Promise<SyncBenchRow[]> {
     'catch-up': catchUp,
     bootstrap,
     writers: concurrentWriters,
+    compaction: compactionWorkload,
   };
   const unknown = selected.filter((name) => !(name in workloads));
   if (unknown.length > 0)

@@ -14,21 +14,32 @@ import { s3Fetch } from '../remote/http/s3-fetch.js';
 import { startServer, type RunningServer as ReferenceServer } from '../server/index.js';
 import { CEPH_CREDENTIALS, startCeph, type RunningServer } from './interop-servers.js';
 
+/** How another process reaches the same remote (the compaction process cases spawn compactors). */
+export interface LiveConnection {
+  readonly baseUrl: string;
+  readonly list: 'json' | 's3';
+  readonly headers?: Readonly<Record<string, string>>;
+  /** SigV4 credentials, for a bucket on Ceph RGW. */
+  readonly s3?: typeof CEPH_CREDENTIALS;
+}
+
 /** The reference server in a temporary directory, with a bearer token; `name` tags the directory. */
-export function useReferenceServer(name: string, use: (backend: HttpRemoteBackend) => void): void {
+export function useReferenceServer(
+  name: string,
+  use: (backend: HttpRemoteBackend, connection: LiveConnection) => void,
+): void {
   let server: ReferenceServer | undefined;
   let dir: string | undefined;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), `chainsync-${name}-`));
     const token = `${name}-token`;
     server = await startServer({ dir, port: 0, token });
-    use(
-      await connectRemote({
-        baseUrl: server.url,
-        headers: { authorization: `Bearer ${token}` },
-        list: 'json',
-      }),
-    );
+    const connection = {
+      baseUrl: server.url,
+      headers: { authorization: `Bearer ${token}` },
+      list: 'json',
+    } as const;
+    use(await connectRemote(connection), connection);
   });
   afterAll(async () => {
     await server?.close();
@@ -40,7 +51,10 @@ export function useReferenceServer(name: string, use: (backend: HttpRemoteBacken
  * A fresh bucket `chainsync-<name>-<random>` on Ceph RGW, reached through SigV4 (call only when
  * `requireCeph()` found Ceph).
  */
-export function useCephBucket(name: string, use: (backend: HttpRemoteBackend) => void): void {
+export function useCephBucket(
+  name: string,
+  use: (backend: HttpRemoteBackend, connection: LiveConnection) => void,
+): void {
   const signed = s3Fetch(CEPH_CREDENTIALS);
   let ceph: (RunningServer & { endpoint: string }) | undefined;
   beforeAll(async () => {
@@ -48,7 +62,11 @@ export function useCephBucket(name: string, use: (backend: HttpRemoteBackend) =>
     const bucket = `${ceph.endpoint}/chainsync-${name}-${crypto.randomUUID().slice(0, 8)}`;
     const created = await signed(bucket, { method: 'PUT' });
     if (!created.ok) throw new Error(`creating bucket ${bucket}: ${created.status}`);
-    use(await connectRemote({ baseUrl: bucket, fetch: signed, list: 's3' }));
+    use(await connectRemote({ baseUrl: bucket, fetch: signed, list: 's3' }), {
+      baseUrl: bucket,
+      list: 's3',
+      s3: CEPH_CREDENTIALS,
+    });
   }, 180_000);
   afterAll(() => ceph?.stop());
 }

@@ -33,15 +33,22 @@ export interface CliServer extends CliProcess {
 
 /**
  * Fails unless the built bin exists and is newer than every source it is made of: a missing or
- * stale build would test the wrong code. Call it in `beforeAll`.
+ * stale build would test the wrong code. Call it in `beforeAll` (it takes no argument: Vitest
+ * reads a hook's first parameter as its fixtures).
  */
-export async function assertFreshBuild(): Promise<void> {
-  const built = await stat(CLI).catch(() => null);
-  if (built === null) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
-  for (const source of sourcesReachableFrom(join(repoRoot, 'src/server/cli.ts'))) {
+export function assertFreshBuild(): Promise<void> {
+  return assertFreshBuildOf('src/server/cli.ts');
+}
+
+/** Fails unless the build of `entry` (a source file) exists and is newer than every source it uses. */
+export async function assertFreshBuildOf(entry: string): Promise<void> {
+  const output = join(repoRoot, 'dist', entry.replace(/\.ts$/, '.js'));
+  const built = await stat(output).catch(() => null);
+  if (built === null) throw new Error(`${output} is missing: run \`npm run build\` first (npm test does).`);
+  for (const source of sourcesReachableFrom(join(repoRoot, entry))) {
     if ((await stat(source)).mtimeMs > built.mtimeMs) {
       throw new Error(
-        `${relative(repoRoot, source)} is newer than ${CLI}: run \`npm run build\` first (npm test does).`,
+        `${relative(repoRoot, source)} is newer than ${output}: run \`npm run build\` first (npm test does).`,
       );
     }
   }
