@@ -13,6 +13,7 @@ import { connectRemote } from '../src/remote/http/connect.js';
 import type { FetchLike } from '../src/remote/http/options.js';
 import { RemoteStorage } from '../src/remote/remote-storage.js';
 import { remoteDataSet } from '../src/remote/remote-config.js';
+import { RemoteBlobs } from '../src/remote/remote-blobs.js';
 import { MemoryBlobStorage } from '../src/memory/memory-blob-storage.js';
 import { MemoryReplicaStore } from '../src/memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from '../src/sync/replica.js';
@@ -428,11 +429,14 @@ async function compactionChain(compaction: boolean): Promise<CompactionChain> {
   const prefix = `bench/compaction/${compaction ? 'on' : 'off'}-${clientId}`;
   const backend = await connectRemote({ baseUrl: serverUrl!, list: 'json' });
   const dataSet = remoteDataSet(backend, prefix);
-  const shared = { kv: dataSet.kv, remoteBlobs: dataSet.blobs };
+  // Injected: the engine reads the time for snapshot ages and compaction from `clock` only, and
+  // remote blob GC measures blob ages (the server's Last-Modified, real time) against `now`: the
+  // workload's hours pass for both.
+  let now = Date.now();
+  const remoteBlobs = new RemoteBlobs(backend, { prefix: `${prefix}/blobs`, now: () => now });
+  const shared = { kv: dataSet.kv, remoteBlobs };
   const open = (extra: Partial<ReplicaOptions> = {}, inMemory = false) =>
     replica(dataSet.storage, clientId, { ...shared, blobs: new MemoryBlobStorage(), ...extra }, inMemory);
-  // Injected: the engine reads the time for snapshot ages and compaction from `clock` only.
-  let now = Date.now();
   // The writer keeps its state in memory: its 1,000 syncs are set-up, not what is measured, and
   // on IndexedDB they took about 0.3-0.4 s each here (12 minutes a chain).
   const writer = await open(
