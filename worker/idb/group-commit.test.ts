@@ -233,3 +233,115 @@ describe('group commit: CasKv', () => {
     expect(s((await kv.get('k'))?.value)).toBe('3');
   });
 });
+
+describe('group commit: Consensus', () => {
+  it('concurrent compare-and-sets share a transaction and are decided in arrival order', async () => {
+    const { consensus } = await openStore();
+    const writes = countWrites('consensusHeads');
+    const data = (text: string) => ({ data: b(text) });
+    const first = consensus.compareAndSet('other', null, { seqno: 0n, ...data('in flight') });
+    const results = await Promise.all([
+      consensus.compareAndSet('k', null, { seqno: 0n, ...data('a') }),
+      consensus.compareAndSet('k', null, { seqno: 0n, ...data('b') }),
+      consensus.compareAndSet('k', 0n, { seqno: 1n, ...data('c') }),
+      ...Array.from({ length: 20 }, (_, i) =>
+        consensus.compareAndSet(`n${i}`, null, { seqno: 5n, ...data('n') }),
+      ),
+    ]);
+    expect(await first).toBe('Committed');
+    expect(writes.count()).toBe(2);
+    expect(results.slice(0, 3)).toEqual(['Committed', 'ExpectationMismatch', 'Committed']);
+    expect(results.slice(3).every((r) => r === 'Committed')).toBe(true);
+    const log = await consensus.scan('k', 0n);
+    expect(log.map((v) => [v.seqno, s(v.data)])).toEqual([
+      [0n, 'a'],
+      [1n, 'c'],
+    ]);
+    expect((await consensus.listKeys()).length).toBe(22);
+  });
+
+  it('a truncate refused in a group fails alone', async () => {
+    const { consensus } = await openStore();
+    await consensus.compareAndSet('k', null, { seqno: 0n, data: b('0') });
+    await consensus.compareAndSet('k', 0n, { seqno: 1n, data: b('1') });
+    const writes = countWrites('consensusHeads');
+    const first = consensus.compareAndSet('other', null, { seqno: 0n, data: b('in flight') });
+    const [absent, beyond, cas, truncated] = await Promise.allSettled([
+      consensus.truncate('absent', 0n),
+      consensus.truncate('k', 9n),
+      consensus.compareAndSet('k', 1n, { seqno: 2n, data: b('2') }),
+      consensus.truncate('k', 2n),
+    ]);
+    await first;
+    expect(writes.count()).toBe(2);
+    await rejectsWith(Promise.reject((absent as PromiseRejectedResult).reason), 'NOT_FOUND');
+    await rejectsWith(Promise.reject((beyond as PromiseRejectedResult).reason), 'INVALID_ARGUMENT');
+    expect(cas).toEqual({ status: 'fulfilled', value: 'Committed' });
+    // It saw the compare-and-set before it: 2 is the head, so 0 and 1 go.
+    expect(truncated).toEqual({ status: 'fulfilled', value: 2 });
+    expect((await consensus.scan('k', 0n)).map((v) => v.seqno)).toEqual([2n]);
+  });
+});
+
+describe('group commit: Storage commits', () => {
+  const NIL = '00000000-0000-0000-0000-000000000000';
+
+  it('concurrent applies share a transaction; a conflict or a taken version refuses only its own', async () => {
+    const { storage } = await openStore();
+    const access = storage.access;
+    const [a, c, d] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const v1 = crypto.randomUUID();
+    const client = (latestVersionId: string) => ({ latestVersionId, snapshot: null });
+    const version = (versionId: string, parentVersionId: string) => ({
+      versionId,
+      parentVersionId,
+      historySegment: b(versionId),
+    });
+    const vc = crypto.randomUUID();
+    await access.apply(c, null, {
+      client: client(vc),
+      created: true,
+      snapshot: null,
+      versions: [version(vc, NIL)],
+    });
+    const cBase = await access.readClient(c);
+    const writes = countWrites('clients');
+    const first = access.apply(crypto.randomUUID(), null, {
+      client: client(NIL),
+      created: true,
+      snapshot: null,
+      versions: [],
+    });
+    const settled = await Promise.allSettled([
+      access.apply(a, null, {
+        client: client(v1),
+        created: true,
+        snapshot: null,
+        versions: [version(v1, NIL)],
+      }),
+      // The same base as the one before it: that one committed first in the group.
+      access.apply(a, null, { client: client(NIL), created: true, snapshot: null, versions: [] }),
+      // A reused version id: refused by reading, before it writes (the others still commit).
+      access.apply(c, cBase, {
+        client: client(vc),
+        created: false,
+        snapshot: null,
+        versions: [version(vc, vc)],
+      }),
+      access.apply(d, null, {
+        client: client(v1),
+        created: true,
+        snapshot: null,
+        versions: [version(crypto.randomUUID(), NIL)],
+      }),
+    ]);
+    await first;
+    expect(writes.count()).toBe(2);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    await rejectsWith(Promise.reject((settled[1] as PromiseRejectedResult).reason), 'TRANSACTION_CONFLICT');
+    await rejectsWith(Promise.reject((settled[2] as PromiseRejectedResult).reason), 'ALREADY_EXISTS');
+    expect((await access.readClient(a))?.revision).toBe(1);
+    expect((await access.readClient(c))?.revision).toBe(1);
+    expect((await access.readClient(d))?.revision).toBe(1);
+  });
+});
