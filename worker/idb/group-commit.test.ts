@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KvChange } from '../../src/contracts/cas-kv.js';
+import type { StoredObject } from '../../src/contracts/replica.js';
 import { b, rejectsWith, s } from '../../src/testing/conformance/support.js';
 
 // Node has no IndexedDB: install fake-indexeddb there; the browser keeps its own.
@@ -15,6 +16,7 @@ if (typeof indexedDB === 'undefined') {
   await import('fake-indexeddb/auto');
 }
 const { openIdbStore } = await import('./index.js');
+const { IdbReplicaStore } = await import('./idb-replica-store.js');
 
 const restores: Array<() => void> = [];
 afterEach(() => {
@@ -343,5 +345,34 @@ describe('group commit: Storage commits', () => {
     expect((await access.readClient(a))?.revision).toBe(1);
     expect((await access.readClient(c))?.revision).toBe(1);
     expect((await access.readClient(d))?.revision).toBe(1);
+  });
+});
+
+describe('group commit: the replica store', () => {
+  it('concurrent commits share a transaction; data IndexedDB cannot store fails its own commit alone', async () => {
+    const store = await openStore();
+    const replica = new IdbReplicaStore(store.connection);
+    const state = await replica.readState();
+    const writes = countWrites('replicaObjects');
+    const object = (id: string, properties: Record<string, unknown>): StoredObject =>
+      ({ collection: 'c', id, properties }) as StoredObject;
+    const first = replica.commit({ putObjects: [object('first', { n: 0 })] });
+    const [a, bad, queued] = await Promise.allSettled([
+      replica.commit({ putObjects: [object('a', { n: 1 })] }),
+      replica.commit({ putObjects: [object('half', { n: 2 }), object('bad', { f: () => 1 })] }),
+      replica.commit({
+        appendPending: [{ seq: 1, op: { type: 'create', ...object('q', { n: 3 }) } } as never],
+        state: { ...state, nextSeq: 2 },
+      }),
+    ]);
+    await first;
+    expect(a.status).toBe('fulfilled');
+    await rejectsWith(Promise.reject((bad as PromiseRejectedResult).reason), 'INVALID_ARGUMENT');
+    expect(queued.status).toBe('fulfilled');
+    // The first alone, the group that aborted on the bad data, the group again without it.
+    expect(writes.count()).toBe(3);
+    expect((await replica.listObjects()).map((o) => o.id)).toEqual(['a', 'first']);
+    expect(await replica.countPending()).toBe(1);
+    expect((await replica.readState()).nextSeq).toBe(2);
   });
 });
