@@ -30,6 +30,18 @@ function patch<T extends object, K extends keyof T>(proto: T, name: K, make: (or
   restores.push(() => (proto[name] = original));
 }
 
+/** Routes every `IDBObjectStore.put` of the current test through `hook` (`issue` makes the real one). */
+function onPut(hook: (store: IDBObjectStore, key: unknown, issue: () => IDBRequest) => IDBRequest): void {
+  patch(
+    IDBObjectStore.prototype,
+    'put',
+    (put) =>
+      function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
+        return hook(this, args[1], () => put.apply(this, args));
+      } as typeof put,
+  );
+}
+
 /** Counts the readwrite transactions started on `store`, and keeps the raw ones (latest last). */
 function countWrites(store: string): { count: () => number; last: () => IDBTransaction } {
   const started: IDBTransaction[] = [];
@@ -151,22 +163,20 @@ describe('group commit: CasKv', () => {
     await kv.put('kept', b('before'));
     const writes = countWrites('kv');
     // The browser refuses the commit for lack of space: the transaction aborts with that error.
-    patch(
-      IDBObjectStore.prototype,
-      'put',
-      (put) =>
-        function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
-          const request = put.apply(this, args);
-          if (args[1] === 'quota') {
-            const tx = this.transaction;
-            const error = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-            // The reason the browser gives (the engine's own abort would leave it null).
-            Object.defineProperty(tx, 'error', { configurable: true, get: () => error, set: () => {} });
-            tx.abort();
-          }
-          return request;
-        } as typeof put,
-    );
+    onPut((store, key, issue) => {
+      const request = issue();
+      if (key === 'quota') {
+        const error = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        // The reason the browser gives (the engine's own abort would leave it null).
+        Object.defineProperty(store.transaction, 'error', {
+          configurable: true,
+          get: () => error,
+          set: () => {},
+        });
+        store.transaction.abort();
+      }
+      return request;
+    });
     const first = kv.put('first', b('in flight'));
     const group = [
       kv.put('a', b('1')),
@@ -187,15 +197,10 @@ describe('group commit: CasKv', () => {
   it('one write failing unexpectedly (not a refusal) fails alone: the others run again and commit', async () => {
     const { kv } = await openStore();
     const writes = countWrites('kv');
-    patch(
-      IDBObjectStore.prototype,
-      'put',
-      (put) =>
-        function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
-          if (args[1] === 'bad') throw new DOMException('could not be cloned', 'DataCloneError');
-          return put.apply(this, args);
-        } as typeof put,
-    );
+    onPut((_, key, issue) => {
+      if (key === 'bad') throw new DOMException('could not be cloned', 'DataCloneError');
+      return issue();
+    });
     const first = kv.put('first', b('in flight'));
     const [a, bad, c] = await Promise.allSettled([
       kv.put('a', b('1')),
