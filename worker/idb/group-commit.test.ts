@@ -5,7 +5,7 @@
  * Transactions are counted by wrapping `IDBDatabase.prototype.transaction`, never by timing.
  * In Node on fake-indexeddb, in the browsers on their own IndexedDB.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KvChange } from '../../src/contracts/cas-kv.js';
 import type { StoredObject } from '../../src/contracts/replica.js';
 import { b, rejectsWith, s } from '../../src/testing/conformance/support.js';
@@ -379,5 +379,33 @@ describe('group commit: the replica store', () => {
     expect((await replica.listObjects()).map((o) => o.id)).toEqual(['a', 'first']);
     expect(await replica.countPending()).toBe(1);
     expect((await replica.readState()).nextSeq).toBe(2);
+  });
+});
+
+describe('GroupCommit', () => {
+  it('a committed() hook that throws leaves no write hanging: it and the rest of its group resolve', async () => {
+    const { GroupCommit } = await import('./group-commit.js');
+    const store = await openStore();
+    const group = new GroupCommit(store.connection, ['kv']);
+    // Reported as the engine reports a listener that threw (Subscribable): on the console.
+    const reported = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    restores.push(() => reported.mockRestore());
+    const put = (key: string, committed?: () => void) =>
+      group.write({
+        run: (tx) => void tx.objectStore('kv').put({ value: b(key), version: key }, key),
+        committed,
+      });
+    const first = put('first');
+    const results = await Promise.all([
+      put('a', () => {
+        throw new Error('a listener failed');
+      }),
+      put('b'),
+    ]);
+    await first;
+    expect(results).toEqual([undefined, undefined]);
+    await put('after');
+    expect(reported.mock.calls.map((call) => (call[1] as Error).message)).toEqual(['a listener failed']);
+    expect(await store.kv.keys()).toEqual(['a', 'after', 'b', 'first']);
   });
 });
