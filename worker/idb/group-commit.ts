@@ -115,7 +115,12 @@ export class GroupCommit<S extends Names[]> {
       current.forEach((m, i) => {
         const outcome = outcomes[i] as Outcome;
         if (!outcome.ok) return m.reject(outcome.error);
-        m.write.committed?.(outcome.value);
+        try {
+          m.write.committed?.(outcome.value);
+        } catch (error) {
+          // The write committed: a failing hook (a listener) must not leave it, or the group, hanging.
+          console.error('chainsync: a commit hook threw', error);
+        }
         m.resolve(outcome.value);
       });
       return;
