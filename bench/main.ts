@@ -11,6 +11,8 @@ export interface BenchRow {
   readonly lib: string;
   readonly medianMs: number;
   readonly samples: number;
+  /** Concurrent-write rows (issue 13 part 1): writes per second at the median time. */
+  readonly writesPerSecond?: number;
 }
 
 const SINGLE_ROUNDS = 6;
@@ -109,9 +111,11 @@ async function run(): Promise<BenchRow[]> {
       batchTimes[lib]!.push(performance.now() - start);
     }
   }
+  const concurrent = await concurrentPuts(single.chainsync!, single.idb!);
   await store.close();
 
   return [
+    ...concurrent,
     ...libs.map((lib) => ({
       workload: 'single write',
       lib,
@@ -131,6 +135,46 @@ async function run(): Promise<BenchRow[]> {
       samples: batchTimes[lib]!.length,
     })),
   ];
+}
+
+// Issue 13 part 1: N concurrent independent puts (group commit), against raw idb with one
+// transaction per write, driven the same way (all N calls started at once, then awaited).
+const CONCURRENT: ReadonlyArray<readonly [n: number, runs: number]> = [
+  [1, 101],
+  [10, 41],
+  [100, 21],
+  [1_000, 9],
+];
+
+async function concurrentPuts(
+  chainsync: (key: string, v: Uint8Array) => Promise<unknown>,
+  idb: (key: string, v: Uint8Array) => Promise<unknown>,
+): Promise<BenchRow[]> {
+  const libs = { idb, chainsync };
+  const rows: BenchRow[] = [];
+  for (const [n, runs] of CONCURRENT) {
+    const values = Array.from({ length: n }, (_, i) => value(i));
+    const times: Record<string, number[]> = { idb: [], chainsync: [] };
+    // Interleaved runs, so drift in the machine's load hits both alike; the first is warm-up.
+    for (let run = 0; run <= runs; run++) {
+      for (const [lib, put] of Object.entries(libs)) {
+        const start = performance.now();
+        await Promise.all(values.map((v, i) => put(`concurrent/${n}/${i}`, v)));
+        if (run > 0) times[lib]!.push(performance.now() - start);
+      }
+    }
+    for (const lib of Object.keys(libs)) {
+      const medianMs = median(times[lib]!);
+      rows.push({
+        workload: `${n} concurrent puts`,
+        lib,
+        medianMs,
+        samples: times[lib]!.length,
+        writesPerSecond: (n * 1000) / medianMs,
+      });
+    }
+  }
+  return rows;
 }
 
 declare global {

@@ -108,6 +108,13 @@ async function storeBench(page) {
       'median ms': Number(r.medianMs.toFixed(3)),
       'ratio to raw idb': Number((r.medianMs / (baseline.get(r.workload) ?? NaN)).toFixed(2)),
       samples: r.samples,
+      // Concurrent puts (issue 13 part 1): throughput, and its ratio to raw idb's (higher is better).
+      ...(r.writesPerSecond === undefined
+        ? {}
+        : {
+            'writes/s': Math.round(r.writesPerSecond),
+            'throughput x raw idb': Number(((baseline.get(r.workload) ?? NaN) / r.medianMs).toFixed(2)),
+          }),
     })),
   );
 }

@@ -36,7 +36,7 @@ class Failed {
  * The connection went away under a transaction: WebKit's "Connection to Indexed Database server
  * lost" (UnknownError), or a transaction refused on a closing connection (InvalidStateError).
  */
-function isConnectionLoss(error: unknown): boolean {
+export function isConnectionLoss(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
   return name === 'UnknownError' || name === 'InvalidStateError';
 }

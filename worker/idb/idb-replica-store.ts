@@ -10,6 +10,7 @@ import {
   type ShadowObject,
 } from '../../src/contracts/replica-store.js';
 import { quiet, type Durability, type IdbConnection } from './connection.js';
+import { GroupCommit } from './group-commit.js';
 import { REPLICA_STATE_KEY } from './schema.js';
 
 const ALL: ['replicaObjects', 'replicaShadows', 'replicaPending', 'replicaState'] = [
@@ -27,17 +28,20 @@ const collectionRange = (collection: string) => IDBKeyRange.bound([collection], 
 
 /**
  * The {@link ReplicaStore} of the worker, on the store's IndexedDB database (schema 2's `replica*`
- * object stores). Every {@link commit} is one readwrite transaction over all four stores, so a
- * commit that fails anywhere (bad data, quota, a crash) leaves nothing. Commits that record a push
+ * object stores). Every {@link commit} is atomic, in a readwrite transaction over all four stores
+ * shared with the commits that arrived while the previous one was in flight ({@link GroupCommit}),
+ * so a commit that fails anywhere (bad data, quota, a crash) leaves nothing. Commits that record a push
  * in flight or replace the data set from a snapshot are strictly durable: losing them to a power
  * cut could re-send a push under a new id. Everything else is relaxed, as in the rest of the
  * engine. IndexedDB's structured clone copies data in and out.
  */
 export class IdbReplicaStore implements ReplicaStore {
   readonly #db: IdbConnection;
+  readonly #group: GroupCommit<typeof ALL>;
 
   constructor(connection: IdbConnection) {
     this.#db = connection;
+    this.#group = new GroupCommit(connection, ALL);
   }
 
   async readState(): Promise<ReplicaState> {
@@ -86,36 +90,29 @@ export class IdbReplicaStore implements ReplicaStore {
     const durability: Durability =
       write.clearObjects || (write.state?.inFlight ?? null) !== null ? 'strict' : 'relaxed';
     try {
-      await this.#db.write(
-        ALL,
-        async (tx) => {
+      await this.#group.write({
+        // Requests run in the order issued and the transaction commits after the last, so they are
+        // not awaited (a failing one aborts the transaction, which its `done` reports). Requests
+        // refused at once (unstorable data, a bad key) throw here, before the transaction commits:
+        // the group runs again without this commit, and nothing of it is written.
+        run: (tx) => {
           const objects = tx.objectStore('replicaObjects');
           const shadows = tx.objectStore('replicaShadows');
           const pending = tx.objectStore('replicaPending');
-          // Requests run in the order issued; the transaction commits after the last, so they are
-          // not awaited one by one (a failing one aborts the transaction and `done` reports it).
-          const requests: Promise<unknown>[] = [];
-          // Each is quieted at once: a later request that throws (unstorable data) aborts the
-          // earlier ones, and their rejections are reported through this call, not as unhandled.
-          const add = (request: Promise<unknown>) => {
-            quiet(request);
-            requests.push(request);
-          };
-          if (write.clearObjects) add(objects.clear());
-          for (const ref of write.deleteObjects ?? []) add(objects.delete(keyOf(ref)));
-          for (const o of write.putObjects ?? []) add(objects.put(o));
-          if (write.clearShadows) add(shadows.clear());
-          for (const ref of write.deleteShadows ?? []) add(shadows.delete(keyOf(ref)));
-          for (const s of write.putShadows ?? []) add(shadows.put(s));
+          if (write.clearObjects) quiet(objects.clear());
+          for (const ref of write.deleteObjects ?? []) quiet(objects.delete(keyOf(ref)));
+          for (const o of write.putObjects ?? []) quiet(objects.put(o));
+          if (write.clearShadows) quiet(shadows.clear());
+          for (const ref of write.deleteShadows ?? []) quiet(shadows.delete(keyOf(ref)));
+          for (const s of write.putShadows ?? []) quiet(shadows.put(s));
           for (const [first, last] of runs(write.removePending ?? [])) {
-            add(pending.delete(first === last ? first : IDBKeyRange.bound(first, last)));
+            quiet(pending.delete(first === last ? first : IDBKeyRange.bound(first, last)));
           }
-          for (const p of write.appendPending ?? []) add(pending.put(p));
-          if (write.state) add(tx.objectStore('replicaState').put(write.state, REPLICA_STATE_KEY));
-          await Promise.all(requests);
+          for (const p of write.appendPending ?? []) quiet(pending.put(p));
+          if (write.state) quiet(tx.objectStore('replicaState').put(write.state, REPLICA_STATE_KEY));
         },
         durability,
-      );
+      });
     } catch (error) {
       throw asTypedError(error);
     }

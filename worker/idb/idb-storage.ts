@@ -7,20 +7,24 @@ import {
   type StorageWrites,
 } from '../../src/core/optimistic-storage-txn.js';
 import { quiet, type IdbConnection } from './connection.js';
+import { GroupCommit } from './group-commit.js';
 import type { VersionRow } from './schema.js';
 
 const STORES: ['clients', 'snapshots', 'versions'] = ['clients', 'snapshots', 'versions'];
 
 /**
- * The {@link StorageAccess} of IndexedDB: committed reads, and an `apply` that runs one readwrite
- * transaction re-checking the client record's revision counter before writing anything. Snapshot
- * commits are strictly durable; the rest relaxed.
+ * The {@link StorageAccess} of IndexedDB: committed reads, and an `apply` that re-checks the client
+ * record's revision counter and the version keys inside a readwrite transaction before writing
+ * anything. Concurrent applies share a transaction ({@link GroupCommit}), each seeing the ones
+ * before it; one with a snapshot makes its group's commit strictly durable, the rest are relaxed.
  */
 export class IdbStorageAccess implements StorageAccess<number> {
   readonly #db: IdbConnection;
+  readonly #group: GroupCommit<typeof STORES>;
 
   constructor(db: IdbConnection) {
     this.#db = db;
+    this.#group = new GroupCommit(db, STORES);
   }
 
   async readClient(clientId: Uuid): Promise<ClientRecord<number> | null> {
@@ -73,35 +77,51 @@ export class IdbStorageAccess implements StorageAccess<number> {
   }
 
   async apply(clientId: Uuid, base: ClientRecord<number> | null, writes: StorageWrites): Promise<void> {
-    const durability = writes.snapshot ? 'strict' : 'relaxed';
-    await this.#db.write(
-      STORES,
-      async (tx) => {
+    await this.#group.write({
+      // Every refusal is decided by reading, before anything is written: the transaction may hold
+      // other commits (group commit), which a ConstraintError would abort with this one.
+      run: async (tx) => {
         const clients = tx.objectStore('clients');
-        const current = await clients.get(clientId);
+        const versions = tx.objectStore('versions');
+        const byParent = versions.index('byParent');
+        const [current, taken] = await Promise.all([
+          clients.get(clientId),
+          Promise.all(
+            writes.versions.map(async (v) => {
+              const [byId, sibling] = await Promise.all([
+                versions.count([clientId, v.versionId]),
+                byParent.count([clientId, v.parentVersionId]),
+              ]);
+              return byId + sibling > 0;
+            }),
+          ),
+        ]);
         if ((current?.revision ?? null) !== (base?.revision ?? null)) {
           throw new TransactionConflictError(
             `Client ${clientId} changed since this transaction read it; nothing was applied. Retry in a new transaction.`,
           );
         }
+        // What the unique keys would refuse: a stored id or parent, or one repeated in this commit.
+        const ids = new Set<string>();
+        const parents = new Set<string>();
+        const clash = writes.versions.find((v, i) => {
+          const repeated = ids.has(v.versionId) || parents.has(v.parentVersionId);
+          ids.add(v.versionId);
+          parents.add(v.parentVersionId);
+          return taken[i] || repeated;
+        });
+        if (clash) {
+          throw new AlreadyExistsError(
+            `Version ${clash.versionId} or another child of ${clash.parentVersionId} already exists; nothing was applied.`,
+          );
+        }
         const revision = (current?.revision ?? 0) + 1;
         quiet(clients.put({ client: writes.client, revision }, clientId));
         if (writes.snapshot) quiet(tx.objectStore('snapshots').put(writes.snapshot, clientId));
-        const versions = tx.objectStore('versions');
-        for (const v of writes.versions) {
-          // The unique keys re-validate what the transaction saw: a reused id or a second child aborts it.
-          try {
-            await versions.add({ clientId, ...v, revision });
-          } catch (error) {
-            if ((error as DOMException).name !== 'ConstraintError') throw error;
-            throw new AlreadyExistsError(
-              `Version ${v.versionId} or another child of ${v.parentVersionId} already exists; nothing was applied.`,
-            );
-          }
-        }
+        for (const v of writes.versions) quiet(versions.add({ clientId, ...v, revision }));
       },
-      durability,
-    );
+      durability: writes.snapshot ? 'strict' : 'relaxed',
+    });
   }
 }
 
