@@ -5,7 +5,8 @@
 export { RemoteCasKv, type RemoteCasKvOptions } from './remote-cas-kv.js';
 export { RemoteConsensus, type RemoteConsensusOptions } from './remote-consensus.js';
 export { RemoteStorage, type RemoteStorageOptions } from './remote-storage.js';
-export { RemoteBlobs, type RemoteBlobsOptions } from './remote-blobs.js';
+export { RemoteBlobs, type RemoteBlobsOptions, type RemoteBlobGcOptions } from './remote-blobs.js';
+export type { DataSetUse } from './data-set-use.js';
 export type { RetryOptions } from './remote-io.js';
 export {
   openRemote,
