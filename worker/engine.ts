@@ -11,12 +11,14 @@ import {
   type IdbConsensus,
   type IdbStorageAccess,
   type IdbStore,
+  together,
 } from './idb/index.js';
 import { BroadcastKvChangeFeed } from './multitab/change-feed.js';
 import { LeaderElection } from './multitab/leader.js';
 import { holdPidLock, livePids } from './multitab/pid-lock.js';
 import { holdStorePresence, type StorePresence } from './multitab/store-presence.js';
 import { ReplicaHost } from './replica/replica-host.js';
+import { dispatchBatch, type BatchedCall, type BatchOutcome } from './rpc/call-batch.js';
 
 /** An object the main thread reaches by path through comlink. */
 type ByPath<T> = T & ProxyMarked;
@@ -114,6 +116,15 @@ export class Engine {
 
   get blobs(): ByPath<IdbBlobStorage> {
     return this.#require().blobs as ByPath<IdbBlobStorage>;
+  }
+
+  /**
+   * The calls the main thread issued in one task, sent as one message (worker/rpc/call-batch.ts):
+   * run in arrival order, their writes entering group commit together (one transaction for the
+   * lot), answered in one reply with each call's own result or error.
+   */
+  batch(calls: readonly BatchedCall[]): Promise<BatchOutcome[]> {
+    return dispatchBatch(this, calls, together);
   }
 
   /** Forwards every CasKv change (this instance's and other tabs') to `receiver`, one batch per commit. */

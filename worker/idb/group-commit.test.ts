@@ -9,6 +9,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KvChange } from '../../src/contracts/cas-kv.js';
 import type { StoredObject } from '../../src/contracts/replica.js';
 import { b, rejectsWith, s } from '../../src/testing/conformance/support.js';
+import {
+  countReadwriteTransactions,
+  type TransactionCounter,
+} from '../../src/test-support/idb-transactions.js';
 
 // Node has no IndexedDB: install fake-indexeddb there; the browser keeps its own.
 if (typeof indexedDB === 'undefined') {
@@ -17,6 +21,7 @@ if (typeof indexedDB === 'undefined') {
 }
 const { openIdbStore } = await import('./index.js');
 const { IdbReplicaStore } = await import('./idb-replica-store.js');
+const { together } = await import('./group-commit.js');
 
 const restores: Array<() => void> = [];
 afterEach(() => {
@@ -42,21 +47,11 @@ function onPut(hook: (store: IDBObjectStore, key: unknown, issue: () => IDBReque
   );
 }
 
-/** Counts the readwrite transactions started on `store`, and keeps the raw ones (latest last). */
-function countWrites(store: string): { count: () => number; last: () => IDBTransaction } {
-  const started: IDBTransaction[] = [];
-  patch(
-    IDBDatabase.prototype,
-    'transaction',
-    (transaction) =>
-      function (this: IDBDatabase, ...args: Parameters<typeof transaction>) {
-        const tx = transaction.apply(this, args);
-        const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
-        if (args[1] === 'readwrite' && names.includes(store)) started.push(tx);
-        return tx;
-      } as typeof transaction,
-  );
-  return { count: () => started.length, last: () => started.at(-1)! };
+/** Counts the readwrite transactions started on `store` during the current test. */
+function countWrites(store: string): TransactionCounter {
+  const counter = countReadwriteTransactions(store);
+  restores.push(counter.restore);
+  return counter;
 }
 
 /** A store whose database is open (so the first write's transaction starts synchronously). */
@@ -407,5 +402,47 @@ describe('GroupCommit', () => {
     await put('after');
     expect(reported.mock.calls.map((call) => (call[1] as Error).message)).toEqual(['a listener failed']);
     expect(await store.kv.keys()).toEqual(['a', 'after', 'b', 'first']);
+  });
+
+  it('writes issued inside together() share one transaction, started as its body returns', async () => {
+    const { kv, consensus } = await openStore();
+    const writes = countWrites('kv');
+    const cas = countWrites('consensusHeads');
+    const N = 50;
+    const puts = together(() => {
+      const issued = Array.from({ length: N }, (_, i) => kv.put(`t${String(i).padStart(2, '0')}`, b(`${i}`)));
+      issued.push(kv.create('t00', b('refused: the first put came before it')));
+      // Held for the group: no transaction for the first write alone.
+      expect(writes.count()).toBe(0);
+      return issued;
+    });
+    // Started before together() returned: the held writes wait for nothing later.
+    expect(writes.count()).toBe(1);
+    const cases = together(() => [
+      consensus.compareAndSet('c', null, { seqno: 0n, data: b('a') }),
+      consensus.compareAndSet('c', null, { seqno: 0n, data: b('b') }),
+    ]);
+    const settled = await Promise.allSettled(puts);
+    expect(settled.slice(0, N).every((r) => r.status === 'fulfilled')).toBe(true);
+    await rejectsWith(Promise.reject((settled[N] as PromiseRejectedResult).reason), 'ALREADY_EXISTS');
+    expect(await Promise.all(cases)).toEqual(['Committed', 'ExpectationMismatch']);
+    expect(writes.count()).toBe(1);
+    expect(cas.count()).toBe(1);
+    expect((await kv.scan('t')).map((item) => s(item.value))).toEqual(
+      Array.from({ length: N }, (_, i) => `${i}`),
+    );
+  });
+
+  it('a together() body that throws still commits the writes it issued', async () => {
+    const { kv } = await openStore();
+    let put: Promise<string> | undefined;
+    expect(() =>
+      together(() => {
+        put = kv.put('issued', b('before the throw'));
+        throw new Error('the body failed');
+      }),
+    ).toThrow('the body failed');
+    await put;
+    expect(s((await kv.get('issued'))?.value)).toBe('before the throw');
   });
 });

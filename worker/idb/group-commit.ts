@@ -149,3 +149,8 @@ async function runInOrder<S extends Names[]>(tx: WriteTx<S>, members: Queued<S>[
   }
   return outcomes;
 }
+
+/** Runs `body`: the writes it issues will enter group commit together (not yet: tests first). */
+export function together<T>(body: () => T): T {
+  return body();
+}

@@ -6,6 +6,7 @@ import { IdbConsensus } from './idb-consensus.js';
 import { IdbStorage } from './idb-storage.js';
 
 export { IdbConnection, mapIdbError, type Durability } from './connection.js';
+export { together } from './group-commit.js';
 export { IdbCasKv, type KvChangeFeed } from './idb-cas-kv.js';
 export { IdbConsensus } from './idb-consensus.js';
 export { IdbStorage, IdbStorageAccess } from './idb-storage.js';
