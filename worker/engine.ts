@@ -98,8 +98,9 @@ export class Engine {
     void this.#closeStore();
   }
 
-  // The contract objects are called by path from the main thread (`remote.kv.put(…)`, one message
-  // each); the ProxyMarked type tells comlink's typings so. They are never sent whole.
+  // The contract objects are called by path: through `batch` (the calls of one task in one message)
+  // or through comlink (`remote.kv.put(…)`); the ProxyMarked type tells comlink's typings so. They
+  // are never sent whole.
 
   get kv(): ByPath<IdbCasKv> {
     return this.#require().kv as ByPath<IdbCasKv>;

@@ -42,15 +42,15 @@ export class ClientBlobStorage implements BlobStorage {
   async store(contentId: ContentId, data: Uint8Array, lease: LeaseId): Promise<void> {
     // Checked before crossing: structured clone would lose what is wrong with a fake or detached array.
     assertBytes(data, 'data');
-    return this.#link.call((r) => r.blobs.store(contentId, data, lease));
+    return this.#link.request('blobs', 'store', contentId, data, lease);
   }
 
   leaseByContent(contentId: ContentId, lease: LeaseId): Promise<void> {
-    return this.#link.call((r) => r.blobs.leaseByContent(contentId, lease));
+    return this.#link.request('blobs', 'leaseByContent', contentId, lease);
   }
 
   getData(contentId: ContentId, lease: LeaseId): Promise<Uint8Array> {
-    return this.#link.call((r) => r.blobs.getData(contentId, lease));
+    return this.#link.request('blobs', 'getData', contentId, lease);
   }
 
   async getReader(contentId: ContentId, lease: LeaseId): Promise<ClientBlobReader> {
@@ -59,15 +59,15 @@ export class ClientBlobStorage implements BlobStorage {
   }
 
   adviseLeaseDropped(lease: LeaseId, contentId: ContentId): Promise<void> {
-    return this.#link.call((r) => r.blobs.adviseLeaseDropped(lease, contentId));
+    return this.#link.request('blobs', 'adviseLeaseDropped', lease, contentId);
   }
 
   adviseOfPid(pid: string): Promise<void> {
-    return this.#link.call((r) => r.blobs.adviseOfPid(pid));
+    return this.#link.request('blobs', 'adviseOfPid', pid);
   }
 
   advisePidTerminated(pid: string): Promise<void> {
-    return this.#link.call((r) => r.blobs.advisePidTerminated(pid));
+    return this.#link.request('blobs', 'advisePidTerminated', pid);
   }
 
   collectGarbage(options: BrowserGarbageOptions = {}): Promise<GarbageReport> {

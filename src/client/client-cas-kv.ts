@@ -23,19 +23,19 @@ export class ClientCasKv implements BatchCasKv {
   }
 
   get(key: string): Promise<KvEntry | null> {
-    return this.#link.call((r) => r.kv.get(key));
+    return this.#link.request('kv', 'get', key);
   }
 
   entry(key: string): Promise<KvEntry | null> {
-    return this.#link.call((r) => r.kv.entry(key));
+    return this.#link.request('kv', 'entry', key);
   }
 
   keys(prefix?: string): Promise<string[]> {
-    return this.#link.call((r) => r.kv.keys(prefix));
+    return this.#link.request('kv', 'keys', prefix);
   }
 
   scan(prefix?: string): Promise<KvItem[]> {
-    return this.#link.call((r) => r.kv.scan(prefix));
+    return this.#link.request('kv', 'scan', prefix);
   }
 
   async watch(prefix: string, watcher: KvWatcher): Promise<Unsubscribe> {
@@ -49,31 +49,31 @@ export class ClientCasKv implements BatchCasKv {
 
   async put(key: string, value: Uint8Array): Promise<VersionToken> {
     assertBytes(value, 'value');
-    return this.#link.call((r) => r.kv.put(key, value));
+    return this.#link.request('kv', 'put', key, value);
   }
 
   async create(key: string, value: Uint8Array): Promise<VersionToken> {
     assertBytes(value, 'value');
-    return this.#link.call((r) => r.kv.create(key, value));
+    return this.#link.request('kv', 'create', key, value);
   }
 
   async update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken> {
     assertBytes(value, 'value');
-    return this.#link.call((r) => r.kv.update(key, value, expected));
+    return this.#link.request('kv', 'update', key, value, expected);
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#link.call((r) => r.kv.delete(key));
+    return this.#link.request('kv', 'delete', key);
   }
 
   deleteWithVersion(key: string, expected: VersionToken): Promise<boolean> {
-    return this.#link.call((r) => r.kv.deleteWithVersion(key, expected));
+    return this.#link.request('kv', 'deleteWithVersion', key, expected);
   }
 
   /** Many writes in one message and one IndexedDB transaction: all commit, or none. */
   async batch(ops: readonly KvOp[]): Promise<KvOpResult[]> {
     assertKvOps(ops);
-    return this.#link.call((r) => r.kv.batch(ops));
+    return this.#link.request('kv', 'batch', ops);
   }
 
   #subscribe(): Promise<void> {

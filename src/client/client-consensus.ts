@@ -11,24 +11,24 @@ export class ClientConsensus implements Consensus {
   }
 
   listKeys(): Promise<string[]> {
-    return this.#link.call((r) => r.consensus.listKeys());
+    return this.#link.request('consensus', 'listKeys');
   }
 
   head(key: string): Promise<VersionedData | null> {
-    return this.#link.call((r) => r.consensus.head(key));
+    return this.#link.request('consensus', 'head', key);
   }
 
   async compareAndSet(key: string, expected: SeqNo | null, next: VersionedData): Promise<CaSResult> {
     // Checked before crossing: structured clone would lose what is wrong with a fake or detached array.
     validateCompareAndSet(key, expected, next);
-    return this.#link.call((r) => r.consensus.compareAndSet(key, expected, next));
+    return this.#link.request('consensus', 'compareAndSet', key, expected, next);
   }
 
   scan(key: string, from: SeqNo, limit?: number): Promise<VersionedData[]> {
-    return this.#link.call((r) => r.consensus.scan(key, from, limit));
+    return this.#link.request('consensus', 'scan', key, from, limit);
   }
 
   truncate(key: string, seqno: SeqNo): Promise<number> {
-    return this.#link.call((r) => r.consensus.truncate(key, seqno));
+    return this.#link.request('consensus', 'truncate', key, seqno);
   }
 }

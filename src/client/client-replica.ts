@@ -13,14 +13,13 @@ import type {
   SyncProgress,
   SyncResult,
 } from '../contracts/replica.js';
-import { proxy, transfer, type Remote } from 'comlink';
+import { proxy, transfer } from 'comlink';
 import type { ContentId, GarbageReport } from '../contracts/blob-storage.js';
 import type { Unsubscribe } from '../contracts/common.js';
 import { InvalidArgumentError, StoreClosedError } from '../contracts/errors.js';
 import { Subscribable } from '../core/subscribable.js';
 import { assertBytes, assertContentId, assertKey, assertListener } from '../core/validate.js';
 import { isBlobRef } from '../sync/blob-ref.js';
-import type { Engine } from '../../worker/engine.js';
 import type { HostedReplicaOptions } from '../../worker/replica/hosted-replica-options.js';
 import type { HostedReplicaEvent } from '../../worker/replica/replica-host.js';
 import {
@@ -204,27 +203,27 @@ export class ClientReplica implements ReplicaClient {
   }
 
   create(collection: string, id: string, properties?: Record<string, JsonValue>): Promise<void> {
-    return this.#write((r) => r.replica.create(collection, id, properties));
+    return this.#write(() => this.#link.request('replica', 'create', collection, id, properties));
   }
 
   update(collection: string, id: string, properties: Record<string, JsonValue | undefined>): Promise<void> {
-    return this.#write((r) => r.replica.update(collection, id, properties));
+    return this.#write(() => this.#link.request('replica', 'update', collection, id, properties));
   }
 
   delete(collection: string, id: string): Promise<boolean> {
-    return this.#write((r) => r.replica.delete(collection, id));
+    return this.#write(() => this.#link.request('replica', 'delete', collection, id));
   }
 
   change(changes: readonly Change[]): Promise<void> {
-    return this.#write((r) => r.replica.change(changes));
+    return this.#write(() => this.#link.request('replica', 'change', changes));
   }
 
   get(collection: string, id: string): Promise<Properties | null> {
-    return this.#link.call((r) => r.replica.get(collection, id));
+    return this.#link.request('replica', 'get', collection, id);
   }
 
   list(collection: string): Promise<StoredObject[]> {
-    return this.#link.call((r) => r.replica.list(collection));
+    return this.#link.request('replica', 'list', collection);
   }
 
   async putBlob(data: Uint8Array, type?: string): Promise<BlobRef> {
@@ -240,7 +239,7 @@ export class ClientReplica implements ReplicaClient {
     // the least work that leaves `data` alone; it also stops later writes to `data` racing the
     // worker's hashing.
     const copy = data.slice();
-    return this.#write((r) => r.replica.putBlob(transfer(copy, [copy.buffer]), type));
+    return this.#write(() => this.#link.call((r) => r.replica.putBlob(transfer(copy, [copy.buffer]), type)));
   }
 
   async getBlob(blob: BlobRef | ContentId): Promise<Uint8Array> {
@@ -292,7 +291,7 @@ export class ClientReplica implements ReplicaClient {
   }
 
   discardPending(seqs: readonly number[]): Promise<Operation[]> {
-    return this.#write((r) => r.replica.discardPending(seqs));
+    return this.#write(() => this.#link.request('replica', 'discardPending', seqs));
   }
 
   status(): Promise<ReplicaStatus> {
@@ -348,10 +347,10 @@ export class ClientReplica implements ReplicaClient {
     return this.#closing;
   }
 
-  /** Sends one write, unless close() was called; close() waits for it. */
-  #write<T>(body: (remote: Remote<Engine>) => Promise<T>): Promise<T> {
+  /** Sends one write (`send` makes the call), unless close() was called; close() waits for it. */
+  #write<T>(send: () => Promise<T>): Promise<T> {
     if (this.#closedError) return Promise.reject(this.#closedError);
-    const sent = this.#link.call(body);
+    const sent = send();
     const settled: Promise<unknown> = sent.then(
       () => this.#writing.delete(settled),
       () => this.#writing.delete(settled),

@@ -12,16 +12,16 @@ export class ClientStorage implements Storage {
 
   constructor(link: WorkerLink) {
     this.#access = {
-      readClient: (clientId) => link.call((r) => r.storage.readClient(clientId)),
+      readClient: (clientId) => link.request('storage', 'readClient', clientId),
       readVersion: (clientId, versionId, asOf) =>
-        link.call((r) => r.storage.readVersion(clientId, versionId, asOf)),
+        link.request('storage', 'readVersion', clientId, versionId, asOf),
       readVersionByParent: (clientId, parentId, asOf) =>
-        link.call((r) => r.storage.readVersionByParent(clientId, parentId, asOf)),
+        link.request('storage', 'readVersionByParent', clientId, parentId, asOf),
       readVersionsAfter: (clientId, parentId, limit, asOf) =>
-        link.call((r) => r.storage.readVersionsAfter(clientId, parentId, limit, asOf)),
+        link.request('storage', 'readVersionsAfter', clientId, parentId, limit, asOf),
       readSnapshotData: (clientId, versionId) =>
-        link.call((r) => r.storage.readSnapshotData(clientId, versionId)),
-      apply: (clientId, base, writes) => link.call((r) => r.storage.apply(clientId, base, writes)),
+        link.request('storage', 'readSnapshotData', clientId, versionId),
+      apply: (clientId, base, writes) => link.request('storage', 'apply', clientId, base, writes),
     };
   }
 

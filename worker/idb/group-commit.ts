@@ -43,6 +43,30 @@ class WriteFailed {
   ) {}
 }
 
+/** Depth of {@link together} calls under way: while above 0, idle groups hold their first write. */
+let togetherDepth = 0;
+/** The drains held back by {@link together}, started (in arrival order) when its body returns. */
+const held: Array<() => void> = [];
+
+/**
+ * Runs `body`, letting every write it issues synchronously, to any {@link GroupCommit}, enter the
+ * same group: an idle group holds its first write instead of starting a transaction for it alone,
+ * and starts one for all of them as `body` returns (still in the same task: nothing waits longer).
+ * The worker runs the calls of one message from the main thread (a batch, worker/rpc/call-batch.ts)
+ * in it, so N puts sent together commit in one transaction, not one for the first and one for the
+ * rest. Writes that `body` issues after an await are not held. `body` must not modify what it
+ * passed to a write until `together` returns (the engine passes fresh structured clones).
+ */
+export function together<T>(body: () => T): T {
+  togetherDepth++;
+  try {
+    return body();
+  } finally {
+    // Even if body threw: the writes it issued before throwing must not be left waiting.
+    if (--togetherDepth === 0) for (const start of held.splice(0)) start();
+  }
+}
+
 /**
  * Group commit over one set of object stores: a write that arrives while a readwrite transaction of
  * this group is being prepared or committed waits for it and then shares the next transaction with
@@ -65,9 +89,15 @@ export class GroupCommit<S extends Names[]> {
     this.#stores = stores;
   }
 
-  /** True while a group is in flight: a write now would wait for the next transaction. */
+  /** A write of {@link together} is held: the group starts when its body returns. */
+  #held = false;
+
+  /**
+   * True while a group is in flight: a write now would wait for the next transaction (and so be
+   * issued after the caller went on). Writes held by {@link together} are issued before it returns.
+   */
   get busy(): boolean {
-    return this.#busy;
+    return this.#busy && !this.#held;
   }
 
   /** Runs `write` in the next group transaction; resolves with its result once that committed. */
@@ -76,7 +106,14 @@ export class GroupCommit<S extends Names[]> {
       this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#busy) {
         this.#busy = true;
-        void this.#drain();
+        if (togetherDepth === 0) void this.#drain();
+        else {
+          this.#held = true;
+          held.push(() => {
+            this.#held = false;
+            void this.#drain();
+          });
+        }
       }
     });
   }
@@ -148,9 +185,4 @@ async function runInOrder<S extends Names[]>(tx: WriteTx<S>, members: Queued<S>[
     }
   }
   return outcomes;
-}
-
-/** Runs `body`: the writes it issues will enter group commit together (not yet: tests first). */
-export function together<T>(body: () => T): T {
-  return body();
 }
