@@ -22,6 +22,7 @@ if (typeof indexedDB === 'undefined') {
 const { openIdbStore } = await import('./index.js');
 const { IdbReplicaStore } = await import('./idb-replica-store.js');
 const { together } = await import('./group-commit.js');
+const { Replica } = await import('../../src/sync/replica.js');
 
 const restores: Array<() => void> = [];
 afterEach(() => {
@@ -374,6 +375,62 @@ describe('group commit: the replica store', () => {
     expect((await replica.listObjects()).map((o) => o.id)).toEqual(['a', 'first']);
     expect(await replica.countPending()).toBe(1);
     expect((await replica.readState()).nextSeq).toBe(2);
+  });
+});
+
+describe('group commit: the replica’s writes', () => {
+  it('concurrent creates and updates share one commit: each its own queue entries, refusals alone, changes in order', async () => {
+    const store = await openStore();
+    const replicaStore = new IdbReplicaStore(store.connection);
+    const replica = await Replica.open({ store: replicaStore, clock: () => 7 });
+    await replica.create('c', 'taken', { n: 0 });
+    const events: string[] = [];
+    replica.subscribe((event) =>
+      events.push(event.objects === 'all' ? 'all' : event.objects.map((o) => o.id).join('+')),
+    );
+    const writes = countWrites('replicaObjects');
+    const N = 50;
+    const id = (i: number) => `o${String(i).padStart(2, '0')}`;
+    const settled = await Promise.allSettled([
+      ...Array.from({ length: N }, (_, i) => replica.create('c', id(i), { n: i })),
+      replica.create('c', 'taken', { n: -1 }),
+      replica.update('c', 'missing', { n: -1 }),
+      // Checked after the create before it: the object exists.
+      replica.update('c', id(0), { n: 100 }),
+      // A refused call writes nothing, not even its good change.
+      replica.change([
+        { type: 'create', collection: 'c', id: 'half' },
+        { type: 'create', collection: 'c', id: id(1) },
+      ]),
+      // (replica.delete reads first, so it would come to the lock after the group started.)
+      replica.change([{ type: 'delete', collection: 'c', id: 'taken' }]),
+    ]);
+    expect(writes.count()).toBe(1);
+    const codes = settled.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok'));
+    expect(codes).toEqual([
+      ...Array.from({ length: N }, () => 'ok'),
+      'ALREADY_EXISTS',
+      'NOT_FOUND',
+      'ok',
+      'ALREADY_EXISTS',
+      'ok',
+    ]);
+    expect(events).toEqual([...Array.from({ length: N }, (_, i) => id(i)), id(0), 'taken']);
+    const objects = await replica.list('c');
+    expect(objects.map((o) => o.id)).toEqual(Array.from({ length: N }, (_, i) => id(i)));
+    expect(objects[0]?.properties).toEqual({ n: 100 });
+    // 1 + 1 for the first create, then per create its create and its property, the update, the delete.
+    const pending = await replicaStore.getPending();
+    const first = pending[0]?.seq ?? NaN;
+    expect(pending.map((p) => p.seq)).toEqual(Array.from({ length: 2 + 2 * N + 2 }, (_, i) => first + i));
+    expect(pending.slice(2, 4).map((p) => [p.op.type, p.op.id])).toEqual([
+      ['create', id(0)],
+      ['update', id(0)],
+    ]);
+    expect(pending.slice(-2).map((p) => [p.op.type, p.op.id])).toEqual([
+      ['update', id(0)],
+      ['delete', 'taken'],
+    ]);
   });
 });
 
