@@ -21,6 +21,7 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../cont
 import type { CompactionPolicy, Storage, Uuid } from '../contracts/storage.js';
 import { assertCompactionPolicy, assertCount, assertKey, assertUuid } from '../core/validate.js';
 import { Subscribable } from '../core/subscribable.js';
+import { Coalescer, settle, type Settled } from '../core/coalescer.js';
 import { ReplicaBlobs, type RemoteBlobStore } from './blobs.js';
 import { Mutex } from './mutex.js';
 import {
@@ -130,6 +131,11 @@ export interface ReplicaOptions {
 export class Replica implements ObservableReplica {
   readonly #store: ReplicaStore;
   readonly #lock: Mutex;
+  /**
+   * Local writes waiting for the write lock share its next turn: one read of the state, one commit
+   * (one IndexedDB transaction) for all of them, each still its own operations in the queue.
+   */
+  readonly #writes: Coalescer<readonly Change[], ObjectRef[]>;
   readonly #listeners = new Subscribable<ReplicaChangeEvent<'local' | 'sync'>>(
     'chainsync: a change listener threw',
   );
@@ -142,6 +148,10 @@ export class Replica implements ObservableReplica {
   private constructor(options: ReplicaOptions) {
     this.#store = options.store;
     this.#lock = options.lock ?? new Mutex();
+    this.#writes = new Coalescer(
+      (section) => this.#lock.run(section),
+      (batches) => this.#recordAll(batches),
+    );
     this.#clock = options.clock ?? Date.now;
     this.#maxVersionBytes = options.maxVersionBytes ?? DEFAULT_MAX_VERSION_BYTES;
     this.#sealed = options.secret !== undefined;
@@ -255,7 +265,9 @@ export class Replica implements ObservableReplica {
   async change(changes: readonly Change[]): Promise<void> {
     const checked = validateChanges(changes);
     if (checked.length === 0) return;
-    const changed = await this.#lock.run(() => this.#record(checked));
+    // Writes issued meanwhile (another change of this tab, a batch from the main thread) that wait
+    // for the lock with this one commit together with it, each checked after the ones before it.
+    const changed = await this.#writes.submit(checked);
     if (changed.length > 0) this.#emit({ source: 'local', objects: changed, dropped: [], overridden: [] });
   }
 
@@ -365,8 +377,30 @@ export class Replica implements ObservableReplica {
     return this.#blobs;
   }
 
-  async #record(changes: readonly Change[]): Promise<ObjectRef[]> {
-    const keys = [...new Set(changes.map((c) => objectKey(c)))];
+  /**
+   * Records the changes of several `change` calls in one commit, in arrival order: each is checked
+   * against what the ones before it left and refused on its own (nothing of it is written). If the
+   * shared commit fails, each is recorded again on its own, so one cannot fail the others.
+   */
+  async #recordAll(batches: readonly (readonly Change[])[]): Promise<Settled<ObjectRef[]>[]> {
+    // Alone: its commit's failure is its own.
+    if (batches.length === 1) return this.#record(batches);
+    try {
+      return await this.#record(batches);
+    } catch {
+      // The shared commit failed (quota, data the store refused): each again on its own, so one
+      // cannot fail the others.
+      const outcomes: Settled<ObjectRef[]>[] = [];
+      for (const changes of batches) {
+        const settled = await settle(this.#record([changes]));
+        outcomes.push(settled.ok ? (settled.value[0] as Settled<ObjectRef[]>) : settled);
+      }
+      return outcomes;
+    }
+  }
+
+  async #record(batches: readonly (readonly Change[])[]): Promise<Settled<ObjectRef[]>[]> {
+    const keys = [...new Set(batches.flatMap((changes) => changes.map((c) => objectKey(c))))];
     const refs = keys.map(parseObjectKey);
     const [state, current, shadows] = await Promise.all([
       this.#store.readState(),
@@ -377,43 +411,22 @@ export class Replica implements ObservableReplica {
     const before = new Map(working);
     const ops: Operation[] = [];
     const timestamp = this.#clock();
-    for (const c of changes) {
-      const key = objectKey(c);
-      const exists = working.get(key) !== null;
-      const { collection, id } = c;
-      const next: Operation[] = [];
-      if (c.type === 'create') {
-        if (exists) {
-          throw new AlreadyExistsError(
-            `${describe(c)} already exists; use update() to change it. Nothing was changed.`,
-          );
-        }
-        next.push({ type: 'create', collection, id });
-        for (const [property, value] of Object.entries(c.properties ?? {})) {
-          next.push({ type: 'update', collection, id, property, value: copyJson(value), timestamp });
-        }
-      } else if (c.type === 'update') {
-        if (!exists) {
-          throw new NotFoundError(`${describe(c)} does not exist; create() it first. Nothing was changed.`);
-        }
-        for (const [property, value] of Object.entries(c.properties)) {
-          next.push({
-            type: 'update',
-            collection,
-            id,
-            property,
-            value: value === undefined ? undefined : copyJson(value),
-            timestamp,
-          });
-        }
-      } else if (exists) {
-        next.push({ type: 'delete', collection, id });
+    const outcomes: Settled<ObjectRef[]>[] = [];
+    for (const changes of batches) {
+      // Planned on a scratch copy of its objects: a refused call leaves the group's state alone.
+      const own = new Map(changes.map((c) => [objectKey(c), working.get(objectKey(c)) ?? null]));
+      try {
+        const next = planChanges(changes, own, timestamp);
+        await this.#assertFits(next);
+        const changed = [...own].filter(([key, after]) => after !== working.get(key));
+        for (const [key, after] of changed) working.set(key, after);
+        ops.push(...next);
+        outcomes.push({ ok: true, value: changed.map(([key]) => parseObjectKey(key)) });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
       }
-      for (const op of next) working.set(key, applyOperation(working.get(key) ?? null, op));
-      ops.push(...next);
     }
-    if (ops.length === 0) return [];
-    await this.#assertFits(ops);
+    if (ops.length === 0) return outcomes;
     const opKeys = new Set(ops.map(objectKey));
     const putShadows: ShadowObject[] = [];
     keys.forEach((key, i) => {
@@ -424,14 +437,11 @@ export class Replica implements ObservableReplica {
     const appendPending: PendingOperation[] = ops.map((op, i) => ({ seq: state.nextSeq + i, op }));
     const putObjects: StoredObject[] = [];
     const deleteObjects: ObjectRef[] = [];
-    const changed: ObjectRef[] = [];
     keys.forEach((key) => {
-      const ref = parseObjectKey(key);
       const after = working.get(key) ?? null;
       if (after === before.get(key)) return;
-      changed.push(ref);
-      if (after) putObjects.push({ ...ref, properties: after });
-      else deleteObjects.push(ref);
+      if (after) putObjects.push({ ...parseObjectKey(key), properties: after });
+      else deleteObjects.push(parseObjectKey(key));
     });
     await this.#store.commit({
       putObjects,
@@ -440,7 +450,7 @@ export class Replica implements ObservableReplica {
       appendPending,
       state: { ...state, nextSeq: state.nextSeq + ops.length },
     });
-    return changed;
+    return outcomes;
   }
 
   /** The most bytes one version may carry: the configured limit, or the remote's once known. */
@@ -500,6 +510,56 @@ function newReplicaBlobs(options: ReplicaOptions): ReplicaBlobs {
 
 function describe(ref: ObjectRef): string {
   return `Object ${JSON.stringify(ref.id)} of collection ${JSON.stringify(ref.collection)}`;
+}
+
+/**
+ * The operations of one `change` call, applied in order to `working` (its objects by key; null:
+ * absent), which it updates.
+ * @throws AlreadyExistsError for a create of an object that exists, NotFoundError for an update of
+ * one that does not (the caller drops `working`: nothing of the call is kept).
+ */
+function planChanges(
+  changes: readonly Change[],
+  working: Map<string, Properties | null>,
+  timestamp: number,
+): Operation[] {
+  const ops: Operation[] = [];
+  for (const c of changes) {
+    const key = objectKey(c);
+    const exists = working.get(key) !== null;
+    const { collection, id } = c;
+    const next: Operation[] = [];
+    if (c.type === 'create') {
+      if (exists) {
+        throw new AlreadyExistsError(
+          `${describe(c)} already exists; use update() to change it. Nothing was changed.`,
+        );
+      }
+      next.push({ type: 'create', collection, id });
+      for (const [property, value] of Object.entries(c.properties ?? {})) {
+        next.push({ type: 'update', collection, id, property, value: copyJson(value), timestamp });
+      }
+    } else if (c.type === 'update') {
+      if (!exists) {
+        throw new NotFoundError(`${describe(c)} does not exist; create() it first. Nothing was changed.`);
+      }
+      for (const [property, value] of Object.entries(c.properties)) {
+        next.push({
+          type: 'update',
+          collection,
+          id,
+          property,
+          value: value === undefined ? undefined : copyJson(value),
+          timestamp,
+        });
+      }
+    } else if (exists) {
+      next.push({ type: 'delete', collection, id });
+    }
+    for (const op of next) working.set(key, applyOperation(working.get(key) ?? null, op));
+    ops.push(...next);
+  }
+  return ops;
 }
 
 function validateChanges(changes: readonly Change[]): Change[] {

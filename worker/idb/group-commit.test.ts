@@ -37,13 +37,15 @@ function patch<T extends object, K extends keyof T>(proto: T, name: K, make: (or
 }
 
 /** Routes every `IDBObjectStore.put` of the current test through `hook` (`issue` makes the real one). */
-function onPut(hook: (store: IDBObjectStore, key: unknown, issue: () => IDBRequest) => IDBRequest): void {
+function onPut(
+  hook: (store: IDBObjectStore, key: unknown, issue: () => IDBRequest, value: unknown) => IDBRequest,
+): void {
   patch(
     IDBObjectStore.prototype,
     'put',
     (put) =>
       function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
-        return hook(this, args[1], () => put.apply(this, args));
+        return hook(this, args[1], () => put.apply(this, args), args[0]);
       } as typeof put,
   );
 }
@@ -431,6 +433,37 @@ describe('group commit: the replica’s writes', () => {
       ['update', id(0)],
       ['delete', 'taken'],
     ]);
+  });
+});
+
+describe('group commit: the replica’s writes, when the shared commit fails', () => {
+  it('each write is recorded again on its own: only the one that cannot be stored fails', async () => {
+    const store = await openStore();
+    const replica = await Replica.open({ store: new IdbReplicaStore(store.connection), clock: () => 7 });
+    await replica.list('c'); // the database is open
+    const writes = countWrites('replicaObjects');
+    // The disk fills whenever the object 'huge' is written: its transaction aborts at commit.
+    onPut((objectStore, _key, issue, value) => {
+      const request = issue();
+      if ((value as { id?: unknown } | null)?.id === 'huge') {
+        const error = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        Object.defineProperty(objectStore.transaction, 'error', { configurable: true, get: () => error });
+        objectStore.transaction.abort();
+      }
+      return request;
+    });
+    const [a, huge, c] = await Promise.allSettled([
+      replica.create('c', 'a', { n: 1 }),
+      replica.create('c', 'huge', { n: 2 }),
+      replica.create('c', 'c', { n: 3 }),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    await rejectsWith(Promise.reject((huge as PromiseRejectedResult).reason), 'QUOTA_EXCEEDED');
+    expect(c.status).toBe('fulfilled');
+    // The shared one that aborted, then each alone.
+    expect(writes.count()).toBe(4);
+    expect((await replica.list('c')).map((o) => o.id)).toEqual(['a', 'c']);
+    expect(await replica.pendingCount()).toBe(4);
   });
 });
 
