@@ -105,24 +105,24 @@ export class IdbCasKv implements BatchCasKv {
     return this.#hub.watch(prefix, watcher, (p) => this.scan(p));
   }
 
-  async put(key: string, value: Uint8Array): Promise<VersionToken> {
-    return (await this.batch([{ op: 'put', key, value }]))[0] as VersionToken;
+  put(key: string, value: Uint8Array): Promise<VersionToken> {
+    return this.batch([{ op: 'put', key, value }]).then(first<VersionToken>);
   }
 
-  async create(key: string, value: Uint8Array): Promise<VersionToken> {
-    return (await this.batch([{ op: 'create', key, value }]))[0] as VersionToken;
+  create(key: string, value: Uint8Array): Promise<VersionToken> {
+    return this.batch([{ op: 'create', key, value }]).then(first<VersionToken>);
   }
 
-  async update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken> {
-    return (await this.batch([{ op: 'update', key, value, expected }]))[0] as VersionToken;
+  update(key: string, value: Uint8Array, expected: VersionToken): Promise<VersionToken> {
+    return this.batch([{ op: 'update', key, value, expected }]).then(first<VersionToken>);
   }
 
-  async delete(key: string): Promise<boolean> {
-    return (await this.batch([{ op: 'delete', key }]))[0] as boolean;
+  delete(key: string): Promise<boolean> {
+    return this.batch([{ op: 'delete', key }]).then(first<boolean>);
   }
 
-  async deleteWithVersion(key: string, expected: VersionToken): Promise<boolean> {
-    return (await this.batch([{ op: 'deleteWithVersion', key, expected }]))[0] as boolean;
+  deleteWithVersion(key: string, expected: VersionToken): Promise<boolean> {
+    return this.batch([{ op: 'deleteWithVersion', key, expected }]).then(first<boolean>);
   }
 
   async batch(ops: readonly KvOp[]): Promise<KvOpResult[]> {
@@ -250,6 +250,11 @@ interface Planned {
   readonly staged: Map<string, KvRecord | undefined>;
   readonly changes: KvChange[];
   readonly results: KvOpResult[];
+}
+
+/** The result of a one-op batch (a `.then` of its own, not an async wrapper: fewer hops per write). */
+function first<T extends KvOpResult>(results: KvOpResult[]): T {
+  return results[0] as T;
 }
 
 function emptyPlan(): Planned {

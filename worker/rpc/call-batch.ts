@@ -40,16 +40,20 @@ export async function dispatchBatch(
   enter: (body: () => void) => void,
 ): Promise<BatchOutcome[]> {
   if (!Array.isArray(calls)) throw new InvalidArgumentError('calls', 'must be an array of batched calls.');
-  const results: Promise<unknown>[] = [];
+  const results: Promise<BatchOutcome>[] = [];
   enter(() => {
-    for (const call of calls as unknown[]) results.push(invoke(target, call));
+    for (const call of calls as unknown[]) results.push(invoke(target, call).then(succeeded, failed));
   });
-  const settled = await Promise.allSettled(results);
-  return settled.map((result) =>
-    result.status === 'fulfilled'
-      ? { ok: true, value: result.value }
-      : { ok: false, error: serializeError(result.reason) },
-  );
+  // A lone call (the common case: one write, nothing else in its task) needs no gathering.
+  return results.length === 1 ? [await (results[0] as Promise<BatchOutcome>)] : Promise.all(results);
+}
+
+function succeeded(value: unknown): BatchOutcome {
+  return { ok: true, value };
+}
+
+function failed(error: unknown): BatchOutcome {
+  return { ok: false, error: serializeError(error) };
 }
 
 /** Calls one method, synchronously up to its first await; whatever it throws becomes its rejection. */
