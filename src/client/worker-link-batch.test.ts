@@ -11,6 +11,8 @@ import { expose } from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import { b, rejectsWith, s } from '../testing/conformance/support.js';
 import { countReadwriteTransactions } from '../test-support/idb-transactions.js';
+import { outcomeCodes } from '../test-support/settled.js';
+import { expectPutsStored } from '../test-support/kv-puts.js';
 import { dispatchBatch } from '../../worker/rpc/call-batch.js';
 import { ClientCasKv } from './client-cas-kv.js';
 import { ClientConsensus } from './client-consensus.js';
@@ -95,10 +97,7 @@ describe('WorkerLink: requests issued in one task', () => {
     expect(messages()).toHaveLength(1);
     expect(messages()[0]?.path).toEqual(['batch']);
     expect(writes.count()).toBe(1);
-    expect(new Set(versions).size).toBe(N);
-    const items = await kv.scan('k');
-    expect(items.map((item) => s(item.value))).toEqual(Array.from({ length: N }, (_, i) => `v${i}`));
-    expect(items.map((item) => item.version)).toEqual(versions);
+    await expectPutsStored(kv, 'k', versions);
   });
 
   it('each call keeps its own result and typed error: a refusal fails only its own call', async () => {
@@ -117,17 +116,7 @@ describe('WorkerLink: requests issued in one task', () => {
     ]);
     expect(messages().length - before).toBe(1);
     expect(writes.count()).toBe(1);
-    expect(settled.map((r) => r.status)).toEqual([
-      'fulfilled',
-      'rejected',
-      'rejected',
-      'rejected',
-      'fulfilled',
-      'fulfilled',
-      'fulfilled',
-    ]);
-    const codes = settled.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : null));
-    expect(codes).toEqual([
+    expect(outcomeCodes(settled)).toEqual([
       null,
       'ALREADY_EXISTS',
       'REVISION_MISMATCH',
