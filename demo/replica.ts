@@ -284,8 +284,10 @@ async function open(): Promise<void> {
     schedule: { debounceMs: 50, intervalMs: 1000, backoffMaxMs: 2000, ...liveTestSchedule },
     // A snapshot every 10 versions, and the history more than 5 commits behind it deleted at once,
     // so a person sees compaction within minutes (an app keeps the defaults: 1,000 commits, 30 days).
-    snapshotPolicy: { versions: 10, days: 14 },
-    compaction: { keepCommits: 5, keepDays: 0 },
+    // `compaction=off`: the library's defaults (a snapshot per 100 versions, nothing deleted).
+    ...(params.get('compaction') === 'off'
+      ? {}
+      : { snapshotPolicy: { versions: 10, days: 14 }, compaction: { keepCommits: 5, keepDays: 0 } }),
   });
   replica = r;
   queryClient.clear();

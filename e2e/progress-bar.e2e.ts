@@ -16,7 +16,8 @@ test('a fresh replica catching up a chain of versions fills its progress bar to 
   browser,
 }) => {
   const set = newSet();
-  const writer = await openReplicaPage(browser, 'A', set);
+  // The library's snapshot policy (the demo's own snapshots every 10 versions, for compaction).
+  const writer = await openReplicaPage(browser, 'A', set, { compaction: 'off' });
   for (let i = 0; i < TASKS; i++) {
     await writer.addTask(`task ${i}`);
     // Pushed before the next is added: one version per task.
