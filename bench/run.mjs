@@ -166,7 +166,11 @@ async function syncBench(page) {
         ...syncWorkloads.map((name) => ['workload', name]),
       ]).toString()}`,
     );
-    await page.waitForFunction(() => window.syncBenchResult !== undefined, undefined, { timeout: 1_800_000 });
+    // 30 minutes a workload: push-pull beside PouchDB and the 100,000-object bootstrap beside Dexie
+    // each took 12-17 minutes on the 2-core machine under load; together they outran one 30-minute limit.
+    // All five (bench/sync-main.ts) when none is named.
+    const timeout = 1_800_000 * (syncWorkloads.length || 5);
+    await page.waitForFunction(() => window.syncBenchResult !== undefined, undefined, { timeout });
     const result = await page.evaluate(() => window.syncBenchResult);
     if (!result?.rows) throw new Error(`sync benchmark failed in the page: ${result?.error}`);
     console.log(
