@@ -5,6 +5,7 @@
  */
 import { openStore } from '../src/client/index.js';
 import type { PeerLib, PeerRequest } from './peers-worker.js';
+import { median } from './stats.js';
 
 export interface BenchRow {
   readonly workload: string;
@@ -24,12 +25,6 @@ function value(i: number): Uint8Array {
   const v = new Uint8Array(100);
   for (let j = 0; j < v.length; j++) v[j] = (i * 31 + j) & 0xff;
   return v;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function peerWorker() {

@@ -21,6 +21,9 @@ import { DEFAULT_SNAPSHOT_POLICY } from '../src/sync/snapshots.js';
 import { IdbConnection } from '../worker/idb/connection.js';
 import { IdbReplicaStore } from '../worker/idb/idb-replica-store.js';
 import { openDB } from 'idb';
+import type { ReplicationOptions } from 'pouchdb-browser';
+import { check, median } from './stats.js';
+import { dexieBulkPut, pouchPushPull, type PushPullTimes } from './sync-peers.js';
 
 export interface SyncBenchRow {
   readonly workload: string;
@@ -28,10 +31,19 @@ export interface SyncBenchRow {
   readonly samples: number;
   /** Extra figures (throughput, conflicts, ...), already formatted. */
   readonly detail: string;
-  /** A figure quoted from the issue, not measured here, with the ratio to it. */
-  readonly quoted?: { readonly label: string; readonly ms: number };
+  /** Peers measured in the same run, timed as the row is (issue 13 part 3); printed with ratios. */
+  readonly peers?: readonly SyncBenchPeer[];
   /** What bounds the workload, measured in the same run: raw `idb` doing the unavoidable writes. */
   readonly baseline?: { readonly label: string; readonly ms: number };
+}
+
+/** A library measured beside a chainsync row in the same run, timed as the row is. */
+export interface SyncBenchPeer {
+  readonly label: string;
+  /** Its median. */
+  readonly ms: number;
+  readonly samples: number;
+  readonly detail: string;
 }
 
 const PUSH_PULL_OPS = 10_000;
@@ -65,16 +77,8 @@ const serverUrl = params.get('server');
 /** `?workload=catch-up&workload=...` runs only those; all by default. */
 const selected = params.getAll('workload');
 if (!serverUrl) throw new Error('open this page with ?server=<reference server URL>');
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function check(condition: boolean, what: string): void {
-  if (!condition) throw new Error(`benchmark self-check failed: ${what}`);
-}
+/** The CouchDB-protocol server PouchDB replicates through in the push-pull workload. */
+const pouchUrl = params.get('pouchdb');
 
 /** `fetch` with `rttMs` of added round-trip latency on every request (before it is sent). */
 function delayed(rttMs: number): FetchLike {
@@ -106,22 +110,34 @@ async function replica(
   return Replica.open({ store, storage: remote, clientId, snapshotPolicy: NO_SNAPSHOTS, ...extra });
 }
 
+/** `count` objects as a replica stores them (key path `[collection, id]`): what the baselines put. */
+function storedObjects(count: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    collection: 'tasks',
+    id: `o-${String(i).padStart(6, '0')}`,
+    properties: { title: `task ${i}`, done: i % 3 === 0 },
+  }));
+}
+
 /**
  * Raw `idb`: `count` objects put into a fresh object store in one readwrite transaction, the
- * writes a replica cannot avoid when it takes in `count` new objects. Median of `runs`.
+ * writes a replica cannot avoid when it takes in `count` new objects. With `dexie`, Dexie's
+ * `bulkPut` of the same objects too (a peer, issue 13 part 3), the two alternating run by run so
+ * that drift in the machine's load hits both alike. Medians of `runs`.
  */
-async function rawIdbPuts(count: number, runs: number): Promise<number> {
+async function storePuts(
+  count: number,
+  runs: number,
+  dexie = false,
+): Promise<{ idb: number; dexie: readonly number[] }> {
   const times: number[] = [];
+  const dexieTimes: number[] = [];
   for (let run = 0; run < runs; run++) {
     const name = `chainsync-sync-bench-raw-${Date.now()}-${run}`;
     const db = await openDB(name, 1, {
       upgrade: (d) => d.createObjectStore('objects', { keyPath: ['collection', 'id'] }),
     });
-    const rows = Array.from({ length: count }, (_, i) => ({
-      collection: 'tasks',
-      id: `o-${String(i).padStart(6, '0')}`,
-      properties: { title: `task ${i}`, done: i % 3 === 0 },
-    }));
+    const rows = storedObjects(count);
     const t0 = performance.now();
     const tx = db.transaction('objects', 'readwrite', { durability: 'relaxed' });
     for (const row of rows) void tx.store.put(row);
@@ -130,8 +146,9 @@ async function rawIdbPuts(count: number, runs: number): Promise<number> {
     db.close();
     await new Promise((resolve) => setTimeout(resolve, 0));
     indexedDB.deleteDatabase(name);
+    if (dexie) dexieTimes.push(await dexieBulkPut(storedObjects(count)));
   }
-  return median(times);
+  return { idb: median(times), dexie: dexieTimes };
 }
 
 function creates(n: number, tag: string): Change[] {
@@ -142,57 +159,83 @@ function creates(n: number, tag: string): Change[] {
   }));
 }
 
+/** PouchDB's push-pull, measured beside chainsync's (issue 13 part 3): its defaults, and larger batches. */
+const POUCH_PUSH_PULL: ReadonlyArray<{ readonly label: string; readonly options: ReplicationOptions }> = [
+  { label: 'PouchDB, one-shot replications (defaults: batch_size 100)', options: {} },
+  { label: 'PouchDB, one-shot replications, batch_size 1000', options: { batch_size: 1_000 } },
+];
+
+const pushPullTotal = (t: PushPullTimes) => t.push + t.pull;
+const pushPullSplit = (times: readonly PushPullTimes[]) =>
+  `push ${median(times.map((t) => t.push)).toFixed(0)} ms, pull ${median(times.map((t) => t.pull)).toFixed(0)} ms`;
+
 /**
- * (a) 10,000 operations pushed by A and pulled by B, B already past A's first version. Run with
- * the IndexedDB store, then with MemoryReplicaStore to show what the local store costs.
+ * (a) 10,000 operations pushed by A and pulled by B, B already past A's first version: with the
+ * IndexedDB store, beside PouchDB doing the same through a CouchDB-protocol server (runs
+ * alternating, so that drift in the machine's load hits both alike), then with
+ * MemoryReplicaStore to show what the local store costs. The first run of each is warm-up.
  */
 async function pushPull(): Promise<SyncBenchRow[]> {
-  return [...(await pushPullWith(false)), ...(await pushPullWith(true))];
-}
-
-async function pushPullWith(inMemory: boolean): Promise<SyncBenchRow[]> {
-  const total: number[] = [];
-  const push: number[] = [];
-  const pull: number[] = [];
+  if (!pouchUrl) throw new Error('push-pull: open this page with ?pouchdb=<CouchDB-protocol server URL>');
+  const idb: PushPullTimes[] = [];
+  const pouch = POUCH_PUSH_PULL.map((): PushPullTimes[] => []);
   for (let run = 0; run < PUSH_PULL_RUNS + 1; run++) {
-    const clientId = crypto.randomUUID();
-    const remote = await storage(`bench/push-pull/${clientId}`);
-    const a = await replica(remote, clientId, {}, inMemory);
-    const b = await replica(remote, clientId, {}, inMemory);
-    await a.create('tasks', 'seed');
-    await a.sync();
-    await b.sync(); // b's base is now a's first version: what follows is pulled, not bootstrapped
-    await a.change(creates(PUSH_PULL_OPS, 'op'));
-    const t0 = performance.now();
-    const pushed = await a.sync();
-    const t1 = performance.now();
-    const pulled = await b.sync();
-    const t2 = performance.now();
-    check(pushed.pushedOperations === PUSH_PULL_OPS, `A pushed ${pushed.pushedOperations} operations`);
-    check(pulled.reset === null && pulled.pulledVersions === pushed.pushedVersions, 'B pulled every version');
-    check((await b.list('tasks')).length === PUSH_PULL_OPS + 1, 'B holds every object');
-    if (run === 0) continue; // warm-up
-    push.push(t1 - t0);
-    pull.push(t2 - t1);
-    total.push(t2 - t0);
+    const chainsync = await chainsyncPushPull(false);
+    const peers: PushPullTimes[] = [];
+    for (const { options } of POUCH_PUSH_PULL)
+      peers.push(await pouchPushPull(pouchUrl, PUSH_PULL_OPS, options));
+    if (run === 0) continue;
+    idb.push(chainsync);
+    peers.forEach((times, k) => pouch[k]!.push(times));
   }
+  const memory: PushPullTimes[] = [];
+  for (let run = 0; run < PUSH_PULL_RUNS + 1; run++) {
+    const times = await chainsyncPushPull(true);
+    if (run > 0) memory.push(times);
+  }
+  const row = (times: readonly PushPullTimes[], store: string): SyncBenchRow => ({
+    workload: `${PUSH_PULL_OPS} ops: A pushes + B pulls (replicas on ${store})`,
+    medianMs: median(times.map(pushPullTotal)),
+    samples: times.length,
+    detail: `${pushPullSplit(times)} (versions of 1000 ops)`,
+  });
   return [
     {
-      workload: `${PUSH_PULL_OPS} ops: A pushes + B pulls (replicas on ${inMemory ? 'MemoryReplicaStore' : 'IndexedDB'})`,
-      medianMs: median(total),
-      samples: total.length,
-      detail: `push ${median(push).toFixed(0)} ms, pull ${median(pull).toFixed(0)} ms (versions of 1000 ops)`,
-      ...(inMemory
-        ? {}
-        : {
-            quoted: { label: 'PouchDB 10,000 docs from pouchdb-server (quoted in issue 5)', ms: 8_800 },
-            baseline: {
-              label: `raw idb putting B's ${PUSH_PULL_OPS} new objects in one transaction`,
-              ms: await rawIdbPuts(PUSH_PULL_OPS, PUSH_PULL_RUNS),
-            },
-          }),
+      ...row(idb, 'IndexedDB'),
+      baseline: {
+        label: `raw idb putting B's ${PUSH_PULL_OPS} new objects in one transaction`,
+        ms: (await storePuts(PUSH_PULL_OPS, PUSH_PULL_RUNS)).idb,
+      },
+      peers: POUCH_PUSH_PULL.map(({ label }, k) => ({
+        label: `${label}: A replicates ${PUSH_PULL_OPS} documents to express-pouchdb, B from it`,
+        ms: median(pouch[k]!.map(pushPullTotal)),
+        samples: pouch[k]!.length,
+        detail: pushPullSplit(pouch[k]!),
+      })),
     },
+    row(memory, 'MemoryReplicaStore'),
   ];
+}
+
+/** One chainsync push-pull: A's sync (push), then B's (pull); A's local `change` is not timed. */
+async function chainsyncPushPull(inMemory: boolean): Promise<PushPullTimes> {
+  const clientId = crypto.randomUUID();
+  const remote = await storage(`bench/push-pull/${clientId}`);
+  const a = await replica(remote, clientId, {}, inMemory);
+  const b = await replica(remote, clientId, {}, inMemory);
+  await a.create('tasks', 'seed');
+  await a.sync();
+  await b.sync(); // b's base is now a's first version: what follows is pulled, not bootstrapped
+  await a.change(creates(PUSH_PULL_OPS, 'op'));
+  const t0 = performance.now();
+  const pushed = await a.sync();
+  const t1 = performance.now();
+  const pulled = await b.sync();
+  const t2 = performance.now();
+  check(pushed.pushedOperations === PUSH_PULL_OPS, `A pushed ${pushed.pushedOperations} operations`);
+  check(pulled.reset === null && pulled.pulledVersions === pushed.pushedVersions, 'B pulled every version');
+  check((await b.list('tasks')).length === PUSH_PULL_OPS + 1, 'B holds every object');
+  return { push: t1 - t0, pull: t2 - t1 };
 }
 
 /** (b) A fresh replica catching up 1,000 versions through a link with 20 ms of added RTT. */
@@ -269,6 +312,7 @@ async function bootstrap(): Promise<SyncBenchRow[]> {
     );
     check((await fresh.list('tasks')).length === BOOTSTRAP_OBJECTS, 'fresh replica holds every object');
   }
+  const baselines = await storePuts(BOOTSTRAP_OBJECTS, BOOTSTRAP_RUNS, true);
   return [
     {
       workload: `fresh replica bootstraps ${BOOTSTRAP_OBJECTS} objects from a snapshot`,
@@ -277,8 +321,16 @@ async function bootstrap(): Promise<SyncBenchRow[]> {
       detail: `snapshot built by one writer from ${ops.length} ops (setup ${setup.pushedVersions} versions, not timed)`,
       baseline: {
         label: `raw idb putting ${BOOTSTRAP_OBJECTS} objects in one transaction`,
-        ms: await rawIdbPuts(BOOTSTRAP_OBJECTS, BOOTSTRAP_RUNS),
+        ms: baselines.idb,
       },
+      peers: [
+        {
+          label: `Dexie bulkPut of the same ${BOOTSTRAP_OBJECTS} objects (one call, durability relaxed as raw idb's)`,
+          ms: median(baselines.dexie),
+          samples: baselines.dexie.length,
+          detail: `samples ${baselines.dexie.map((ms) => ms.toFixed(0)).join(', ')} ms, alternating with raw idb's`,
+        },
+      ],
     },
   ];
 }
