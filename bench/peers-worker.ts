@@ -5,9 +5,14 @@
 import Dexie from 'dexie';
 import { openDB, type IDBPDatabase } from 'idb';
 import { createStore, set, setMany, type UseStore } from 'idb-keyval';
+import { uniqueTokens } from '../src/core/unique.js';
 
-/** `none` answers at once: the cost of the round trip alone. */
-export type PeerLib = 'idb' | 'idb-keyval' | 'dexie' | 'none';
+/**
+ * `none` answers at once: the cost of the round trip alone. `idb (versioned record)` is raw idb
+ * storing what chainsync's CasKv stores for a compare-and-swap, the bytes with a version token
+ * (`{ value, version }`), instead of the bare bytes: the cost of the record's shape alone.
+ */
+export type PeerLib = 'idb' | 'idb (versioned record)' | 'idb-keyval' | 'dexie' | 'none';
 
 export interface PeerRequest {
   readonly id: number;
@@ -17,6 +22,8 @@ export interface PeerRequest {
 }
 
 let raw: Promise<IDBPDatabase> | null = null;
+/** Tokens shaped like chainsync's (src/core/unique.ts): a random prefix and a counter. */
+const nextVersion = uniqueTokens();
 let keyval: UseStore | null = null;
 let dexie: Dexie | null = null;
 
@@ -42,6 +49,12 @@ async function write(request: PeerRequest): Promise<void> {
       // Same durability as chainsync's writes, so the comparison is of the code, not the flush.
       const tx = (await rawDb()).transaction('kv', 'readwrite', { durability: 'relaxed' });
       for (const [key, value] of entries) void tx.store.put(value, key);
+      await tx.done;
+      return;
+    }
+    case 'idb (versioned record)': {
+      const tx = (await rawDb()).transaction('kv', 'readwrite', { durability: 'relaxed' });
+      for (const [key, value] of entries) void tx.store.put({ value, version: nextVersion() }, key);
       await tx.done;
       return;
     }

@@ -119,6 +119,17 @@ async function storeBench(page) {
           }),
     })),
   );
+  // A lone put (issue 13 part 1) against raw idb storing the same versioned record: the code's
+  // cost apart from the record's shape, which a compare-and-swap store cannot do without.
+  const lone = (lib) =>
+    result.rows.find((r) => r.workload === '1 concurrent puts' && r.lib === lib)?.medianMs;
+  const [chainsync, versioned, bare] = [lone('chainsync'), lone('idb (versioned record)'), lone('idb')];
+  if (chainsync && versioned && bare) {
+    console.log(
+      `1 concurrent put, latency: chainsync ${(chainsync / bare).toFixed(2)}x raw idb storing bare bytes, ` +
+        `${(chainsync / versioned).toFixed(2)}x raw idb storing chainsync's { value, version } record`,
+    );
+  }
 }
 
 /** The live-sync workloads (bench/live.mjs): propagation and idle cost, in browsers of their own. */
