@@ -36,12 +36,14 @@ function sizeOf(value: unknown): number {
  */
 export function toChunks(objects: readonly StoredObject[]): ChunkRow[] {
   let sorted = objects;
-  for (let i = 1; i < objects.length; i++) {
-    if (compareRefs(objects[i - 1]!, objects[i]!) >= 0) {
+  let previous: StoredObject | undefined;
+  for (const object of objects) {
+    if (previous && compareRefs(previous, object) >= 0) {
       // Stable: of equal keys, the one given last stays last.
       sorted = [...objects].sort(compareRefs);
       break;
     }
+    previous = object;
   }
   const chunks: ChunkRow[] = [];
   let current: StoredObject[] = [];
@@ -52,8 +54,7 @@ export function toChunks(objects: readonly StoredObject[]): ChunkRow[] {
     current = [];
     chars = 0;
   };
-  for (let i = 0; i < sorted.length; i++) {
-    const object = sorted[i]!;
+  for (const [i, object] of sorted.entries()) {
     const next = sorted[i + 1];
     if (next && compareRefs(object, next) === 0) continue; // the later one wins
     const size = sizeOf(object.properties);
@@ -80,9 +81,10 @@ export function findInChunk(chunk: ChunkRow | undefined, ref: ObjectRef): Stored
   let [lo, hi] = [0, objects.length - 1];
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const id = objects[mid]!.id;
-    if (id === ref.id) return objects[mid];
-    if (id < ref.id) lo = mid + 1;
+    const object = objects[mid];
+    if (!object) break;
+    if (object.id === ref.id) return object;
+    if (object.id < ref.id) lo = mid + 1;
     else hi = mid - 1;
   }
   return undefined;
@@ -93,8 +95,8 @@ function firstChunkAtOrAbove(chunks: readonly ChunkRow[], ref: ObjectRef): numbe
   let [lo, hi] = [0, chunks.length];
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const c = chunks[mid]!;
-    if (compareRefs({ collection: c.collection, id: c.lastId }, ref) < 0) lo = mid + 1;
+    const c = chunks[mid];
+    if (c && compareRefs({ collection: c.collection, id: c.lastId }, ref) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
