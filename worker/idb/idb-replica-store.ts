@@ -13,11 +13,11 @@ import { quiet, type Durability, type IdbConnection } from './connection.js';
 import { GroupCommit } from './group-commit.js';
 import {
   chunksOf,
-  compareRefs,
   findInChunk,
   keyOf,
   mergeLayers,
   RANGED_READ_MIN,
+  spanOf,
   toChunks,
 } from './replica-chunks.js';
 import { REPLICA_STATE_KEY } from './schema.js';
@@ -179,18 +179,10 @@ async function readMany<T extends ObjectRef>(
   store: KeyedRows<T>,
   refs: readonly ObjectRef[],
 ): Promise<(T | undefined)[]> {
-  const [head] = refs;
-  if (head && refs.length >= RANGED_READ_MIN) {
-    let [min, max] = [head, head];
-    for (const ref of refs) {
-      if (compareRefs(ref, min) < 0) min = ref;
-      if (compareRefs(ref, max) > 0) max = ref;
-    }
-    const range = IDBKeyRange.bound(keyOf(min), keyOf(max));
-    if ((await store.count(range)) <= 2 * refs.length) {
-      const byKey = new Map((await store.getAll(range)).map((row) => [objectKey(row), row]));
-      return refs.map((ref) => byKey.get(objectKey(ref)));
-    }
+  const span = spanOf(refs);
+  if (span && (await store.count(span.range)) <= 2 * refs.length) {
+    const byKey = new Map((await store.getAll(span.range)).map((row) => [objectKey(row), row]));
+    return refs.map((ref) => byKey.get(objectKey(ref)));
   }
   return Promise.all(refs.map((ref) => store.get(keyOf(ref))));
 }

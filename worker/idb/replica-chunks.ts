@@ -141,6 +141,22 @@ export interface ChunkRows {
 export const RANGED_READ_MIN = 32;
 
 /**
+ * The key range from the smallest to the largest of `refs`, for a batch of at least
+ * {@link RANGED_READ_MIN} (one ranged read may then replace a request per ref); `undefined` for a
+ * smaller one.
+ */
+export function spanOf(refs: readonly ObjectRef[]): { range: IDBKeyRange; max: ObjectRef } | undefined {
+  const [head] = refs;
+  if (!head || refs.length < RANGED_READ_MIN) return undefined;
+  let [min, max] = [head, head];
+  for (const ref of refs) {
+    if (compareRefs(ref, min) < 0) min = ref;
+    if (compareRefs(ref, max) > 0) max = ref;
+  }
+  return { range: IDBKeyRange.bound(keyOf(min), keyOf(max)), max };
+}
+
+/**
  * For each of `refs`, the chunk that would hold it (the first whose key is at or above the ref's),
  * in order. One request per ref, or, for a batch whose span holds few chunks (objects read at most
  * a few times the objects asked for), one ranged `getAll` of the span and the chunk after it.
@@ -149,22 +165,14 @@ export async function chunksOf(
   store: ChunkRows,
   refs: readonly ObjectRef[],
 ): Promise<(ChunkRow | undefined)[]> {
-  const [head] = refs;
-  if (head && refs.length >= RANGED_READ_MIN) {
-    let [min, max] = [head, head];
-    for (const ref of refs) {
-      if (compareRefs(ref, min) < 0) min = ref;
-      if (compareRefs(ref, max) > 0) max = ref;
-    }
-    const span = IDBKeyRange.bound(keyOf(min), keyOf(max));
-    if ((await store.count(span)) * CHUNK_MAX_OBJECTS <= 4 * refs.length) {
-      const [inSpan, after] = await Promise.all([
-        store.getAll(span),
-        store.getAll(IDBKeyRange.lowerBound(keyOf(max), true), 1),
-      ]);
-      const sorted = [...inSpan, ...after];
-      return refs.map((ref) => sorted[firstChunkAtOrAbove(sorted, ref)]);
-    }
+  const span = spanOf(refs);
+  if (span && (await store.count(span.range)) * CHUNK_MAX_OBJECTS <= 4 * refs.length) {
+    const [inSpan, after] = await Promise.all([
+      store.getAll(span.range),
+      store.getAll(IDBKeyRange.lowerBound(keyOf(span.max), true), 1),
+    ]);
+    const sorted = [...inSpan, ...after];
+    return refs.map((ref) => sorted[firstChunkAtOrAbove(sorted, ref)]);
   }
   return Promise.all(refs.map(async (ref) => (await store.getAll(IDBKeyRange.lowerBound(keyOf(ref)), 1))[0]));
 }
