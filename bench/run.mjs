@@ -188,11 +188,13 @@ async function syncBench(page) {
       `chainsync sync benchmark — Chromium, IndexedDB on disk, reference server on ${remote.url}, medians`,
     );
     for (const r of result.rows) {
-      console.log(`\n${r.workload}: median ${r.medianMs.toFixed(0)} ms over ${r.samples} runs`);
+      // Sub-10 ms figures (single reads and writes) need decimals.
+      const ms = (x) => x.toFixed(x < 10 ? 3 : 0);
+      console.log(`\n${r.workload}: median ${ms(r.medianMs)} ms over ${r.samples} runs`);
       console.log(`  ${r.detail}`);
       if (r.baseline) {
         console.log(
-          `  vs ${r.baseline.label}: ${r.baseline.ms.toFixed(0)} ms measured in this run -> ratio ${(r.medianMs / r.baseline.ms).toFixed(2)}`,
+          `  vs ${r.baseline.label}: ${ms(r.baseline.ms)} ms measured in this run -> ratio ${(r.medianMs / r.baseline.ms).toFixed(2)}`,
         );
       }
       for (const peer of r.peers ?? []) {

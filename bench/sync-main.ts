@@ -6,7 +6,7 @@
  * started on 127.0.0.1 (its URL comes in `?server=`).
  */
 import type { AtomicRemoteBackend } from '../src/contracts/remote-backend.js';
-import type { BlobRef, Change, SyncResult } from '../src/contracts/replica.js';
+import type { BlobRef, Change, StoredObject, SyncResult } from '../src/contracts/replica.js';
 import type { CompactionPolicy, Storage, StorageTxn } from '../src/contracts/storage.js';
 import { forwardingTxn } from '../src/core/forwarding-txn.js';
 import { connectRemote } from '../src/remote/http/connect.js';
@@ -53,6 +53,11 @@ const CATCH_UP_RTT_MS = 20;
 const CATCH_UP_RUNS = 3;
 const BOOTSTRAP_OBJECTS = 100_000;
 const BOOTSTRAP_RUNS = 3;
+/** Reads and writes against a bootstrapped set (issue 13 part 2): samples of each, alternating layouts. */
+const LAYOUT_OBJECTS = 100_000;
+const LAYOUT_LIST = 10_000;
+const LAYOUT_SINGLE_RUNS = 301;
+const LAYOUT_LIST_RUNS = 21;
 const WRITERS = 8;
 const WRITER_ROUNDS = 10;
 const WRITER_OPS_PER_ROUND = 10;
@@ -313,12 +318,13 @@ async function bootstrap(): Promise<SyncBenchRow[]> {
     check((await fresh.list('tasks')).length === BOOTSTRAP_OBJECTS, 'fresh replica holds every object');
   }
   const baselines = await storePuts(BOOTSTRAP_OBJECTS, BOOTSTRAP_RUNS, true);
+  const bootstrapMs = median(times);
   return [
     {
       workload: `fresh replica bootstraps ${BOOTSTRAP_OBJECTS} objects from a snapshot`,
-      medianMs: median(times),
+      medianMs: bootstrapMs,
       samples: times.length,
-      detail: `snapshot built by one writer from ${ops.length} ops (setup ${setup.pushedVersions} versions, not timed)`,
+      detail: `snapshot built by one writer from ${ops.length} ops (setup ${setup.pushedVersions} versions, not timed); samples ${times.map((ms) => ms.toFixed(0)).join(', ')} ms; raw idb / chainsync ${(baselines.idb / bootstrapMs).toFixed(2)}x`,
       baseline: {
         label: `raw idb putting ${BOOTSTRAP_OBJECTS} objects in one transaction`,
         ms: baselines.idb,
@@ -332,7 +338,108 @@ async function bootstrap(): Promise<SyncBenchRow[]> {
         },
       ],
     },
+    ...(await layouts()),
   ];
+}
+
+/** The data set of the layout rows: `LAYOUT_LIST` objects in `list`, the rest in `tasks`. */
+function layoutObjects(): StoredObject[] {
+  return Array.from({ length: LAYOUT_OBJECTS }, (_, i) => ({
+    collection: i < LAYOUT_LIST ? 'list' : 'tasks',
+    id: `o-${String(i).padStart(6, '0')}`,
+    properties: { title: `task ${i}`, done: i % 3 === 0 },
+  }));
+}
+
+/**
+ * (c') Issue 13 part 2: what the chunked layout costs the operations that follow a bootstrap. The
+ * same 100,000 objects in three databases: the replica store after a bootstrap (objects in chunks,
+ * the new layout), the replica store with every object written one by one (one record per object,
+ * today's layout, now the overlay), and raw `idb` with one record per object (what today's store
+ * did, without the store's code: the baseline). Each sample runs the operation once on each, in
+ * turn, so drift in the machine's load hits all three alike.
+ */
+async function layouts(): Promise<SyncBenchRow[]> {
+  const objects = layoutObjects();
+  const chunked = new IdbReplicaStore(new IdbConnection(`chainsync-layout-chunks-${Date.now()}`));
+  await chunked.commit({ clearObjects: true, putObjects: objects });
+  const perObject = new IdbReplicaStore(new IdbConnection(`chainsync-layout-objects-${Date.now()}`));
+  await perObject.commit({ putObjects: objects });
+  const rawName = `chainsync-layout-raw-${Date.now()}`;
+  const raw = await openDB(rawName, 1, {
+    upgrade: (d) => d.createObjectStore('objects', { keyPath: ['collection', 'id'] }),
+  });
+  const load = raw.transaction('objects', 'readwrite', { durability: 'relaxed' });
+  for (const o of objects) void load.store.put(o);
+  await load.done;
+  const listRange = IDBKeyRange.bound(['list'], ['list', []]);
+  for (const store of [chunked, perObject]) {
+    check((await store.listObjects('list')).length === LAYOUT_LIST, 'the store lists the collection');
+  }
+
+  type Op = [chunks: () => Promise<unknown>, objects: () => Promise<unknown>, raw: () => Promise<unknown>];
+  const pick = (i: number) => objects[(i * 7919) % LAYOUT_OBJECTS]!;
+  const ops: Record<string, { runs: number; op: (i: number) => Op; what: string }> = {
+    'read one object': {
+      runs: LAYOUT_SINGLE_RUNS,
+      what: 'one get of one record',
+      op: (i) => {
+        const o = pick(i);
+        return [
+          () => chunked.getObjects([o]),
+          () => perObject.getObjects([o]),
+          () => raw.get('objects', [o.collection, o.id]),
+        ];
+      },
+    },
+    [`list a collection of ${LAYOUT_LIST}`]: {
+      runs: LAYOUT_LIST_RUNS,
+      what: `one getAll of the collection's ${LAYOUT_LIST} records`,
+      op: () => [
+        () => chunked.listObjects('list'),
+        () => perObject.listObjects('list'),
+        () => raw.getAll('objects', listRange),
+      ],
+    },
+    'single local write (one object)': {
+      runs: LAYOUT_SINGLE_RUNS,
+      what: 'one put in one readwrite transaction (durability relaxed)',
+      op: (i) => {
+        const o = { ...pick(i), properties: { title: `edit ${i}`, done: true } };
+        return [
+          () => chunked.commit({ putObjects: [o] }),
+          () => perObject.commit({ putObjects: [o] }),
+          async () => {
+            const tx = raw.transaction('objects', 'readwrite', { durability: 'relaxed' });
+            void tx.store.put(o);
+            await tx.done;
+          },
+        ];
+      },
+    },
+  };
+  const rows: SyncBenchRow[] = [];
+  for (const [name, { runs, op, what }] of Object.entries(ops)) {
+    const times: [number[], number[], number[]] = [[], [], []];
+    for (let i = 0; i < runs; i++) {
+      const fns = op(i);
+      for (let k = 0; k < 3; k++) {
+        const t0 = performance.now();
+        await fns[k]!();
+        times[k]!.push(performance.now() - t0);
+      }
+    }
+    const [chunks, perObjectMs, rawMs] = times.map(median) as [number, number, number];
+    rows.push({
+      workload: `${name} after a bootstrap of ${LAYOUT_OBJECTS} objects, chunked layout`,
+      medianMs: chunks,
+      samples: runs,
+      detail: `today's layout (one record per object) through the same store: median ${perObjectMs.toFixed(3)} ms -> chunked / today's ${(chunks / perObjectMs).toFixed(2)}`,
+      baseline: { label: `raw idb on today's layout: ${what}`, ms: rawMs },
+    });
+  }
+  raw.close();
+  return rows;
 }
 
 /**

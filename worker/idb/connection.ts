@@ -209,8 +209,8 @@ export class IdbConnection {
     let db: Db;
     try {
       db = await openDB<ChainsyncDb>(this.name, SCHEMA_VERSION, {
-        upgrade: (database, oldVersion) => {
-          for (let v = oldVersion; v < SCHEMA_VERSION; v++) upgradeSteps[v]?.(database);
+        upgrade: (database, oldVersion, _newVersion, transaction) => {
+          for (let v = oldVersion; v < SCHEMA_VERSION; v++) upgradeSteps[v]?.(database, transaction);
         },
         blocking: () => this.#forget(db),
         terminated: () => this.#forget(db),

@@ -355,7 +355,7 @@ describe('group commit: the replica store', () => {
     const store = await openStore();
     const replica = new IdbReplicaStore(store.connection);
     const state = await replica.readState();
-    const writes = countWrites('replicaObjects');
+    const writes = countWrites('replicaOverlay');
     const object = (id: string, properties: Record<string, unknown>): StoredObject =>
       ({ collection: 'c', id, properties }) as StoredObject;
     const first = replica.commit({ putObjects: [object('first', { n: 0 })] });
@@ -389,7 +389,7 @@ describe('group commit: the replica’s writes', () => {
     replica.subscribe((event) =>
       events.push(event.objects === 'all' ? 'all' : event.objects.map((o) => o.id).join('+')),
     );
-    const writes = countWrites('replicaObjects');
+    const writes = countWrites('replicaOverlay');
     const N = 50;
     const id = (i: number) => `o${String(i).padStart(2, '0')}`;
     const settled = await Promise.allSettled([
@@ -439,7 +439,7 @@ describe('group commit: the replica’s writes, when the shared commit fails', (
     const store = await openStore();
     const replica = await Replica.open({ store: new IdbReplicaStore(store.connection), clock: () => 7 });
     await replica.list('c'); // the database is open
-    const writes = countWrites('replicaObjects');
+    const writes = countWrites('replicaOverlay');
     // The disk fills whenever the object 'huge' is written: its transaction aborts at commit.
     onPut((objectStore, _key, issue, value) => {
       const request = issue();

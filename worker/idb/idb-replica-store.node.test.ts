@@ -18,7 +18,7 @@ replicaStoreConformance('indexeddb (fake-indexeddb)', () => freshIdbReplicaStore
 describe('IdbReplicaStore on the store database', () => {
   it('a schema-1 database (written before replicas existed) is upgraded in place, its data kept', async () => {
     const name = `chainsync:upgrade-${crypto.randomUUID()}`;
-    const v1 = await openDB<ChainsyncDb>(name, 1, { upgrade: (db) => upgradeSteps[0]!(db) });
+    const v1 = await openDB<ChainsyncDb>(name, 1, { upgrade: (db, _o, _n, tx) => upgradeSteps[0]!(db, tx) });
     await v1.put('kv', { value: new TextEncoder().encode('old'), version: 'v1' }, 'k');
     v1.close();
     const connection = new IdbConnection(name);
@@ -33,7 +33,7 @@ describe('IdbReplicaStore on the store database', () => {
   it('a schema-2 database (a replica with state and pending edits, before the probe cache) is upgraded in place, its data kept', async () => {
     const name = `chainsync:upgrade-${crypto.randomUUID()}`;
     const v2 = await openDB<ChainsyncDb>(name, 2, {
-      upgrade: (db) => upgradeSteps.slice(0, 2).forEach((step) => step(db)),
+      upgrade: (db, _o, _n, tx) => upgradeSteps.slice(0, 2).forEach((step) => step(db, tx)),
     });
     const object = { collection: 'c', id: 'a', properties: { n: 1 } };
     const pending = { seq: 1, op: { type: 'create', ...object } } as unknown as PendingOperation;
@@ -57,7 +57,7 @@ describe('IdbReplicaStore on the store database', () => {
   it('a schema-3 database (before background sync) is upgraded in place, its data kept', async () => {
     const name = `chainsync:upgrade-${crypto.randomUUID()}`;
     const v3 = await openDB<ChainsyncDb>(name, 3, {
-      upgrade: (db) => upgradeSteps.slice(0, 3).forEach((step) => step(db)),
+      upgrade: (db, _o, _n, tx) => upgradeSteps.slice(0, 3).forEach((step) => step(db, tx)),
     });
     const object = { collection: 'c', id: 'a', properties: { n: 1 } };
     const entry = { probedAt: 1, report: { kept: true } } as unknown as ProbeCacheEntry;

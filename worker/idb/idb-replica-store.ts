@@ -11,24 +11,34 @@ import {
 } from '../../src/contracts/replica-store.js';
 import { quiet, type Durability, type IdbConnection } from './connection.js';
 import { GroupCommit } from './group-commit.js';
+import {
+  chunksOf,
+  findInChunk,
+  keyOf,
+  mergeLayers,
+  RANGED_READ_MIN,
+  spanOf,
+  toChunks,
+} from './replica-chunks.js';
 import { REPLICA_STATE_KEY } from './schema.js';
 
-const ALL: ['replicaObjects', 'replicaShadows', 'replicaPending', 'replicaState'] = [
-  'replicaObjects',
+const ALL: ['replicaOverlay', 'replicaChunks', 'replicaShadows', 'replicaPending', 'replicaState'] = [
+  'replicaOverlay',
+  'replicaChunks',
   'replicaShadows',
   'replicaPending',
   'replicaState',
 ];
 
-/** The IndexedDB key of an object or shadow. */
-const keyOf = (ref: ObjectRef): [string, string] => [ref.collection, ref.id];
-
 /** Every key of `collection`: arrays sort after strings, so `[c, []]` is above every `[c, id]`. */
 const collectionRange = (collection: string) => IDBKeyRange.bound([collection], [collection, []]);
 
 /**
- * The {@link ReplicaStore} of the worker, on the store's IndexedDB database (schema 2's `replica*`
- * object stores). Every {@link commit} is atomic, in a readwrite transaction over all four stores
+ * The {@link ReplicaStore} of the worker, on the store's IndexedDB database (its `replica*` object
+ * stores). The working set has two layers (docs/chunked-store.md): a bootstrap (a commit with
+ * `clearObjects`) writes its objects as chunks of many objects each (`replicaChunks`), so it pays
+ * IndexedDB's per-record cost once per chunk; every other write goes to the overlay
+ * (`replicaOverlay`, one record per object, tombstones for deletes), which wins over the chunks. Every {@link commit} is atomic, in a readwrite transaction over all four stores
  * shared with the commits that arrived while the previous one was in flight ({@link GroupCommit}),
  * so a commit that fails anywhere (bad data, quota, a crash) leaves nothing. Commits that record a push
  * in flight or replace the data set from a snapshot are strictly durable: losing them to a power
@@ -53,18 +63,41 @@ export class IdbReplicaStore implements ReplicaStore {
 
   async getObjects(refs: readonly ObjectRef[]): Promise<(Properties | null)[]> {
     if (refs.length === 0) return [];
-    const rows = await this.#db.read(['replicaObjects'], (tx) =>
-      readMany(tx.objectStore('replicaObjects'), refs),
-    );
-    return rows.map((row) => row?.properties ?? null);
+    return this.#db.read(['replicaOverlay', 'replicaChunks'], async (tx) => {
+      const overlay = tx.objectStore('replicaOverlay');
+      const chunks = tx.objectStore('replicaChunks');
+      if (refs.length < RANGED_READ_MIN) {
+        // A few refs: the overlay row and the chunk are asked for at once, one round of requests.
+        return Promise.all(
+          refs.map(async (ref) => {
+            const [row, [chunk]] = await Promise.all([
+              overlay.get(keyOf(ref)),
+              chunks.getAll(IDBKeyRange.lowerBound(keyOf(ref)), 1),
+            ]);
+            return row ? row.properties : (findInChunk(chunk, ref)?.properties ?? null);
+          }),
+        );
+      }
+      const rows = await readMany(overlay, refs);
+      const misses = refs.filter((_, i) => rows[i] === undefined);
+      const found = await chunksOf(chunks, misses);
+      const inChunks = new Map(misses.map((ref, i) => [objectKey(ref), findInChunk(found[i], ref)]));
+      return refs.map((ref, i) => {
+        const row = rows[i];
+        return row ? row.properties : (inChunks.get(objectKey(ref))?.properties ?? null);
+      });
+    });
   }
 
   async listObjects(collection?: string): Promise<StoredObject[]> {
-    return this.#db.read(['replicaObjects'], (tx) =>
-      tx
-        .objectStore('replicaObjects')
-        .getAll(collection === undefined ? undefined : collectionRange(collection)),
-    );
+    const range = collection === undefined ? undefined : collectionRange(collection);
+    return this.#db.read(['replicaOverlay', 'replicaChunks'], async (tx) => {
+      const [chunks, overlay] = await Promise.all([
+        tx.objectStore('replicaChunks').getAll(range),
+        tx.objectStore('replicaOverlay').getAll(range),
+      ]);
+      return mergeLayers(chunks, overlay);
+    });
   }
 
   async getShadows(): Promise<ShadowObject[]> {
@@ -96,12 +129,23 @@ export class IdbReplicaStore implements ReplicaStore {
         // refused at once (unstorable data, a bad key) throw here, before the transaction commits:
         // the group runs again without this commit, and nothing of it is written.
         run: (tx) => {
-          const objects = tx.objectStore('replicaObjects');
+          const overlay = tx.objectStore('replicaOverlay');
+          const chunks = tx.objectStore('replicaChunks');
           const shadows = tx.objectStore('replicaShadows');
           const pending = tx.objectStore('replicaPending');
-          if (write.clearObjects) quiet(objects.clear());
-          for (const ref of write.deleteObjects ?? []) quiet(objects.delete(keyOf(ref)));
-          for (const o of write.putObjects ?? []) quiet(objects.put(o));
+          if (write.clearObjects) {
+            // A bootstrap: the set is exactly its puts (its deletes, after the clear, remove
+            // nothing a put does not replace), written as chunks.
+            quiet(overlay.clear());
+            quiet(chunks.clear());
+            for (const chunk of toChunks(write.putObjects ?? [])) quiet(chunks.put(chunk));
+          } else {
+            // A deleted object may be in a chunk: its tombstone hides it.
+            for (const { collection, id } of write.deleteObjects ?? []) {
+              quiet(overlay.put({ collection, id, properties: null }));
+            }
+            for (const o of write.putObjects ?? []) quiet(overlay.put(o));
+          }
           if (write.clearShadows) quiet(shadows.clear());
           for (const ref of write.deleteShadows ?? []) quiet(shadows.delete(keyOf(ref)));
           for (const s of write.putShadows ?? []) quiet(shadows.put(s));
@@ -126,9 +170,6 @@ interface KeyedRows<T> {
   count(range: IDBKeyRange): Promise<number>;
 }
 
-/** A batch this large is worth one `count` to see whether a ranged read can replace its gets. */
-const RANGED_READ_MIN = 32;
-
 /**
  * The rows of `refs`, in order. Many keys cost one IndexedDB request each; when the rows between
  * the smallest and largest key are few (a pull of new objects, ids that sort together), one
@@ -138,26 +179,12 @@ async function readMany<T extends ObjectRef>(
   store: KeyedRows<T>,
   refs: readonly ObjectRef[],
 ): Promise<(T | undefined)[]> {
-  const [head] = refs;
-  if (head && refs.length >= RANGED_READ_MIN) {
-    let [min, max] = [head, head];
-    for (const ref of refs) {
-      if (compareRefs(ref, min) < 0) min = ref;
-      if (compareRefs(ref, max) > 0) max = ref;
-    }
-    const range = IDBKeyRange.bound(keyOf(min), keyOf(max));
-    if ((await store.count(range)) <= 2 * refs.length) {
-      const byKey = new Map((await store.getAll(range)).map((row) => [objectKey(row), row]));
-      return refs.map((ref) => byKey.get(objectKey(ref)));
-    }
+  const span = spanOf(refs);
+  if (span && (await store.count(span.range)) <= 2 * refs.length) {
+    const byKey = new Map((await store.getAll(span.range)).map((row) => [objectKey(row), row]));
+    return refs.map((ref) => byKey.get(objectKey(ref)));
   }
   return Promise.all(refs.map((ref) => store.get(keyOf(ref))));
-}
-
-/** IndexedDB's order of `[collection, id]` keys: strings compare by UTF-16 code units, as here. */
-function compareRefs(a: ObjectRef, b: ObjectRef): number {
-  if (a.collection !== b.collection) return a.collection < b.collection ? -1 : 1;
-  return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
 }
 
 /**

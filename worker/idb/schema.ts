@@ -1,5 +1,5 @@
-import type { StoredObject } from '../../src/contracts/replica.js';
-import type { DBSchema, IDBPDatabase } from 'idb';
+import type { Properties, StoredObject } from '../../src/contracts/replica.js';
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { Client, Snapshot } from '../../src/contracts/storage.js';
 import type { PendingOperation, ReplicaState, ShadowObject } from '../../src/contracts/replica-store.js';
 import type { ProbeCacheEntry } from '../../src/contracts/probe-cache.js';
@@ -58,8 +58,23 @@ export interface ChainsyncDb extends DBSchema {
   blobLeases: { key: [string, string, string]; value: LeaseRow; indexes: { byPid: string } };
   /** Pids advised terminated (`true`) or alive (`false`). */
   blobPids: { key: string; value: boolean };
-  /** Schema 2: the store's sync replica (worker/replica/): its working set, keyed by [collection, id]. */
+  /**
+   * Schema 2 to 4: the store's sync replica (worker/replica/): its working set, one record per
+   * object, keyed by [collection, id]. Schema 5 renames it {@link ChainsyncDb.replicaOverlay}; only
+   * upgrades (and their tests) still name it.
+   */
   replicaObjects: { key: [string, string]; value: StoredObject };
+  /**
+   * Schema 5: the replica's working set written since the last bootstrap, one record per object,
+   * keyed by [collection, id]. It wins over {@link ChainsyncDb.replicaChunks}; a row whose
+   * `properties` is `null` is a tombstone (the object was deleted, though a chunk may hold it).
+   */
+  replicaOverlay: { key: [string, string]; value: OverlayRow };
+  /**
+   * Schema 5: the working set a bootstrap wrote, many objects per record ({@link ChunkRow}), keyed
+   * by [collection, the chunk's last id] (docs/chunked-store.md).
+   */
+  replicaChunks: { key: [string, string]; value: ChunkRow };
   /** Base-version state of objects that pending operations touch, keyed by [collection, id]. */
   replicaShadows: { key: [string, string]; value: ShadowObject };
   /** The pending queue, keyed by seq. */
@@ -87,6 +102,23 @@ export interface BackgroundSyncRecord {
   readonly key: CryptoKey | null;
 }
 
+/** An object of the replica's overlay, or (`properties: null`) a tombstone hiding a chunk's copy. */
+export interface OverlayRow {
+  readonly collection: string;
+  readonly id: string;
+  readonly properties: Properties | null;
+}
+
+/**
+ * Objects of one collection written together by a bootstrap, sorted by id: `objects` holds the ids
+ * from just above the previous chunk's `lastId` up to `lastId` (the last one's id).
+ */
+export interface ChunkRow {
+  readonly collection: string;
+  readonly lastId: string;
+  readonly objects: readonly StoredObject[];
+}
+
 /** The key of the background-sync record. */
 export const BACKGROUND_SYNC_KEY = 'replica';
 
@@ -94,7 +126,7 @@ export const BACKGROUND_SYNC_KEY = 'replica';
 export const REPLICA_STATE_KEY = 'state';
 
 /** The schema version this code writes. Each step of {@link upgradeSteps} brings the database one version up. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Every object store this code needs, checked when a newer schema is found. */
 export const STORE_NAMES = [
@@ -107,7 +139,8 @@ export const STORE_NAMES = [
   'blobContent',
   'blobLeases',
   'blobPids',
-  'replicaObjects',
+  'replicaOverlay',
+  'replicaChunks',
   'replicaShadows',
   'replicaPending',
   'replicaState',
@@ -116,12 +149,13 @@ export const STORE_NAMES = [
 ] as const;
 
 type UpgradeDb = IDBPDatabase<ChainsyncDb>;
+type UpgradeTx = IDBPTransaction<ChainsyncDb, StoreNames<ChainsyncDb>[], 'versionchange'>;
 
 /**
  * Versioned schema migrations: entry `i` upgrades a database from version `i` to `i + 1`. A new
  * schema appends a step; existing steps never change, so every old database can be brought up.
  */
-export const upgradeSteps: ReadonlyArray<(db: UpgradeDb) => void> = [
+export const upgradeSteps: ReadonlyArray<(db: UpgradeDb, tx: UpgradeTx) => void> = [
   (db) => {
     db.createObjectStore('kv');
     db.createObjectStore('consensusHeads');
@@ -146,6 +180,11 @@ export const upgradeSteps: ReadonlyArray<(db: UpgradeDb) => void> = [
   },
   (db) => {
     db.createObjectStore('backgroundSync');
+  },
+  (db, tx) => {
+    // Every object stored so far stays where it is, as an overlay row: nothing is copied.
+    tx.objectStore('replicaObjects').name = 'replicaOverlay';
+    db.createObjectStore('replicaChunks', { keyPath: ['collection', 'lastId'] });
   },
 ];
 
