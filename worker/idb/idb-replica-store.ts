@@ -38,8 +38,9 @@ const collectionRange = (collection: string) => IDBKeyRange.bound([collection], 
  * stores). The working set has two layers (docs/chunked-store.md): a bootstrap (a commit with
  * `clearObjects`) writes its objects as chunks of many objects each (`replicaChunks`), so it pays
  * IndexedDB's per-record cost once per chunk; every other write goes to the overlay
- * (`replicaOverlay`, one record per object, tombstones for deletes), which wins over the chunks. Every {@link commit} is atomic, in a readwrite transaction over all four stores
- * shared with the commits that arrived while the previous one was in flight ({@link GroupCommit}),
+ * (`replicaOverlay`, one record per object, tombstones for deletes), which wins over the chunks.
+ * Every {@link commit} is atomic, in a readwrite transaction over all five stores shared with the
+ * commits that arrived while the previous one was in flight ({@link GroupCommit}),
  * so a commit that fails anywhere (bad data, quota, a crash) leaves nothing. Commits that record a push
  * in flight or replace the data set from a snapshot are strictly durable: losing them to a power
  * cut could re-send a push under a new id. Everything else is relaxed, as in the rest of the
