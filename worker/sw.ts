@@ -22,6 +22,8 @@ import * as bearerFetch from '../src/remote/http/bearer-fetch.js';
 import { bearerFetchPart } from '../src/remote/http/bearer-fetch-part.js';
 import * as s3Fetch from '../src/remote/http/s3-fetch.js';
 import { s3FetchPart } from '../src/remote/http/s3-fetch-part.js';
+import * as sealing from '../src/sync/sealing.js';
+import { sealingPart } from '../src/sync/sealing-part.js';
 import { Engine } from './engine.js';
 import { storeDatabaseName } from './idb/index.js';
 import { BACKGROUND_SYNC_TAG_PREFIX, backgroundSyncTag } from './replica/background-sync.js';
@@ -76,6 +78,7 @@ export async function syncInBackground(name: string): Promise<BackgroundSyncOutc
 function provideLazyParts(): void {
   bearerFetchPart.provide(bearerFetch);
   s3FetchPart.provide(s3Fetch);
+  sealingPart.provide(sealing);
 }
 
 async function databaseExists(name: string): Promise<boolean> {
