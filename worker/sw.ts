@@ -20,6 +20,8 @@
  */
 import * as bearerFetch from '../src/remote/http/bearer-fetch.js';
 import { bearerFetchPart } from '../src/remote/http/bearer-fetch-part.js';
+import * as probe from '../src/remote/http/probe.js';
+import { probePart } from '../src/remote/http/probe-part.js';
 import * as s3Fetch from '../src/remote/http/s3-fetch.js';
 import { s3FetchPart } from '../src/remote/http/s3-fetch-part.js';
 import * as sealing from '../src/sync/sealing.js';
@@ -77,6 +79,7 @@ export async function syncInBackground(name: string): Promise<BackgroundSyncOutc
  */
 function provideLazyParts(): void {
   bearerFetchPart.provide(bearerFetch);
+  probePart.provide(probe);
   s3FetchPart.provide(s3Fetch);
   sealingPart.provide(sealing);
 }
