@@ -4,33 +4,52 @@
  * brotli what the browser loads at start-up: the page's entry chunk with its static imports, and the
  * worker's entry chunk with its static imports (chunks reached only by `import()` are loaded when a
  * configuration uses them, so they are listed but not counted). Prints every chunk and its size and
- * holds regression budgets. Run after `npm run build`, as `npm test` does.
+ * holds regression budgets. Both worker formats Vite has are built and run in Chromium against the
+ * reference server: 'es' (the split measured here) and the default 'iife' (Vite inlines what the
+ * worker imports on demand). Run after `npm run build`, as `npm test` does.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
-import { build, type InlineConfig } from 'vite';
-import { afterAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright';
+import { build, preview, type InlineConfig } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from './server/index.js';
 import { makeConsumer, packPackage, type Consumer } from './test-support/packed-package.js';
+import { chromiumArgs, chromiumPath } from '../vite.config.js';
 
 /**
  * Regression budgets, in brotli bytes: the sizes measured, rounded up by about 0.5 kB. Before issue
- * 13 part 4 (2026-12-02): page 8,664 B, worker 52,278 B, all of it loaded at start-up.
+ * 13 part 4 (2026-12-02): page 8,664 B, worker 52,278 B, all of it loaded at start-up. After it
+ * (same day): page 8,791 B, worker 46,877 B at start-up (the S3 signer, token renewal, encryption
+ * and the capability probe load on demand). The issue's goals (worker 22 kB, page 6 kB) are not met.
  */
-const BUDGET = { page: 9_200, worker: 52_800 };
+const BUDGET = { page: 9_300, worker: 47_400 };
 
-/** A page that opens a replica on an HTTP remote with no secret, as the README's quickstart does. */
-const PAGE = `import { openReplica } from 'chainsync';
+/**
+ * A page that opens a replica on an HTTP remote (`url`) with no secret, as the README's quickstart
+ * does, writes, syncs, and says how it went in `document.body.dataset.state`: `synced, <n> pending,
+ * <last error code or 'no error'>`, or `failed <code> <error>`.
+ */
+const page = (url: string) => `import { openReplica } from 'chainsync';
 
-const replica = await openReplica({
-  name: 'tasks',
-  clientId: '6f1c2a9e-4b7d-4e0a-9c3f-2d8b5e7a1f40',
-  remote: { kind: 'http', url: 'http://127.0.0.1:8080/', prefix: 'team-1' },
-});
-replica.watch('tasks', (tasks) => {
-  document.body.textContent = tasks.map((task) => String(task.properties.title)).join(', ');
-});
-await replica.create('tasks', crypto.randomUUID(), { title: 'Buy milk', done: false });
+try {
+  const replica = await openReplica({
+    name: 'tasks',
+    clientId: '6f1c2a9e-4b7d-4e0a-9c3f-2d8b5e7a1f40',
+    remote: { kind: 'http', url: ${JSON.stringify(url)}, prefix: 'team-1' },
+  });
+  replica.watch('tasks', (tasks) => {
+    document.body.textContent = tasks.map((task) => String(task.properties.title)).join(', ');
+  });
+  await replica.create('tasks', crypto.randomUUID(), { title: 'Buy milk', done: false });
+  await replica.sync();
+  const { pending, lastError } = await replica.status();
+  document.body.dataset.state = \`synced, \${pending} pending, \${lastError?.code ?? 'no error'}\`;
+} catch (error) {
+  document.body.dataset.state = \`failed \${error?.code ?? ''} \${String(error)}\`;
+}
 `;
 
 /** The size of `bytes` compressed as a server would (brotli, best quality). */
@@ -142,19 +161,81 @@ function report(label: string, shipped: Shipped): { page: number; worker: number
   return totals;
 }
 
+/**
+ * Serves the build of `format` (vite preview) and opens it in a fresh context of `browser`: the
+ * page syncs through the reference server. Returns what the page said.
+ */
+async function runApp(browser: Browser, consumer: Consumer, format: string): Promise<string> {
+  const server = await preview({
+    root: consumer.dir,
+    configFile: false,
+    logLevel: 'warn',
+    build: { outDir: join(consumer.dir, `dist-${format}`) },
+    preview: { host: '127.0.0.1', port: 0, strictPort: false },
+  });
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (error) => errors.push(String(error)));
+    allowedOrigin = new URL(server.resolvedUrls!.local[0]!).origin;
+    await tab.goto(server.resolvedUrls!.local[0]!);
+    const state = tab.locator('body[data-state]');
+    await state.waitFor({ timeout: 120_000 });
+    expect(errors).toEqual([]);
+    return (await state.getAttribute('data-state')) ?? '';
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
 const packed = packPackage();
 const consumer = makeConsumer(packed, []);
-afterAll(() => {
+const objects = mkdtempSync(join(tmpdir(), 'chainsync-shipped-objects-'));
+let allowedOrigin = '';
+let server: RunningServer;
+let browser: Browser;
+beforeAll(async () => {
+  server = await startServer({ dir: objects, port: 0, allowOrigins: (o) => o === allowedOrigin });
+  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  consumer.write('index.html', '<!doctype html><script type="module" src="/main.ts"></script>\n');
+  consumer.write('main.ts', page(server.url));
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
   consumer.dispose();
   packed.dispose();
+  rmSync(objects, { recursive: true, force: true });
 });
-consumer.write('index.html', '<!doctype html><script type="module" src="/main.ts"></script>\n');
-consumer.write('main.ts', PAGE);
 
 describe('what an HTTP-only app without a secret ships', () => {
-  it('a module worker (worker.format "es") stays within its budgets', { timeout: 180_000 }, async () => {
-    const totals = report('worker.format "es"', await buildApp(consumer, 'es'));
-    expect(totals.page).toBeLessThanOrEqual(BUDGET.page);
-    expect(totals.worker).toBeLessThanOrEqual(BUDGET.worker);
-  });
+  it(
+    'a module worker (worker.format "es") stays within its budgets, and runs',
+    { timeout: 240_000 },
+    async () => {
+      const shipped = await buildApp(consumer, 'es');
+      const totals = report('worker.format "es"', shipped);
+      expect(totals.page).toBeLessThanOrEqual(BUDGET.page);
+      expect(totals.worker).toBeLessThanOrEqual(BUDGET.worker);
+      // What the worker leaves for later is only reached by import().
+      expect([...shipped.chunks.values()].some((chunk) => chunk.dynamicImports.length > 0)).toBe(true);
+      expect(await runApp(browser, consumer, 'es')).toBe('synced, 0 pending, no error');
+    },
+  );
+
+  it(
+    "Vite's default worker format ('iife') builds one worker file that inlines every part, and runs",
+    { timeout: 240_000 },
+    async () => {
+      const shipped = await buildApp(consumer, undefined);
+      report('worker.format default (iife)', shipped);
+      expect(shipped.worker).toHaveLength(1);
+      const [worker] = shipped.worker;
+      expect(worker!.dynamicImports).toEqual([]);
+      expect(worker!.staticImports).toEqual([]);
+      expect(await runApp(browser, consumer, 'default')).toBe('synced, 0 pending, no error');
+    },
+  );
 });
