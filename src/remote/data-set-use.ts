@@ -2,8 +2,8 @@
  * What one data set holds on its server, from one LIST of its prefix: shown to people as
  * `status().remote` (issue 12), never used to decide anything.
  */
-import { DeterminateRemoteError } from '../contracts/errors.js';
 import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
+import { listedOrNull } from './listing.js';
 
 /** A data set's objects on its server. */
 export interface DataSetUse {
@@ -25,14 +25,10 @@ export async function dataSetUse(
   prefix: string,
   versionIndexPrefix: string,
 ): Promise<DataSetUse | null> {
-  if (!backend.listObjects) return null;
-  let listed;
-  try {
-    listed = await backend.listObjects(`${prefix}/`);
-  } catch (error) {
-    if (error instanceof DeterminateRemoteError) return null;
-    throw error;
-  }
+  const listObjects = backend.listObjects?.bind(backend);
+  if (!listObjects) return null;
+  const listed = await listedOrNull(() => listObjects(`${prefix}/`));
+  if (!listed) return null;
   let bytes: number | null = 0;
   for (const object of listed) bytes = bytes === null || object.bytes === null ? null : bytes + object.bytes;
   const versions = listed.filter((object) => object.key.startsWith(versionIndexPrefix)).length;

@@ -3,12 +3,12 @@ import type { AtomicRemoteBackend } from '../contracts/remote-backend.js';
 import {
   ContentMismatchError,
   ContentNotFoundError,
-  DeterminateRemoteError,
   InvalidArgumentError,
   UnsupportedServerError,
 } from '../contracts/errors.js';
 import { contentIdOf } from '../core/content-id.js';
 import { assertBytes, assertContentId, isPositiveInteger } from '../core/validate.js';
+import { listedOrNull } from './listing.js';
 import { objectRoot } from './object-keys.js';
 import { RemoteIo, type RetryOptions } from './remote-io.js';
 
@@ -160,15 +160,8 @@ export class RemoteBlobs {
     if (!backend.lastModified || this.#agesUnknown) {
       return { deleted: 0, more: false, unsupported: 'the remote states no object ages (Last-Modified)' };
     }
-    let listed: string[];
-    try {
-      listed = await this.#io.idempotent(() => list(this.#root));
-    } catch (error) {
-      // A server that refuses or does not understand the listing (an HTTP server that is not the
-      // reference server): the same as no LIST.
-      if (error instanceof DeterminateRemoteError) return { deleted: 0, more: false, unsupported: NO_LIST };
-      throw error;
-    }
+    const listed = await listedOrNull(() => this.#io.idempotent(() => list(this.#root)));
+    if (!listed) return { deleted: 0, more: false, unsupported: NO_LIST };
     const names = listed.map((key) => key.slice(this.#root.length)).filter(isContentIdName);
     // Read AFTER listing: a blob uploaded for a version that lands later is listed young (kept).
     const live = await referenced();
