@@ -202,7 +202,7 @@ describe('IdbReplicaStore.fold', () => {
       }),
       { numRuns: 30, seed: 1313 },
     );
-  });
+  }, 120_000); // a hang guard: about 16 s in WebKit on this loaded machine
 
   it('after many create+delete cycles, folding leaves no tombstone in either store and the background folds keep the overlay bounded', async () => {
     const connection = new IdbConnection(fresh());

@@ -30,7 +30,7 @@ function sizeOf(value: unknown): number {
 }
 
 /**
- * The chunks a bootstrap writes for `objects`: grouped per collection, sorted by id, at most
+ * The chunks a bootstrap (or a fold, for one chunk's objects) writes for `objects`: grouped per collection, sorted by id, at most
  * {@link CHUNK_MAX_OBJECTS} objects and about {@link CHUNK_MAX_CHARS} of properties each (a larger
  * object gets a chunk of its own). Where `objects` names one object twice, the later wins, as puts
  * applied in order would.
