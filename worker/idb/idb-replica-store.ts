@@ -37,6 +37,9 @@ export const FOLD_THRESHOLD = 512;
 /** Default of {@link IdbReplicaStoreOptions.foldBatch}. */
 export const FOLD_BATCH = 1024;
 
+/** Default of {@link IdbReplicaStoreOptions.foldRowsPerChunk}. */
+export const FOLD_ROWS_PER_CHUNK = 8;
+
 /** Options of {@link IdbReplicaStore}. */
 export interface IdbReplicaStoreOptions {
   /**
@@ -48,6 +51,15 @@ export interface IdbReplicaStoreOptions {
   foldThreshold?: number;
   /** How many overlay rows one fold transaction takes at most: a positive integer. Default {@link FOLD_BATCH}. */
   foldBatch?: number;
+  /**
+   * The overlay is folded only once it also holds more rows than this many per chunk record. A
+   * fold rewrites every chunk a row falls in (up to 64 objects each), and rows of random ids fall
+   * in different chunks: waiting for several rows per chunk keeps what a fold rewrites per edit
+   * near 64 / this objects (8 by default), where a fixed threshold would rewrite most of a large
+   * data set's chunks every few hundred edits. A non-negative integer; 0 leaves only the
+   * threshold. Default {@link FOLD_ROWS_PER_CHUNK}.
+   */
+  foldRowsPerChunk?: number;
 }
 
 /** `value` if it is an integer at least `min` (or `Infinity` where allowed), else a typed error. */
@@ -93,8 +105,11 @@ export class IdbReplicaStore implements ReplicaStore {
   readonly #group: GroupCommit<typeof ALL>;
   readonly #threshold: number;
   readonly #batch: number;
+  readonly #rowsPerChunk: number;
   /** The overlay's estimated row count; `undefined` until counted. */
   #overlayRows: number | undefined;
+  /** The chunk records, as of the last bootstrap or fold; `undefined` until counted. */
+  #chunkRecords: number | undefined;
   /** A background fold starts once the estimate is above this: the threshold, higher after a failure. */
   #foldAbove: number;
   /** The background folds under way (they never reject). */
@@ -106,6 +121,7 @@ export class IdbReplicaStore implements ReplicaStore {
     this.#group = new GroupCommit(connection, ALL);
     this.#threshold = countOption('foldThreshold', options.foldThreshold, FOLD_THRESHOLD, 0, true);
     this.#batch = countOption('foldBatch', options.foldBatch, FOLD_BATCH, 1);
+    this.#rowsPerChunk = countOption('foldRowsPerChunk', options.foldRowsPerChunk, FOLD_ROWS_PER_CHUNK, 0);
     this.#foldAbove = this.#threshold;
   }
 
@@ -119,6 +135,11 @@ export class IdbReplicaStore implements ReplicaStore {
    * once the connection is closed (also when it closes during the fold: nothing is then written).
    */
   async fold(limit: number = this.#batch): Promise<number> {
+    return (await this.#fold(limit)).overlayRows;
+  }
+
+  /** {@link fold}, also answering how many chunk records there are after it. */
+  async #fold(limit: number): Promise<{ overlayRows: number; chunkRecords: number }> {
     countOption('limit', limit, limit, 1);
     const db = this.#db;
     /** Issues `request` unless the connection began closing (see IdbConnection.closed). */
@@ -132,7 +153,7 @@ export class IdbReplicaStore implements ReplicaStore {
       const chunks = tx.objectStore('replicaChunks');
       const rows = await overlay.getAll(undefined, limit);
       const [first, last] = [rows[0], rows.at(-1)];
-      if (!first || !last) return 0;
+      if (!first || !last) return { overlayRows: 0, chunkRecords: await open(() => chunks.count()) };
       const covering = await chunksOf(
         {
           getAll: (range, count) => open(() => chunks.getAll(range, count)),
@@ -158,7 +179,8 @@ export class IdbReplicaStore implements ReplicaStore {
         for (const key of plan.deleteKeys) quiet(chunks.delete(key));
         for (const chunk of plan.putChunks) quiet(chunks.put(chunk));
         quiet(overlay.delete(IDBKeyRange.bound(keyOf(first), keyOf(last))));
-        return overlay.count();
+        const counts = [overlay.count(), chunks.count()] as const;
+        return Promise.all(counts).then(([overlayRows, chunkRecords]) => ({ overlayRows, chunkRecords }));
       });
     });
   }
@@ -168,26 +190,45 @@ export class IdbReplicaStore implements ReplicaStore {
     while (this.#folding) await this.#folding;
   }
 
-  /** After an acknowledged commit: counts the overlay's new rows and starts folding if needed. */
-  #afterCommit(write: ReplicaWrite): void {
-    if (write.clearObjects) this.#overlayRows = 0;
-    else if (this.#overlayRows !== undefined) {
+  /** The overlay rows above which a fold is due: the threshold, or more rows per chunk record. */
+  #foldBound(): number {
+    return Math.max(this.#threshold, this.#rowsPerChunk * (this.#chunkRecords ?? 0));
+  }
+
+  /**
+   * After an acknowledged commit (`chunkRecords`: how many a bootstrap wrote): counts the
+   * overlay's new rows and starts folding if needed.
+   */
+  #afterCommit(write: ReplicaWrite, chunkRecords: number): void {
+    if (write.clearObjects) {
+      this.#overlayRows = 0;
+      this.#chunkRecords = chunkRecords;
+    } else if (this.#overlayRows !== undefined) {
       this.#overlayRows += (write.putObjects?.length ?? 0) + (write.deleteObjects?.length ?? 0);
     }
     if (this.#folding || this.#threshold === Infinity) return;
-    if (this.#overlayRows !== undefined && this.#overlayRows <= this.#foldAbove) return;
+    const due = Math.max(this.#foldAbove, this.#foldBound());
+    if (this.#overlayRows !== undefined && this.#chunkRecords !== undefined && this.#overlayRows <= due)
+      return;
     this.#folding = this.#foldInBackground().finally(() => (this.#folding = null));
   }
 
-  /** Counts the overlay if never counted, then folds batches while it is above the threshold. */
+  /** Counts both layers if never counted, then folds batches while the overlay is above its bound. */
   async #foldInBackground(): Promise<void> {
     // A macrotask later: whoever awaited the commit goes on first.
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
     try {
-      this.#overlayRows ??= await this.#db.read(['replicaOverlay'], (tx) =>
-        tx.objectStore('replicaOverlay').count(),
-      );
-      while (this.#overlayRows > this.#threshold) this.#overlayRows = await this.fold();
+      if (this.#overlayRows === undefined || this.#chunkRecords === undefined) {
+        const counted = await this.#db.read(['replicaOverlay', 'replicaChunks'], (tx) =>
+          Promise.all([tx.objectStore('replicaOverlay').count(), tx.objectStore('replicaChunks').count()]),
+        );
+        [this.#overlayRows, this.#chunkRecords] = counted;
+      }
+      while (this.#overlayRows > this.#foldBound()) {
+        ({ overlayRows: this.#overlayRows, chunkRecords: this.#chunkRecords } = await this.#fold(
+          this.#batch,
+        ));
+      }
       this.#foldAbove = this.#threshold;
     } catch {
       // Not an error for anyone: the data is correct unfolded. Try again a threshold later.
@@ -263,6 +304,7 @@ export class IdbReplicaStore implements ReplicaStore {
   async commit(write: ReplicaWrite): Promise<void> {
     const durability: Durability =
       write.clearObjects || (write.state?.inFlight ?? null) !== null ? 'strict' : 'relaxed';
+    let chunkRecords = 0;
     try {
       await this.#group.write({
         // Requests run in the order issued and the transaction commits after the last, so they are
@@ -279,7 +321,9 @@ export class IdbReplicaStore implements ReplicaStore {
             // nothing a put does not replace), written as chunks.
             quiet(overlay.clear());
             quiet(chunks.clear());
-            for (const chunk of toChunks(write.putObjects ?? [])) quiet(chunks.put(chunk));
+            const written = toChunks(write.putObjects ?? []);
+            for (const chunk of written) quiet(chunks.put(chunk));
+            chunkRecords = written.length;
           } else {
             // A deleted object may be in a chunk: its tombstone hides it.
             for (const { collection, id } of write.deleteObjects ?? []) {
@@ -301,7 +345,7 @@ export class IdbReplicaStore implements ReplicaStore {
     } catch (error) {
       throw asTypedError(error);
     }
-    this.#afterCommit(write);
+    this.#afterCommit(write, chunkRecords);
   }
 }
 

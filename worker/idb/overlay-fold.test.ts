@@ -207,7 +207,11 @@ describe('IdbReplicaStore.fold', () => {
   it('after many create+delete cycles, folding leaves no tombstone in either store and the background folds keep the overlay bounded', async () => {
     const connection = new IdbConnection(fresh());
     const threshold = 40;
-    const store = new IdbReplicaStore(connection, { foldThreshold: threshold, foldBatch: 50 });
+    const store = new IdbReplicaStore(connection, {
+      foldThreshold: threshold,
+      foldBatch: 50,
+      foldRowsPerChunk: 0,
+    });
     const memory = new MemoryReplicaStore();
     const commit = async (write: ReplicaWrite) => {
       await store.commit(write);
@@ -272,7 +276,11 @@ describe('IdbReplicaStore.fold', () => {
     for (let turns = 0; turns < 14; turns++) {
       const name = fresh();
       const connection = new IdbConnection(name);
-      const store = new IdbReplicaStore(connection, { foldThreshold: 0, foldBatch: 1024 });
+      const store = new IdbReplicaStore(connection, {
+        foldThreshold: 0,
+        foldBatch: 1024,
+        foldRowsPerChunk: 0,
+      });
       const set = Array.from({ length: 200 }, (_, i) => obj(i % 2 ? 'a' : 'b', pad(i), i));
       await store.commit({ clearObjects: true, putObjects: set });
       const write: ReplicaWrite = {
@@ -302,6 +310,30 @@ describe('IdbReplicaStore.fold', () => {
     }
   });
 
+  it('waits for more overlay rows than foldRowsPerChunk per chunk record before folding, then folds', async () => {
+    const connection = new IdbConnection(fresh());
+    const store = new IdbReplicaStore(connection, { foldThreshold: 4, foldRowsPerChunk: 3 });
+    // Small objects: 64 per chunk, so 640 objects make 10 chunk records and a bound of 30 rows.
+    const set = Array.from({ length: 640 }, (_, i) => obj('c', pad(2 * i), i));
+    await store.commit({ clearObjects: true, putObjects: set });
+    expect(await records(connection, 'replicaChunks')).toHaveLength(10);
+    const edit = (i: number) => obj('c', pad(2 * i + 1), 1000 + i);
+    for (let i = 0; i < 30; i++) await store.commit({ putObjects: [edit(i)] });
+    await store.whenFolded();
+    // 30 rows: above the threshold (4) but not above 3 per chunk record: no fold.
+    expect(await records(connection, 'replicaOverlay')).toHaveLength(30);
+    await store.commit({ putObjects: [edit(30)] });
+    await store.whenFolded();
+    const overlay = await records(connection, 'replicaOverlay');
+    expect(overlay.length).toBeLessThanOrEqual(4);
+    const expected = new MemoryReplicaStore();
+    await expected.commit({ clearObjects: true, putObjects: set });
+    await expected.commit({ putObjects: Array.from({ length: 31 }, (_, i) => edit(i)) });
+    expect(await store.listObjects()).toEqual(await expected.listObjects());
+    expectWellFormed(await records(connection, 'replicaChunks'));
+    await connection.close();
+  });
+
   it('refuses bad options and limits with INVALID_ARGUMENT', async () => {
     const connection = new IdbConnection(fresh());
     for (const foldThreshold of [-1, 1.5, Number.NaN]) {
@@ -311,6 +343,11 @@ describe('IdbReplicaStore.fold', () => {
     }
     for (const foldBatch of [0, Infinity, 2.5]) {
       expect(() => new IdbReplicaStore(connection, { foldBatch })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+    for (const foldRowsPerChunk of [-1, Infinity, 0.5]) {
+      expect(() => new IdbReplicaStore(connection, { foldRowsPerChunk })).toThrow(
         expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
       );
     }
