@@ -77,6 +77,15 @@ export class IdbConnection {
   }
 
   /**
+   * True once {@link close} was called. A transaction body that goes on after an await checks it
+   * before issuing more requests: WebKit never answers a request started while the connection
+   * closes, and close() waits for the transaction.
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
    * Runs `body` in one readwrite transaction and waits for the commit; on any error nothing is
    * written. If the connection is lost under the transaction (it aborted, so nothing was written),
    * the connection is reopened and `body` runs once more: bodies must depend only on what they read.

@@ -1,5 +1,5 @@
 import type { ObjectRef, Properties, StoredObject } from '../../src/contracts/replica.js';
-import { InvalidArgumentError } from '../../src/contracts/errors.js';
+import { InvalidArgumentError, StoreClosedError } from '../../src/contracts/errors.js';
 import { objectKey } from '../../src/core/operations.js';
 import {
   INITIAL_REPLICA_STATE,
@@ -14,6 +14,7 @@ import { GroupCommit } from './group-commit.js';
 import {
   chunksOf,
   findInChunk,
+  foldRows,
   keyOf,
   mergeLayers,
   RANGED_READ_MIN,
@@ -30,6 +31,53 @@ const ALL: ['replicaOverlay', 'replicaChunks', 'replicaShadows', 'replicaPending
   'replicaState',
 ];
 
+/** Default of {@link IdbReplicaStoreOptions.foldThreshold}. */
+export const FOLD_THRESHOLD = 512;
+
+/** Default of {@link IdbReplicaStoreOptions.foldBatch}. */
+export const FOLD_BATCH = 1024;
+
+/** Default of {@link IdbReplicaStoreOptions.foldRowsPerChunk}. */
+export const FOLD_ROWS_PER_CHUNK = 8;
+
+/** Options of {@link IdbReplicaStore}. */
+export interface IdbReplicaStoreOptions {
+  /**
+   * Once the overlay is estimated to hold more rows than this, it is folded back into the chunks
+   * after the commit that crossed it ({@link IdbReplicaStore.fold}), batch by batch, until it holds
+   * this many or fewer. A non-negative integer, or `Infinity` for never. Default
+   * {@link FOLD_THRESHOLD}.
+   */
+  foldThreshold?: number;
+  /** How many overlay rows one fold transaction takes at most: a positive integer. Default {@link FOLD_BATCH}. */
+  foldBatch?: number;
+  /**
+   * The overlay is folded only once it also holds more rows than this many per chunk record. A
+   * fold rewrites every chunk a row falls in (up to 64 objects each), and rows of random ids fall
+   * in different chunks: waiting for several rows per chunk keeps what a fold rewrites per edit
+   * near 64 / this objects (8 by default), where a fixed threshold would rewrite most of a large
+   * data set's chunks every few hundred edits. A non-negative integer; 0 leaves only the
+   * threshold. Default {@link FOLD_ROWS_PER_CHUNK}.
+   */
+  foldRowsPerChunk?: number;
+}
+
+/** `value` if it is an integer at least `min` (or `Infinity` where allowed), else a typed error. */
+function countOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  infinite = false,
+): number {
+  if (value === undefined) return fallback;
+  if ((infinite && value === Infinity) || (Number.isSafeInteger(value) && value >= min)) return value;
+  throw new InvalidArgumentError(
+    name,
+    `must be an integer of at least ${min}${infinite ? ' or Infinity' : ''}; got ${String(value)}.`,
+  );
+}
+
 /** Every key of `collection`: arrays sort after strings, so `[c, []]` is above every `[c, id]`. */
 const collectionRange = (collection: string) => IDBKeyRange.bound([collection], [collection, []]);
 
@@ -45,14 +93,147 @@ const collectionRange = (collection: string) => IDBKeyRange.bound([collection], 
  * in flight or replace the data set from a snapshot are strictly durable: losing them to a power
  * cut could re-send a push under a new id. Everything else is relaxed, as in the rest of the
  * engine. IndexedDB's structured clone copies data in and out.
+ *
+ * The overlay does not grow for ever: the store estimates its row count (counted once, then one
+ * more per overlay write) and, once that passes {@link IdbReplicaStoreOptions.foldThreshold}, folds
+ * it back into the chunks ({@link fold}) in the background, after the commit that crossed it was
+ * acknowledged, one fold at a time. A failed fold (quota, the store closing) is nobody's error: the
+ * data is correct without it, and it is tried again once the estimate passes the threshold anew.
  */
 export class IdbReplicaStore implements ReplicaStore {
   readonly #db: IdbConnection;
   readonly #group: GroupCommit<typeof ALL>;
+  readonly #threshold: number;
+  readonly #batch: number;
+  readonly #rowsPerChunk: number;
+  /** The overlay's estimated row count; `undefined` until counted. */
+  #overlayRows: number | undefined;
+  /** The chunk records, as of the last bootstrap or fold; `undefined` until counted. */
+  #chunkRecords: number | undefined;
+  /** A background fold starts once the estimate is above this: the threshold, higher after a failure. */
+  #foldAbove: number;
+  /** The background folds under way (they never reject). */
+  #folding: Promise<void> | null = null;
 
-  constructor(connection: IdbConnection) {
+  /** @throws InvalidArgumentError for an option out of range. */
+  constructor(connection: IdbConnection, options: IdbReplicaStoreOptions = {}) {
     this.#db = connection;
     this.#group = new GroupCommit(connection, ALL);
+    this.#threshold = countOption('foldThreshold', options.foldThreshold, FOLD_THRESHOLD, 0, true);
+    this.#batch = countOption('foldBatch', options.foldBatch, FOLD_BATCH, 1);
+    this.#rowsPerChunk = countOption('foldRowsPerChunk', options.foldRowsPerChunk, FOLD_ROWS_PER_CHUNK, 0);
+    this.#foldAbove = this.#threshold;
+  }
+
+  /**
+   * Folds up to `limit` overlay rows, the first in key order, into the chunks, in one readwrite
+   * transaction (docs/chunked-store.md, "Folding"): each chunk covering a row is rewritten with it
+   * (split if it overflows, dropped if emptied), rows past a collection's last chunk join that
+   * chunk, tombstones of objects no chunk holds are dropped, and the folded rows are deleted.
+   * Nothing a read answers changes. Resolves with the overlay's row count after the fold.
+   * @throws InvalidArgumentError for a `limit` that is not a positive integer; StoreClosedError
+   * once the connection is closed (also when it closes during the fold: nothing is then written).
+   */
+  async fold(limit: number = this.#batch): Promise<number> {
+    return (await this.#fold(limit)).overlayRows;
+  }
+
+  /** {@link fold}, also answering how many chunk records there are after it. */
+  async #fold(limit: number): Promise<{ overlayRows: number; chunkRecords: number }> {
+    countOption('limit', limit, limit, 1);
+    const db = this.#db;
+    /** Issues `request` unless the connection began closing (see IdbConnection.closed). */
+    const open = <T>(request: () => Promise<T>): Promise<T> => {
+      if (db.closed)
+        throw new StoreClosedError(`Store "${db.name}" closed during a fold; nothing was folded.`);
+      return request();
+    };
+    return db.write(['replicaOverlay', 'replicaChunks'], async (tx) => {
+      const overlay = tx.objectStore('replicaOverlay');
+      const chunks = tx.objectStore('replicaChunks');
+      const rows = await overlay.getAll(undefined, limit);
+      const [first, last] = [rows[0], rows.at(-1)];
+      if (!first || !last) return { overlayRows: 0, chunkRecords: await open(() => chunks.count()) };
+      const covering = await chunksOf(
+        {
+          getAll: (range, count) => open(() => chunks.getAll(range, count)),
+          count: (range) => open(() => chunks.count(range)),
+        },
+        rows,
+      );
+      // Rows past their collection's last chunk join it: one backward cursor per such collection.
+      const past = new Set(
+        rows.filter((r, i) => covering[i]?.collection !== r.collection).map((r) => r.collection),
+      );
+      const lastChunks = new Map(
+        await Promise.all(
+          [...past].map(async (c) => {
+            const cursor = await open(() => chunks.openCursor(collectionRange(c), 'prev'));
+            return [c, cursor?.value] as const;
+          }),
+        ),
+      );
+      const plan = foldRows(rows, covering, lastChunks);
+      return open(() => {
+        // From here to the commit: requests only, not awaited but the last (a failing one aborts all).
+        for (const key of plan.deleteKeys) quiet(chunks.delete(key));
+        for (const chunk of plan.putChunks) quiet(chunks.put(chunk));
+        quiet(overlay.delete(IDBKeyRange.bound(keyOf(first), keyOf(last))));
+        const counts = [overlay.count(), chunks.count()] as const;
+        return Promise.all(counts).then(([overlayRows, chunkRecords]) => ({ overlayRows, chunkRecords }));
+      });
+    });
+  }
+
+  /** Resolves once no background fold is under way (it never rejects). For tests and shutdown. */
+  async whenFolded(): Promise<void> {
+    while (this.#folding) await this.#folding;
+  }
+
+  /** The overlay rows above which a fold is due: the threshold, or more rows per chunk record. */
+  #foldBound(): number {
+    return Math.max(this.#threshold, this.#rowsPerChunk * (this.#chunkRecords ?? 0));
+  }
+
+  /**
+   * After an acknowledged commit (`chunkRecords`: how many a bootstrap wrote): counts the
+   * overlay's new rows and starts folding if needed.
+   */
+  #afterCommit(write: ReplicaWrite, chunkRecords: number): void {
+    if (write.clearObjects) {
+      this.#overlayRows = 0;
+      this.#chunkRecords = chunkRecords;
+    } else if (this.#overlayRows !== undefined) {
+      this.#overlayRows += (write.putObjects?.length ?? 0) + (write.deleteObjects?.length ?? 0);
+    }
+    if (this.#folding || this.#threshold === Infinity) return;
+    const due = Math.max(this.#foldAbove, this.#foldBound());
+    if (this.#overlayRows !== undefined && this.#chunkRecords !== undefined && this.#overlayRows <= due)
+      return;
+    this.#folding = this.#foldInBackground().finally(() => (this.#folding = null));
+  }
+
+  /** Counts both layers if never counted, then folds batches while the overlay is above its bound. */
+  async #foldInBackground(): Promise<void> {
+    // A macrotask later: whoever awaited the commit goes on first.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    try {
+      if (this.#overlayRows === undefined || this.#chunkRecords === undefined) {
+        const counted = await this.#db.read(['replicaOverlay', 'replicaChunks'], (tx) =>
+          Promise.all([tx.objectStore('replicaOverlay').count(), tx.objectStore('replicaChunks').count()]),
+        );
+        [this.#overlayRows, this.#chunkRecords] = counted;
+      }
+      while (this.#overlayRows > this.#foldBound()) {
+        ({ overlayRows: this.#overlayRows, chunkRecords: this.#chunkRecords } = await this.#fold(
+          this.#batch,
+        ));
+      }
+      this.#foldAbove = this.#threshold;
+    } catch {
+      // Not an error for anyone: the data is correct unfolded. Try again a threshold later.
+      this.#foldAbove = (this.#overlayRows ?? 0) + this.#threshold;
+    }
   }
 
   async readState(): Promise<ReplicaState> {
@@ -123,6 +304,7 @@ export class IdbReplicaStore implements ReplicaStore {
   async commit(write: ReplicaWrite): Promise<void> {
     const durability: Durability =
       write.clearObjects || (write.state?.inFlight ?? null) !== null ? 'strict' : 'relaxed';
+    let chunkRecords = 0;
     try {
       await this.#group.write({
         // Requests run in the order issued and the transaction commits after the last, so they are
@@ -139,7 +321,9 @@ export class IdbReplicaStore implements ReplicaStore {
             // nothing a put does not replace), written as chunks.
             quiet(overlay.clear());
             quiet(chunks.clear());
-            for (const chunk of toChunks(write.putObjects ?? [])) quiet(chunks.put(chunk));
+            const written = toChunks(write.putObjects ?? []);
+            for (const chunk of written) quiet(chunks.put(chunk));
+            chunkRecords = written.length;
           } else {
             // A deleted object may be in a chunk: its tombstone hides it.
             for (const { collection, id } of write.deleteObjects ?? []) {
@@ -161,6 +345,7 @@ export class IdbReplicaStore implements ReplicaStore {
     } catch (error) {
       throw asTypedError(error);
     }
+    this.#afterCommit(write, chunkRecords);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ObjectRef, StoredObject } from '../../src/contracts/replica.js';
 import type { ChunkRow, OverlayRow } from './schema.js';
+import { objectKey } from '../../src/core/operations.js';
 
 /** A chunk holds at most this many objects (docs/chunked-store.md). */
 export const CHUNK_MAX_OBJECTS = 64;
@@ -29,7 +30,7 @@ function sizeOf(value: unknown): number {
 }
 
 /**
- * The chunks a bootstrap writes for `objects`: grouped per collection, sorted by id, at most
+ * The chunks a bootstrap (or a fold, for one chunk's objects) writes for `objects`: grouped per collection, sorted by id, at most
  * {@link CHUNK_MAX_OBJECTS} objects and about {@link CHUNK_MAX_CHARS} of properties each (a larger
  * object gets a chunk of its own). Where `objects` names one object twice, the later wins, as puts
  * applied in order would.
@@ -175,4 +176,50 @@ export async function chunksOf(
     return refs.map((ref) => sorted[firstChunkAtOrAbove(sorted, ref)]);
   }
   return Promise.all(refs.map(async (ref) => (await store.getAll(IDBKeyRange.lowerBound(keyOf(ref)), 1))[0]));
+}
+
+/** What a fold writes to the chunk store ({@link foldRows}): keys to delete first, then chunks to put. */
+export interface FoldPlan {
+  readonly deleteKeys: Array<[string, string]>;
+  readonly putChunks: ChunkRow[];
+}
+
+/**
+ * The chunk writes that fold overlay `rows` (sorted by key) into the chunks covering them.
+ * `covering[i]` is the first chunk whose key is at or above `rows[i]`'s ({@link chunksOf}); where it
+ * is not of the row's collection, the row is past its collection's last chunk and goes to
+ * `lastChunks.get(collection)`, or, for a collection with no chunk, to new chunks. Each touched
+ * chunk is merged with its rows ({@link mergeLayers}: puts replace or insert, tombstones remove,
+ * a tombstone of an object the chunk lacks is dropped) and cut again by {@link toChunks}, so it
+ * keeps the chunk bounds (an overflowing chunk splits, an emptied one disappears); its old key is
+ * deleted unless a new chunk has it. A chunk the rows leave as it was is not rewritten.
+ */
+export function foldRows(
+  rows: readonly OverlayRow[],
+  covering: readonly (ChunkRow | undefined)[],
+  lastChunks: ReadonlyMap<string, ChunkRow | undefined>,
+): FoldPlan {
+  const groups = new Map<string, { chunk: ChunkRow | undefined; rows: OverlayRow[] }>();
+  rows.forEach((row, i) => {
+    const cover = covering[i];
+    const chunk = cover?.collection === row.collection ? cover : lastChunks.get(row.collection);
+    const key = chunk
+      ? objectKey({ collection: chunk.collection, id: chunk.lastId })
+      : JSON.stringify([row.collection]);
+    const group = groups.get(key);
+    if (group) group.rows.push(row);
+    else groups.set(key, { chunk, rows: [row] });
+  });
+  const plan: FoldPlan = { deleteKeys: [], putChunks: [] };
+  for (const { chunk, rows: own } of groups.values()) {
+    const merged = mergeLayers(chunk ? [chunk] : [], own);
+    const unchanged =
+      own.every((r) => r.properties === null) && merged.length === (chunk?.objects.length ?? 0);
+    if (unchanged) continue; // only tombstones of objects it does not hold
+    const next = toChunks(merged);
+    if (chunk && !next.some((c) => c.lastId === chunk.lastId))
+      plan.deleteKeys.push([chunk.collection, chunk.lastId]);
+    plan.putChunks.push(...next);
+  }
+  return plan;
 }

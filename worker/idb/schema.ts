@@ -65,14 +65,16 @@ export interface ChainsyncDb extends DBSchema {
    */
   replicaObjects: { key: [string, string]; value: StoredObject };
   /**
-   * Schema 5: the replica's working set written since the last bootstrap, one record per object,
-   * keyed by [collection, id]. It wins over {@link ChainsyncDb.replicaChunks}; a row whose
-   * `properties` is `null` is a tombstone (the object was deleted, though a chunk may hold it).
+   * Schema 5: the replica's working set written since the last bootstrap and not folded yet, one
+   * record per object, keyed by [collection, id]. It wins over {@link ChainsyncDb.replicaChunks};
+   * a row whose `properties` is `null` is a tombstone (the object was deleted, though a chunk may
+   * hold it). Folds move its rows into the chunks (`IdbReplicaStore.fold`).
    */
   replicaOverlay: { key: [string, string]; value: OverlayRow };
   /**
-   * Schema 5: the working set a bootstrap wrote, many objects per record ({@link ChunkRow}), keyed
-   * by [collection, the chunk's last id] (docs/chunked-store.md).
+   * Schema 5: the working set a bootstrap wrote and folds of the overlay updated since, many
+   * objects per record ({@link ChunkRow}), keyed by [collection, the chunk's last id]
+   * (docs/chunked-store.md). It never holds a tombstone.
    */
   replicaChunks: { key: [string, string]; value: ChunkRow };
   /** Base-version state of objects that pending operations touch, keyed by [collection, id]. */
@@ -110,8 +112,9 @@ export interface OverlayRow {
 }
 
 /**
- * Objects of one collection written together by a bootstrap, sorted by id: `objects` holds the ids
- * from just above the previous chunk's `lastId` up to `lastId` (the last one's id).
+ * Objects of one collection written together by a bootstrap or a fold, sorted by id: `objects`
+ * holds the ids from just above the previous chunk's `lastId` up to `lastId` (the last one's id),
+ * at least one.
  */
 export interface ChunkRow {
   readonly collection: string;
