@@ -363,7 +363,10 @@ async function layouts(): Promise<SyncBenchRow[]> {
   const objects = layoutObjects();
   const chunked = new IdbReplicaStore(new IdbConnection(`chainsync-layout-chunks-${Date.now()}`));
   await chunked.commit({ clearObjects: true, putObjects: objects });
-  const perObject = new IdbReplicaStore(new IdbConnection(`chainsync-layout-objects-${Date.now()}`));
+  // Never folded: its 100,000 overlay rows stay today's layout for the whole run.
+  const perObject = new IdbReplicaStore(new IdbConnection(`chainsync-layout-objects-${Date.now()}`), {
+    foldThreshold: Infinity,
+  });
   await perObject.commit({ putObjects: objects });
   const rawName = `chainsync-layout-raw-${Date.now()}`;
   const raw = await openDB(rawName, 1, {
