@@ -24,8 +24,9 @@ import { chromiumArgs, chromiumPath } from '../vite.config.js';
  * 13 part 4 (2026-12-02): page 8,664 B, worker 52,278 B, all of it loaded at start-up. After it
  * (same day): page 8,791 B, worker 46,877 B at start-up (the S3 signer, token renewal, encryption
  * and the capability probe load on demand). The issue's goals (worker 22 kB, page 6 kB) are not met.
+ * With the chunked replica store (issue 13 part 2) merged beside it: worker 47,544 B, page 8,820 B.
  */
-const BUDGET = { page: 9_300, worker: 47_400 };
+const BUDGET = { page: 9_300, worker: 48_000 };
 
 /**
  * A page that opens a replica on an HTTP remote (`url`) with no secret, as the README's quickstart
