@@ -2,7 +2,9 @@
  * A service worker cannot `import()` (browsers refuse it there), so `chainsync/sw` must hand every
  * part the engine loads on first use to its loader up front. Every dynamic import of the shipped
  * code sits in a loader module (`export const <part> = lazyPart(…, () => import('…'))`), and sw.ts
- * imports each such module statically and calls `<part>.provide(…)` with it.
+ * imports each such module statically and calls `<part>.provide(…)` with it. The one other
+ * `import()` is the page worker's entry (worker.ts) loading its engine: the service worker never
+ * runs that entry, it builds the engine from static imports.
  */
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
@@ -40,12 +42,27 @@ function dynamicImporters(): { file: string; loader: Loader | null }[] {
     });
 }
 
+/** The page worker's entry: it imports nothing statically and loads its engine with import(). */
+const WORKER_ENTRY = 'worker/worker.ts';
+
 describe('the service worker gets every lazily loaded part statically', () => {
-  const importers = dynamicImporters();
+  const importers = dynamicImporters().filter(({ file }) => file !== WORKER_ENTRY);
 
   it('finds the loaders (one part each), and no import() outside a loader module', () => {
     expect(importers.filter(({ loader }) => loader === null).map(({ file }) => file)).toEqual([]);
     expect(importers.length).toBeGreaterThan(0);
+  });
+
+  it("the worker entry's one import is import() of its engine module, which sw.ts does not need", () => {
+    // Type-only imports and exports leave nothing in the JavaScript.
+    const runtime = read(WORKER_ENTRY)
+      .split('\n')
+      .filter((line) => !/^\s*(?:import|export) type\b/.test(line))
+      .join('\n');
+    expect(
+      [...runtime.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map((m) => m[0]),
+    ).toEqual(["import('./engine-entry.js'"]);
+    expect(read('worker/sw.ts')).toMatch(/^import \{ Engine \} from '\.\/engine\.js';$/m);
   });
 
   it('sw.ts imports each part statically and provides it to its loader', () => {
