@@ -2,13 +2,15 @@
  * What an app ships (issue 13 part 4): a minimal consumer of the packed package — the README
  * quickstart's shape, an HTTP remote and no secret — built by Vite for production. Measures with
  * brotli what the browser loads at start-up: the page's entry chunk with its static imports, and the
- * worker's entry chunk with its static imports (chunks reached only by `import()` are loaded when a
- * configuration uses them, so they are listed but not counted). Prints every chunk and its size and
- * holds regression budgets. Both worker formats Vite has are built and run in Chromium against the
+ * worker's entry chunk with the engine module that it `import()`s at once and that module's static
+ * imports (workerAtStart; the other chunks reached only by `import()` are loaded when a configuration
+ * uses them, so they are listed but not counted). Prints every chunk and its size and holds
+ * regression budgets. Both worker formats Vite has are built and run in Chromium against the
  * reference server: 'es' (the split measured here) and the default 'iife' (Vite inlines what the
- * worker imports on demand). Run after `npm run build`, as `npm test` does.
+ * worker imports on demand); and the 'es' build once more without its engine file, which must fail
+ * with a typed error, not hang. Run after `npm run build`, as `npm test` does.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
@@ -25,8 +27,12 @@ import { chromiumArgs, chromiumPath } from '../vite.config.js';
  * (same day): page 8,791 B, worker 46,877 B at start-up (the S3 signer, token renewal, encryption
  * and the capability probe load on demand). The issue's goals (worker 22 kB, page 6 kB) are not met.
  * With the chunked replica store (issue 13 part 2) merged beside it: worker 47,544 B, page 8,820 B.
+ * With the worker entry importing nothing statically (it loads the engine module with `import()`,
+ * so that the worker runs before its graph loads; worker/worker.ts): worker 48,679 B at start-up
+ * (entry 284 + engine module 44,711 + the chunks it imports statically, which Vite now cuts out as
+ * they are shared with the on-demand parts: errors 1,623, bytes 1,956, timers 105), page 8,817 B.
  */
-const BUDGET = { page: 9_300, worker: 48_000 };
+const BUDGET = { page: 9_300, worker: 49_200 };
 
 /**
  * A page that opens a replica on an HTTP remote (`url`) with no secret, as the README's quickstart
@@ -89,6 +95,21 @@ function readChunks(outDir: string): Map<string, Chunk> {
   return chunks;
 }
 
+/**
+ * What the worker loads at start-up (worker/worker.ts): its entry, which imports nothing statically
+ * and at once loads the engine module with its one `import()`, and that module with every chunk it
+ * reaches by static imports. What the engine reaches by `import()` (the parts of issue 13 part 4)
+ * loads on first use and is not counted.
+ */
+function workerAtStart(chunks: Map<string, Chunk>, entryFile: string): Chunk[] {
+  const entry = chunks.get(entryFile);
+  if (!entry) throw new Error(`the worker entry ${entryFile} is not in the build`);
+  expect(entry.staticImports, 'the worker entry imports nothing statically').toEqual([]);
+  expect(entry.dynamicImports, 'the worker entry imports one module, the engine, at once').toHaveLength(1);
+  const engine = loadedAtStart(chunks, entry.dynamicImports[0]!).filter((chunk) => chunk !== entry);
+  return [entry, ...engine];
+}
+
 /** `entry` and every chunk it reaches by static imports. */
 function loadedAtStart(chunks: Map<string, Chunk>, entry: string): Chunk[] {
   const seen = new Map<string, Chunk>();
@@ -108,6 +129,8 @@ interface Shipped {
   readonly chunks: Map<string, Chunk>;
   readonly page: Chunk[];
   readonly worker: Chunk[];
+  /** The worker's entry chunk (its path in the output directory). */
+  readonly workerEntry: string;
 }
 
 /** Builds the consumer app with `worker.format` and reads what the page and the worker load. */
@@ -136,8 +159,9 @@ async function buildApp(consumer: Consumer, format: 'es' | 'iife' | undefined): 
   const workerEntry = workerUrl.startsWith('/')
     ? workerUrl.slice(1)
     : posix.normalize(posix.join(posix.dirname(pageEntry), workerUrl));
-  const worker = loadedAtStart(chunks, workerEntry);
-  return { chunks, page, worker };
+  // 'iife' makes one worker file, nothing to follow; 'es' splits it (see workerAtStart).
+  const worker = format === 'es' ? workerAtStart(chunks, workerEntry) : loadedAtStart(chunks, workerEntry);
+  return { chunks, page, worker, workerEntry };
 }
 
 /** Prints every chunk of the build, marking what page and worker load at start-up; returns the sums. */
@@ -182,7 +206,8 @@ async function runApp(browser: Browser, consumer: Consumer, format: string): Pro
     allowedOrigin = new URL(server.resolvedUrls!.local[0]!).origin;
     await tab.goto(server.resolvedUrls!.local[0]!);
     const state = tab.locator('body[data-state]');
-    await state.waitFor({ timeout: 120_000 });
+    // Attached, not visible: a page that failed shows no text.
+    await state.waitFor({ state: 'attached', timeout: 120_000 });
     expect(errors).toEqual([]);
     return (await state.getAttribute('data-state')) ?? '';
   } finally {
@@ -220,9 +245,29 @@ describe('what an HTTP-only app without a secret ships', () => {
       const totals = report('worker.format "es"', shipped);
       expect(totals.page).toBeLessThanOrEqual(BUDGET.page);
       expect(totals.worker).toBeLessThanOrEqual(BUDGET.worker);
-      // What the worker leaves for later is only reached by import().
-      expect([...shipped.chunks.values()].some((chunk) => chunk.dynamicImports.length > 0)).toBe(true);
+      // The engine leaves parts for later, reached only by import().
+      const atStart = new Set(shipped.worker.map((chunk) => chunk.file));
+      const parts = shipped.worker
+        .filter((chunk) => chunk.file !== shipped.workerEntry)
+        .flatMap((chunk) => chunk.dynamicImports)
+        .filter((file) => !atStart.has(file));
+      expect(parts.length).toBeGreaterThan(0);
       expect(await runApp(browser, consumer, 'es')).toBe('synced, 0 pending, no error');
+    },
+  );
+
+  it(
+    'a module worker whose engine file cannot be fetched fails openReplica with WORKER_TERMINATED',
+    { timeout: 240_000 },
+    async () => {
+      const shipped = await buildApp(consumer, 'es');
+      // The same build, deployed without the engine module (a lost file, a network gone meanwhile).
+      const engine = shipped.chunks.get(shipped.workerEntry)!.dynamicImports[0]!;
+      cpSync(join(consumer.dir, 'dist-es'), join(consumer.dir, 'dist-es-no-engine'), { recursive: true });
+      rmSync(join(consumer.dir, 'dist-es-no-engine', engine));
+      expect(await runApp(browser, consumer, 'es-no-engine')).toMatch(
+        /^failed WORKER_TERMINATED .*failed to start .*could not load or start its engine/,
+      );
     },
   );
 
