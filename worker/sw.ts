@@ -18,6 +18,14 @@
  * nothing is registered and nothing changes: the next page open syncs.
  * @module chainsync/sw
  */
+import * as bearerFetch from '../src/remote/http/bearer-fetch.js';
+import { bearerFetchPart } from '../src/remote/http/bearer-fetch-part.js';
+import * as probe from '../src/remote/http/probe.js';
+import { probePart } from '../src/remote/http/probe-part.js';
+import * as s3Fetch from '../src/remote/http/s3-fetch.js';
+import { s3FetchPart } from '../src/remote/http/s3-fetch-part.js';
+import * as sealing from '../src/sync/sealing.js';
+import { sealingPart } from '../src/sync/sealing-part.js';
 import { Engine } from './engine.js';
 import { storeDatabaseName } from './idb/index.js';
 import { BACKGROUND_SYNC_TAG_PREFIX, backgroundSyncTag } from './replica/background-sync.js';
@@ -55,6 +63,7 @@ export function handleBackgroundSync(event: BackgroundSyncEvent): boolean {
 export async function syncInBackground(name: string): Promise<BackgroundSyncOutcome> {
   // Opening a store creates its database: never for one whose data was deleted meanwhile.
   if (!(await databaseExists(name))) return 'not-found';
+  provideLazyParts();
   const engine = new Engine();
   await engine.open(name);
   try {
@@ -62,6 +71,17 @@ export async function syncInBackground(name: string): Promise<BackgroundSyncOutc
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * Browsers refuse `import()` in a service worker: every part the page's worker loads on first use
+ * (src/core/lazy-part.ts) is imported statically here and given to its loader.
+ */
+function provideLazyParts(): void {
+  bearerFetchPart.provide(bearerFetch);
+  probePart.provide(probe);
+  s3FetchPart.provide(s3Fetch);
+  sealingPart.provide(sealing);
 }
 
 async function databaseExists(name: string): Promise<boolean> {

@@ -49,7 +49,9 @@ export type ErrorCode =
   // credentials that expire (issue 15 item 10)
   | 'REMOTE_CREDENTIALS'
   // a browser without a platform feature the engine needs (issue 17)
-  | 'UNSUPPORTED_BROWSER';
+  | 'UNSUPPORTED_BROWSER'
+  // a part of the engine loaded on first use could not be loaded (issue 13 part 4)
+  | 'CODE_LOAD_FAILED';
 
 /** Base class of every error chainsync throws. */
 export abstract class ChainsyncError extends Error {
@@ -394,6 +396,25 @@ export class UnsupportedBrowserError extends ChainsyncError {
   }
 }
 
+/**
+ * A part of the engine that is loaded only when a configuration first uses it (the S3 signer,
+ * credential renewal, …) could not be loaded: the network failed, or the deployment no longer has
+ * the file (a new version replaced the old one's chunks). `part` names it. Nothing was done; the
+ * next call loads it again, so check the network or the deployment and retry.
+ */
+export class CodeLoadError extends ChainsyncError {
+  readonly code = 'CODE_LOAD_FAILED';
+  /** The part that could not be loaded, e.g. `the S3 request signer`. */
+  readonly part: string;
+  constructor(part: string, options?: ErrorOptions) {
+    super(
+      `chainsync could not load ${part} (${String(options?.cause)}): check the network and that the app's deployment still serves chainsync's files (reload the page after an update), then retry.`,
+      options,
+    );
+    this.part = part;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ChainsyncError;
 
 /**
@@ -436,6 +457,7 @@ const names: Record<string, ErrorClass> = {
   UnsyncedChangesError: UnsyncedChangesError,
   RemoteCredentialsError: RemoteCredentialsError,
   UnsupportedBrowserError: UnsupportedBrowserError,
+  CodeLoadError: CodeLoadError,
 };
 for (const [name, cls] of Object.entries(names)) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
@@ -472,6 +494,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   UNSYNCED_CHANGES: UnsyncedChangesError,
   REMOTE_CREDENTIALS: RemoteCredentialsError,
   UNSUPPORTED_BROWSER: UnsupportedBrowserError,
+  CODE_LOAD_FAILED: CodeLoadError,
 };
 
 /** True when `error` is a chainsync error, optionally with the given code. */

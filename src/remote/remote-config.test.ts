@@ -128,16 +128,16 @@ describe('assertRemoteConfig', () => {
 });
 
 describe('connectOptions and openRemote', () => {
-  it('addresses an s3 bucket path-style and signs its requests', () => {
-    const options = connectOptions({ ...s3, endpoint: 'https://account.r2.cloudflarestorage.com/' });
+  it('addresses an s3 bucket path-style and signs its requests', async () => {
+    const options = await connectOptions({ ...s3, endpoint: 'https://account.r2.cloudflarestorage.com/' });
     expect(options.baseUrl).toBe('https://account.r2.cloudflarestorage.com/my-bucket');
     expect(typeof options.fetch).toBe('function');
     expect(options.probe?.keyPrefix).toBe('alice/todos/');
-    expect(connectOptions({ ...s3, bucket: undefined }).baseUrl).toBe(s3.endpoint);
+    expect((await connectOptions({ ...s3, bucket: undefined })).baseUrl).toBe(s3.endpoint);
   });
 
-  it('sends the http token as a bearer token', () => {
-    const options = connectOptions({ kind: 'http', url: 'https://x/', prefix: 'p', token: 't' });
+  it('sends the http token as a bearer token', async () => {
+    const options = await connectOptions({ kind: 'http', url: 'https://x/', prefix: 'p', token: 't' });
     expect(options).toMatchObject({ baseUrl: 'https://x/', headers: { Authorization: 'Bearer t' } });
     expect(options.fetch).toBeUndefined();
   });
@@ -151,10 +151,10 @@ describe('connectOptions and openRemote', () => {
 
 describe('messages name the remote settings the application wrote', () => {
   /** Connects as openRemote would, through a fetch that answers every request with `status`. */
-  const connectAnswering = (config: RemoteConfig, status: number) => {
+  const connectAnswering = async (config: RemoteConfig, status: number) => {
     forgetProbes();
     const fetch = () => Promise.resolve(new Response('no', { status }));
-    return connectRemote({ ...connectOptions(config), fetch });
+    return connectRemote({ ...(await connectOptions(config)), fetch });
   };
   const http = { kind: 'http', url: 'https://sync.example.com/', prefix: 'p' } as const;
 
@@ -190,7 +190,7 @@ describe('messages name the remote settings the application wrote', () => {
     const server = createObjectServer({ baseUrl: 'https://revoked.test/store' });
     const config = { ...http, url: server.baseUrl, token: 't' };
     const backend = await connectRemote({
-      ...connectOptions(config),
+      ...(await connectOptions(config)),
       fetch: inProcessFetch(server.handlers),
       probe: { rounds: 1 },
     });
@@ -228,8 +228,8 @@ describe('credentials and token functions', () => {
     expect(invalid(() => assertRemoteConfig(s3Base)).argument).toBe('remote.accessKeyId');
   });
 
-  it('a token function is sent through a fetch of its own, not as static headers', () => {
-    const options = connectOptions({ ...http, token: () => 't' });
+  it('a token function is sent through a fetch of its own, not as static headers', async () => {
+    const options = await connectOptions({ ...http, token: () => 't' });
     expect(options.headers).toBeUndefined();
     expect(typeof options.fetch).toBe('function');
   });

@@ -6,8 +6,10 @@ import { DeterminateRemoteError, InvalidArgumentError } from '../contracts/error
 import { assertKey, assertUuid, isPositiveInteger } from '../core/validate.js';
 import { connectRemote, type ConnectRemoteOptions } from './http/connect.js';
 import type { HttpRemoteBackend } from './http/http-backend.js';
-import { bearerFetch, type BearerTokenProvider } from './http/bearer-fetch.js';
-import { s3Fetch, type S3CredentialsProvider } from './http/s3-fetch.js';
+import type { BearerTokenProvider } from './http/bearer-fetch.js';
+import { bearerFetchPart } from './http/bearer-fetch-part.js';
+import type { S3CredentialsProvider } from './http/s3-fetch.js';
+import { s3FetchPart } from './http/s3-fetch-part.js';
 import { S3_MAX_OBJECT_BYTES, type SettingNames } from './http/options.js';
 import type { ProbeCacheStore } from '../contracts/probe-cache.js';
 import { dataSetUse, type DataSetUse } from './data-set-use.js';
@@ -314,8 +316,16 @@ export interface OpenRemoteOptions {
   readonly probeCache?: ProbeCacheStore;
 }
 
-/** How `connectRemote` reaches the server of `config` (exported for tests). */
-export function connectOptions(config: RemoteConfig, opened: OpenRemoteOptions = {}): ConnectRemoteOptions {
+/**
+ * How `connectRemote` reaches the server of `config` (exported for tests). The signer of an S3
+ * remote and the renewal of a token function are loaded here, on first use (`import()`): an app
+ * that uses neither never downloads them.
+ * @throws CodeLoadError if that code cannot be loaded; the next call tries again.
+ */
+export async function connectOptions(
+  config: RemoteConfig,
+  opened: OpenRemoteOptions = {},
+): Promise<ConnectRemoteOptions> {
   // The probe's scratch objects go under the data set's prefix too: credentials scoped to that
   // prefix (as they should be in a browser) could not write anywhere else.
   const probe = { keyPrefix: `${config.prefix}/` };
@@ -328,7 +338,10 @@ export function connectOptions(config: RemoteConfig, opened: OpenRemoteOptions =
       probeCache,
       baseUrl: config.url,
       headers: typeof config.token === 'string' ? { Authorization: `Bearer ${config.token}` } : undefined,
-      fetch: typeof config.token === 'function' ? bearerFetch(config.token) : undefined,
+      fetch:
+        typeof config.token === 'function'
+          ? (await bearerFetchPart.load()).bearerFetch(config.token)
+          : undefined,
       timeoutMs: config.timeoutMs,
       probe,
       settings: settingNames(config),
@@ -337,6 +350,7 @@ export function connectOptions(config: RemoteConfig, opened: OpenRemoteOptions =
     };
   }
   const endpoint = config.endpoint.replace(/\/+$/, '');
+  const { s3Fetch } = await s3FetchPart.load();
   return {
     // Path-style: the bucket is the first path segment under the endpoint.
     baseUrl: config.bucket === undefined ? endpoint : `${endpoint}/${config.bucket}`,
@@ -401,9 +415,8 @@ function settingNames(config: RemoteConfig): SettingNames {
  */
 export function openRemote(config: RemoteConfig, opened: OpenRemoteOptions = {}): ReplicaRemote {
   assertRemoteConfig(config);
-  const options = connectOptions(config, opened);
   return remoteDataSet(
-    lazyBackend(() => connectRemote(options)),
+    lazyBackend(async () => connectRemote(await connectOptions(config, opened))),
     config.prefix,
   );
 }

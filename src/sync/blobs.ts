@@ -30,7 +30,7 @@ import { utf8 } from '../core/bytes.js';
 import { contentIdOf } from '../core/content-id.js';
 import { assertBytes } from '../core/validate.js';
 import { blobRef, findBlobRefs, isBlobRef } from './blob-ref.js';
-import { seal, unseal } from './crypto.js';
+import { sealingPart } from './sealing-part.js';
 import { objectKey } from '../core/operations.js';
 
 /** What the replica needs from the remote blob store ({@link RemoteBlobs} has this shape). */
@@ -292,7 +292,7 @@ export class ReplicaBlobs {
     let data = body;
     if (ref.sealed) {
       const key = await importKey(fromBase64(ref.sealed.key));
-      const opened = await unseal(key, body, SEAL_AAD);
+      const opened = await (await sealingPart.load()).unseal(key, body, SEAL_AAD);
       if (!opened) {
         throw new ChainIntegrityError(
           `Blob ${ref.$blob} failed authentication: the remote object was tampered with. Nothing local was changed.`,
@@ -380,5 +380,6 @@ async function importKey(raw: Uint8Array): Promise<CryptoKey> {
 }
 
 async function sealWith(raw: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  const { seal } = await sealingPart.load();
   return seal(await importKey(raw), data, SEAL_AAD, FIXED_IV);
 }

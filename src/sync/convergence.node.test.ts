@@ -23,7 +23,7 @@ import { NIL_UUID, type Version } from '../contracts/storage.js';
 import { decodeSegment } from './segments.js';
 import { ControllableStorage, FaultyStorage } from '../test-support/controlled-storage.js';
 import { applyOperation } from './working-set.js';
-import { deriveKey } from './crypto.js';
+import { deriveKey } from './sealing.js';
 
 const RUNS = Number(process.env.CHAINSYNC_PROPERTY_RUNS ?? 200);
 

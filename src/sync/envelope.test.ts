@@ -13,7 +13,7 @@ import { decodeSnapshot, encodeSnapshot } from './snapshots.js';
 import { MemoryReplicaStore } from '../memory/memory-replica-store.js';
 import { MemoryStorage } from '../memory/memory-storage.js';
 import { Replica } from './replica.js';
-import { deriveKey } from './crypto.js';
+import { deriveKey } from './sealing.js';
 
 const MiB = 1024 * 1024;
 

@@ -17,7 +17,8 @@
 import { ChainIntegrityError, InvalidArgumentError, WrongSecretError } from '../contracts/errors.js';
 import { utf8 } from '../core/bytes.js';
 import { gunzip, gzip, InflateLimitError } from './compression.js';
-import { SEALED_FORMAT, seal, unseal } from './crypto.js';
+import { SEALED_FORMAT } from './crypto.js';
+import { sealingPart } from './sealing-part.js';
 
 /** First byte of an unencrypted value. */
 export const PLAIN_FORMAT = 0x01;
@@ -71,7 +72,7 @@ export async function wrap(env: EnvelopeKey, body: Uint8Array, aad: string): Pro
   const inner = new Uint8Array(1 + data.length);
   inner[0] = compressed ? GZIP : NONE;
   inner.set(data, 1);
-  if (env.key) return seal(env.key, inner, utf8(aad));
+  if (env.key) return (await sealingPart.load()).seal(env.key, inner, utf8(aad));
   const out = new Uint8Array(1 + inner.length);
   out[0] = PLAIN_FORMAT;
   out.set(inner, 1);
@@ -101,7 +102,7 @@ export async function openValue(
     if (!env.key) {
       throw new WrongSecretError(`The remote ${what} is encrypted: open the replica with its secret.`);
     }
-    const opened = await unseal(env.key, bytes, utf8(aad));
+    const opened = await (await sealingPart.load()).unseal(env.key, bytes, utf8(aad));
     if (!opened) {
       throw new ChainIntegrityError(
         `The remote ${what} failed authentication: it was tampered with or moved.`,

@@ -40,7 +40,8 @@ import { realTimers, type Timers } from '../core/timers.js';
 import type { StorageEstimator } from '../core/storage-estimate.js';
 import { explainQuotaError } from './quota.js';
 import { advanceBase, movedTo, resetBase, type ChainStep } from './advance.js';
-import { isEncrypted, openEncryptionKey, PBKDF2_ITERATIONS, type ChainContent } from './crypto.js';
+import { isEncrypted, PBKDF2_ITERATIONS, type ChainContent } from './crypto.js';
+import { sealingPart } from './sealing-part.js';
 import { PLAIN_FORMAT, type EnvelopeKey } from './envelope.js';
 import type { Mutex } from './mutex.js';
 import type { ProgressSink } from './progress.js';
@@ -512,6 +513,7 @@ export class SyncEngine {
         : (await txn.getVersionsAfter(NIL_UUID, 1))[0]?.historySegment;
       return oldest?.[0] === PLAIN_FORMAT ? 'plaintext' : 'sealed';
     };
+    const { openEncryptionKey } = await sealingPart.load();
     const key = await openEncryptionKey(kv, clientId, secret, iterations, chainHolds);
     this.#config.onEncryptionKey?.(key);
     return { key, maxDecodedBytes };

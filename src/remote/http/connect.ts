@@ -5,7 +5,8 @@ import {
 } from '../../contracts/errors.js';
 import { HttpRemoteBackend } from './http-backend.js';
 import { maxObjectBytesOption, type HttpBackendOptions, type ServerSurprise } from './options.js';
-import { probeServer, type ProbeOptions, type ProbeReport } from './probe.js';
+import type { ProbeOptions, ProbeReport } from './probe.js';
+import { probePart } from './probe-part.js';
 import { HttpTransport } from './transport.js';
 import {
   assertProbeCacheOptions,
@@ -103,6 +104,7 @@ async function probeOrRecall(options: ConnectRemoteOptions, baseUrl: string): Pr
     const remembered = await recallProbe(cache, key);
     if (remembered) return remembered;
   }
+  const { probeServer } = await probePart.load();
   const report = await probeServer({ ...options, ...options.probe });
   if (cache && key && report.blocking.length === 0) await rememberProbe(cache, key, report);
   return report;

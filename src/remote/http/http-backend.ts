@@ -48,7 +48,7 @@ import {
   type ServerQuirks,
   type ServerSurprise,
 } from './options.js';
-import { statedMaxObjectBytes } from './probe.js';
+import { statedMaxObjectBytes } from './options.js';
 import { HttpTransport, type HttpReply } from './transport.js';
 
 /** An object as read: its bytes (envelope removed) or a tombstone, with the raw ETag header. */

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../contracts/errors.js';
 import { isPositiveInteger } from '../../core/validate.js';
+import { MAX_OBJECT_BYTES_HEADER } from '../../contracts/remote-backend.js';
 
 /** Headers for every request: static, or computed per request (e.g. a fresh bearer token). */
 export type HeadersSource = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
@@ -191,3 +192,15 @@ export function maxObjectBytesOption(value: unknown): number | undefined {
 
 /** The largest object one S3 PUT may carry: 5 GiB. S3 states no limit in a header; it is known. */
 export const S3_MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+
+/**
+ * The largest object a server states it accepts, from its {@link MAX_OBJECT_BYTES_HEADER}: a
+ * positive whole number of bytes written in decimal digits. Anything else states nothing usable
+ * (`null`): sizing writes by a garbled limit would be worse than not knowing it.
+ */
+export function statedMaxObjectBytes(headers: Headers): number | null {
+  const stated = headers.get(MAX_OBJECT_BYTES_HEADER)?.trim() ?? '';
+  if (!/^\d+$/.test(stated)) return null;
+  const bytes = Number(stated);
+  return isPositiveInteger(bytes) ? bytes : null;
+}

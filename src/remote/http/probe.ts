@@ -17,10 +17,8 @@ import {
   UnreachableRemoteError,
   type RemoteError,
 } from '../../contracts/errors.js';
-import { MAX_OBJECT_BYTES_HEADER } from '../../contracts/remote-backend.js';
-import { NO_QUIRKS, type HttpTransportOptions, type ServerQuirks } from './options.js';
+import { NO_QUIRKS, statedMaxObjectBytes, type HttpTransportOptions, type ServerQuirks } from './options.js';
 import { HttpTransport, networkFailureReason, type HttpReply } from './transport.js';
-import { isPositiveInteger } from '../../core/validate.js';
 
 /** The capabilities compare-and-swap needs, each checked by {@link probeServer}. */
 export type ProbeCheck =
@@ -80,18 +78,6 @@ export interface ProbeOptions extends HttpTransportOptions {
   readonly rounds?: number;
   /** How long to wait for a weak ETag after a write to become strong, in ms (default 3000). */
   readonly strongETagWaitMs?: number;
-}
-
-/**
- * The largest object a server states it accepts, from its {@link MAX_OBJECT_BYTES_HEADER}: a
- * positive whole number of bytes written in decimal digits. Anything else states nothing usable
- * (`null`): sizing writes by a garbled limit would be worse than not knowing it.
- */
-export function statedMaxObjectBytes(headers: Headers): number | null {
-  const stated = headers.get(MAX_OBJECT_BYTES_HEADER)?.trim() ?? '';
-  if (!/^\d+$/.test(stated)) return null;
-  const bytes = Number(stated);
-  return isPositiveInteger(bytes) ? bytes : null;
 }
 
 /**
