@@ -31,8 +31,10 @@ import { chromiumArgs, chromiumPath } from '../vite.config.js';
  * so that the worker runs before its graph loads; worker/worker.ts): worker 48,679 B at start-up
  * (entry 284 + engine module 44,711 + the chunks it imports statically, which Vite now cuts out as
  * they are shared with the on-demand parts: errors 1,623, bytes 1,956, timers 105), page 8,817 B.
+ * With the overlay folds of the chunked store (issue 13 part 2) merged too: worker 49,431 B (engine
+ * module 45,465 B), page 8,816 B; 'iife' 55,861 B.
  */
-const BUDGET = { page: 9_300, worker: 49_200 };
+const BUDGET = { page: 9_300, worker: 49_900 };
 
 /**
  * A page that opens a replica on an HTTP remote (`url`) with no secret, as the README's quickstart
