@@ -222,6 +222,9 @@ const packed = packPackage();
 const consumer = makeConsumer(packed, []);
 const objects = mkdtempSync(join(tmpdir(), 'chainsync-shipped-objects-'));
 let allowedOrigin = '';
+/** The 'es' build, made once: two tests read it. */
+let esBuild: Promise<Shipped> | undefined;
+const buildEs = () => (esBuild ??= buildApp(consumer, 'es'));
 let server: RunningServer;
 let browser: Browser;
 beforeAll(async () => {
@@ -243,7 +246,7 @@ describe('what an HTTP-only app without a secret ships', () => {
     'a module worker (worker.format "es") stays within its budgets, and runs',
     { timeout: 240_000 },
     async () => {
-      const shipped = await buildApp(consumer, 'es');
+      const shipped = await buildEs();
       const totals = report('worker.format "es"', shipped);
       expect(totals.page).toBeLessThanOrEqual(BUDGET.page);
       expect(totals.worker).toBeLessThanOrEqual(BUDGET.worker);
@@ -262,7 +265,7 @@ describe('what an HTTP-only app without a secret ships', () => {
     'a module worker whose engine file cannot be fetched fails openReplica with WORKER_TERMINATED',
     { timeout: 240_000 },
     async () => {
-      const shipped = await buildApp(consumer, 'es');
+      const shipped = await buildEs();
       // The same build, deployed without the engine module (a lost file, a network gone meanwhile).
       const engine = shipped.chunks.get(shipped.workerEntry)!.dynamicImports[0]!;
       cpSync(join(consumer.dir, 'dist-es'), join(consumer.dir, 'dist-es-no-engine'), { recursive: true });

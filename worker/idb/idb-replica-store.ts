@@ -135,12 +135,12 @@ export class IdbReplicaStore implements ReplicaStore {
    * once the connection is closed (also when it closes during the fold: nothing is then written).
    */
   async fold(limit: number = this.#batch): Promise<number> {
+    countOption('limit', limit, limit, 1);
     return (await this.#fold(limit)).overlayRows;
   }
 
   /** {@link fold}, also answering how many chunk records there are after it. */
   async #fold(limit: number): Promise<{ overlayRows: number; chunkRecords: number }> {
-    countOption('limit', limit, limit, 1);
     const db = this.#db;
     /** Issues `request` unless the connection began closing (see IdbConnection.closed). */
     const open = <T>(request: () => Promise<T>): Promise<T> => {
