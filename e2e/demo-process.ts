@@ -1,20 +1,22 @@
 /**
- * A demo of its own (`node demo/serve.mjs`, production build, free ports, its own reference server)
- * for a test that deploys a new version under an open tab: SIGUSR2 makes it rebuild in place.
+ * A demo of its own (`node demo/serve.mjs`, free ports, its own reference server): the production
+ * build, for a test that deploys a new version under an open tab (SIGUSR2 makes it rebuild in
+ * place); or the dev server, as `npm run demo` starts it.
  */
 import { spawn } from 'node:child_process';
 
 export interface DemoProcess {
   /** The demo's base URL, ending in `/`. */
   readonly url: string;
-  /** Builds and serves the next version; resolves once it is served. Returns its number. */
+  /** Builds and serves the next version; resolves once it is served. Returns its number. Build only. */
   deploy(): Promise<number>;
   stop(): Promise<void>;
 }
 
-export function startDemoProcess(): Promise<DemoProcess> {
+export function startDemoProcess(mode: 'build' | 'dev' = 'build'): Promise<DemoProcess> {
+  const { DEMO_BUILD: _build, ...env } = process.env;
   const child = spawn(process.execPath, ['demo/serve.mjs'], {
-    env: { ...process.env, DEMO_BUILD: '1', PORT: '0' },
+    env: { ...env, ...(mode === 'build' ? { DEMO_BUILD: '1' } : {}), PORT: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -46,6 +48,7 @@ export function startDemoProcess(): Promise<DemoProcess> {
     ([, url]) => ({
       url: url!,
       async deploy() {
+        if (mode !== 'build') throw new Error('only a demo started as a build can deploy a new version');
         const from = out.length;
         child.kill('SIGUSR2');
         const [, version] = await waitFor(/chainsync demo: built version (\d+)/, from);

@@ -46,6 +46,11 @@ export interface ChainsyncStore {
 /** The engine worker shipped with the package, as a module worker. */
 export function defaultWorker(): Worker {
   return new Worker(new URL('../../worker/worker.js', import.meta.url), {
+    // Vite's dev server (and Vitest's browser mode) adds a static import of its env module to every
+    // worker it serves, unless the options are marked as not for it to read: it inlines the module
+    // instead. A static import would stall the worker's start in Firefox under a service worker
+    // that intercepts its requests, such as msw's (worker/README.md). Builds are the same either way.
+    /* @vite-ignore */
     type: 'module',
     name: 'chainsync',
   });
