@@ -8,7 +8,7 @@
  * which this script starts on 127.0.0.1 with a fresh directory, beside PouchDB replicating through
  * a CouchDB-protocol server (express-pouchdb, bench/pouchdb-server.mjs) started here too.
  * `npm run bench -- store` or `npm run bench -- sync` runs one of the two; `npm run bench -- sync
- * catch-up` runs one sync workload (push-pull, catch-up, bootstrap, writers, compaction).
+ * catch-up` runs one sync workload (push-pull, catch-up, bootstrap, writers, compaction, fold).
  * No thresholds: the figures are for people to read.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -60,7 +60,7 @@ const idleMinutes = positiveNumber(flags['idle-minutes'], '--idle-minutes', DEFA
 const compactionVersions = positiveNumber(flags['compaction-versions'], '--compaction-versions', 1_000);
 if (only !== undefined && only !== 'store' && only !== 'sync')
   throw new Error(
-    'usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers|compaction|propagation|idle ...] [--writes=200] [--idle-minutes=5] [--rows=pouchdb,ceph] [--compaction-versions=1000]]',
+    'usage: npm run bench [-- store | sync [push-pull|catch-up|bootstrap|writers|compaction|fold|propagation|idle ...] [--writes=200] [--idle-minutes=5] [--rows=pouchdb,ceph] [--compaction-versions=1000]]',
   );
 
 /** @param {string | undefined} value @param {string} flag @param {number} fallback */

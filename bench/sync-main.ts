@@ -19,7 +19,7 @@ import { MemoryReplicaStore } from '../src/memory/memory-replica-store.js';
 import { Replica, type ReplicaOptions } from '../src/sync/replica.js';
 import { DEFAULT_SNAPSHOT_POLICY } from '../src/sync/snapshots.js';
 import { IdbConnection } from '../worker/idb/connection.js';
-import { IdbReplicaStore } from '../worker/idb/idb-replica-store.js';
+import { FOLD_BATCH, FOLD_ROWS_PER_CHUNK, IdbReplicaStore } from '../worker/idb/idb-replica-store.js';
 import { openDB } from 'idb';
 import type { ReplicationOptions } from 'pouchdb-browser';
 import { check, median } from './stats.js';
@@ -58,6 +58,8 @@ const LAYOUT_OBJECTS = 100_000;
 const LAYOUT_LIST = 10_000;
 const LAYOUT_SINGLE_RUNS = 301;
 const LAYOUT_LIST_RUNS = 21;
+/** Folds (issue 13 part 2): samples of one background fold per batch size. */
+const FOLD_RUNS = 7;
 const WRITERS = 8;
 const WRITER_ROUNDS = 10;
 const WRITER_OPS_PER_ROUND = 10;
@@ -446,6 +448,76 @@ async function layouts(): Promise<SyncBenchRow[]> {
 }
 
 /**
+ * (c'') Issue 13 part 2: what a background fold costs, as the store's policy makes it. After a
+ * bootstrap of `LAYOUT_OBJECTS` objects in chunks, edits to objects spread over the whole set fill
+ * the overlay to the fold bound (`FOLD_ROWS_PER_CHUNK` rows per chunk record) and one batch beyond;
+ * each sample times one fold of a batch (the first rows in key order, as a background fold takes
+ * them; background folds are off, so nothing else folds), after edits that refill the overlay
+ * (not timed). A fold holds the store's other reads and writes back while it runs. Rows: the
+ * default batch (`FOLD_BATCH`) and four times it (the default until these figures). The baseline,
+ * alternating with it: raw `idb` putting as many records in one transaction.
+ */
+async function folds(): Promise<SyncBenchRow[]> {
+  const objects = layoutObjects();
+  const name = `chainsync-fold-${Date.now()}`;
+  const store = new IdbReplicaStore(new IdbConnection(name), { foldThreshold: Infinity });
+  await store.commit({ clearObjects: true, putObjects: objects });
+  const db = await openDB(name);
+  const chunkRecords = await db.count('replicaChunks');
+  db.close();
+  const raw = await openDB(`chainsync-fold-raw-${Date.now()}`, 1, {
+    upgrade: (d) => d.createObjectStore('objects', { keyPath: ['collection', 'id'] }),
+  });
+  const load = raw.transaction('objects', 'readwrite', { durability: 'relaxed' });
+  for (const o of objects) void load.store.put(o);
+  await load.done;
+
+  // Each edit is to an object not edited before (a step coprime to the set's size), so that the
+  // overlay grows by one row per edit.
+  let edited = 0;
+  const edit = async (count: number): Promise<StoredObject[]> => {
+    const edits = Array.from({ length: count }, () => {
+      const o = objects[(edited++ * 7_919) % LAYOUT_OBJECTS]!;
+      return { ...o, properties: { ...o.properties, title: `edit ${edited}` } };
+    });
+    for (let i = 0; i < edits.length; i += 1_000)
+      await store.commit({ putObjects: edits.slice(i, i + 1_000) });
+    return edits;
+  };
+  const bound = FOLD_ROWS_PER_CHUNK * chunkRecords;
+  await edit(bound);
+  const rows: SyncBenchRow[] = [];
+  for (const batch of [FOLD_BATCH, FOLD_BATCH * 4]) {
+    const foldMs: number[] = [];
+    const rawMs: number[] = [];
+    let edits: StoredObject[] = [];
+    for (let run = 0; run < FOLD_RUNS; run++) {
+      edits = await edit(batch);
+      let t0 = performance.now();
+      const left = await store.fold(batch);
+      foldMs.push(performance.now() - t0);
+      check(left === bound, `a fold of ${batch} rows leaves the bound, ${bound} rows (${left} left)`);
+      t0 = performance.now();
+      const tx = raw.transaction('objects', 'readwrite', { durability: 'relaxed' });
+      for (const o of edits) void tx.store.put(o);
+      await tx.done;
+      rawMs.push(performance.now() - t0);
+    }
+    const [read] = await store.getObjects([edits[0]!]);
+    check(JSON.stringify(read) === JSON.stringify(edits[0]!.properties), 'an edit reads back');
+    rows.push({
+      workload: `background fold of ${batch} overlay rows (of ${bound + batch}: edits spread over ${LAYOUT_OBJECTS} objects in ${chunkRecords} chunks)`,
+      medianMs: median(foldMs),
+      samples: FOLD_RUNS,
+      detail: `the store's other reads and writes wait while it runs; samples ${foldMs.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+      baseline: { label: `raw idb: put ${batch} records in one transaction`, ms: median(rawMs) },
+    });
+  }
+  raw.close();
+  return rows;
+}
+
+/**
  * A Storage that counts its transactions and the commits the server refused because another
  * replica committed first (the engine then pulls, rebases and pushes again).
  */
@@ -815,6 +887,7 @@ async function run(): Promise<SyncBenchRow[]> {
     bootstrap,
     writers: concurrentWriters,
     compaction: compactionWorkload,
+    fold: folds,
   };
   const unknown = selected.filter((name) => !(name in workloads));
   if (unknown.length > 0)

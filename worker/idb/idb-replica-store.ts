@@ -34,8 +34,12 @@ const ALL: ['replicaOverlay', 'replicaChunks', 'replicaShadows', 'replicaPending
 /** Default of {@link IdbReplicaStoreOptions.foldThreshold}. */
 export const FOLD_THRESHOLD = 512;
 
-/** Default of {@link IdbReplicaStoreOptions.foldBatch}. */
-export const FOLD_BATCH = 1024;
+/**
+ * Default of {@link IdbReplicaStoreOptions.foldBatch}. A fold holds the store's other reads and
+ * writes back while it runs, and costs about the same per row whatever its batch: 256 rows took a
+ * quarter of 1,024's time (`npm run bench -- sync fold`; bench/README.md).
+ */
+export const FOLD_BATCH = 256;
 
 /** Default of {@link IdbReplicaStoreOptions.foldRowsPerChunk}. */
 export const FOLD_ROWS_PER_CHUNK = 8;
