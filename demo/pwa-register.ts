@@ -5,9 +5,18 @@
  * same scope.
  *
  * An update waits until the user accepts it: a banner says a new version is ready; accepting it
- * activates the new worker, and every tab of the demo reloads on the change of controller, so no
- * tab goes on running the old code next to the new one against the same IndexedDB databases.
- * Closing every tab also activates it, as the browser does for any waiting worker.
+ * first closes the replica of every page of the demo, in every tab ({@link holdReplicaUntilUpdate}),
+ * then activates the new worker, and every tab reloads on the change of controller, so no tab goes
+ * on running the old code next to the new one against the same IndexedDB databases. Closing every
+ * tab also activates it, as the browser does for any waiting worker.
+ *
+ * Why the replicas close before the new worker is asked to take over: Chromium activates a worker
+ * that called `skipWaiting()` only once the old one has no work left. It asks the old worker to stop
+ * as soon as it is idle; a fetch arriving while it stops (an open replica syncs every second, and
+ * every request of a controlled page, the engine worker's included, is an event for the service
+ * worker) starts it again, with its normal idle timeout, and an open replica never lets it idle
+ * again: the new version then waits up to five minutes (`kMaxLameDuckTime`) and no tab reloads.
+ * With every replica closed, nothing wakes the old worker, and the new one activates at once.
  */
 import { Workbox } from 'workbox-window';
 
@@ -37,13 +46,52 @@ export function registerDemoServiceWorker(params: URLSearchParams): void {
     reloading = true;
     location.reload();
   });
-  wb.addEventListener('waiting', () => showUpdateBanner(() => wb.messageSkipWaiting()));
+  wb.addEventListener('waiting', () =>
+    showUpdateBanner(() => void closeEveryReplica().then(() => wb.messageSkipWaiting())),
+  );
   // A worker is active once its install (the precache) finished: from now on the app starts with
   // no network.
   void container.ready.then(() => (document.documentElement.dataset.offlineReady = 'true'));
   wb.register().catch((error: unknown) => {
     console.warn('chainsync demo: the service worker was not registered:', error);
   });
+}
+
+/** The channel on which an accepted update asks every page of the demo to close its replica. */
+const UPDATE_CHANNEL = 'chainsync-demo:update';
+/** Held, shared, by every page whose replica is open; taken exclusively once they all closed. */
+const OPEN_REPLICAS_LOCK = 'chainsync-demo:open-replicas';
+
+/**
+ * Counts this page's replica as open until an update is accepted in any tab of the demo; then calls
+ * `close` (which closes the replica: no more requests through the old service worker) and stops
+ * counting it once that settled. Resolves when the page counts: open the replica after it, so that
+ * an update accepted meanwhile waits for this page too.
+ */
+export function holdReplicaUntilUpdate(close: () => Promise<void>): Promise<void> {
+  // Without Web Locks there is nothing to count: the update goes ahead once asked (see below).
+  if (!('locks' in navigator)) return Promise.resolve();
+  const channel = new BroadcastChannel(UPDATE_CHANNEL);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  channel.addEventListener('message', () => {
+    channel.close();
+    void close().finally(release);
+  });
+  return new Promise<void>((counted) => {
+    void navigator.locks.request(OPEN_REPLICAS_LOCK, { mode: 'shared' }, () => {
+      counted();
+      return released;
+    });
+  });
+}
+
+/** Asks every page of the demo to close its replica; resolves once all of them did. */
+async function closeEveryReplica(): Promise<void> {
+  const channel = new BroadcastChannel(UPDATE_CHANNEL);
+  channel.postMessage('close');
+  channel.close();
+  if ('locks' in navigator) await navigator.locks.request(OPEN_REPLICAS_LOCK, () => undefined);
 }
 
 /** Shows, once, the banner that offers the waiting version; `accept` activates it. */

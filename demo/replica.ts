@@ -18,7 +18,7 @@ import {
 import type { RemoteConfig } from '../src/remote/remote-config.js';
 import { Authors, drawChain, SeenChain } from './chain.js';
 import { startMswServer } from './msw-mode.js';
-import { registerDemoServiceWorker } from './pwa-register.js';
+import { holdReplicaUntilUpdate, registerDemoServiceWorker } from './pwa-register.js';
 import { requestPersistence } from '../src/client/persistence.js';
 import { formatBytes } from '../src/core/storage-estimate.js';
 
@@ -267,10 +267,8 @@ async function write<V>(
 
 /** Offline means the replica runs without a remote: it works on its own and keeps its queue. */
 async function open(): Promise<void> {
-  for (const off of detach) off();
-  detach = [];
-  await replica?.close();
-  replica = null;
+  await closeReplica();
+  if (closedForUpdate) return;
   const online = !offlineBox.checked;
   const r = await openReplica({
     name: `demo-${set}-${name}`,
@@ -328,6 +326,18 @@ async function open(): Promise<void> {
   document.body.dataset.ready = 'true';
 }
 
+/** Closes this page's replica, if open; its subscriptions first. */
+async function closeReplica(): Promise<void> {
+  for (const off of detach) off();
+  detach = [];
+  mutations = null;
+  await replica?.close();
+  replica = null;
+}
+
+/** An update was accepted (in any tab): the replica stays closed until the page reloads onto it. */
+let closedForUpdate = false;
+
 function reopen(): void {
   // Not ready from the moment a reopen is asked for: whoever waits for "ready" (a person, the e2e
   // tests) must wait for the reopened replica, not see the one about to close.
@@ -378,6 +388,16 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (event) => {
   // Time first, so tasks list in the order they were added.
   const id = `t-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 4)}`;
   void write((m) => m.create(tasks), { id, data: { title, done: false } });
+});
+// An update accepted in any tab closes this replica before the new version takes over (see
+// demo/pwa-register.ts); the page then reloads onto it. Opened only once counted, so that an update
+// accepted meanwhile waits for this page too.
+opening = holdReplicaUntilUpdate(() => {
+  closedForUpdate = true;
+  document.body.dataset.ready = 'false';
+  $('connection').textContent = 'updating…';
+  opening = opening.then(closeReplica);
+  return opening;
 });
 reopen();
 setInterval(() => void refreshChain(), 1000);
