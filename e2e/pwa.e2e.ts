@@ -56,6 +56,8 @@ test('a second visit starts with no network, edits offline, and syncs when the n
 test('an update deployed under open tabs waits for the user, never mixes versions, and keeps the data', async ({
   browser,
 }) => {
+  // It builds the demo twice (its own process, then the update): 39 s each at load average 14.
+  test.setTimeout(240_000);
   const demo = await startDemoProcess();
   const context = await browser.newContext({ baseURL: demo.url });
   try {
