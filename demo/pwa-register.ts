@@ -76,7 +76,7 @@ export function holdReplicaUntilUpdate(close: () => Promise<void>): Promise<void
   const released = new Promise<void>((resolve) => (release = resolve));
   channel.addEventListener('message', () => {
     channel.close();
-    void close().finally(release);
+    close().then(release, release);
   });
   return new Promise<void>((counted) => {
     void navigator.locks.request(OPEN_REPLICAS_LOCK, { mode: 'shared' }, () => {
